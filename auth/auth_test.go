@@ -1,0 +1,312 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coffer-dav/coffer/encryption"
+)
+
+var testKDF = encryption.MinKDF
+
+// memStore is an in-memory Store that counts and times its callers.
+type memStore struct {
+	mu       sync.Mutex
+	creds    map[string]*Credentials
+	calls    atomic.Int32
+	inFlight atomic.Int32
+	maxSeen  atomic.Int32
+	hold     time.Duration // how long Credentials takes, to observe concurrency
+}
+
+func (m *memStore) Credentials(ctx context.Context, username string) (*Credentials, error) {
+	m.calls.Add(1)
+	n := m.inFlight.Add(1)
+	defer m.inFlight.Add(-1)
+	for {
+		old := m.maxSeen.Load()
+		if n <= old || m.maxSeen.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	time.Sleep(m.hold)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.creds[username]
+	if !ok {
+		return nil, ErrUnknownUser
+	}
+	cp := *c
+	return &cp, nil
+}
+
+func (m *memStore) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.creds {
+		if c.AccountID == account {
+			c.PasswordPHC, c.PasswordSlot = phc, slot
+			return nil
+		}
+	}
+	return errors.New("no such account")
+}
+
+// newTestService returns a service with one user "alice" whose password is "alice-password".
+func newTestService(t *testing.T, o Options) (*Service, *memStore) {
+	t.Helper()
+	st := &memStore{creds: map[string]*Credentials{}}
+	if o.KDF == (encryption.KDFParams{}) {
+		o.KDF = testKDF
+	}
+	if o.ServerSecret == nil {
+		o.ServerSecret = make([]byte, 32)
+	}
+	s, err := New(st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Enroll("alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots, err := e.Slots(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.creds["alice"] = &Credentials{AccountID: 1, Username: "alice", PasswordPHC: e.PasswordPHC, PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
+	return s, st
+}
+
+func TestPHCRoundTrip(t *testing.T) {
+	phc, err := HashPassword("hunter22", testKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(phc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("PHC string %q", phc)
+	}
+	tests := []struct {
+		password   string
+		want       encryption.KDFParams
+		ok, rehash bool
+	}{
+		{"hunter22", testKDF, true, false},
+		{"hunter23", testKDF, false, false},
+		{"", testKDF, false, false},
+		{"hunter22", encryption.DefaultKDF, true, true},
+	}
+	for _, tt := range tests {
+		ok, rehash, err := VerifyPassword(phc, tt.password, tt.want)
+		if err != nil || ok != tt.ok || rehash != tt.rehash {
+			t.Errorf("VerifyPassword(%q) = %v, %v, %v; want %v, %v", tt.password, ok, rehash, err, tt.ok, tt.rehash)
+		}
+	}
+}
+
+func TestParsePHCRejectsMalformed(t *testing.T) {
+	for _, s := range []string{
+		"",
+		"$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=16$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",   // below the floor
+		"$argon2id$v=19$m=19456,t=2,p=1x$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", // trailing junk
+		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA", // padding
+		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",       // short salt
+		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",                  // short hash
+		"$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA$",
+	} {
+		if _, err := parsePHC(s); !errors.Is(err, ErrPHC) {
+			t.Errorf("parsePHC(%q) = %v, want ErrPHC", s, err)
+		}
+	}
+}
+
+func FuzzParsePHC(f *testing.F) {
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2id$v=19$m=65536,t=3,p=4$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := parsePHC(s)
+		if err != nil {
+			return
+		}
+		if h.params.Validate() != nil {
+			t.Fatalf("parsePHC accepted %q below the floor", s)
+		}
+		if again, err := parsePHC(h.String()); err != nil || again.String() != h.String() {
+			t.Fatalf("PHC %q does not round-trip", s)
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	s, st := newTestService(t, Options{})
+	ctx := context.Background()
+	tests := []struct {
+		user, password string
+		err            error
+	}{
+		{"alice", "alice-password", nil},
+		{"alice", "wrong-password", ErrBadCredentials},
+		{"bob", "alice-password", ErrBadCredentials},
+		{"alice", "", ErrBadCredentials},
+	}
+	for _, tt := range tests {
+		id, err := s.Login(ctx, tt.user, tt.password)
+		if !errors.Is(err, tt.err) {
+			t.Fatalf("Login(%s, %s) = %v, want %v", tt.user, tt.password, err, tt.err)
+		}
+		if err == nil && (id.AccountID != 1 || id.Keys == nil) {
+			t.Fatalf("Login(%s) identity = %+v", tt.user, id)
+		}
+	}
+	// A recovery code also unlocks the keys, for the operator's passwd command.
+	if _, err := s.Unlock(ctx, "alice", "not-the-code"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("Unlock with a wrong code = %v", err)
+	}
+	_ = st
+}
+
+func TestLoginCacheSkipsArgon2(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	clock := func() time.Time { return now }
+	s, st := newTestService(t, Options{Now: clock, CacheIdle: 2 * time.Hour, CacheMax: 24 * time.Hour})
+	ctx := context.Background()
+	first, err := s.Login(ctx, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := st.calls.Load()
+	// A device that polls every 15 minutes for most of a day pays for Argon2 once.
+	for i := 0; i < 90; i++ {
+		now = now.Add(15 * time.Minute)
+		id, err := s.Login(ctx, "alice", "alice-password")
+		if err != nil || id != first {
+			t.Fatalf("poll %d: %v", i, err)
+		}
+	}
+	if got := st.calls.Load(); got != calls {
+		t.Fatalf("cached logins ran %d verifications", got-calls)
+	}
+	// A wrong password is never answered from the cache.
+	if _, err := s.Login(ctx, "alice", "alice-passwore"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("wrong password = %v", err)
+	}
+	// Past the whole-life bound the login is verified again.
+	now = now.Add(3 * time.Hour)
+	calls = st.calls.Load()
+	if _, err := s.Login(ctx, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	if st.calls.Load() != calls+1 {
+		t.Fatal("an expired cache entry was reused")
+	}
+}
+
+func TestChangePasswordEndsOldLoginAtOnce(t *testing.T) {
+	s, _ := newTestService(t, Options{})
+	ctx := context.Background()
+	id, err := s.Login(ctx, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangePassword(ctx, id, "new-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "alice", "alice-password"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("old password after change = %v, want ErrBadCredentials", err)
+	}
+	again, err := s.Login(ctx, "alice", "new-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same user key comes out: the data stays readable.
+	if string(again.Keys.UserKey()) != string(id.Keys.UserKey()) {
+		t.Fatal("the new password unwraps a different user key")
+	}
+}
+
+func TestArgon2ConcurrencyIsBoundedAndLoginsShared(t *testing.T) {
+	s, st := newTestService(t, Options{MaxArgon2: 2})
+	st.hold = 20 * time.Millisecond
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	// 12 distinct wrong passwords: each needs its own verification.
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s.Login(ctx, "alice", "wrong-"+string(rune('a'+i)))
+		}(i)
+	}
+	wg.Wait()
+	if got := st.maxSeen.Load(); got > 2 {
+		t.Fatalf("%d verifications ran at once, want at most 2", got)
+	}
+	// 20 identical concurrent logins share one verification.
+	before := st.calls.Load()
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Login(ctx, "alice", "alice-password"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := st.calls.Load() - before; got != 1 {
+		t.Fatalf("identical logins ran %d verifications, want 1", got)
+	}
+}
+
+func TestQueueBoundThrottles(t *testing.T) {
+	s, st := newTestService(t, Options{MaxArgon2: 1, MaxWaiting: 2})
+	st.hold = 100 * time.Millisecond
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var throttled atomic.Int32
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := s.Login(ctx, "alice", "wrong-"+string(rune('a'+i)))
+			var th *Throttled
+			if errors.As(err, &th) {
+				throttled.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if throttled.Load() == 0 {
+		t.Fatal("no login was throttled with 10 waiting for 1 place and a queue of 2")
+	}
+}
+
+func TestRehashOnParameterChange(t *testing.T) {
+	s, st := newTestService(t, Options{})
+	stronger := encryption.KDFParams{Time: 3, MemoryKiB: 19 * 1024, Threads: 1}
+	s2, err := New(st, Options{KDF: stronger, ServerSecret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s
+	if _, err := s2.Login(context.Background(), "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(st.creds["alice"].PasswordPHC, "t=3") {
+		t.Fatalf("hash not upgraded: %s", st.creds["alice"].PasswordPHC)
+	}
+	if p, _ := encryption.KDFParamsOf(st.creds["alice"].PasswordSlot); p != stronger {
+		t.Fatalf("slot not rewrapped: %v", p)
+	}
+	if _, err := s2.Login(context.Background(), "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,392 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/coffer-dav/coffer/encryption"
+)
+
+// Credentials is what a login needs of an account record.
+type Credentials struct {
+	AccountID    int64
+	Username     string
+	Email        string
+	DisplayName  string
+	PasswordPHC  string
+	PasswordSlot encryption.Slot
+	RecoverySlot encryption.Slot
+}
+
+// Store reads and updates the credential records of accounts.
+type Store interface {
+	// Credentials returns the account's credentials, or ErrUnknownUser.
+	Credentials(ctx context.Context, username string) (*Credentials, error)
+	// SetPassword replaces the password hash and password slot together.
+	SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error
+}
+
+// ErrUnknownUser is what a Store returns for a username it does not hold.
+var ErrUnknownUser = errors.New("auth: unknown user")
+
+// Identity is a verified user and the keys their credential unlocked.
+type Identity struct {
+	AccountID   int64
+	Username    string
+	Email       string
+	DisplayName string
+	Keys        *encryption.Keyring
+}
+
+// Options configures a Service.
+type Options struct {
+	KDF          encryption.KDFParams // Argon2id cost; zero means encryption.DefaultKDF
+	ServerSecret []byte               // kept outside the database; enters every key-wrapping key
+	// CacheIdle is how long a verified login is reused without being seen;
+	// it must outlast the clients' 15-minute poll. Zero means 2 hours.
+	CacheIdle time.Duration
+	// CacheMax bounds a cached login's whole life, so that a device that keeps
+	// syncing pays for Argon2 about once a day. Zero means 24 hours.
+	CacheMax time.Duration
+	// MaxArgon2 bounds concurrent Argon2 runs (each takes the KDF's memory). Zero means 2.
+	MaxArgon2 int
+	// MaxWaiting bounds logins queued for Argon2; beyond it logins are throttled. Zero means 64.
+	MaxWaiting int
+	Now        func() time.Time // the clock; nil means time.Now
+}
+
+// Service verifies logins and hands out the keys they unlock.
+type Service struct {
+	o       Options
+	store   Store
+	sem     *semaphore.Weighted
+	flight  singleflight.Group
+	dummy   string // a PHC string checked for unknown users, so they cost as much as known ones
+	macKey  []byte // keys the cache, so that no password is kept in memory
+	mu      sync.Mutex
+	cache   map[string]*cacheEntry
+	byUser  map[string]map[string]struct{}
+	waiting int
+}
+
+// cacheEntry is one verified login.
+type cacheEntry struct {
+	id       *Identity
+	created  time.Time
+	lastUsed time.Time
+}
+
+// New returns a Service over store.
+func New(store Store, o Options) (*Service, error) {
+	if o.KDF == (encryption.KDFParams{}) {
+		o.KDF = encryption.DefaultKDF
+	}
+	if err := o.KDF.Validate(); err != nil {
+		return nil, err
+	}
+	if len(o.ServerSecret) < encryption.KeySize {
+		return nil, errors.New("auth: server secret is too short")
+	}
+	if o.CacheIdle == 0 {
+		o.CacheIdle = 2 * time.Hour
+	}
+	if o.CacheMax == 0 {
+		o.CacheMax = 24 * time.Hour
+	}
+	if o.MaxArgon2 <= 0 {
+		o.MaxArgon2 = 2
+	}
+	if o.MaxWaiting <= 0 {
+		o.MaxWaiting = 64
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	key, err := encryption.RandomBytes(32)
+	if err != nil {
+		return nil, err
+	}
+	dummy, err := HashPassword(string(key), o.KDF)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		o: o, store: store, sem: semaphore.NewWeighted(int64(o.MaxArgon2)), dummy: dummy, macKey: key,
+		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{},
+	}, nil
+}
+
+// Login verifies a username and password and returns the identity with its
+// keys. A recent verified login is answered from memory without Argon2.
+func (s *Service) Login(ctx context.Context, username, password string) (*Identity, error) {
+	key := s.cacheKey(username, password)
+	if id := s.cached(key); id != nil {
+		return id, nil
+	}
+	// Identical concurrent logins share one verification.
+	v, err, _ := s.flight.Do(key, func() (any, error) {
+		if id := s.cached(key); id != nil {
+			return id, nil
+		}
+		id, err := s.verify(ctx, username, password)
+		if err != nil {
+			return nil, err
+		}
+		s.remember(key, id)
+		return id, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Identity), nil
+}
+
+// Unlock opens a user's keys with either the password or the recovery code,
+// for administrative changes such as setting a new password.
+func (s *Service) Unlock(ctx context.Context, username, secret string) (*Identity, error) {
+	id, err := s.Login(ctx, username, secret)
+	if !errors.Is(err, ErrBadCredentials) {
+		return id, err
+	}
+	c, cerr := s.store.Credentials(ctx, username)
+	if cerr != nil {
+		return nil, err
+	}
+	raw, rerr := encryption.Unwrap(c.RecoverySlot, []byte(NormalizeSecret(secret)), s.o.ServerSecret, encryption.SlotAD(c.AccountID, "recovery"))
+	if rerr != nil {
+		return nil, err
+	}
+	keys, kerr := encryption.NewKeyring(raw)
+	if kerr != nil {
+		return nil, kerr
+	}
+	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys}, nil
+}
+
+// Enrollment is what a new account stores: its password hash, and key slots
+// for its password and recovery code around a fresh user key.
+type Enrollment struct {
+	PasswordPHC  string
+	RecoveryCode string // shown to the user once, never stored
+	svc          *Service
+	password     string
+	userKey      []byte
+}
+
+// Enroll prepares the credentials of a new account.
+func (s *Service) Enroll(password string) (*Enrollment, error) {
+	if err := CheckPassword(password); err != nil {
+		return nil, err
+	}
+	phc, err := HashPassword(password, s.o.KDF)
+	if err != nil {
+		return nil, err
+	}
+	key, err := encryption.NewUserKey()
+	if err != nil {
+		return nil, err
+	}
+	code, err := NewSecret(16)
+	if err != nil {
+		return nil, err
+	}
+	return &Enrollment{PasswordPHC: phc, RecoveryCode: code, svc: s, password: password, userKey: key}, nil
+}
+
+// Slots wraps the user key under the password and the recovery code, bound to account id.
+func (e *Enrollment) Slots(id int64) (map[string]encryption.Slot, error) {
+	pw, err := encryption.WrapPassword(e.userKey, []byte(e.password), e.svc.o.ServerSecret, e.svc.o.KDF, encryption.SlotAD(id, "password"))
+	if err != nil {
+		return nil, err
+	}
+	rc, err := encryption.WrapSecret(e.userKey, []byte(NormalizeSecret(e.RecoveryCode)), e.svc.o.ServerSecret, encryption.SlotAD(id, "recovery"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]encryption.Slot{"password": pw, "recovery": rc}, nil
+}
+
+// Keys returns the keyring of the enrolled account's user key.
+func (e *Enrollment) Keys() (*encryption.Keyring, error) { return encryption.NewKeyring(e.userKey) }
+
+// ChangePassword rewraps the user key under a new password and forgets every
+// cached login of the user, so the old password stops working at once.
+func (s *Service) ChangePassword(ctx context.Context, id *Identity, password string) error {
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	if err := s.setPassword(ctx, id.AccountID, id.Keys, password); err != nil {
+		return err
+	}
+	s.Forget(id.Username)
+	return nil
+}
+
+// Forget drops every cached login of a user.
+func (s *Service) Forget(username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.byUser[username] {
+		delete(s.cache, k)
+	}
+	delete(s.byUser, username)
+}
+
+// CheckPassword reports whether a password is acceptable for a new credential.
+func CheckPassword(password string) error {
+	if len(password) < 8 {
+		return errors.New("the password must have at least 8 characters")
+	}
+	if len(password) > 1024 {
+		return errors.New("the password must have at most 1024 characters")
+	}
+	return nil
+}
+
+// NewSecret returns a random secret of n bytes, written in groups of base32
+// letters that are easy to read out and type.
+func NewSecret(n int) (string, error) {
+	b, err := encryption.RandomBytes(n)
+	if err != nil {
+		return "", err
+	}
+	s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+	var groups []string
+	for len(s) > 5 {
+		groups = append(groups, s[:5])
+		s = s[5:]
+	}
+	return strings.Join(append(groups, s), "-"), nil
+}
+
+// NormalizeSecret removes the grouping and case from a typed secret.
+func NormalizeSecret(s string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+}
+
+// verify runs the slow path: Argon2id to check the password, then Argon2id
+// again to derive the wrapping key and unwrap the user key.
+func (s *Service) verify(ctx context.Context, username, password string) (*Identity, error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	c, err := s.store.Credentials(ctx, username)
+	if errors.Is(err, ErrUnknownUser) {
+		// An unknown user costs one Argon2 run, as a wrong password does.
+		VerifyPassword(s.dummy, password, s.o.KDF)
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := VerifyPassword(c.PasswordPHC, password, s.o.KDF)
+	if err != nil {
+		return nil, fmt.Errorf("auth: stored hash of account %d: %w", c.AccountID, err)
+	}
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	raw, err := encryption.Unwrap(c.PasswordSlot, []byte(password), s.o.ServerSecret, encryption.SlotAD(c.AccountID, "password"))
+	if err != nil {
+		return nil, fmt.Errorf("auth: password slot of account %d: %w", c.AccountID, err)
+	}
+	keys, err := encryption.NewKeyring(raw)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := encryption.KDFParamsOf(c.PasswordSlot); rehash || !ok || p != s.o.KDF {
+		// The cost parameters changed: redo the hash and the slot under the new ones.
+		if err := s.setPassword(ctx, c.AccountID, keys, password); err != nil {
+			return nil, err
+		}
+	}
+	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys}, nil
+}
+
+func (s *Service) setPassword(ctx context.Context, account int64, keys *encryption.Keyring, password string) error {
+	phc, err := HashPassword(password, s.o.KDF)
+	if err != nil {
+		return err
+	}
+	slot, err := encryption.WrapPassword(keys.UserKey(), []byte(password), s.o.ServerSecret, s.o.KDF, encryption.SlotAD(account, "password"))
+	if err != nil {
+		return err
+	}
+	return s.store.SetPassword(ctx, account, phc, slot)
+}
+
+// acquire takes one of the Argon2 places, or throttles when too many wait.
+func (s *Service) acquire(ctx context.Context) (func(), error) {
+	s.mu.Lock()
+	if s.waiting >= s.o.MaxWaiting {
+		s.mu.Unlock()
+		return nil, &Throttled{RetryAfter: 5 * time.Second}
+	}
+	s.waiting++
+	s.mu.Unlock()
+	err := s.sem.Acquire(ctx, 1)
+	s.mu.Lock()
+	s.waiting--
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.sem.Release(1) }, nil
+}
+
+func (s *Service) cacheKey(username, password string) string {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte(username))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	return string(m.Sum(nil))
+}
+
+func (s *Service) cached(key string) *Identity {
+	now := s.o.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.cache[key]
+	if e == nil {
+		return nil
+	}
+	if now.Sub(e.lastUsed) > s.o.CacheIdle || now.Sub(e.created) > s.o.CacheMax {
+		delete(s.cache, key)
+		delete(s.byUser[e.id.Username], key)
+		return nil
+	}
+	e.lastUsed = now
+	return e.id
+}
+
+func (s *Service) remember(key string, id *Identity) {
+	now := s.o.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Drop expired entries now and then, so the cache holds only live logins.
+	if len(s.cache) > 0 && len(s.cache)%256 == 0 {
+		for k, e := range s.cache {
+			if now.Sub(e.lastUsed) > s.o.CacheIdle || now.Sub(e.created) > s.o.CacheMax {
+				delete(s.cache, k)
+				delete(s.byUser[e.id.Username], k)
+			}
+		}
+	}
+	s.cache[key] = &cacheEntry{id: id, created: now, lastUsed: now}
+	if s.byUser[id.Username] == nil {
+		s.byUser[id.Username] = map[string]struct{}{}
+	}
+	s.byUser[id.Username][key] = struct{}{}
+}

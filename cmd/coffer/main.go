@@ -1,0 +1,44 @@
+// Command coffer is the Coffer CalDAV/CardDAV server and its administration tool.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `coffer: an encrypted CalDAV/CardDAV server
+
+Usage:
+  coffer serve [--data DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE]
+  coffer user add USERNAME [--email E] [--display-name N] [--password-stdin] [--data DIR]
+  coffer user passwd USERNAME --password-stdin [--data DIR]
+  coffer user list [--data DIR]
+  coffer user delete USERNAME [--data DIR]
+
+Every flag can also be set from the environment as COFFER_<FLAG>, e.g. COFFER_DATA.
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "coffer:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:])
+	case "user":
+		return user(args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/dav"
+)
+
+// serve runs the DAV server until SIGINT or SIGTERM.
+func serve(args []string) error {
+	var c config
+	fs := newFlags("serve", &c)
+	listen := fs.String("listen", "127.0.0.1:8008", "address to listen on")
+	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
+	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	if _, err := parse(fs, &c, args); err != nil {
+		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := openApp(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s/", scheme, displayAddr(ln.Addr()))
+	if err := firstAccount(ctx, a, base); err != nil {
+		ln.Close()
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: log})),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // large photos on slow mobile links
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() {
+		if *certFile != "" {
+			done <- srv.ServeTLS(ln, *certFile, *keyFile)
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	fmt.Printf("coffer: serving on %s\n", base)
+	log.Info("serving", "addr", ln.Addr().String(), "tls", *certFile != "")
+
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return nil
+}
+
+// routes serves /healthz and hands everything else to the DAV handler. It
+// does not use http.ServeMux, which would clean ".." out of paths with a
+// redirect: the DAV layer sees raw paths and refuses such tricks itself.
+func routes(davHandler http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintln(w, "ok")
+			return
+		}
+		davHandler.ServeHTTP(w, r)
+	})
+}
+
+// firstAccount creates an account when the database has none, and prints
+// its credentials once.
+func firstAccount(ctx context.Context, a *app, base string) error {
+	n, err := a.db.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	password, err := auth.NewSecret(15)
+	if err != nil {
+		return err
+	}
+	u, err := a.createUser(ctx, newUser{username: "admin", password: password, displayName: "Administrator"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`Coffer created the first account. Its credentials are shown only this once:
+  username:      %s
+  password:      %s
+  recovery code: %s
+Enter this URL in DAVx5, Thunderbird or iOS, with the username and password above:
+  URL:           %s
+`, u.account.Username, password, u.recoveryCode, base)
+	return nil
+}
+
+// displayAddr is the address to print for clients: an unspecified IP becomes localhost.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return fmt.Sprintf("localhost:%d", tcp.Port)
+}

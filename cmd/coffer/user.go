@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// user runs the "coffer user" subcommands.
+func user(args []string) error {
+	if len(args) == 0 {
+		return errors.New("user: want add, passwd, list or delete")
+	}
+	ctx := context.Background()
+	var c config
+	fs := newFlags("user "+args[0], &c)
+	switch args[0] {
+	case "add":
+		email := fs.String("email", "", "e-mail address")
+		name := fs.String("display-name", "", "display name")
+		stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+		pos, err := parse(fs, &c, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return errors.New("user add: want exactly one USERNAME")
+		}
+		return userAdd(ctx, &c, newUser{username: pos[0], email: *email, displayName: *name}, *stdin)
+	case "passwd":
+		fs.Bool("password-stdin", true, "read the current and the new password from standard input (always on)")
+		pos, err := parse(fs, &c, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return errors.New("user passwd: want exactly one USERNAME")
+		}
+		return userPasswd(ctx, &c, pos[0], os.Stdin)
+	case "list":
+		if _, err := parse(fs, &c, args[1:]); err != nil {
+			return err
+		}
+		return userList(ctx, &c)
+	case "delete":
+		pos, err := parse(fs, &c, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return errors.New("user delete: want exactly one USERNAME")
+		}
+		return userDelete(ctx, &c, pos[0])
+	}
+	return fmt.Errorf("user: unknown subcommand %q", args[0])
+}
+
+func userAdd(ctx context.Context, c *config, u newUser, fromStdin bool) error {
+	generated := !fromStdin
+	if fromStdin {
+		lines, err := readLines(os.Stdin, 1)
+		if err != nil {
+			return err
+		}
+		u.password = lines[0]
+	} else {
+		p, err := auth.NewSecret(15)
+		if err != nil {
+			return err
+		}
+		u.password = p
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	created, err := a.createUser(ctx, u)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("created user %s\n", created.account.Username)
+	if generated {
+		fmt.Printf("  password:      %s\n", u.password)
+	}
+	fmt.Printf("  recovery code: %s\n", created.recoveryCode)
+	fmt.Println("The recovery code is shown only this once. Without the password or this code, the user's data cannot be read by anyone.")
+	return nil
+}
+
+// userPasswd rewraps a user's key under a new password. The data is sealed
+// under the user's key, so the current password (or the recovery code) is
+// needed: standard input holds it on the first line and the new one on the second.
+func userPasswd(ctx context.Context, c *config, username string, in io.Reader) error {
+	lines, err := readLines(in, 2)
+	if err != nil {
+		return fmt.Errorf("%w: passwd reads the current password or the recovery code on the first line, and the new password on the second", err)
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	id, err := a.auth.Unlock(ctx, username, lines[0])
+	if err != nil {
+		return err
+	}
+	if err := a.auth.ChangePassword(ctx, id, lines[1]); err != nil {
+		return err
+	}
+	fmt.Printf("changed the password of %s\n", username)
+	return nil
+}
+
+func userList(ctx context.Context, c *config) error {
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	accts, err := a.db.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "USERNAME\tEMAIL\tDISPLAY NAME\tCREATED")
+	for _, a := range accts {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.Username, a.Email, a.DisplayName, a.Created.Format("2006-01-02"))
+	}
+	return w.Flush()
+}
+
+func userDelete(ctx context.Context, c *config, username string) error {
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	acct, err := a.db.AccountByUsername(ctx, username)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", username)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.db.DeleteAccount(ctx, acct.ID); err != nil {
+		return err
+	}
+	fmt.Printf("deleted user %s and all of its data\n", username)
+	return nil
+}
+
+// readLines reads n non-empty lines from r.
+func readLines(r io.Reader, n int) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	var out []string
+	for len(out) < n && sc.Scan() {
+		out = append(out, strings.TrimRight(sc.Text(), "\r"))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("standard input has %d of the %d lines needed", len(out), n)
+	}
+	return out, nil
+}

@@ -1,0 +1,229 @@
+// Package dav is Coffer's WebDAV, CalDAV and CardDAV protocol layer:
+// routing, authorisation of paths, PROPFIND/PROPPATCH, MKCALENDAR and
+// extended MKCOL, object PUT/GET/DELETE, and the REPORTs, over a
+// storage.Space per user.
+package dav
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// Options configures NewHandler.
+type Options struct {
+	Auth            Authenticator // checks Basic credentials; required
+	MaxResourceSize int64         // largest object body; default 20 MiB, advertised as max-resource-size
+	MaxBodySize     int64         // largest request body of any kind; default 25 MiB
+	Logger          *slog.Logger  // default slog.Default()
+}
+
+// handler serves the DAV tree.
+type handler struct {
+	auth            Authenticator
+	maxResourceSize int64
+	maxBodySize     int64
+	log             *slog.Logger
+}
+
+// request is the state of one authenticated request.
+type request struct {
+	h     *handler
+	w     http.ResponseWriter
+	r     *http.Request
+	ctx   context.Context
+	acct  *Account
+	space storage.Space
+	path  resourcePath
+}
+
+// statusWriter records the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+// Defaults and caps.
+const (
+	defaultMaxResourceSize = 20 << 20
+	defaultMaxBodySize     = 25 << 20
+	maxXMLBody             = 1 << 20 // PROPFIND, PROPPATCH, MKCOL
+	maxReportBody          = 4 << 20 // REPORT, multiget hrefs included
+	// davHeader must start with the class "1" (Q2: Thunderbird drops the
+	// first token) and must not list calendar-schedule or
+	// calendar-auto-schedule (Q3); no class 2 since there is no LOCK.
+	davHeader   = "1, 3, access-control, calendar-access, addressbook, extended-mkcol, sync-collection"
+	allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCOL, MKCALENDAR, MOVE, COPY"
+)
+
+// NewHandler returns the http.Handler for the whole DAV tree: the
+// well-known redirects, the principals and the homes.
+func NewHandler(o Options) http.Handler {
+	h := &handler{
+		auth:            o.Auth,
+		maxResourceSize: o.MaxResourceSize,
+		maxBodySize:     o.MaxBodySize,
+		log:             o.Logger,
+	}
+	if h.maxResourceSize <= 0 {
+		h.maxResourceSize = defaultMaxResourceSize
+	}
+	if h.maxBodySize <= 0 {
+		h.maxBodySize = defaultMaxBodySize
+	}
+	if h.maxBodySize < h.maxResourceSize {
+		h.maxBodySize = h.maxResourceSize
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// WriteHeader records the status.
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Write records an implicit 200.
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// ServeHTTP routes a request.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w}
+	err := h.serve(sw, r)
+	if err != nil {
+		writeError(sw, r, h.log, err)
+	}
+	h.log.Debug("dav request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	p := r.URL.EscapedPath()
+	switch strings.TrimSuffix(p, "/") {
+	case "/.well-known/caldav", "/.well-known/carddav":
+		// RFC 6764 section 5, without authentication; 301 keeps the method
+		// for every client (never 303, which turns PROPFIND into GET).
+		w.Header().Set("Location", davPrefix)
+		w.WriteHeader(http.StatusMovedPermanently)
+		return nil
+	}
+	if strings.HasPrefix(p, "/.well-known/") {
+		return errStatus(http.StatusNotFound, "no such resource")
+	}
+	acct, err := h.login(r)
+	if err != nil {
+		return err
+	}
+	path, err := parsePath(p)
+	if err != nil {
+		return err
+	}
+	if path.user != "" && path.user != acct.Username {
+		return errForbiddenUser()
+	}
+	if r.ContentLength > h.maxBodySize {
+		return errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodySize)
+	req := &request{h: h, w: w, r: r, ctx: r.Context(), acct: acct, space: acct.Space, path: path}
+	if path.isCollection() && !path.trailing {
+		// Q25: serve the slash-less form, and name the canonical one.
+		w.Header().Set("Content-Location", path.href())
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		return req.options()
+	case http.MethodGet, http.MethodHead:
+		return req.get()
+	case http.MethodPut:
+		return req.put()
+	case http.MethodDelete:
+		return req.delete()
+	case "PROPFIND":
+		return req.propfind()
+	case "PROPPATCH":
+		return req.proppatch()
+	case "REPORT":
+		return req.report()
+	case "MKCOL", "MKCALENDAR":
+		return req.mkcol()
+	default:
+		// MOVE and COPY come in a later step.
+		return errStatus(http.StatusMethodNotAllowed, "the method is not supported here")
+	}
+}
+
+// login checks the Basic credentials and maps refusals to answers.
+func (h *handler) login(r *http.Request) (*Account, error) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || h.auth == nil {
+		return nil, errStatus(http.StatusUnauthorized, "authentication required")
+	}
+	acct, err := h.auth.Login(r.Context(), user, pass, r.RemoteAddr)
+	var throttled *auth.Throttled
+	var blocked *auth.Blocked
+	switch {
+	case err == nil && acct != nil && acct.Space != nil:
+		return acct, nil
+	case errors.Is(err, auth.ErrBadCredentials):
+		return nil, errStatus(http.StatusUnauthorized, "invalid username or password")
+	case errors.As(err, &throttled):
+		return nil, &Error{Status: http.StatusServiceUnavailable, Message: "too many login attempts; try again later", RetryAfter: throttled.RetryAfter}
+	case errors.As(err, &blocked):
+		// A blocked account must never look empty: 403 with the reason.
+		return nil, errCond(http.StatusForbidden, condNeedPrivileges, blocked.Reason)
+	case err == nil:
+		return nil, errInternal(errors.New("authenticator returned no account"))
+	default:
+		return nil, errInternal(err)
+	}
+}
+
+// options answers OPTIONS on every resource (Q1: principals included).
+func (q *request) options() error {
+	if _, err := q.resolve(); err != nil {
+		return err
+	}
+	h := q.w.Header()
+	h.Set("DAV", davHeader)
+	h.Set("Allow", allowHeader)
+	h.Set("Content-Length", "0")
+	q.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// readXML reads an XML request body with a cap and parses it; an empty
+// body gives nil.
+func (q *request) readXML(limit int64) (*node, error) {
+	if q.r.ContentLength > limit {
+		return nil, errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
+	}
+	return parseXML(http.MaxBytesReader(q.w, q.r.Body, limit))
+}
+
+// storageErr maps storage failures that have a protocol meaning.
+func storageErr(err error) error {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return errStatus(http.StatusNotFound, "no such resource")
+	case errors.Is(err, storage.ErrPrecondition):
+		return errStatus(http.StatusPreconditionFailed, "the resource has changed")
+	case errors.Is(err, storage.ErrExists):
+		return errStatus(http.StatusMethodNotAllowed, "the resource already exists")
+	}
+	return errInternal(err)
+}

@@ -1,0 +1,142 @@
+package dav
+
+import (
+	"encoding/xml"
+	"net/http"
+
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// patchOp is one property instruction of a DAV:propertyupdate (RFC 4918
+// section 14.19), in document order.
+type patchOp struct {
+	name   xml.Name
+	value  string // the complete, self-contained element; empty for remove
+	remove bool
+}
+
+// condCannotModify is RFC 4918 section 16's cannot-modify-protected-property.
+var condCannotModify = xml.Name{Space: nsDAV, Local: "cannot-modify-protected-property"}
+
+// parsePropertyupdate reads a DAV:propertyupdate body.
+func parsePropertyupdate(n *node) ([]patchOp, error) {
+	if !n.is(nsDAV, "propertyupdate") {
+		return nil, errStatus(http.StatusBadRequest, "expected a DAV:propertyupdate body")
+	}
+	var ops []patchOp
+	for _, k := range n.Kids {
+		remove := k.is(nsDAV, "remove")
+		if !remove && !k.is(nsDAV, "set") {
+			continue
+		}
+		for _, prop := range k.children(nsDAV, "prop") {
+			for _, p := range prop.Kids {
+				op := patchOp{name: p.Name, remove: remove}
+				if !remove {
+					op.value = serializeElement(p)
+				}
+				ops = append(ops, op)
+			}
+		}
+	}
+	if len(ops) == 0 {
+		return nil, errStatus(http.StatusBadRequest, "the propertyupdate names no property")
+	}
+	return ops, nil
+}
+
+// proppatch answers PROPPATCH (RFC 4918 section 9.2). On collections every
+// property except the protected ones is stored; the update is atomic, so a
+// protected property fails everything (403, the rest 424).
+func (q *request) proppatch() error {
+	body, err := q.readXML(maxXMLBody)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return errStatus(http.StatusBadRequest, "PROPPATCH needs a body")
+	}
+	ops, err := parsePropertyupdate(body)
+	if err != nil {
+		return err
+	}
+	res, err := q.resolve()
+	if err != nil {
+		return err
+	}
+	resp := &response{href: res.path.href()}
+	ms := &multistatus{responses: []*response{resp}}
+	if res.path.kind != pathCollection {
+		// No storage for principal, home or object properties yet: say so
+		// rather than fake success.
+		for _, op := range ops {
+			resp.add(http.StatusForbidden, elem(op.name, ""))
+		}
+		writeMultistatus(q.w, ms)
+		return nil
+	}
+	failed := false
+	for _, op := range ops {
+		if protectedProps[op.name] {
+			failed = true
+		}
+	}
+	if failed {
+		for _, op := range ops {
+			if protectedProps[op.name] {
+				resp.add(http.StatusForbidden, elem(op.name, ""))
+			} else {
+				resp.add(http.StatusFailedDependency, elem(op.name, ""))
+			}
+		}
+		for _, ps := range resp.propstats {
+			if ps.status == http.StatusForbidden {
+				ps.cond = condCannotModify
+			}
+		}
+		writeMultistatus(q.w, ms)
+		return nil
+	}
+	set := storage.Props{}
+	var remove []string
+	removed := map[string]bool{}
+	for _, op := range ops {
+		k := clark(op.name)
+		if op.remove {
+			delete(set, k)
+			if !removed[k] {
+				removed[k] = true
+				remove = append(remove, k)
+			}
+		} else {
+			set[k] = []byte(op.value)
+			if removed[k] {
+				removed[k] = false
+				remove = without(remove, k)
+			}
+		}
+	}
+	if _, err := q.space.PatchCollection(q.ctx, res.coll.ID, set, remove); err != nil {
+		return storageErr(err)
+	}
+	seen := map[xml.Name]bool{}
+	for _, op := range ops {
+		if !seen[op.name] {
+			seen[op.name] = true
+			resp.add(http.StatusOK, elem(op.name, ""))
+		}
+	}
+	writeMultistatus(q.w, ms)
+	return nil
+}
+
+// without returns list minus every s.
+func without(list []string, s string) []string {
+	out := list[:0]
+	for _, v := range list {
+		if v != s {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,259 @@
+package dav
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// Content types stored for validated objects.
+const (
+	calendarContentType = "text/calendar; charset=utf-8"
+	vcardContentType    = "text/vcard; charset=utf-8"
+)
+
+// get answers GET and HEAD: the stored bytes exactly, with a strong ETag.
+func (q *request) get() error {
+	res, err := q.resolve()
+	if err != nil {
+		return err
+	}
+	h := q.w.Header()
+	if res.path.kind != pathObject {
+		body := "Coffer CalDAV/CardDAV server\n"
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		q.w.WriteHeader(http.StatusOK)
+		if q.r.Method != http.MethodHead {
+			_, _ = io.WriteString(q.w, body)
+		}
+		return nil
+	}
+	o, err := q.space.Object(q.ctx, res.coll.ID, res.obj.Name, true)
+	if err != nil {
+		return storageErr(err)
+	}
+	h.Set("ETag", quoteETag(o.ETag))
+	h.Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
+	if inm := q.r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, o.ETag, true) {
+		q.w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	ct := o.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(o.Body)))
+	q.w.WriteHeader(http.StatusOK)
+	if q.r.Method != http.MethodHead {
+		_, _ = q.w.Write(o.Body)
+	}
+	return nil
+}
+
+// put answers PUT on an object (RFC 4791 5.3.2, RFC 6352 6.3.2): it
+// validates, never re-encodes, and answers 201 or 204 with a strong ETag.
+func (q *request) put() error {
+	p := q.path
+	switch {
+	case p.kind == pathCollection:
+		return errStatus(http.StatusMethodNotAllowed, "PUT is not allowed on a collection")
+	case p.kind != pathObject:
+		return errStatus(http.StatusMethodNotAllowed, "objects can only be stored inside a collection")
+	case p.trailing:
+		return errStatus(http.StatusConflict, "an object name cannot end with a slash")
+	}
+	coll, err := q.space.Collection(q.ctx, p.home, p.coll)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errStatus(http.StatusConflict, "the parent collection does not exist")
+	} else if err != nil {
+		return errInternal(err)
+	}
+	maxSize := condCalendarMaxSize
+	if coll.Kind == storage.KindAddressBook {
+		maxSize = condAddressMaxSize
+	}
+	tooLarge := errCond(http.StatusForbidden, maxSize, "the resource exceeds the size limit")
+	if q.r.ContentLength > q.h.maxResourceSize {
+		return tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(q.w, q.r.Body, q.h.maxResourceSize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge
+		}
+		return errStatus(http.StatusBadRequest, "the request body could not be read")
+	}
+	opts := storage.PutOptions{Name: p.name, Body: body}
+	switch coll.Kind {
+	case storage.KindCalendar:
+		opts.UID, err = validateCalendar(body, supportedComponents(coll))
+		opts.ContentType = calendarContentType
+	case storage.KindAddressBook:
+		opts.UID, err = validateVCard(body)
+		opts.ContentType = vcardContentType
+	default:
+		opts.ContentType = q.r.Header.Get("Content-Type")
+		if _, _, perr := mime.ParseMediaType(opts.ContentType); perr != nil {
+			opts.ContentType = "application/octet-stream"
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := q.putPreconditions(coll, &opts); err != nil {
+		return err
+	}
+	res, err := q.space.PutObject(q.ctx, coll.ID, opts)
+	var conflict *storage.UIDConflict
+	switch {
+	case errors.As(err, &conflict):
+		cond := condCalendarNoUIDConflict
+		if coll.Kind == storage.KindAddressBook {
+			cond = condAddressNoUIDConflict
+		}
+		e := errCond(http.StatusForbidden, cond, "another resource in this collection has the same UID")
+		e.Href = objectHref(q.acct.Username, coll.Home, coll.Name, conflict.Name)
+		return e
+	case errors.Is(err, storage.ErrPrecondition):
+		return errStatus(http.StatusPreconditionFailed, "the resource has changed or exists already")
+	case errors.Is(err, storage.ErrNotFound):
+		return errStatus(http.StatusConflict, "the parent collection does not exist")
+	case err != nil:
+		return errInternal(err)
+	}
+	q.w.Header().Set("ETag", quoteETag(res.Object.ETag))
+	if res.Created {
+		q.w.WriteHeader(http.StatusCreated)
+	} else {
+		q.w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// putPreconditions turns If-Match and If-None-Match into the storage
+// options, which storage checks atomically with the write. Lists of tags
+// (rare) are narrowed to the current tag first.
+func (q *request) putPreconditions(coll *storage.Collection, opts *storage.PutOptions) error {
+	failed := errStatus(http.StatusPreconditionFailed, "the resource has changed or exists already")
+	if v := strings.TrimSpace(q.r.Header.Get("If-Match")); v != "" {
+		if v == "*" {
+			opts.IfMatch = "*"
+		} else {
+			tags := parseETags(v)
+			if len(tags) == 0 {
+				return failed // only weak or malformed tags: strong comparison never matches
+			}
+			opts.IfMatch = tags[0]
+			if len(tags) > 1 {
+				cur, err := q.space.Object(q.ctx, coll.ID, opts.Name, false)
+				if errors.Is(err, storage.ErrNotFound) {
+					return failed
+				} else if err != nil {
+					return errInternal(err)
+				}
+				if !etagListMatches(v, cur.ETag, false) {
+					return failed
+				}
+				opts.IfMatch = cur.ETag
+			}
+		}
+	}
+	if v := strings.TrimSpace(q.r.Header.Get("If-None-Match")); v != "" {
+		if v == "*" {
+			opts.IfNoneMatch = true
+		} else {
+			cur, err := q.space.Object(q.ctx, coll.ID, opts.Name, false)
+			if err == nil && etagListMatches(v, cur.ETag, true) {
+				return failed
+			} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return errInternal(err)
+			}
+		}
+	}
+	return nil
+}
+
+// parseETags returns the strong entity tags of an If-Match list, unquoted.
+func parseETags(v string) []string {
+	var out []string
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if strings.HasPrefix(t, "W/") || len(t) < 2 || t[0] != '"' || t[len(t)-1] != '"' {
+			continue
+		}
+		out = append(out, t[1:len(t)-1])
+	}
+	return out
+}
+
+// etagListMatches compares a header's tag list with a stored tag; weak
+// comparison (RFC 9110 8.8.3.2) is used for If-None-Match.
+func etagListMatches(v, etag string, weak bool) bool {
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		if strings.HasPrefix(t, "W/") {
+			if !weak {
+				continue
+			}
+			t = t[2:]
+		}
+		if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' && t[1:len(t)-1] == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// delete answers DELETE: 204 for objects and collections (Q14: never 207),
+// 403 for homes, principals and roots.
+func (q *request) delete() error {
+	p := q.path
+	switch p.kind {
+	case pathObject:
+		if p.trailing {
+			return errStatus(http.StatusNotFound, "no such resource")
+		}
+		coll, err := q.space.Collection(q.ctx, p.home, p.coll)
+		if err != nil {
+			return storageErr(err)
+		}
+		opts := storage.DeleteOptions{}
+		if v := strings.TrimSpace(q.r.Header.Get("If-Match")); v != "" {
+			if v == "*" {
+				opts.IfMatch = "*"
+			} else {
+				tags := parseETags(v)
+				if len(tags) == 0 {
+					return errStatus(http.StatusPreconditionFailed, "the resource has changed")
+				}
+				opts.IfMatch = tags[0]
+			}
+		}
+		if err := q.space.DeleteObject(q.ctx, coll.ID, p.name, opts); err != nil {
+			return storageErr(err)
+		}
+	case pathCollection:
+		coll, err := q.space.Collection(q.ctx, p.home, p.coll)
+		if err != nil {
+			return storageErr(err)
+		}
+		if err := q.space.DeleteCollection(q.ctx, coll.ID); err != nil {
+			return storageErr(err)
+		}
+	default:
+		return errCond(http.StatusForbidden, condNeedPrivileges, "this resource cannot be deleted")
+	}
+	q.w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,381 @@
+package dav
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/emersion/go-ical"
+)
+
+// reportKind names the REPORTs this server runs.
+type reportKind int
+
+// Supported REPORTs.
+const (
+	reportCalendarMultiget reportKind = iota // RFC 4791 section 7.9
+	reportAddressMultiget                    // RFC 6352 section 8.7
+	reportSyncCollection                     // RFC 6578 section 3.2
+	reportCalendarQuery                      // RFC 4791 section 7.8
+	reportAddressQuery                       // RFC 6352 section 8.6
+)
+
+// reportRequest is a parsed REPORT body.
+type reportRequest struct {
+	kind      reportKind
+	names     []xml.Name // DAV:prop children
+	hrefs     []string   // multiget
+	syncToken string     // sync-collection
+	limit     int        // sync-collection DAV:limit/DAV:nresults; 0 for none
+	compName  string     // calendar-query: the component type inside VCALENDAR; "" for any
+}
+
+// maxMultigetHrefs caps one multiget.
+const maxMultigetHrefs = 1000
+
+// parseReport reads a REPORT body and names the report.
+func parseReport(n *node) (*reportRequest, error) {
+	if n == nil {
+		return nil, errStatus(http.StatusBadRequest, "REPORT needs a body")
+	}
+	rr := &reportRequest{names: propList(n.child(nsDAV, "prop"))}
+	switch {
+	case n.is(nsCalDAV, "calendar-multiget"), n.is(nsCardDAV, "addressbook-multiget"):
+		rr.kind = reportCalendarMultiget
+		if n.Name.Space == nsCardDAV {
+			rr.kind = reportAddressMultiget
+		}
+		hrefs := n.children(nsDAV, "href")
+		if len(hrefs) > maxMultigetHrefs {
+			return nil, errStatus(http.StatusForbidden,
+				"a multiget may ask for at most "+strconv.Itoa(maxMultigetHrefs)+" resources")
+		}
+		for _, h := range hrefs {
+			rr.hrefs = append(rr.hrefs, strings.TrimSpace(h.text()))
+		}
+	case n.is(nsDAV, "sync-collection"):
+		rr.kind = reportSyncCollection
+		rr.syncToken = strings.TrimSpace(n.child(nsDAV, "sync-token").text())
+		// Q11: OS X sends no sync-level; treat it as 1. A collection has no
+		// sub-collections, so "infinite" means the same.
+		switch lvl := strings.TrimSpace(n.child(nsDAV, "sync-level").text()); lvl {
+		case "", "1", "infinite", "infinity":
+		default:
+			return nil, errStatus(http.StatusBadRequest, "invalid sync-level")
+		}
+		if nr := n.child(nsDAV, "limit").child(nsDAV, "nresults"); nr != nil {
+			v, err := strconv.Atoi(strings.TrimSpace(nr.text()))
+			if err != nil || v <= 0 {
+				return nil, errStatus(http.StatusBadRequest, "invalid nresults limit")
+			}
+			rr.limit = v
+		}
+	case n.is(nsCalDAV, "calendar-query"):
+		rr.kind = reportCalendarQuery
+		name, err := parseCalendarFilter(n.child(nsCalDAV, "filter"))
+		if err != nil {
+			return nil, err
+		}
+		rr.compName = name
+	case n.is(nsCardDAV, "addressbook-query"):
+		rr.kind = reportAddressQuery
+		if f := n.child(nsCardDAV, "filter"); f != nil && len(f.Kids) > 0 {
+			// TODO(issue 4): prop-filter, param-filter and text-match.
+			return nil, errCond(http.StatusForbidden, condAddressSupportedFilter, "addressbook-query filters are not supported yet")
+		}
+	default:
+		return nil, errCond(http.StatusForbidden, condSupportedReport, "this report is not supported")
+	}
+	return rr, nil
+}
+
+// parseCalendarFilter reads the calendar-query filter (RFC 4791 section
+// 9.7) in the listing form clients send: VCALENDAR > VEVENT|VTODO|VJOURNAL,
+// optionally with a time-range. It returns the inner component name.
+func parseCalendarFilter(f *node) (string, error) {
+	unsupported := errCond(http.StatusForbidden, condCalendarSupportedFilter, "this calendar-query filter is not supported yet")
+	if f == nil {
+		return "", nil
+	}
+	if len(f.Kids) != 1 || !f.Kids[0].is(nsCalDAV, "comp-filter") ||
+		!strings.EqualFold(f.Kids[0].attr("name"), "VCALENDAR") {
+		return "", errStatus(http.StatusBadRequest, "the filter must hold one VCALENDAR comp-filter")
+	}
+	top := f.Kids[0]
+	switch len(top.Kids) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", unsupported
+	}
+	inner := top.Kids[0]
+	if !inner.is(nsCalDAV, "comp-filter") {
+		return "", unsupported
+	}
+	name := strings.ToUpper(inner.attr("name"))
+	if name == "" {
+		return "", errStatus(http.StatusBadRequest, "a comp-filter needs a name")
+	}
+	for _, k := range inner.Kids {
+		if !k.is(nsCalDAV, "time-range") {
+			return "", unsupported
+		}
+	}
+	return name, nil
+}
+
+// report answers REPORT (RFC 3253 section 3.6). Depth is ignored for
+// multiget and sync-collection (Q10: Thunderbird sends Depth: 1).
+func (q *request) report() error {
+	body, err := q.readXML(maxReportBody)
+	if err != nil {
+		return err
+	}
+	rr, err := parseReport(body)
+	if err != nil {
+		return err
+	}
+	res, err := q.resolve()
+	if err != nil {
+		return err
+	}
+	notHere := errCond(http.StatusForbidden, condSupportedReport, "this report is not supported on this resource")
+	kind := storage.Kind("")
+	if res.coll != nil && res.path.kind == pathCollection {
+		kind = res.coll.Kind
+	}
+	switch rr.kind {
+	case reportCalendarMultiget, reportCalendarQuery:
+		if kind != storage.KindCalendar {
+			return notHere
+		}
+	case reportAddressMultiget, reportAddressQuery:
+		if kind != storage.KindAddressBook {
+			return notHere
+		}
+	case reportSyncCollection:
+		if res.path.kind == pathHome {
+			return q.syncHome(res, rr)
+		}
+		if kind == "" {
+			return notHere
+		}
+	}
+	ms := &multistatus{}
+	switch rr.kind {
+	case reportCalendarMultiget, reportAddressMultiget:
+		err = q.multiget(res, rr, ms)
+	case reportSyncCollection:
+		err = q.syncCollection(res, rr, ms)
+	case reportCalendarQuery, reportAddressQuery:
+		err = q.query(res, rr, ms)
+	}
+	if err != nil {
+		return err
+	}
+	writeMultistatus(q.w, ms)
+	return nil
+}
+
+// wantsData reports whether calendar-data or address-data is asked for.
+func wantsData(names []xml.Name) bool {
+	for _, n := range names {
+		if n == pnCalendarData || n == pnAddressData {
+			return true
+		}
+	}
+	return false
+}
+
+// withETag adds getetag to the requested names when missing: every member
+// reported needs one (Q15).
+func withETag(names []xml.Name) []xml.Name {
+	for _, n := range names {
+		if n == pnGetetag {
+			return names
+		}
+	}
+	return append([]xml.Name{pnGetetag}, names...)
+}
+
+// objectResponse renders a member with the requested properties;
+// calendar-data and address-data carry the stored bytes exactly.
+func (q *request) objectResponse(res *resource, names []xml.Name) *response {
+	r := &response{href: res.path.href()}
+	for _, n := range names {
+		switch {
+		case n == pnCalendarData && res.coll.Kind == storage.KindCalendar && res.obj.Body != nil:
+			r.add(http.StatusOK, elem(n, escapeString(string(res.obj.Body))))
+		case n == pnAddressData && res.coll.Kind == storage.KindAddressBook && res.obj.Body != nil:
+			// TODO(issue 5): convert to vCard 4 when address-data asks for
+			// version 4.0; stored cards are sent as they were written.
+			r.add(http.StatusOK, elem(n, escapeString(string(res.obj.Body))))
+		default:
+			if v, ok := q.prop(res, n); ok {
+				r.add(http.StatusOK, v)
+			} else {
+				r.add(http.StatusNotFound, elem(n, ""))
+			}
+		}
+	}
+	return r
+}
+
+// multiget answers calendar-multiget and addressbook-multiget. Hrefs are
+// resolved like request paths; anything outside this collection, another
+// user's included, is a plain 404 for that href and reveals nothing.
+func (q *request) multiget(res *resource, rr *reportRequest, ms *multistatus) error {
+	names := withETag(rr.names)
+	data := wantsData(names)
+	for _, h := range rr.hrefs {
+		p, err := parseHref(h)
+		if err != nil || p.kind != pathObject || p.trailing || p.user != q.acct.Username ||
+			p.home != res.path.home || p.coll != res.coll.Name {
+			ms.responses = append(ms.responses, &response{href: h, status: http.StatusNotFound})
+			continue
+		}
+		o, err := q.space.Object(q.ctx, res.coll.ID, p.name, data)
+		if errors.Is(err, storage.ErrNotFound) {
+			ms.responses = append(ms.responses, &response{href: h, status: http.StatusNotFound})
+			continue
+		} else if err != nil {
+			return errInternal(err)
+		}
+		ms.responses = append(ms.responses, q.objectResponse(objectResource(res, *o), names))
+	}
+	return nil
+}
+
+// syncCollection answers sync-collection (RFC 6578) from the change log:
+// an empty token lists everything, deletions are 404 responses, and a
+// DAV:limit truncates with a 507 for the collection itself.
+func (q *request) syncCollection(res *resource, rr *reportRequest, ms *multistatus) error {
+	invalidToken := errCond(http.StatusForbidden, condValidSyncToken, "the sync token is not valid; start again with an empty token")
+	since, ok := parseSyncToken(rr.syncToken)
+	if !ok {
+		return invalidToken
+	}
+	changes, rev, err := q.space.Changes(q.ctx, res.coll.ID, since)
+	if errors.Is(err, storage.ErrBadRevision) {
+		return invalidToken
+	} else if err != nil {
+		return errInternal(err)
+	}
+	if since == 0 {
+		live := changes[:0:0]
+		for _, c := range changes {
+			if !c.Deleted {
+				live = append(live, c)
+			}
+		}
+		changes = live
+	}
+	truncated := rr.limit > 0 && len(changes) > rr.limit
+	if truncated {
+		changes = changes[:rr.limit]
+		rev = changes[len(changes)-1].Revision
+	}
+	names := withETag(rr.names)
+	data := wantsData(names)
+	for _, c := range changes {
+		href := objectHref(q.acct.Username, res.coll.Home, res.coll.Name, c.Name)
+		if c.Deleted {
+			ms.responses = append(ms.responses, &response{href: href, status: http.StatusNotFound})
+			continue
+		}
+		o, err := q.space.Object(q.ctx, res.coll.ID, c.Name, data)
+		if errors.Is(err, storage.ErrNotFound) {
+			// Deleted after Changes ran; the next sync reports it again.
+			if since != 0 {
+				ms.responses = append(ms.responses, &response{href: href, status: http.StatusNotFound})
+			}
+			continue
+		} else if err != nil {
+			return errInternal(err)
+		}
+		ms.responses = append(ms.responses, q.objectResponse(objectResource(res, *o), names))
+	}
+	if truncated {
+		ms.responses = append(ms.responses, &response{href: res.path.href(), status: http.StatusInsufficientStorage})
+	}
+	ms.syncToken = syncToken(rev)
+	return nil
+}
+
+// syncHome answers sync-collection on a home, which is advertised there
+// for Apple (Q5). Homes keep no change log of their collections, so only
+// the initial form is answered, with every collection; any other token
+// gets valid-sync-token, which makes clients start over and notice
+// deleted collections.
+func (q *request) syncHome(res *resource, rr *reportRequest) error {
+	if rr.syncToken != "" {
+		return errCond(http.StatusForbidden, condValidSyncToken, "home sync tokens are single-use; start again with an empty token")
+	}
+	kids, err := q.members(res)
+	if err != nil {
+		return err
+	}
+	ms := &multistatus{syncToken: syncToken(0)}
+	for _, k := range kids {
+		r := &response{href: k.path.href()}
+		q.addProps(r, k, rr.names)
+		ms.responses = append(ms.responses, r)
+	}
+	writeMultistatus(q.w, ms)
+	return nil
+}
+
+// query answers calendar-query and addressbook-query in their listing
+// forms.
+func (q *request) query(res *resource, rr *reportRequest, ms *multistatus) error {
+	objs, err := q.space.Objects(q.ctx, res.coll.ID)
+	if err != nil {
+		return errInternal(err)
+	}
+	names := withETag(rr.names)
+	needBody := wantsData(names) || rr.compName != ""
+	for _, meta := range objs {
+		o := &meta
+		if needBody {
+			o, err = q.space.Object(q.ctx, res.coll.ID, meta.Name, true)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return errInternal(err)
+			}
+		}
+		// TODO(issue 4): time-range is not evaluated yet; every object of
+		// the requested component type is returned. Recurrence expansion
+		// (Q18) and open-ended ranges belong to that work.
+		if rr.compName != "" && componentType(o.Body) != rr.compName {
+			continue
+		}
+		ms.responses = append(ms.responses, q.objectResponse(objectResource(res, *o), names))
+	}
+	return nil
+}
+
+// componentType returns the type of the first non-VTIMEZONE component of
+// a stored calendar object, or "".
+func componentType(body []byte) (name string) {
+	defer func() {
+		if recover() != nil {
+			name = ""
+		}
+	}()
+	cal, err := ical.NewDecoder(bytes.NewReader(body)).Decode()
+	if err != nil {
+		return ""
+	}
+	for _, c := range cal.Children {
+		if c.Name != ical.CompTimezone {
+			return c.Name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,166 @@
+package encryption
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// KDFParams are Argon2id cost parameters (RFC 9106).
+type KDFParams struct {
+	Time      uint32 // passes over memory
+	MemoryKiB uint32 // memory in KiB
+	Threads   uint8  // lanes
+}
+
+// DefaultKDF is RFC 9106's second recommended option: t=3, 64 MiB, p=4.
+var DefaultKDF = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+
+// MinKDF is OWASP's floor for Argon2id (t=2, 19 MiB, p=1); nothing weaker is accepted.
+var MinKDF = KDFParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1}
+
+// Validate reports whether p is at or above the OWASP floor.
+func (p KDFParams) Validate() error {
+	if p.Threads < 1 || p.Time < 1 || p.MemoryKiB < 8*uint32(p.Threads) {
+		return fmt.Errorf("argon2id parameters t=%d m=%d p=%d are malformed", p.Time, p.MemoryKiB, p.Threads)
+	}
+	// OWASP lists equivalent trade-offs between memory and passes; compare the product.
+	if uint64(p.Time)*uint64(p.MemoryKiB) < uint64(MinKDF.Time)*uint64(MinKDF.MemoryKiB) || p.MemoryKiB < 7*1024 {
+		return fmt.Errorf("argon2id parameters t=%d m=%d KiB are below the OWASP floor (t=2, m=19456 KiB)", p.Time, p.MemoryKiB)
+	}
+	return nil
+}
+
+// String formats p as a PHC parameter list.
+func (p KDFParams) String() string {
+	return fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Time, p.Threads)
+}
+
+// Argon2id runs Argon2id over secret with salt, returning n bytes.
+func (p KDFParams) Argon2id(secret, salt []byte, n uint32) []byte {
+	return argon2.IDKey(secret, salt, p.Time, p.MemoryKiB, p.Threads, n)
+}
+
+// Slot is a user key wrapped under one credential and the server secret.
+type Slot struct {
+	KDF     string // how the wrapping key is derived, e.g. "argon2id$v=19$m=65536,t=3,p=4$<salt>" or "secret$<salt>"
+	Wrapped []byte // the user key sealed under the wrapping key
+}
+
+// ErrSlotFormat reports a key slot whose KDF description cannot be read.
+var ErrSlotFormat = errors.New("encryption: malformed key slot")
+
+// SlotAD binds a slot to its user and its kind ("password", "recovery", "app:<id>").
+func SlotAD(user int64, kind string) AD { return AD{User: user, Field: "slot:" + kind} }
+
+// WrapPassword wraps userKey under a low-entropy password, made slow by Argon2id.
+func WrapPassword(userKey, password, serverSecret []byte, p KDFParams, ad AD) (Slot, error) {
+	salt, err := RandomBytes(16)
+	if err != nil {
+		return Slot{}, err
+	}
+	kdf := "argon2id$v=19$" + p.String() + "$" + b64(salt)
+	return wrap(userKey, password, serverSecret, kdf, ad)
+}
+
+// WrapSecret wraps userKey under a high-entropy secret (recovery code, app
+// password), for which a fast derivation is enough.
+func WrapSecret(userKey, secret, serverSecret []byte, ad AD) (Slot, error) {
+	salt, err := RandomBytes(16)
+	if err != nil {
+		return Slot{}, err
+	}
+	return wrap(userKey, secret, serverSecret, "secret$"+b64(salt), ad)
+}
+
+// Unwrap recovers the user key from slot with the credential and the server
+// secret. A wrong credential or secret gives ErrOpen.
+func Unwrap(slot Slot, credential, serverSecret []byte, ad AD) ([]byte, error) {
+	kek, err := deriveKEK(slot.KDF, credential, serverSecret)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := chacha20poly1305.NewX(kek)
+	if err != nil {
+		return nil, err
+	}
+	n := aead.NonceSize()
+	if len(slot.Wrapped) < n+aead.Overhead() {
+		return nil, ErrOpen
+	}
+	key, err := aead.Open(nil, slot.Wrapped[:n], slot.Wrapped[n:], append(ad.bytes(), slot.KDF...))
+	if err != nil {
+		return nil, ErrOpen
+	}
+	return key, nil
+}
+
+// KDFParamsOf returns the Argon2id parameters of a password slot, to tell
+// whether it should be rewrapped with newer ones.
+func KDFParamsOf(slot Slot) (KDFParams, bool) {
+	var p KDFParams
+	f := strings.Split(slot.KDF, "$")
+	if len(f) != 4 || f[0] != "argon2id" {
+		return p, false
+	}
+	if _, err := fmt.Sscanf(f[2], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return p, false
+	}
+	return p, true
+}
+
+func wrap(userKey, credential, serverSecret []byte, kdf string, ad AD) (Slot, error) {
+	kek, err := deriveKEK(kdf, credential, serverSecret)
+	if err != nil {
+		return Slot{}, err
+	}
+	aead, err := chacha20poly1305.NewX(kek)
+	if err != nil {
+		return Slot{}, err
+	}
+	nonce, err := RandomBytes(aead.NonceSize())
+	if err != nil {
+		return Slot{}, err
+	}
+	return Slot{KDF: kdf, Wrapped: aead.Seal(nonce, nonce, userKey, append(ad.bytes(), kdf...))}, nil
+}
+
+// deriveKEK turns a credential into a wrapping key. The server secret enters
+// every derivation, so the database alone never suffices to unwrap a slot.
+func deriveKEK(kdf string, credential, serverSecret []byte) ([]byte, error) {
+	if len(serverSecret) < KeySize {
+		return nil, errors.New("encryption: server secret is too short")
+	}
+	f := strings.Split(kdf, "$")
+	var ikm []byte
+	switch {
+	case len(f) == 4 && f[0] == "argon2id" && f[1] == "v=19":
+		p, ok := KDFParamsOf(Slot{KDF: kdf})
+		if !ok || p.Validate() != nil {
+			return nil, ErrSlotFormat
+		}
+		salt, err := unb64(f[3])
+		if err != nil {
+			return nil, ErrSlotFormat
+		}
+		ikm = p.Argon2id(credential, salt, KeySize)
+	case len(f) == 2 && f[0] == "secret":
+		if _, err := unb64(f[1]); err != nil {
+			return nil, ErrSlotFormat
+		}
+		ikm = credential
+	default:
+		return nil, ErrSlotFormat
+	}
+	return hkdf.Key(sha256.New, ikm, serverSecret, "coffer/v1/kek|"+kdf, KeySize)
+}
+
+func b64(b []byte) string { return base64.RawStdEncoding.EncodeToString(b) }
+
+func unb64(s string) ([]byte, error) { return base64.RawStdEncoding.DecodeString(s) }

@@ -1,0 +1,17 @@
+module github.com/coffer-dav/coffer
+
+go 1.26.8
+
+require (
+	github.com/emersion/go-ical v0.0.0-20250609112844-439c63cef608
+	github.com/emersion/go-vcard v0.0.0-20260618161152-d854b7e0e2d3
+	github.com/emersion/go-webdav v0.7.0
+	github.com/mattn/go-sqlite3 v1.14.53
+	golang.org/x/crypto v0.58.0
+	golang.org/x/sync v0.24.0
+)
+
+require (
+	github.com/teambition/rrule-go v1.8.2 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)

@@ -1,0 +1,178 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer-dav/coffer/encryption"
+	"github.com/mattn/go-sqlite3"
+)
+
+// Account is an account record: the part of a user's data that stays readable.
+type Account struct {
+	ID          int64
+	Username    string
+	Email       string
+	DisplayName string
+	PasswordPHC string
+	Created     time.Time
+}
+
+// NewAccount describes an account to create.
+type NewAccount struct {
+	Username    string
+	Email       string
+	DisplayName string
+	PasswordPHC string
+	// Slots returns the key slots to store, by kind, once the account's id is
+	// known (slots bind that id in their associated data).
+	Slots func(id int64) (map[string]encryption.Slot, error)
+}
+
+// CreateAccount creates an account and its key slots in one transaction. It
+// fails with ErrExists when the username is taken.
+func (db *DB) CreateAccount(ctx context.Context, a NewAccount) (*Account, error) {
+	now := time.Now().UTC()
+	var out *Account
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO accounts (username, email, display_name, password_phc, created_at) VALUES (?, ?, ?, ?, ?)`,
+			a.Username, a.Email, a.DisplayName, a.PasswordPHC, now.Unix())
+		if err != nil {
+			if isUniqueViolation(err) {
+				return ErrExists
+			}
+			return fmt.Errorf("storage: create account: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		slots, err := a.Slots(id)
+		if err != nil {
+			return err
+		}
+		for kind, s := range slots {
+			if err := putSlot(ctx, tx, id, kind, s); err != nil {
+				return err
+			}
+		}
+		out = &Account{ID: id, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName, PasswordPHC: a.PasswordPHC, Created: time.Unix(now.Unix(), 0).UTC()}
+		return nil
+	})
+	return out, err
+}
+
+const accountColumns = `id, username, email, display_name, password_phc, created_at`
+
+// AccountByUsername returns the account with that username, or ErrNotFound.
+func (db *DB) AccountByUsername(ctx context.Context, username string) (*Account, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE username = ?`, username)
+	a, err := scanAccount(row.Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return a, err
+}
+
+// Accounts lists every account, by username.
+func (db *DB) Accounts(ctx context.Context) ([]Account, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
+}
+
+// CountAccounts returns how many accounts exist.
+func (db *DB) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
+// Slot returns one of an account's key slots, or ErrNotFound.
+func (db *DB) Slot(ctx context.Context, account int64, kind string) (encryption.Slot, error) {
+	var s encryption.Slot
+	err := db.read.QueryRowContext(ctx, `SELECT kdf, wrapped FROM key_slots WHERE account_id = ? AND kind = ?`, account, kind).Scan(&s.KDF, &s.Wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, ErrNotFound
+	}
+	return s, err
+}
+
+// SetPassword replaces an account's password hash and password slot together.
+func (db *DB) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_phc = ? WHERE id = ?`, phc, account)
+		if err != nil {
+			return fmt.Errorf("storage: set password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return putSlot(ctx, tx, account, "password", slot)
+	})
+}
+
+// DeleteAccount destroys an account: its key slots first, so that nothing
+// left behind can be opened, then its rows. Freed pages are zeroed
+// (secure_delete), and the WAL is checkpointed and the file rebuilt so that
+// no copy of a key or record remains.
+func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM key_slots WHERE account_id = ?`, account); err != nil {
+			return fmt.Errorf("storage: delete key slots: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, account)
+		if err != nil {
+			return fmt.Errorf("storage: delete account: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return db.Checkpoint(ctx)
+}
+
+func putSlot(ctx context.Context, tx *sql.Tx, account int64, kind string, s encryption.Slot) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO key_slots (account_id, kind, kdf, wrapped, created_at) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (account_id, kind) DO UPDATE SET kdf = excluded.kdf, wrapped = excluded.wrapped, created_at = excluded.created_at`,
+		account, kind, s.KDF, s.Wrapped, time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("storage: store key slot: %w", err)
+	}
+	return nil
+}
+
+func scanAccount(scan func(...any) error) (*Account, error) {
+	var a Account
+	var created int64
+	if err := scan(&a.ID, &a.Username, &a.Email, &a.DisplayName, &a.PasswordPHC, &created); err != nil {
+		return nil, err
+	}
+	a.Created = time.Unix(created, 0).UTC()
+	return &a, nil
+}
+
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}

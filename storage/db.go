@@ -1,0 +1,150 @@
+// Package storage keeps Coffer's data in SQLite: accounts, key slots,
+// collections, objects and the change log. All writes run in transactions,
+// and every user value is sealed with the user's keys before it is written.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// DB is an open Coffer database.
+type DB struct {
+	write *sql.DB // one connection: SQLite has one writer, and Go queues behind it
+	read  *sql.DB // many connections for readers, which WAL lets run beside the writer
+	path  string
+}
+
+// Options configures Open.
+type Options struct {
+	// ReadConns bounds the reader pool; 0 means 4.
+	ReadConns int
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens or creates the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string, o Options) (*DB, error) {
+	if o.ReadConns <= 0 {
+		o.ReadConns = 4
+	}
+	// synchronous=FULL: an acknowledged write survives a crash or power loss.
+	// secure_delete: freed pages are zeroed, so deleted records leave no remnant.
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_secure_delete", "on")
+	base := "file:" + path + "?" + q.Encode()
+	write, err := sql.Open("sqlite3", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite3", base+"&mode=ro")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(o.ReadConns)
+	read.SetMaxIdleConns(o.ReadConns)
+	return &DB{write: write, read: read, path: path}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Checkpoint copies the WAL into the database file and truncates it, then
+// rebuilds the file so that no freed page keeps an old record.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("storage: checkpoint: %w", err)
+	}
+	if _, err := db.write.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("storage: vacuum: %w", err)
+	}
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("storage: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// migrate applies the embedded migrations newer than the database's
+// user_version, each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var have int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("storage: read schema version: %w", err)
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("storage: migration %s: bad name", name)
+		}
+		if v <= have {
+			continue
+		}
+		script, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("storage: migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("storage: migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it when fn succeeds.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("storage: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("storage: commit: %w", err)
+	}
+	return nil
+}

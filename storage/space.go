@@ -1,0 +1,137 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Home names one of a user's two collection homes.
+type Home string
+
+// The two homes every user has.
+const (
+	HomeCalendars    Home = "calendars"
+	HomeAddressBooks Home = "addressbooks"
+)
+
+// Kind says what a collection holds.
+type Kind string
+
+// Collection kinds.
+const (
+	KindCalendar    Kind = "calendar"
+	KindAddressBook Kind = "addressbook"
+	KindPlain       Kind = "plain" // a generic WebDAV collection
+)
+
+// Props maps a property, in Clark notation ("{DAV:}displayname"), to its
+// stored value. Storage treats values as opaque bytes; the DAV layer owns
+// their encoding.
+type Props map[string][]byte
+
+// Collection is one collection of a user, with its properties decrypted.
+type Collection struct {
+	ID       int64
+	Home     Home
+	Name     string // the path segment under the home
+	Kind     Kind
+	Props    Props
+	Revision int64 // rises with every change to a member or to the properties
+	Created  time.Time
+}
+
+// Object is one stored resource. Body is nil unless it was asked for.
+type Object struct {
+	Name        string // the path segment under the collection
+	ETag        string // strong entity tag, without quotes
+	ContentType string
+	Size        int64
+	Modified    time.Time
+	Revision    int64 // the collection revision at which it last changed
+	Body        []byte
+}
+
+// Change is one entry of a collection's change log.
+type Change struct {
+	Name     string
+	Revision int64
+	Deleted  bool
+	ETag     string // empty when Deleted
+}
+
+// NewCollection describes a collection to create.
+type NewCollection struct {
+	Home  Home
+	Name  string
+	Kind  Kind
+	Props Props
+}
+
+// PutOptions describes an object write and its preconditions, which are
+// checked in the same transaction as the write.
+type PutOptions struct {
+	Name        string
+	UID         string // the iCalendar or vCard UID, unique within the collection; empty for none
+	ContentType string
+	Body        []byte
+	IfMatch     string // entity tag without quotes, or "*"; empty for no condition
+	IfNoneMatch bool   // If-None-Match: *
+}
+
+// PutResult tells what a write did.
+type PutResult struct {
+	Object  Object
+	Created bool
+}
+
+// DeleteOptions describes an object deletion and its precondition.
+type DeleteOptions struct {
+	IfMatch string // entity tag without quotes, or "*"; empty for no condition
+}
+
+// Space is one user's data, opened with that user's keys. Every value that
+// crosses it is plaintext; sealing happens inside. It is the seam where a
+// second storage engine can go.
+type Space interface {
+	// Collections lists the collections in home, ordered by creation.
+	Collections(ctx context.Context, home Home) ([]Collection, error)
+	// Collection returns one collection, or ErrNotFound.
+	Collection(ctx context.Context, home Home, name string) (*Collection, error)
+	// CreateCollection creates a collection, or fails with ErrExists.
+	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
+	// PatchCollection sets and removes properties and raises the revision.
+	PatchCollection(ctx context.Context, id int64, set Props, remove []string) (*Collection, error)
+	// DeleteCollection removes a collection and everything in it.
+	DeleteCollection(ctx context.Context, id int64) error
+
+	// Objects lists the objects of a collection, without bodies.
+	Objects(ctx context.Context, collection int64) ([]Object, error)
+	// Object returns one object, with its body when withBody is set, or ErrNotFound.
+	Object(ctx context.Context, collection int64, name string, withBody bool) (*Object, error)
+	// PutObject creates or replaces an object. It fails with ErrPrecondition
+	// or a *UIDConflict and then changes nothing.
+	PutObject(ctx context.Context, collection int64, o PutOptions) (*PutResult, error)
+	// DeleteObject removes an object, or fails with ErrNotFound or ErrPrecondition.
+	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
+	// Changes returns the latest change of every object that changed after
+	// revision since, oldest first, and the collection's current revision.
+	// A since beyond the current revision gives ErrBadRevision.
+	Changes(ctx context.Context, collection int64, since int64) ([]Change, int64, error)
+}
+
+// Errors returned by Space.
+var (
+	ErrNotFound     = errors.New("storage: not found")
+	ErrExists       = errors.New("storage: already exists")
+	ErrPrecondition = errors.New("storage: precondition failed")
+	ErrBadRevision  = errors.New("storage: unknown revision")
+)
+
+// UIDConflict reports that another object in the collection has the same UID.
+type UIDConflict struct {
+	Name string // the other object's name
+}
+
+func (e *UIDConflict) Error() string { return fmt.Sprintf("storage: UID already used by %q", e.Name) }
