@@ -171,3 +171,12 @@ func TestBadPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectionWithoutSlash(t *testing.T) {
+	ts := newTestServer(t)
+	rec := ts.do(t, "alice", "PROPFIND", "/dav/calendars/alice/calendar", bodyThunderbirdBook, "Depth: 0")
+	if rec.Header().Get("Content-Location") != calPath {
+		t.Fatalf("Content-Location %q", rec.Header().Get("Content-Location"))
+	}
+	parseMS(t, rec).resp(t, calPath)
+}

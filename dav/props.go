@@ -23,31 +23,31 @@ type resource struct {
 // Property names the server computes. Each comment names the defining
 // RFC and section.
 var (
-	pnResourcetype       = xml.Name{Space: nsDAV, Local: "resourcetype"}           // RFC 4918 15.9
-	pnDisplayname        = xml.Name{Space: nsDAV, Local: "displayname"}            // RFC 4918 15.2
-	pnGetetag            = xml.Name{Space: nsDAV, Local: "getetag"}                // RFC 4918 15.6
-	pnGetcontenttype     = xml.Name{Space: nsDAV, Local: "getcontenttype"}         // RFC 4918 15.5
-	pnGetcontentlength   = xml.Name{Space: nsDAV, Local: "getcontentlength"}       // RFC 4918 15.4
-	pnGetlastmodified    = xml.Name{Space: nsDAV, Local: "getlastmodified"}        // RFC 4918 15.7
-	pnCreationdate       = xml.Name{Space: nsDAV, Local: "creationdate"}           // RFC 4918 15.1
-	pnCurrentUserPrinc   = xml.Name{Space: nsDAV, Local: "current-user-principal"} // RFC 5397 3
-	pnPrincipalURL       = xml.Name{Space: nsDAV, Local: "principal-URL"}          // RFC 3744 4.2
-	pnPrincipalCollSet   = xml.Name{Space: nsDAV, Local: "principal-collection-set"}
-	pnOwner              = xml.Name{Space: nsDAV, Local: "owner"}                        // RFC 3744 5.1
-	pnCurrentUserPrivSet = xml.Name{Space: nsDAV, Local: "current-user-privilege-set"}   // RFC 3744 5.4
-	pnSupportedReportSet = xml.Name{Space: nsDAV, Local: "supported-report-set"}         // RFC 3253 3.1.5
-	pnSyncToken          = xml.Name{Space: nsDAV, Local: "sync-token"}                   // RFC 6578 4
-	pnGetctag            = xml.Name{Space: nsCS, Local: "getctag"}                       // calendarserver.org ctag
-	pnCalendarHomeSet    = xml.Name{Space: nsCalDAV, Local: "calendar-home-set"}         // RFC 4791 6.2.1
-	pnCalendarUserAddr   = xml.Name{Space: nsCalDAV, Local: "calendar-user-address-set"} // RFC 6638 2.4.1
-	pnSupportedCompSet   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-component-set"}
-	pnSupportedCalData   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"} // RFC 4791 5.2.4
-	pnCalMaxSize         = xml.Name{Space: nsCalDAV, Local: "max-resource-size"}       // RFC 4791 5.2.5
-	pnCalendarData       = xml.Name{Space: nsCalDAV, Local: "calendar-data"}           // RFC 4791 9.6
-	pnAddressbookHomeSet = xml.Name{Space: nsCardDAV, Local: "addressbook-home-set"}   // RFC 6352 7.1.1
-	pnSupportedAddrData  = xml.Name{Space: nsCardDAV, Local: "supported-address-data"} // RFC 6352 6.2.2
-	pnAddrMaxSize        = xml.Name{Space: nsCardDAV, Local: "max-resource-size"}      // RFC 6352 6.2.3
-	pnAddressData        = xml.Name{Space: nsCardDAV, Local: "address-data"}           // RFC 6352 10.4
+	pnResourcetype       = xml.Name{Space: nsDAV, Local: "resourcetype"}                        // RFC 4918 15.9
+	pnDisplayname        = xml.Name{Space: nsDAV, Local: "displayname"}                         // RFC 4918 15.2
+	pnGetetag            = xml.Name{Space: nsDAV, Local: "getetag"}                             // RFC 4918 15.6
+	pnGetcontenttype     = xml.Name{Space: nsDAV, Local: "getcontenttype"}                      // RFC 4918 15.5
+	pnGetcontentlength   = xml.Name{Space: nsDAV, Local: "getcontentlength"}                    // RFC 4918 15.4
+	pnGetlastmodified    = xml.Name{Space: nsDAV, Local: "getlastmodified"}                     // RFC 4918 15.7
+	pnCreationdate       = xml.Name{Space: nsDAV, Local: "creationdate"}                        // RFC 4918 15.1
+	pnCurrentUserPrinc   = xml.Name{Space: nsDAV, Local: "current-user-principal"}              // RFC 5397 3
+	pnPrincipalURL       = xml.Name{Space: nsDAV, Local: "principal-URL"}                       // RFC 3744 4.2
+	pnPrincipalCollSet   = xml.Name{Space: nsDAV, Local: "principal-collection-set"}            // RFC 3744 5.8
+	pnOwner              = xml.Name{Space: nsDAV, Local: "owner"}                               // RFC 3744 5.1
+	pnCurrentUserPrivSet = xml.Name{Space: nsDAV, Local: "current-user-privilege-set"}          // RFC 3744 5.4
+	pnSupportedReportSet = xml.Name{Space: nsDAV, Local: "supported-report-set"}                // RFC 3253 3.1.5
+	pnSyncToken          = xml.Name{Space: nsDAV, Local: "sync-token"}                          // RFC 6578 4
+	pnGetctag            = xml.Name{Space: nsCS, Local: "getctag"}                              // calendarserver.org ctag
+	pnCalendarHomeSet    = xml.Name{Space: nsCalDAV, Local: "calendar-home-set"}                // RFC 4791 6.2.1
+	pnCalendarUserAddr   = xml.Name{Space: nsCalDAV, Local: "calendar-user-address-set"}        // RFC 6638 2.4.1
+	pnSupportedCompSet   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-component-set"} // RFC 4791 5.2.3
+	pnSupportedCalData   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"}          // RFC 4791 5.2.4
+	pnCalMaxSize         = xml.Name{Space: nsCalDAV, Local: "max-resource-size"}                // RFC 4791 5.2.5
+	pnCalendarData       = xml.Name{Space: nsCalDAV, Local: "calendar-data"}                    // RFC 4791 9.6
+	pnAddressbookHomeSet = xml.Name{Space: nsCardDAV, Local: "addressbook-home-set"}            // RFC 6352 7.1.1
+	pnSupportedAddrData  = xml.Name{Space: nsCardDAV, Local: "supported-address-data"}          // RFC 6352 6.2.2
+	pnAddrMaxSize        = xml.Name{Space: nsCardDAV, Local: "max-resource-size"}               // RFC 6352 6.2.3
+	pnAddressData        = xml.Name{Space: nsCardDAV, Local: "address-data"}                    // RFC 6352 10.4
 )
 
 // protectedProps cannot be set by PROPPATCH; their values are computed.

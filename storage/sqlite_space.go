@@ -19,10 +19,11 @@ type sqliteSpace struct {
 	keys *encryption.Keyring
 }
 
-// collectionRef is what every object operation needs of its collection.
+// collectionRef is what every object operation needs of its collection:
+// its row and the random id that sealed records and MACs are bound to.
 type collectionRef struct {
 	id  int64
-	mac []byte
+	uid []byte
 }
 
 // Record fields named in the associated data of sealed values.
@@ -59,7 +60,7 @@ func (s *sqliteSpace) ad(coll, obj []byte, field string) encryption.AD {
 	return encryption.AD{User: s.user, Collection: coll, Object: obj, Field: field}
 }
 
-const collectionColumns = `id, home, kind, name_mac, name_sealed, props_sealed, revision, created_at`
+const collectionColumns = `id, home, kind, uid, name_sealed, props_sealed, revision, created_at`
 
 // Collections lists the collections in home, ordered by creation.
 func (s *sqliteSpace) Collections(ctx context.Context, home Home) ([]Collection, error) {
@@ -92,11 +93,15 @@ func (s *sqliteSpace) Collection(ctx context.Context, home Home, name string) (*
 // CreateCollection creates a collection, or fails with ErrExists.
 func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*Collection, error) {
 	mac := s.collectionMAC(n.Home, n.Name)
-	props, err := s.sealProps(mac, n.Props)
+	uid, err := encryption.RandomBytes(16)
 	if err != nil {
 		return nil, err
 	}
-	name := s.keys.Seal(s.ad(mac, nil, fieldCollectionName), []byte(n.Name))
+	props, err := s.sealProps(uid, n.Props)
+	if err != nil {
+		return nil, err
+	}
+	name := s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(n.Name))
 	now := time.Now().UTC().Truncate(time.Second)
 	c := &Collection{Home: n.Home, Name: n.Name, Kind: n.Kind, Props: clone(n.Props), Created: now}
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
@@ -105,8 +110,8 @@ func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*C
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO collections (account_id, home, kind, name_mac, name_sealed, props_sealed, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.user, string(n.Home), string(n.Kind), mac, name, props, rev, rev, now.Unix())
+			`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.user, string(n.Home), string(n.Kind), uid, mac, name, props, rev, rev, now.Unix())
 		if err != nil {
 			if isUniqueViolation(err) {
 				return ErrExists
@@ -128,7 +133,7 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 	var out *Collection
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		row := tx.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ? AND account_id = ?`, id, s.user)
-		c, err := s.scanCollection(row.Scan)
+		c, uid, err := s.scanCollectionUID(row.Scan)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -141,8 +146,7 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 		for k, v := range set {
 			c.Props[k] = v
 		}
-		mac := s.collectionMAC(c.Home, c.Name)
-		sealed, err := s.sealProps(mac, c.Props)
+		sealed, err := s.sealProps(uid, c.Props)
 		if err != nil {
 			return err
 		}
@@ -192,7 +196,7 @@ func (s *sqliteSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 		if err := rows.Scan(&mac, &name, &o.ETag, &ctype, &o.Size, &mod, &o.Revision); err != nil {
 			return nil, err
 		}
-		if err := s.openObjectMeta(ref.mac, mac, name, ctype, &o); err != nil {
+		if err := s.openObjectMeta(ref.uid, mac, name, ctype, &o); err != nil {
 			return nil, err
 		}
 		o.Modified = time.Unix(mod, 0).UTC()
@@ -207,7 +211,7 @@ func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string,
 	if err != nil {
 		return nil, err
 	}
-	mac := s.objectMAC(ref.mac, name)
+	mac := s.objectMAC(ref.uid, name)
 	body := "NULL"
 	if withBody {
 		body = "body_sealed"
@@ -224,12 +228,12 @@ func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string,
 	if err != nil {
 		return nil, fmt.Errorf("storage: read object: %w", err)
 	}
-	if err := s.openObjectMeta(ref.mac, mac, sealedName, ctype, &o); err != nil {
+	if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, &o); err != nil {
 		return nil, err
 	}
 	o.Modified = time.Unix(mod, 0).UTC()
 	if withBody {
-		if o.Body, err = s.keys.Open(s.ad(ref.mac, mac, fieldObjectBody), sealedBody); err != nil {
+		if o.Body, err = s.keys.Open(s.ad(ref.uid, mac, fieldObjectBody), sealedBody); err != nil {
 			return nil, fmt.Errorf("storage: open object body: %w", err)
 		}
 	}
@@ -245,7 +249,7 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err != nil {
 			return err
 		}
-		mac := s.objectMAC(ref.mac, p.Name)
+		mac := s.objectMAC(ref.uid, p.Name)
 		var current string
 		err = tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current)
 		exists := err == nil
@@ -257,11 +261,11 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		}
 		var uid []byte
 		if p.UID != "" {
-			uid = s.uidMAC(ref.mac, p.UID)
+			uid = s.uidMAC(ref.uid, p.UID)
 			var otherMAC, otherName []byte
 			err := tx.QueryRowContext(ctx, `SELECT name_mac, name_sealed FROM objects WHERE collection_id = ? AND uid_mac = ? AND name_mac <> ?`, ref.id, uid, mac).Scan(&otherMAC, &otherName)
 			if err == nil {
-				name, err := s.keys.Open(s.ad(ref.mac, otherMAC, fieldObjectName), otherName)
+				name, err := s.keys.Open(s.ad(ref.uid, otherMAC, fieldObjectName), otherName)
 				if err != nil {
 					return fmt.Errorf("storage: open object name: %w", err)
 				}
@@ -277,7 +281,7 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		}
 		now := time.Now().UTC().Truncate(time.Second)
 		o := Object{Name: p.Name, ETag: s.etag(p.Body), ContentType: p.ContentType, Size: int64(len(p.Body)), Modified: now, Revision: rev}
-		name := s.keys.Seal(s.ad(ref.mac, mac, fieldObjectName), []byte(p.Name))
+		name := s.keys.Seal(s.ad(ref.uid, mac, fieldObjectName), []byte(p.Name))
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, size, body_sealed, modified_at, revision)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -285,8 +289,8 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 			   etag = excluded.etag, ctype_sealed = excluded.ctype_sealed, size = excluded.size, body_sealed = excluded.body_sealed,
 			   modified_at = excluded.modified_at, revision = excluded.revision`,
 			ref.id, mac, name, uid, o.ETag,
-			s.keys.Seal(s.ad(ref.mac, mac, fieldObjectType), []byte(p.ContentType)),
-			o.Size, s.keys.Seal(s.ad(ref.mac, mac, fieldObjectBody), p.Body), now.Unix(), rev)
+			s.keys.Seal(s.ad(ref.uid, mac, fieldObjectType), []byte(p.ContentType)),
+			o.Size, s.keys.Seal(s.ad(ref.uid, mac, fieldObjectBody), p.Body), now.Unix(), rev)
 		if err != nil {
 			return fmt.Errorf("storage: write object: %w", err)
 		}
@@ -306,7 +310,7 @@ func (s *sqliteSpace) DeleteObject(ctx context.Context, collection int64, name s
 		if err != nil {
 			return err
 		}
-		mac := s.objectMAC(ref.mac, name)
+		mac := s.objectMAC(ref.uid, name)
 		var current string
 		var sealedName []byte
 		err = tx.QueryRowContext(ctx, `SELECT etag, name_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current, &sealedName)
@@ -340,9 +344,9 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 		return nil, 0, fmt.Errorf("storage: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var mac []byte
+	var uid []byte
 	var rev, created int64
-	err = tx.QueryRowContext(ctx, `SELECT name_mac, revision, created_rev FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&mac, &rev, &created)
+	err = tx.QueryRowContext(ctx, `SELECT uid, revision, created_rev FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&uid, &rev, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, ErrNotFound
 	}
@@ -369,7 +373,7 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 		if err := rows.Scan(&objMAC, &sealed, &c.Revision, &c.Deleted, &c.ETag); err != nil {
 			return nil, 0, err
 		}
-		name, err := s.keys.Open(s.ad(mac, objMAC, fieldObjectName), sealed)
+		name, err := s.keys.Open(s.ad(uid, objMAC, fieldObjectName), sealed)
 		if err != nil {
 			return nil, 0, fmt.Errorf("storage: open change name: %w", err)
 		}
@@ -387,7 +391,7 @@ type querier interface {
 // ref resolves a collection id of this user; another user's id is ErrNotFound.
 func (s *sqliteSpace) ref(ctx context.Context, q querier, id int64) (collectionRef, error) {
 	r := collectionRef{id: id}
-	err := q.QueryRowContext(ctx, `SELECT name_mac FROM collections WHERE id = ? AND account_id = ?`, id, s.user).Scan(&r.mac)
+	err := q.QueryRowContext(ctx, `SELECT uid FROM collections WHERE id = ? AND account_id = ?`, id, s.user).Scan(&r.uid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -410,32 +414,38 @@ func (s *sqliteSpace) bump(ctx context.Context, tx *sql.Tx, collection int64) (i
 }
 
 func (s *sqliteSpace) scanCollection(scan func(...any) error) (*Collection, error) {
+	c, _, err := s.scanCollectionUID(scan)
+	return c, err
+}
+
+// scanCollectionUID reads a row of collectionColumns and opens its sealed fields.
+func (s *sqliteSpace) scanCollectionUID(scan func(...any) error) (*Collection, []byte, error) {
 	var c Collection
 	var home, kind string
-	var mac, name, props []byte
+	var uid, name, props []byte
 	var created int64
-	if err := scan(&c.ID, &home, &kind, &mac, &name, &props, &c.Revision, &created); err != nil {
-		return nil, err
+	if err := scan(&c.ID, &home, &kind, &uid, &name, &props, &c.Revision, &created); err != nil {
+		return nil, nil, err
 	}
 	c.Home, c.Kind, c.Created = Home(home), Kind(kind), time.Unix(created, 0).UTC()
-	plain, err := s.keys.Open(s.ad(mac, nil, fieldCollectionName), name)
+	plain, err := s.keys.Open(s.ad(uid, nil, fieldCollectionName), name)
 	if err != nil {
-		return nil, fmt.Errorf("storage: open collection name: %w", err)
+		return nil, nil, fmt.Errorf("storage: open collection name: %w", err)
 	}
 	c.Name = string(plain)
-	if plain, err = s.keys.Open(s.ad(mac, nil, fieldCollectionProps), props); err != nil {
-		return nil, fmt.Errorf("storage: open collection properties: %w", err)
+	if plain, err = s.keys.Open(s.ad(uid, nil, fieldCollectionProps), props); err != nil {
+		return nil, nil, fmt.Errorf("storage: open collection properties: %w", err)
 	}
 	if err := json.Unmarshal(plain, &c.Props); err != nil {
-		return nil, fmt.Errorf("storage: decode collection properties: %w", err)
+		return nil, nil, fmt.Errorf("storage: decode collection properties: %w", err)
 	}
 	if c.Props == nil {
 		c.Props = Props{}
 	}
-	return &c, nil
+	return &c, uid, nil
 }
 
-func (s *sqliteSpace) sealProps(mac []byte, p Props) ([]byte, error) {
+func (s *sqliteSpace) sealProps(uid []byte, p Props) ([]byte, error) {
 	if p == nil {
 		p = Props{}
 	}
@@ -443,7 +453,7 @@ func (s *sqliteSpace) sealProps(mac []byte, p Props) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: encode properties: %w", err)
 	}
-	return s.keys.Seal(s.ad(mac, nil, fieldCollectionProps), plain), nil
+	return s.keys.Seal(s.ad(uid, nil, fieldCollectionProps), plain), nil
 }
 
 func (s *sqliteSpace) openObjectMeta(coll, obj, name, ctype []byte, o *Object) error {

@@ -32,6 +32,7 @@ CREATE TABLE collections (
     account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     home         TEXT    NOT NULL,
     kind         TEXT    NOT NULL,
+    uid          BLOB    NOT NULL, -- random; binds sealed records, survives renames
     name_mac     BLOB    NOT NULL,
     name_sealed  BLOB    NOT NULL,
     props_sealed BLOB    NOT NULL,

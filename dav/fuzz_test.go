@@ -1,0 +1,185 @@
+package dav
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// xmlSeeds are the literal client bodies every XML fuzz target starts from.
+var xmlSeeds = []string{
+	bodyApplePrincipal, bodyApplePrincipalProps, bodyDAVx5CalDiscovery, bodyDAVx5AddressSet, bodyDAVx5HomeList,
+	bodyDAVx5Caps, bodyThunderbirdHome, bodyThunderbirdBook, bodyEvolutionDiscovery, bodyAppleBookHome,
+	bodyDAVx5Mkcalendar, bodyDAVx5Mkcol, bodyAppleMkcalendar, bodyAppleProppatch, bodyAppleMeCard,
+	fmt.Sprintf(bodyDAVx5Sync, ""), fmt.Sprintf(bodyAppleSync, "http://coffer.invalid/ns/sync/3"),
+	fmt.Sprintf(bodyThunderbirdSync, "x"), fmt.Sprintf(bodyDAVx5CalMultiget, hrefs("/dav/calendars/alice/calendar/a@b.ics")),
+	fmt.Sprintf(bodyThunderbirdCardMultiget, "<D:href>/dav/addressbooks/alice/contacts/a.vcf</D:href>"),
+	fmt.Sprintf(bodyDAVx5CalQuery, "VEVENT", `<CAL:time-range start="20250101T000000Z"/>`),
+	`<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x"><D:set><D:prop><X:n xml:lang="de" X:k="v">a<X:b/>c</X:n></D:prop></D:set></D:propertyupdate>`,
+}
+
+func addXMLSeeds(f *testing.F) {
+	for _, s := range xmlSeeds {
+		f.Add([]byte(s))
+	}
+}
+
+// checkSerialized asserts that a stored property value is a well-formed,
+// self-contained element that serializes to itself again.
+func checkSerialized(t *testing.T, v string) {
+	n, err := parseXML(strings.NewReader(v))
+	if err != nil || n == nil {
+		t.Fatalf("stored value does not parse (%v): %q", err, v)
+	}
+	if again := serializeElement(n); again != v {
+		t.Fatalf("serialization is not stable:\n%q\n%q", v, again)
+	}
+}
+
+func FuzzParsePropfind(f *testing.F) {
+	addXMLSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := parseXML(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		_, _ = parsePropfind(n)
+	})
+}
+
+func FuzzParseProppatch(f *testing.F) {
+	addXMLSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := parseXML(bytes.NewReader(b))
+		if err != nil || n == nil {
+			return
+		}
+		ops, err := parsePropertyupdate(n)
+		if err != nil {
+			return
+		}
+		for _, op := range ops {
+			if !op.remove {
+				checkSerialized(t, op.value)
+			}
+		}
+	})
+}
+
+func FuzzParseMkcol(f *testing.F) {
+	addXMLSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := parseXML(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, cal := range []bool{true, false} {
+			m, err := parseMkcol(n, cal)
+			if err != nil {
+				continue
+			}
+			for _, v := range m.props {
+				checkSerialized(t, string(v))
+			}
+		}
+	})
+}
+
+func FuzzParseReport(f *testing.F) {
+	addXMLSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := parseXML(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		rr, err := parseReport(n)
+		if err != nil {
+			return
+		}
+		if rr.kind == reportSyncCollection {
+			parseSyncToken(rr.syncToken)
+		}
+		for _, h := range rr.hrefs {
+			_, _ = parseHref(h)
+		}
+	})
+}
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"/", "/dav/", "/dav/principals/alice/", "/dav/calendars/alice/calendar/a%40b.ics",
+		"/dav/calendars/alice/calendar/a@b.ics", "/dav/addressbooks/a%2Fb/x/", "/dav/calendars/alice/%2e%2e/",
+		"http://host:8443/dav/calendars/alice/calendar/x%20y.ics", "/dav//x", "%zz", "/dav/calendars/al%C3%A9/c/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := parsePath(s)
+		if err == nil {
+			// The canonical href names the same resource.
+			q, err := parsePath(p.href())
+			if err != nil {
+				t.Fatalf("canonical href %q of %q does not parse: %v", p.href(), s, err)
+			}
+			q.trailing = p.trailing
+			if p.kind == pathRoot {
+				q.trailing = true
+			}
+			if q != p {
+				t.Fatalf("href %q of %q names %+v, not %+v", p.href(), s, q, p)
+			}
+		}
+		_, _ = parseHref(s)
+	})
+}
+
+func FuzzValidateCalendar(f *testing.F) {
+	for _, s := range []string{icsEvent, icsEventV2, icsOther, icsTodo,
+		"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+		"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nX;A=\"b\"c:v\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		uid, err := validateCalendar(b, defaultComponents)
+		if err == nil && uid == "" {
+			t.Fatalf("accepted without UID: %q", b)
+		}
+		_ = componentType(b)
+	})
+}
+
+func FuzzValidateVCard(f *testing.F) {
+	for _, s := range []string{vcard3, vcard4, "BEGIN:VCARD\r\nVERSION:3.0\r\nTEL;TYPE=\"a\"x:1\r\nEND:VCARD\r\n",
+		"BEGIN:VCARD\r\nVERSION:4.0\r\nPHOTO:data:image/jpeg;base64,AAAA\r\n BBBB\r\nEND:VCARD\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = validateVCard(b)
+	})
+}
+
+// FuzzHandler drives the whole handler with arbitrary methods, paths and
+// bodies: client input never yields a 500 or a panic.
+func FuzzHandler(f *testing.F) {
+	for i, s := range xmlSeeds {
+		methods := []string{"PROPFIND", "PROPPATCH", "MKCALENDAR", "MKCOL", "REPORT"}
+		f.Add(methods[i%len(methods)], "/dav/calendars/alice/calendar/", []byte(s))
+	}
+	f.Add("PUT", "/dav/calendars/alice/calendar/a%40b.ics", []byte(icsEvent))
+	f.Add("PUT", "/dav/addressbooks/alice/contacts/c.vcf", []byte(vcard3))
+	f.Add("DELETE", "/dav/calendars/alice/tasks/", []byte(nil))
+	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
+		ts := newTestServer(t)
+		req, err := http.NewRequest(method, "http://h"+path, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.SetBasicAuth("alice", "pw")
+		rec := httptest.NewRecorder()
+		ts.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+	})
+}
