@@ -114,10 +114,7 @@ func TestFreshStartWithGoWebdavClients(t *testing.T) {
 	if _, err := card.PutAddressObject(ctx, cardHome+"contacts/card-2.vcf", ab.Card); err != nil {
 		t.Fatalf("carddav client PUT: %v", err)
 	}
-	var names []string
-	for _, o := range c.listing(t, cardHome+"contacts/") {
-		names = append(names, o)
-	}
+	names := c.listing(t, cardHome+"contacts/")
 	sort.Strings(names)
 	if strings.Join(names, " ") != cardHome+"contacts/card-1.vcf "+cardHome+"contacts/card-2.vcf" {
 		t.Fatalf("address book lists %v", names)
