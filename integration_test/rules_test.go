@@ -45,6 +45,8 @@ func TestPutPreconditions(t *testing.T) {
 		{"calendar without component", "PUT", cal + "bad2.ics", crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nEND:VCALENDAR\n"), nil, 403, []string{"valid-calendar-object-resource"}},
 		{"unterminated calendar", "PUT", cal + "bad3.ics", strings.TrimSuffix(event("uid-b3", "B"), "END:VCALENDAR\r\n"), nil, 403, []string{"valid-calendar-data"}},
 		{"bad property line", "PUT", cal + "bad4.ics", crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:u\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=\"unterminated:20260101T000000\nEND:VEVENT\nEND:VCALENDAR\n"), nil, 403, []string{"valid-calendar-data"}},
+		{"go-ical panic: parameter without value", "PUT", cal + "panic1.ics", crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:p1\nDTSTART;TZID=x\nEND:VEVENT\nEND:VCALENDAR\n"), nil, 403, []string{"valid-calendar-data"}},
+		{"go-ical panic: junk after quoted parameter", "PUT", cal + "panic2.ics", crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:p2\nX-A;P=\"b\"c:v\nEND:VEVENT\nEND:VCALENDAR\n"), nil, 403, []string{"valid-calendar-data"}},
 		{"event without UID", "PUT", cal + "bad5.ics", strings.Replace(event("x", "No UID"), "UID:x\r\n", "", 1), nil, 403, []string{"valid-calendar-object-resource"}},
 		{"two UIDs in one resource", "PUT", cal + "bad6.ics", strings.Replace(event("a", "A"), "END:VCALENDAR", "BEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR", 1), nil, 403, []string{"valid-calendar-object-resource"}},
 		{"not a vCard", "PUT", book + "bad.vcf", "BEGIN:VCARD\r\nFN:x\r\n", nil, 403, []string{"valid-address-data"}},
