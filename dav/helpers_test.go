@@ -37,14 +37,15 @@ func (f *fakeAuth) Login(ctx context.Context, username, password, remoteAddr str
 // testServer is a handler over fresh provisioned spaces for alice and bob.
 type testServer struct {
 	h     http.Handler
-	alice *memSpace
-	bob   *memSpace
+	alice *testSpace
+	bob   *testSpace
 }
 
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	ts := &testServer{alice: newMemSpace(), bob: newMemSpace()}
-	for _, s := range []*memSpace{ts.alice, ts.bob} {
+	db := openTestDB(t)
+	ts := &testServer{alice: newTestSpace(t, db, "alice"), bob: newTestSpace(t, db, "bob")}
+	for _, s := range []*testSpace{ts.alice, ts.bob} {
 		if err := Provision(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}

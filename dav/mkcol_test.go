@@ -88,6 +88,8 @@ func TestMkcolRefusals(t *testing.T) {
 
 func TestProppatch(t *testing.T) {
 	ts := newTestServer(t)
+	ctag := `<propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag/></prop></propfind>`
+	before := parseMS(t, ts.do(t, "alice", "PROPFIND", calPath, ctag, "Depth: 0")).Responses[0].ok(t)
 	rec := ts.do(t, "alice", "PROPPATCH", calPath, bodyAppleProppatch)
 	d := parseMS(t, rec)
 	r := d.resp(t, calPath)
@@ -98,10 +100,13 @@ func TestProppatch(t *testing.T) {
 	pf := `<propfind xmlns="DAV:" xmlns:A="http://apple.com/ns/ical/" xmlns:CS="http://calendarserver.org/ns/"><prop><A:calendar-color/><A:calendar-order/><CS:getctag/></prop></propfind>`
 	got := parseMS(t, ts.do(t, "alice", "PROPFIND", calPath, pf, "Depth: 0")).Responses[0].ok(t)
 	for _, w := range []string{`<calendar-color xmlns="http://apple.com/ns/ical/" symbolic-color="orange">#FD8208FF</calendar-color>`,
-		`<calendar-order xmlns="http://apple.com/ns/ical/">1</calendar-order>`, "sync/1</CS:getctag>"} {
+		`<calendar-order xmlns="http://apple.com/ns/ical/">1</calendar-order>`, "</CS:getctag>"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("lacks %s in %s", w, got)
 		}
+	}
+	if after := parseMS(t, ts.do(t, "alice", "PROPFIND", calPath, ctag, "Depth: 0")).Responses[0].ok(t); after == before {
+		t.Errorf("getctag did not move with a property change: %s", after)
 	}
 
 	// Remove displayname; set a dead property with a foreign namespace and

@@ -31,11 +31,11 @@ func TestHomeListing(t *testing.T) {
 			[]string{"/dav/addressbooks/alice/", "/dav/addressbooks/alice/contacts/"},
 			map[string][]string{
 				"/dav/addressbooks/alice/":          {"<D:sync-collection/>", "<CR:addressbook-multiget/>"},
-				"/dav/addressbooks/alice/contacts/": {"<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>", "<CR:max-resource-size>20971520</CR:max-resource-size>", "<D:sync-token>http://coffer.invalid/ns/sync/0</D:sync-token>"},
+				"/dav/addressbooks/alice/contacts/": {"<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>", "<CR:max-resource-size>20971520</CR:max-resource-size>", "<D:sync-token>http://coffer.invalid/ns/sync/"},
 			}},
 		{"davx5 caps", "/dav/calendars/alice/calendar/", bodyDAVx5Caps, []string{"Depth: 0"},
 			[]string{"/dav/calendars/alice/calendar/"},
-			map[string][]string{"/dav/calendars/alice/calendar/": {"<D:sync-collection/>", "<C:calendar-query/>", "<CS:getctag>http://coffer.invalid/ns/sync/0</CS:getctag>", "<C:max-resource-size>"}}},
+			map[string][]string{"/dav/calendars/alice/calendar/": {"<D:sync-collection/>", "<C:calendar-query/>", "<CS:getctag>http://coffer.invalid/ns/sync/", "<C:max-resource-size>"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,10 +81,10 @@ func TestPropfindForms(t *testing.T) {
 		want, notWant           []string
 	}{
 		{"empty body is allprop", "/dav/calendars/alice/calendar/", "", "1",
-			[]string{"<D:getetag>&quot;", "<D:getcontenttype>text/calendar; charset=utf-8</D:getcontenttype>", "<D:resourcetype/>", "Calendar</displayname>", "<D:getlastmodified>Sat, 01 Mar 2025 12:00:00 GMT</D:getlastmodified>"},
+			[]string{"<D:getetag>&quot;", "<D:getcontenttype>text/calendar; charset=utf-8</D:getcontenttype>", "<D:resourcetype/>", "Calendar</displayname>", "<D:getlastmodified>", " GMT</D:getlastmodified>"},
 			[]string{"<CS:getctag>", "calendar-data"}},
 		{"allprop with include", "/dav/calendars/alice/calendar/", `<D:propfind xmlns:D="DAV:"><D:allprop/><D:include><D:sync-token/></D:include></D:propfind>`, "0",
-			[]string{"<D:sync-token>", "<D:creationdate>2025-03-01T12:00:00Z</D:creationdate>"}, nil},
+			[]string{"<D:sync-token>", "<D:creationdate>", "Z</D:creationdate>"}, nil},
 		{"propname", "/dav/calendars/alice/calendar/", `<propfind xmlns="DAV:"><propname/></propfind>`, "0",
 			[]string{"<D:getctag", "<D:sync-token/>", "<C:supported-calendar-component-set/>", "<D:displayname/>"}, []string{"VEVENT"}},
 		{"object", "/dav/calendars/alice/calendar/ev1.ics", bodyThunderbirdBook, "0",

@@ -35,7 +35,7 @@ type Props map[string][]byte
 type Collection struct {
 	ID       int64
 	Home     Home
-	Name     string // the path segment under the home
+	Name     string // the path under the home; plain collections nest, as in "a/b"
 	Kind     Kind
 	Props    Props
 	Revision int64 // rises with every change to a member or to the properties
@@ -50,6 +50,7 @@ type Object struct {
 	Size        int64
 	Modified    time.Time
 	Revision    int64 // the collection revision at which it last changed
+	Props       Props // dead properties
 	Body        []byte
 }
 
@@ -91,6 +92,28 @@ type DeleteOptions struct {
 	IfMatch string // entity tag without quotes, or "*"; empty for no condition
 }
 
+// Scope names where properties of the account itself live.
+type Scope string
+
+// The scopes of account properties.
+const (
+	ScopePrincipal    Scope = "principal"
+	ScopeCalendars    Scope = Scope(HomeCalendars)
+	ScopeAddressBooks Scope = Scope(HomeAddressBooks)
+)
+
+// TransferOptions describes a COPY or MOVE.
+type TransferOptions struct {
+	Move      bool // remove the source
+	Overwrite bool // replace an existing destination; otherwise it gives ErrPrecondition
+	Shallow   bool // for collections: copy the collection and its properties only (Depth: 0)
+}
+
+// TransferResult tells what a COPY or MOVE did.
+type TransferResult struct {
+	Created bool // the destination did not exist before
+}
+
 // Space is one user's data, opened with that user's keys. Every value that
 // crosses it is plaintext; sealing happens inside. It is the seam where a
 // second storage engine can go.
@@ -103,8 +126,12 @@ type Space interface {
 	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
 	// PatchCollection sets and removes properties and raises the revision.
 	PatchCollection(ctx context.Context, id int64, set Props, remove []string) (*Collection, error)
-	// DeleteCollection removes a collection and everything in it.
+	// DeleteCollection removes a collection, the collections nested in it,
+	// and everything in them.
 	DeleteCollection(ctx context.Context, id int64) error
+	// TransferCollection copies or moves a collection, with the collections
+	// nested in it, to home and name.
+	TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error)
 
 	// Objects lists the objects of a collection, without bodies.
 	Objects(ctx context.Context, collection int64) ([]Object, error)
@@ -115,10 +142,24 @@ type Space interface {
 	PutObject(ctx context.Context, collection int64, o PutOptions) (*PutResult, error)
 	// DeleteObject removes an object, or fails with ErrNotFound or ErrPrecondition.
 	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
+	// PatchObject sets and removes dead properties of an object. It records
+	// a change but keeps the ETag, which covers the body only.
+	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) (*Object, error)
+	// TransferObject copies or moves an object with its properties, in one
+	// transaction, recording changes on both sides. It fails with
+	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
+	TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error)
 	// Changes returns the latest change of every object that changed after
 	// revision since, oldest first, and the collection's current revision.
 	// A since beyond the current revision gives ErrBadRevision.
 	Changes(ctx context.Context, collection int64, since int64) ([]Change, int64, error)
+
+	// Props returns the properties of the principal or of a home.
+	Props(ctx context.Context, scope Scope) (Props, error)
+	// PatchProps sets and removes properties of the principal or of a home.
+	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) (Props, error)
+	// Usage returns the bytes the user's objects take.
+	Usage(ctx context.Context) (int64, error)
 }
 
 // Errors returned by Space.
@@ -127,6 +168,7 @@ var (
 	ErrExists       = errors.New("storage: already exists")
 	ErrPrecondition = errors.New("storage: precondition failed")
 	ErrBadRevision  = errors.New("storage: unknown revision")
+	ErrInvalid      = errors.New("storage: invalid request") // e.g. moving a collection into itself
 )
 
 // UIDConflict reports that another object in the collection has the same UID.

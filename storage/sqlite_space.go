@@ -33,6 +33,8 @@ const (
 	fieldObjectName      = "object.name"
 	fieldObjectType      = "object.content-type"
 	fieldObjectBody      = "object.body"
+	fieldObjectProps     = "object.props"
+	fieldAccountProps    = "account.props"
 )
 
 // Space opens the data of one account with that account's keys.
@@ -48,8 +50,10 @@ func (s *sqliteSpace) objectMAC(coll []byte, name string) []byte {
 	return s.keys.MAC("object", coll, []byte(name))
 }
 
-func (s *sqliteSpace) uidMAC(coll []byte, uid string) []byte {
-	return s.keys.MAC("uid", coll, []byte(uid))
+// uidMAC is not bound to a collection, so that a copy or move carries it
+// over without knowing the UID itself.
+func (s *sqliteSpace) uidMAC(uid string) []byte {
+	return s.keys.MAC("uid", []byte(uid))
 }
 
 func (s *sqliteSpace) etag(body []byte) string {
@@ -93,7 +97,7 @@ func (s *sqliteSpace) Collection(ctx context.Context, home Home, name string) (*
 // CreateCollection creates a collection, or fails with ErrExists.
 func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*Collection, error) {
 	mac := s.collectionMAC(n.Home, n.Name)
-	uid, err := encryption.RandomBytes(16)
+	uid, err := randomID()
 	if err != nil {
 		return nil, err
 	}
@@ -140,12 +144,7 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 		if err != nil {
 			return err
 		}
-		for _, k := range remove {
-			delete(c.Props, k)
-		}
-		for k, v := range set {
-			c.Props[k] = v
-		}
+		patch(c.Props, set, remove)
 		sealed, err := s.sealProps(uid, c.Props)
 		if err != nil {
 			return err
@@ -162,15 +161,22 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 	return out, err
 }
 
-// DeleteCollection removes a collection and everything in it.
+// DeleteCollection removes a collection, the collections nested in it, and
+// everything in them.
 func (s *sqliteSpace) DeleteCollection(ctx context.Context, id int64) error {
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ? AND account_id = ?`, id, s.user)
+		all, err := s.tree(ctx, tx)
 		if err != nil {
-			return fmt.Errorf("storage: delete collection: %w", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		src := findID(all, id)
+		if src == nil {
 			return ErrNotFound
+		}
+		for _, c := range subtree(all, src.Home, src.Name) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ? AND account_id = ?`, c.ID, s.user); err != nil {
+				return fmt.Errorf("storage: delete collection: %w", err)
+			}
 		}
 		return nil
 	})
@@ -183,20 +189,20 @@ func (s *sqliteSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 		return nil, err
 	}
 	rows, err := s.db.read.QueryContext(ctx,
-		`SELECT name_mac, name_sealed, etag, ctype_sealed, size, modified_at, revision FROM objects WHERE collection_id = ? ORDER BY revision`, ref.id)
+		`SELECT name_mac, name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision FROM objects WHERE collection_id = ? ORDER BY revision`, ref.id)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list objects: %w", err)
 	}
 	defer rows.Close()
 	var out []Object
 	for rows.Next() {
-		var mac, name, ctype []byte
+		var mac, name, ctype, props []byte
 		var o Object
 		var mod int64
-		if err := rows.Scan(&mac, &name, &o.ETag, &ctype, &o.Size, &mod, &o.Revision); err != nil {
+		if err := rows.Scan(&mac, &name, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision); err != nil {
 			return nil, err
 		}
-		if err := s.openObjectMeta(ref.uid, mac, name, ctype, &o); err != nil {
+		if err := s.openObjectMeta(ref.uid, mac, name, ctype, props, &o); err != nil {
 			return nil, err
 		}
 		o.Modified = time.Unix(mod, 0).UTC()
@@ -216,19 +222,19 @@ func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string,
 	if withBody {
 		body = "body_sealed"
 	}
-	var sealedName, ctype, sealedBody []byte
+	var sealedName, ctype, props, sealedBody []byte
 	var o Object
 	var mod int64
 	err = s.db.read.QueryRowContext(ctx,
-		`SELECT name_sealed, etag, ctype_sealed, size, modified_at, revision, `+body+` FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).
-		Scan(&sealedName, &o.ETag, &ctype, &o.Size, &mod, &o.Revision, &sealedBody)
+		`SELECT name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision, `+body+` FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).
+		Scan(&sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: read object: %w", err)
 	}
-	if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, &o); err != nil {
+	if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, props, &o); err != nil {
 		return nil, err
 	}
 	o.Modified = time.Unix(mod, 0).UTC()
@@ -241,7 +247,7 @@ func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string,
 }
 
 // PutObject creates or replaces an object after checking its preconditions
-// and UID uniqueness in the same transaction.
+// and UID uniqueness in the same transaction. Dead properties survive a replace.
 func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOptions) (*PutResult, error) {
 	var out *PutResult
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
@@ -251,7 +257,8 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		}
 		mac := s.objectMAC(ref.uid, p.Name)
 		var current string
-		err = tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current)
+		var props []byte
+		err = tx.QueryRowContext(ctx, `SELECT etag, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current, &props)
 		exists := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("storage: read object: %w", err)
@@ -261,43 +268,20 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		}
 		var uid []byte
 		if p.UID != "" {
-			uid = s.uidMAC(ref.uid, p.UID)
-			var otherMAC, otherName []byte
-			err := tx.QueryRowContext(ctx, `SELECT name_mac, name_sealed FROM objects WHERE collection_id = ? AND uid_mac = ? AND name_mac <> ?`, ref.id, uid, mac).Scan(&otherMAC, &otherName)
-			if err == nil {
-				name, err := s.keys.Open(s.ad(ref.uid, otherMAC, fieldObjectName), otherName)
-				if err != nil {
-					return fmt.Errorf("storage: open object name: %w", err)
-				}
-				return &UIDConflict{Name: string(name)}
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("storage: check uid: %w", err)
+			uid = s.uidMAC(p.UID)
+			if err := s.checkUID(ctx, tx, ref, uid, mac, []byte{}); err != nil {
+				return err
 			}
 		}
-		rev, err := s.bump(ctx, tx, ref.id)
+		kept, err := s.openProps(s.ad(ref.uid, mac, fieldObjectProps), props)
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC().Truncate(time.Second)
-		o := Object{Name: p.Name, ETag: s.etag(p.Body), ContentType: p.ContentType, Size: int64(len(p.Body)), Modified: now, Revision: rev}
-		name := s.keys.Seal(s.ad(ref.uid, mac, fieldObjectName), []byte(p.Name))
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, size, body_sealed, modified_at, revision)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			 ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, uid_mac = excluded.uid_mac,
-			   etag = excluded.etag, ctype_sealed = excluded.ctype_sealed, size = excluded.size, body_sealed = excluded.body_sealed,
-			   modified_at = excluded.modified_at, revision = excluded.revision`,
-			ref.id, mac, name, uid, o.ETag,
-			s.keys.Seal(s.ad(ref.uid, mac, fieldObjectType), []byte(p.ContentType)),
-			o.Size, s.keys.Seal(s.ad(ref.uid, mac, fieldObjectBody), p.Body), now.Unix(), rev)
+		o, err := s.writeObject(ctx, tx, ref, p.Name, uid, s.etag(p.Body), []byte(p.ContentType), p.Body, kept)
 		if err != nil {
-			return fmt.Errorf("storage: write object: %w", err)
-		}
-		if err := logChange(ctx, tx, ref.id, mac, name, rev, false); err != nil {
 			return err
 		}
-		out = &PutResult{Object: o, Created: !exists}
+		out = &PutResult{Object: *o, Created: !exists}
 		return nil
 	})
 	return out, err
@@ -312,8 +296,7 @@ func (s *sqliteSpace) DeleteObject(ctx context.Context, collection int64, name s
 		}
 		mac := s.objectMAC(ref.uid, name)
 		var current string
-		var sealedName []byte
-		err = tx.QueryRowContext(ctx, `SELECT etag, name_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current, &sealedName)
+		err = tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current)
 		if errors.Is(err, sql.ErrNoRows) {
 			if o.IfMatch != "" {
 				return ErrPrecondition
@@ -326,14 +309,7 @@ func (s *sqliteSpace) DeleteObject(ctx context.Context, collection int64, name s
 		if err := checkMatch(true, current, o.IfMatch, false); err != nil {
 			return err
 		}
-		rev, err := s.bump(ctx, tx, ref.id)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac); err != nil {
-			return fmt.Errorf("storage: delete object: %w", err)
-		}
-		return logChange(ctx, tx, ref.id, mac, sealedName, rev, true)
+		return s.removeObject(ctx, tx, ref, mac)
 	})
 }
 
@@ -433,30 +409,22 @@ func (s *sqliteSpace) scanCollectionUID(scan func(...any) error) (*Collection, [
 		return nil, nil, fmt.Errorf("storage: open collection name: %w", err)
 	}
 	c.Name = string(plain)
-	if plain, err = s.keys.Open(s.ad(uid, nil, fieldCollectionProps), props); err != nil {
-		return nil, nil, fmt.Errorf("storage: open collection properties: %w", err)
-	}
-	if err := json.Unmarshal(plain, &c.Props); err != nil {
-		return nil, nil, fmt.Errorf("storage: decode collection properties: %w", err)
-	}
-	if c.Props == nil {
-		c.Props = Props{}
+	if c.Props, err = s.openProps(s.ad(uid, nil, fieldCollectionProps), props); err != nil {
+		return nil, nil, err
 	}
 	return &c, uid, nil
 }
 
+// sealProps seals a collection's properties; the column is never NULL, so
+// an empty set is sealed too.
 func (s *sqliteSpace) sealProps(uid []byte, p Props) ([]byte, error) {
-	if p == nil {
-		p = Props{}
+	if len(p) == 0 {
+		return s.keys.Seal(s.ad(uid, nil, fieldCollectionProps), []byte("{}")), nil
 	}
-	plain, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("storage: encode properties: %w", err)
-	}
-	return s.keys.Seal(s.ad(uid, nil, fieldCollectionProps), plain), nil
+	return s.sealPropsAD(s.ad(uid, nil, fieldCollectionProps), p)
 }
 
-func (s *sqliteSpace) openObjectMeta(coll, obj, name, ctype []byte, o *Object) error {
+func (s *sqliteSpace) openObjectMeta(coll, obj, name, ctype, props []byte, o *Object) error {
 	n, err := s.keys.Open(s.ad(coll, obj, fieldObjectName), name)
 	if err != nil {
 		return fmt.Errorf("storage: open object name: %w", err)
@@ -466,7 +434,36 @@ func (s *sqliteSpace) openObjectMeta(coll, obj, name, ctype []byte, o *Object) e
 		return fmt.Errorf("storage: open object type: %w", err)
 	}
 	o.Name, o.ContentType = string(n), string(t)
-	return nil
+	o.Props, err = s.openProps(s.ad(coll, obj, fieldObjectProps), props)
+	return err
+}
+
+// sealPropsAD seals properties under ad; no properties seal to nil.
+func (s *sqliteSpace) sealPropsAD(ad encryption.AD, p Props) ([]byte, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode properties: %w", err)
+	}
+	return s.keys.Seal(ad, plain), nil
+}
+
+// openProps opens properties sealed by sealPropsAD; nil opens to an empty set.
+func (s *sqliteSpace) openProps(ad encryption.AD, sealed []byte) (Props, error) {
+	p := Props{}
+	if sealed == nil {
+		return p, nil
+	}
+	plain, err := s.keys.Open(ad, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open properties: %w", err)
+	}
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, fmt.Errorf("storage: decode properties: %w", err)
+	}
+	return p, nil
 }
 
 // checkMatch applies If-Match and If-None-Match: * to the current state.
@@ -501,6 +498,9 @@ func logChange(ctx context.Context, tx *sql.Tx, collection int64, mac, sealedNam
 	}
 	return nil
 }
+
+// randomID returns a fresh random collection id.
+func randomID() ([]byte, error) { return encryption.RandomBytes(16) }
 
 func clone(p Props) Props {
 	out := make(Props, len(p))

@@ -52,11 +52,21 @@ CREATE TABLE objects (
     ctype_sealed  BLOB    NOT NULL,
     size          INTEGER NOT NULL,
     body_sealed   BLOB    NOT NULL,
+    props_sealed  BLOB,            -- dead properties, when any were set
     modified_at   INTEGER NOT NULL,
     revision      INTEGER NOT NULL,
     PRIMARY KEY (collection_id, name_mac)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX objects_uid ON objects (collection_id, uid_mac) WHERE uid_mac IS NOT NULL;
+
+-- Properties of the principal and of the two homes (Apple's me-card,
+-- default alarms), sealed like collection properties.
+CREATE TABLE account_props (
+    account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    scope        TEXT    NOT NULL, -- 'principal', 'calendars', 'addressbooks'
+    props_sealed BLOB    NOT NULL,
+    PRIMARY KEY (account_id, scope)
+) WITHOUT ROWID;
 
 -- The change log keeps only the latest change of each object name,
 -- deletions included, so a token stays answerable forever at bounded cost.

@@ -1,0 +1,328 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// treeEntry is a collection with the random id its records are bound to.
+type treeEntry struct {
+	Collection
+	uid []byte
+}
+
+// TransferObject copies or moves an object with its properties in one transaction.
+func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error) {
+	if from == to && name == toName {
+		return nil, ErrInvalid
+	}
+	var out *TransferResult
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		src, err := s.ref(ctx, tx, from)
+		if err != nil {
+			return err
+		}
+		dst, err := s.ref(ctx, tx, to)
+		if err != nil {
+			return err
+		}
+		srcMAC := s.objectMAC(src.uid, name)
+		var uidMAC, ctype, body, props []byte
+		var etag string
+		var size int64
+		err = tx.QueryRowContext(ctx, `SELECT uid_mac, etag, ctype_sealed, size, body_sealed, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, src.id, srcMAC).
+			Scan(&uidMAC, &etag, &ctype, &size, &body, &props)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("storage: read object: %w", err)
+		}
+		dstMAC := s.objectMAC(dst.uid, toName)
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, dst.id, dstMAC).Scan(&exists); err != nil {
+			return fmt.Errorf("storage: read object: %w", err)
+		}
+		if exists && !o.Overwrite {
+			return ErrPrecondition
+		}
+		if uidMAC != nil {
+			// The object being moved away does not conflict with itself.
+			skip := []byte{}
+			if o.Move && src.id == dst.id {
+				skip = srcMAC
+			}
+			if err := s.checkUID(ctx, tx, dst, uidMAC, dstMAC, skip); err != nil {
+				return err
+			}
+		}
+		// Records are bound to their collection and name: open and seal anew.
+		plainType, err := s.keys.Open(s.ad(src.uid, srcMAC, fieldObjectType), ctype)
+		if err != nil {
+			return fmt.Errorf("storage: open object type: %w", err)
+		}
+		plainBody, err := s.keys.Open(s.ad(src.uid, srcMAC, fieldObjectBody), body)
+		if err != nil {
+			return fmt.Errorf("storage: open object body: %w", err)
+		}
+		plainProps, err := s.openProps(s.ad(src.uid, srcMAC, fieldObjectProps), props)
+		if err != nil {
+			return err
+		}
+		// The source goes first, so that a rename keeps the UID unique.
+		if o.Move {
+			if err := s.removeObject(ctx, tx, src, srcMAC); err != nil {
+				return err
+			}
+		}
+		if _, err := s.writeObject(ctx, tx, dst, toName, uidMAC, etag, plainType, plainBody, plainProps); err != nil {
+			return err
+		}
+		out = &TransferResult{Created: !exists}
+		return nil
+	})
+	return out, err
+}
+
+// TransferCollection copies or moves a collection and the collections nested in it.
+func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error) {
+	var out *TransferResult
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		all, err := s.tree(ctx, tx)
+		if err != nil {
+			return err
+		}
+		src := findID(all, id)
+		if src == nil {
+			return ErrNotFound
+		}
+		// Neither into itself nor onto one of its ancestors.
+		if home == src.Home && (within(name, src.Name) || within(src.Name, name)) {
+			return ErrInvalid
+		}
+		existing := subtree(all, home, name)
+		if len(existing) > 0 && !o.Overwrite {
+			return ErrPrecondition
+		}
+		for _, c := range existing {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ?`, c.ID); err != nil {
+				return fmt.Errorf("storage: replace collection: %w", err)
+			}
+		}
+		moving := subtree(all, src.Home, src.Name)
+		if o.Shallow {
+			moving = moving[:1]
+		}
+		for _, c := range moving {
+			newName := name + strings.TrimPrefix(c.Name, src.Name)
+			if o.Move {
+				err = s.renameCollection(ctx, tx, c, home, newName)
+			} else {
+				err = s.copyCollection(ctx, tx, c, home, newName, !o.Shallow)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		out = &TransferResult{Created: len(existing) == 0}
+		return nil
+	})
+	return out, err
+}
+
+// tree returns every collection of the user, with names opened.
+func (s *sqliteSpace) tree(ctx context.Context, tx *sql.Tx) ([]treeEntry, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE account_id = ? ORDER BY id`, s.user)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list collections: %w", err)
+	}
+	defer rows.Close()
+	var out []treeEntry
+	for rows.Next() {
+		c, uid, err := s.scanCollectionUID(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, treeEntry{Collection: *c, uid: uid})
+	}
+	return out, rows.Err()
+}
+
+// renameCollection gives a collection a new home and name. Its records are
+// bound to its random id, not its name, so only the name is sealed anew.
+func (s *sqliteSpace) renameCollection(ctx context.Context, tx *sql.Tx, c treeEntry, home Home, name string) error {
+	rev, err := nextRevision(ctx, tx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE collections SET home = ?, name_mac = ?, name_sealed = ?, revision = ? WHERE id = ?`,
+		string(home), s.collectionMAC(home, name), s.keys.Seal(s.ad(c.uid, nil, fieldCollectionName), []byte(name)), rev, c.ID)
+	if err != nil {
+		return fmt.Errorf("storage: rename collection: %w", err)
+	}
+	return nil
+}
+
+// copyCollection creates a copy of c at home and name, with its members
+// when withMembers is set, every record sealed under the copy's new id.
+func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntry, home Home, name string, withMembers bool) error {
+	uid, err := randomID()
+	if err != nil {
+		return err
+	}
+	props, err := s.sealProps(uid, c.Props)
+	if err != nil {
+		return err
+	}
+	rev, err := nextRevision(ctx, tx)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), props, rev, rev, time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("storage: copy collection: %w", err)
+	}
+	if !withMembers {
+		return nil
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name_mac, name_sealed, uid_mac, etag, ctype_sealed, body_sealed, props_sealed FROM objects WHERE collection_id = ?`, c.ID)
+	if err != nil {
+		return fmt.Errorf("storage: read objects: %w", err)
+	}
+	type member struct {
+		mac, name, uidMAC, ctype, body, props []byte
+		etag                                  string
+	}
+	var members []member
+	for rows.Next() {
+		var m member
+		if err := rows.Scan(&m.mac, &m.name, &m.uidMAC, &m.etag, &m.ctype, &m.body, &m.props); err != nil {
+			rows.Close()
+			return err
+		}
+		members = append(members, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	dst := collectionRef{id: id, uid: uid}
+	for _, m := range members {
+		plainName, err1 := s.keys.Open(s.ad(c.uid, m.mac, fieldObjectName), m.name)
+		plainType, err2 := s.keys.Open(s.ad(c.uid, m.mac, fieldObjectType), m.ctype)
+		plainBody, err3 := s.keys.Open(s.ad(c.uid, m.mac, fieldObjectBody), m.body)
+		plainProps, err4 := s.openProps(s.ad(c.uid, m.mac, fieldObjectProps), m.props)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return fmt.Errorf("storage: open object: %w", err)
+		}
+		if _, err := s.writeObject(ctx, tx, dst, string(plainName), m.uidMAC, m.etag, plainType, plainBody, plainProps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeObject creates or replaces an object from plaintext and logs the change.
+func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectionRef, name string, uidMAC []byte, etag string, ctype, body []byte, props Props) (*Object, error) {
+	mac := s.objectMAC(dst.uid, name)
+	sealedProps, err := s.sealPropsAD(s.ad(dst.uid, mac, fieldObjectProps), props)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.bump(ctx, tx, dst.id)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	sealedName := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectName), []byte(name))
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, size, body_sealed, props_sealed, modified_at, revision)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, uid_mac = excluded.uid_mac,
+		   etag = excluded.etag, ctype_sealed = excluded.ctype_sealed, size = excluded.size, body_sealed = excluded.body_sealed,
+		   props_sealed = excluded.props_sealed, modified_at = excluded.modified_at, revision = excluded.revision`,
+		dst.id, mac, sealedName, uidMAC, etag,
+		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectType), ctype), len(body),
+		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body), sealedProps, now.Unix(), rev)
+	if err != nil {
+		return nil, fmt.Errorf("storage: write object: %w", err)
+	}
+	if err := logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
+		return nil, err
+	}
+	return &Object{Name: name, ETag: etag, ContentType: string(ctype), Size: int64(len(body)), Modified: now, Revision: rev, Props: props}, nil
+}
+
+// removeObject deletes an object row and logs the deletion.
+func (s *sqliteSpace) removeObject(ctx context.Context, tx *sql.Tx, c collectionRef, mac []byte) error {
+	var sealedName []byte
+	if err := tx.QueryRowContext(ctx, `SELECT name_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac).Scan(&sealedName); err != nil {
+		return fmt.Errorf("storage: read object: %w", err)
+	}
+	rev, err := s.bump(ctx, tx, c.id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac); err != nil {
+		return fmt.Errorf("storage: delete object: %w", err)
+	}
+	return logChange(ctx, tx, c.id, mac, sealedName, rev, true)
+}
+
+// checkUID fails with a *UIDConflict when another object of the collection
+// than self and skip has the UID.
+func (s *sqliteSpace) checkUID(ctx context.Context, tx *sql.Tx, c collectionRef, uidMAC, self, skip []byte) error {
+	var otherMAC, otherName []byte
+	err := tx.QueryRowContext(ctx, `SELECT name_mac, name_sealed FROM objects WHERE collection_id = ? AND uid_mac = ? AND name_mac <> ? AND name_mac <> ?`,
+		c.id, uidMAC, self, skip).Scan(&otherMAC, &otherName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("storage: check uid: %w", err)
+	}
+	name, err := s.keys.Open(s.ad(c.uid, otherMAC, fieldObjectName), otherName)
+	if err != nil {
+		return fmt.Errorf("storage: open object name: %w", err)
+	}
+	return &UIDConflict{Name: string(name)}
+}
+
+// findID returns the collection with id, or nil.
+func findID(all []treeEntry, id int64) *treeEntry {
+	for i := range all {
+		if all[i].ID == id {
+			return &all[i]
+		}
+	}
+	return nil
+}
+
+// subtree returns the collection named name in home and those nested in it,
+// the collection itself first.
+func subtree(all []treeEntry, home Home, name string) []treeEntry {
+	var top, below []treeEntry
+	for _, c := range all {
+		switch {
+		case c.Home != home:
+		case c.Name == name:
+			top = append(top, c)
+		case within(c.Name, name):
+			below = append(below, c)
+		}
+	}
+	return append(top, below...)
+}
+
+// within reports whether name is nested below parent.
+func within(name, parent string) bool { return strings.HasPrefix(name, parent+"/") }
