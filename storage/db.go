@@ -23,12 +23,15 @@ type DB struct {
 	write *sql.DB // one connection: SQLite has one writer, and Go queues behind it
 	read  *sql.DB // many connections for readers, which WAL lets run beside the writer
 	path  string
+	index *indexCache
 }
 
 // Options configures Open.
 type Options struct {
 	// ReadConns bounds the reader pool; 0 means 4.
 	ReadConns int
+	// IndexCacheEntries bounds the query index entries kept in memory; 0 means 200,000.
+	IndexCacheEntries int
 }
 
 //go:embed migrations/*.sql
@@ -38,6 +41,9 @@ var migrations embed.FS
 func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
+	}
+	if o.IndexCacheEntries <= 0 {
+		o.IndexCacheEntries = 200_000
 	}
 	// synchronous=FULL: an acknowledged write survives a crash or power loss.
 	// secure_delete: freed pages are zeroed, so deleted records leave no remnant.
@@ -66,7 +72,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(o.ReadConns)
 	read.SetMaxIdleConns(o.ReadConns)
-	return &DB{write: write, read: read, path: path}, nil
+	return &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries)}, nil
 }
 
 // Close closes the database.

@@ -79,6 +79,14 @@ type PutOptions struct {
 	Body        []byte
 	IfMatch     string // entity tag without quotes, or "*"; empty for no condition
 	IfNoneMatch bool   // If-None-Match: *
+	Index       []byte // an opaque query index entry, sealed like the body; nil for none
+}
+
+// IndexEntry is the query index entry of one object.
+type IndexEntry struct {
+	Name  string
+	ETag  string
+	Index []byte // as given in PutOptions.Index; shared, must not be modified
 }
 
 // PutResult tells what a write did.
@@ -149,6 +157,9 @@ type Space interface {
 	// transaction, recording changes on both sides. It fails with
 	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
 	TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error)
+	// Index returns the index entries of every object of a collection and
+	// the revision they reflect.
+	Index(ctx context.Context, collection int64) ([]IndexEntry, int64, error)
 	// Changes returns the latest change of every object that changed after
 	// revision since, oldest first, and the collection's current revision.
 	// A since beyond the current revision gives ErrBadRevision.

@@ -34,6 +34,7 @@ const (
 	fieldObjectType      = "object.content-type"
 	fieldObjectBody      = "object.body"
 	fieldObjectProps     = "object.props"
+	fieldObjectIndex     = "object.index"
 	fieldAccountProps    = "account.props"
 )
 
@@ -277,7 +278,7 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err != nil {
 			return err
 		}
-		o, err := s.writeObject(ctx, tx, ref, p.Name, uid, s.etag(p.Body), []byte(p.ContentType), p.Body, kept)
+		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uidMAC: uid, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, props: kept})
 		if err != nil {
 			return err
 		}

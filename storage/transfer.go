@@ -15,6 +15,17 @@ type treeEntry struct {
 	uid []byte
 }
 
+// plainObject is an object's content before sealing.
+type plainObject struct {
+	name   string
+	uidMAC []byte
+	etag   string
+	ctype  []byte
+	body   []byte
+	index  []byte
+	props  Props
+}
+
 // TransferObject copies or moves an object with its properties in one transaction.
 func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error) {
 	if from == to && name == toName {
@@ -31,16 +42,13 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 			return err
 		}
 		srcMAC := s.objectMAC(src.uid, name)
-		var uidMAC, ctype, body, props []byte
-		var etag string
-		var size int64
-		err = tx.QueryRowContext(ctx, `SELECT uid_mac, etag, ctype_sealed, size, body_sealed, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, src.id, srcMAC).
-			Scan(&uidMAC, &etag, &ctype, &size, &body, &props)
+		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM objects WHERE collection_id = ? AND name_mac = ?`, src.id, srcMAC)
+		obj, err := s.openRow(src.uid, row.Scan)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("storage: read object: %w", err)
+			return err
 		}
 		dstMAC := s.objectMAC(dst.uid, toName)
 		var exists bool
@@ -50,28 +58,15 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		if exists && !o.Overwrite {
 			return ErrPrecondition
 		}
-		if uidMAC != nil {
+		if obj.uidMAC != nil {
 			// The object being moved away does not conflict with itself.
 			skip := []byte{}
 			if o.Move && src.id == dst.id {
 				skip = srcMAC
 			}
-			if err := s.checkUID(ctx, tx, dst, uidMAC, dstMAC, skip); err != nil {
+			if err := s.checkUID(ctx, tx, dst, obj.uidMAC, dstMAC, skip); err != nil {
 				return err
 			}
-		}
-		// Records are bound to their collection and name: open and seal anew.
-		plainType, err := s.keys.Open(s.ad(src.uid, srcMAC, fieldObjectType), ctype)
-		if err != nil {
-			return fmt.Errorf("storage: open object type: %w", err)
-		}
-		plainBody, err := s.keys.Open(s.ad(src.uid, srcMAC, fieldObjectBody), body)
-		if err != nil {
-			return fmt.Errorf("storage: open object body: %w", err)
-		}
-		plainProps, err := s.openProps(s.ad(src.uid, srcMAC, fieldObjectProps), props)
-		if err != nil {
-			return err
 		}
 		// The source goes first, so that a rename keeps the UID unique.
 		if o.Move {
@@ -79,7 +74,9 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 				return err
 			}
 		}
-		if _, err := s.writeObject(ctx, tx, dst, toName, uidMAC, etag, plainType, plainBody, plainProps); err != nil {
+		// Records are bound to their collection and name: writeObject seals them anew.
+		obj.name = toName
+		if _, err := s.writeObject(ctx, tx, dst, obj); err != nil {
 			return err
 		}
 		out = &TransferResult{Created: !exists}
@@ -195,46 +192,66 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT name_mac, name_sealed, uid_mac, etag, ctype_sealed, body_sealed, props_sealed FROM objects WHERE collection_id = ?`, c.ID)
+	rows, err := tx.QueryContext(ctx, `SELECT `+sealedColumns+` FROM objects WHERE collection_id = ?`, c.ID)
 	if err != nil {
 		return fmt.Errorf("storage: read objects: %w", err)
 	}
-	type member struct {
-		mac, name, uidMAC, ctype, body, props []byte
-		etag                                  string
-	}
-	var members []member
+	var members []*plainObject
 	for rows.Next() {
-		var m member
-		if err := rows.Scan(&m.mac, &m.name, &m.uidMAC, &m.etag, &m.ctype, &m.body, &m.props); err != nil {
+		obj, err := s.openRow(c.uid, rows.Scan)
+		if err != nil {
 			rows.Close()
 			return err
 		}
-		members = append(members, m)
+		members = append(members, obj)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	dst := collectionRef{id: id, uid: uid}
-	for _, m := range members {
-		plainName, err1 := s.keys.Open(s.ad(c.uid, m.mac, fieldObjectName), m.name)
-		plainType, err2 := s.keys.Open(s.ad(c.uid, m.mac, fieldObjectType), m.ctype)
-		plainBody, err3 := s.keys.Open(s.ad(c.uid, m.mac, fieldObjectBody), m.body)
-		plainProps, err4 := s.openProps(s.ad(c.uid, m.mac, fieldObjectProps), m.props)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			return fmt.Errorf("storage: open object: %w", err)
-		}
-		if _, err := s.writeObject(ctx, tx, dst, string(plainName), m.uidMAC, m.etag, plainType, plainBody, plainProps); err != nil {
+	for _, obj := range members {
+		if _, err := s.writeObject(ctx, tx, dst, obj); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// sealedColumns are the object columns that openRow reads.
+const sealedColumns = `name_mac, name_sealed, uid_mac, etag, ctype_sealed, body_sealed, props_sealed, index_sealed`
+
+// openRow reads a row of sealedColumns and opens every sealed field.
+func (s *sqliteSpace) openRow(coll []byte, scan func(...any) error) (*plainObject, error) {
+	var mac, name, ctype, body, props, index []byte
+	o := &plainObject{}
+	if err := scan(&mac, &name, &o.uidMAC, &o.etag, &ctype, &body, &props, &index); err != nil {
+		return nil, err
+	}
+	var errs [5]error
+	var plainName []byte
+	plainName, errs[0] = s.keys.Open(s.ad(coll, mac, fieldObjectName), name)
+	o.ctype, errs[1] = s.keys.Open(s.ad(coll, mac, fieldObjectType), ctype)
+	o.body, errs[2] = s.keys.Open(s.ad(coll, mac, fieldObjectBody), body)
+	o.props, errs[3] = s.openProps(s.ad(coll, mac, fieldObjectProps), props)
+	if index != nil {
+		o.index, errs[4] = s.keys.Open(s.ad(coll, mac, fieldObjectIndex), index)
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, fmt.Errorf("storage: open object: %w", err)
+	}
+	o.name = string(plainName)
+	return o, nil
+}
+
 // writeObject creates or replaces an object from plaintext and logs the change.
-func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectionRef, name string, uidMAC []byte, etag string, ctype, body []byte, props Props) (*Object, error) {
+func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectionRef, p *plainObject) (*Object, error) {
+	name, uidMAC, etag, ctype, body, props := p.name, p.uidMAC, p.etag, p.ctype, p.body, p.props
 	mac := s.objectMAC(dst.uid, name)
+	var sealedIndex []byte
+	if p.index != nil {
+		sealedIndex = s.keys.Seal(s.ad(dst.uid, mac, fieldObjectIndex), p.index)
+	}
 	sealedProps, err := s.sealPropsAD(s.ad(dst.uid, mac, fieldObjectProps), props)
 	if err != nil {
 		return nil, err
@@ -246,14 +263,14 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	now := time.Now().UTC().Truncate(time.Second)
 	sealedName := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectName), []byte(name))
 	_, err = tx.ExecContext(ctx,
-		`INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, size, body_sealed, props_sealed, modified_at, revision)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, size, body_sealed, props_sealed, index_sealed, modified_at, revision)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, uid_mac = excluded.uid_mac,
 		   etag = excluded.etag, ctype_sealed = excluded.ctype_sealed, size = excluded.size, body_sealed = excluded.body_sealed,
-		   props_sealed = excluded.props_sealed, modified_at = excluded.modified_at, revision = excluded.revision`,
+		   props_sealed = excluded.props_sealed, index_sealed = excluded.index_sealed, modified_at = excluded.modified_at, revision = excluded.revision`,
 		dst.id, mac, sealedName, uidMAC, etag,
 		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectType), ctype), len(body),
-		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body), sealedProps, now.Unix(), rev)
+		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body), sealedProps, sealedIndex, now.Unix(), rev)
 	if err != nil {
 		return nil, fmt.Errorf("storage: write object: %w", err)
 	}

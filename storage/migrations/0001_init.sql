@@ -53,6 +53,7 @@ CREATE TABLE objects (
     size          INTEGER NOT NULL,
     body_sealed   BLOB    NOT NULL,
     props_sealed  BLOB,            -- dead properties, when any were set
+    index_sealed  BLOB,            -- the query index entry the DAV layer computed
     modified_at   INTEGER NOT NULL,
     revision      INTEGER NOT NULL,
     PRIMARY KEY (collection_id, name_mac)
