@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		code = checkLogHygiene()
+	}
 	os.Exit(code)
 }
 
@@ -81,6 +84,7 @@ func startServer(t *testing.T, data string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	logs.add(s)
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -94,6 +98,7 @@ func startServer(t *testing.T, data string) *server {
 			}
 			if m := passwordLine.FindStringSubmatch(line); m != nil {
 				s.Password = m[1]
+				secrets.add(m[1])
 			}
 			if m := servingLine.FindStringSubmatch(line); m != nil {
 				ready <- m[1]
@@ -158,6 +163,7 @@ func addUser(t *testing.T, data, username, password string) {
 	args := append([]string{"user", "add", username, "--password-stdin", "--data", data, "--email", username + "@example.org"}, argon2Flags...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdin = strings.NewReader(password + "\n")
+	secrets.add(password)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("user add %s: %v\n%s", username, err, out)
@@ -194,7 +200,10 @@ func (c *client) do(method, path, body string, headers ...string) response {
 	}
 	if c.user != "" {
 		req.SetBasicAuth(c.user, c.password)
+		secrets.add(c.password)
+		secrets.add(strings.TrimPrefix(req.Header.Get("Authorization"), "Basic "))
 	}
+	secrets.addBody(body)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
