@@ -58,6 +58,10 @@ var (
 	condNeedPrivileges = xml.Name{Space: nsDAV, Local: "need-privileges"}
 	// RFC 4918 section 16.
 	condPropfindFiniteDepth = xml.Name{Space: nsDAV, Local: "propfind-finite-depth"}
+	// RFC 4918 section 16.
+	condCannotModify = xml.Name{Space: nsDAV, Local: "cannot-modify-protected-property"}
+	// RFC 4331 section 6.
+	condQuotaNotExceeded = xml.Name{Space: nsDAV, Local: "quota-not-exceeded"}
 	// RFC 6578 section 3.2.
 	condValidSyncToken = xml.Name{Space: nsDAV, Local: "valid-sync-token"}
 	// RFC 3253 section 3.6.

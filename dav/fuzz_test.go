@@ -111,7 +111,8 @@ func FuzzParseReport(f *testing.F) {
 func FuzzParsePath(f *testing.F) {
 	for _, s := range []string{"/", "/dav/", "/dav/principals/alice/", "/dav/calendars/alice/calendar/a%40b.ics",
 		"/dav/calendars/alice/calendar/a@b.ics", "/dav/addressbooks/a%2Fb/x/", "/dav/calendars/alice/%2e%2e/",
-		"http://host:8443/dav/calendars/alice/calendar/x%20y.ics", "/dav//x", "%zz", "/dav/calendars/al%C3%A9/c/"} {
+		"http://host:8443/dav/calendars/alice/calendar/x%20y.ics", "/dav//x", "%zz", "/dav/calendars/al%C3%A9/c/",
+		"/dav/calendars/alice/p/q/r/", "/dav/calendars/alice/p/q/r", "/dav/addressbooks/alice/a%20b/c%2Fd/e"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -169,6 +170,9 @@ func FuzzHandler(f *testing.F) {
 	f.Add("PUT", "/dav/calendars/alice/calendar/a%40b.ics", []byte(icsEvent))
 	f.Add("PUT", "/dav/addressbooks/alice/contacts/c.vcf", []byte(vcard3))
 	f.Add("DELETE", "/dav/calendars/alice/tasks/", []byte(nil))
+	f.Add("MKCOL", "/dav/calendars/alice/p/q/", []byte(nil))
+	f.Add("COPY", "/dav/calendars/alice/calendar/", []byte(nil))
+	f.Add("MOVE", "/dav/calendars/alice/calendar/a%40b.ics", []byte(nil))
 	// One server for all inputs: state left by one input is more input for the next.
 	ts := newTestServer(f)
 	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
@@ -181,6 +185,63 @@ func FuzzHandler(f *testing.F) {
 		ts.h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzCopyMove drives COPY and MOVE with arbitrary paths and Destination,
+// Overwrite and Depth headers over plain collections, calendars and
+// address books: never a 500, never a 207 (Q14), never a change to bob.
+func FuzzCopyMove(f *testing.F) {
+	seeds := []struct{ method, path, dest, overwrite, depth string }{
+		{"COPY", "/dav/calendars/alice/p/a.txt", "/dav/calendars/alice/p/b.txt", "F", ""},
+		{"MOVE", "/dav/calendars/alice/p/a.txt", "http://h/dav/calendars/alice/p/sub/a.txt", "T", ""},
+		{"COPY", "/dav/calendars/alice/p/", "/dav/calendars/alice/q/", "", "0"},
+		{"COPY", "/dav/calendars/alice/p/", "/dav/calendars/alice/p/sub/x/", "T", "infinity"},
+		{"MOVE", "/dav/calendars/alice/p/sub", "/dav/addressbooks/alice/sub", "", "1"},
+		{"MOVE", "/dav/calendars/alice/calendar/", "/dav/calendars/alice/p/cal/", "T", ""},
+		{"COPY", "/dav/calendars/alice/calendar/ev.ics", "/dav/calendars/alice/tasks/ev.ics", "", ""},
+		{"COPY", "/dav/calendars/alice/calendar/ev.ics", "/dav/addressbooks/alice/contacts/ev.vcf", "", ""},
+		{"COPY", "/dav/calendars/alice/p/a.txt", "/dav/calendars/bob/calendar/a.txt", "", ""},
+		{"COPY", "/dav/calendars/alice/p/a.txt", "http://other.example/dav/calendars/alice/p/z", "", ""},
+		{"MOVE", "/dav/calendars/alice/p/a.txt", "/dav/calendars/alice/%2e%2e/x", "x", ""},
+		{"COPY", "/dav/calendars/alice/p/a.txt", "mailto:alice@example.org", "", ""},
+		{"COPY", "/dav/calendars/alice/p/a.txt", "/dav/principals/alice/", "", ""},
+		{"MOVE", "/dav/calendars/alice/p/", "/dav/calendars/alice/p/a.txt", "T", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.path, s.dest, s.overwrite, s.depth)
+	}
+	ts := newTestServer(f)
+	for _, s := range []struct{ method, path, body string }{
+		{"MKCOL", "/dav/calendars/alice/p/", ""},
+		{"MKCOL", "/dav/calendars/alice/p/sub/", ""},
+		{"PUT", "/dav/calendars/alice/p/a.txt", "a"},
+		{"PUT", "/dav/calendars/alice/calendar/ev.ics", icsEvent},
+	} {
+		if rec := ts.do(f, "alice", s.method, s.path, s.body); rec.Code != 201 {
+			f.Fatalf("setup %s %s: %d", s.method, s.path, rec.Code)
+		}
+	}
+	f.Fuzz(func(t *testing.T, method, path, dest, overwrite, depth string) {
+		if method != "COPY" && method != "MOVE" {
+			return
+		}
+		req, err := http.NewRequest(method, "http://h"+path, nil)
+		if err != nil {
+			return
+		}
+		req.SetBasicAuth("alice", "pw")
+		req.Header.Set("Destination", dest)
+		req.Header.Set("Overwrite", overwrite)
+		req.Header.Set("Depth", depth)
+		rec := httptest.NewRecorder()
+		ts.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != http.StatusBadGateway || rec.Code == http.StatusMultiStatus {
+			t.Fatalf("%s %s -> %q: %d %s", method, path, dest, rec.Code, rec.Body)
+		}
+		if cs, _ := ts.bob.Collections(t.Context(), "calendars"); len(cs) != 2 {
+			t.Fatalf("bob's calendars changed: %d", len(cs))
 		}
 	})
 }

@@ -20,7 +20,13 @@ type Options struct {
 	Auth            Authenticator // checks Basic credentials; required
 	MaxResourceSize int64         // largest object body; default 20 MiB, advertised as max-resource-size
 	MaxBodySize     int64         // largest request body of any kind; default 25 MiB
-	Logger          *slog.Logger  // default slog.Default()
+	// QuotaBytes is each user's storage quota (RFC 4331), enforced on PUT
+	// and COPY with 507 quota-not-exceeded. 0 means no quota: then
+	// quota-available-bytes is not reported at all (a 404 propstat, which
+	// RFC 4331 section 3 allows for unlimited storage), since the DAV
+	// layer knows no meaningful free space; quota-used-bytes always is.
+	QuotaBytes int64
+	Logger     *slog.Logger // default slog.Default()
 }
 
 // handler serves the DAV tree.
@@ -28,6 +34,7 @@ type handler struct {
 	auth            Authenticator
 	maxResourceSize int64
 	maxBodySize     int64
+	quota           int64
 	log             *slog.Logger
 }
 
@@ -40,6 +47,7 @@ type request struct {
 	acct  *Account
 	space storage.Space
 	path  resourcePath
+	usage *int64 // the user's bytes in use, read once per request
 }
 
 // statusWriter records the status for the access log.
@@ -68,6 +76,7 @@ func NewHandler(o Options) http.Handler {
 		auth:            o.Auth,
 		maxResourceSize: o.MaxResourceSize,
 		maxBodySize:     o.MaxBodySize,
+		quota:           max(o.QuotaBytes, 0),
 		log:             o.Logger,
 	}
 	if h.maxResourceSize <= 0 {
@@ -139,10 +148,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodySize)
-	req := &request{h: h, w: w, r: r, ctx: r.Context(), acct: acct, space: acct.Space, path: path}
-	if path.isCollection() && !path.trailing {
+	req := &request{h: h, w: w, r: r, ctx: r.Context(), acct: acct, space: acct.Space}
+	if req.path, err = req.settle(path); err != nil {
+		return err
+	}
+	if req.path.isCollection() && !req.path.trailing {
 		// Q25: serve the slash-less form, and name the canonical one.
-		w.Header().Set("Content-Location", path.href())
+		w.Header().Set("Content-Location", req.path.href())
 	}
 	switch r.Method {
 	case http.MethodOptions:
@@ -161,8 +173,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return req.report()
 	case "MKCOL", "MKCALENDAR":
 		return req.mkcol()
+	case "COPY", "MOVE":
+		return req.copyMove()
 	default:
-		// MOVE and COPY come in a later step.
 		return errStatus(http.StatusMethodNotAllowed, "the method is not supported here")
 	}
 }
@@ -224,6 +237,8 @@ func storageErr(err error) error {
 		return errStatus(http.StatusPreconditionFailed, "the resource has changed")
 	case errors.Is(err, storage.ErrExists):
 		return errStatus(http.StatusMethodNotAllowed, "the resource already exists")
+	case errors.Is(err, storage.ErrInvalid):
+		return errStatus(http.StatusForbidden, "the source and the destination overlap")
 	}
 	return errInternal(err)
 }

@@ -41,7 +41,8 @@ type testServer struct {
 	bob   *testSpace
 }
 
-func newTestServer(t testing.TB) *testServer {
+// newTestServer starts the handler; opts adjust its Options.
+func newTestServer(t testing.TB, opts ...func(*Options)) *testServer {
 	t.Helper()
 	db := openTestDB(t)
 	ts := &testServer{alice: newTestSpace(t, db, "alice"), bob: newTestSpace(t, db, "bob")}
@@ -54,7 +55,11 @@ func newTestServer(t testing.TB) *testServer {
 		"alice": {ID: 1, Username: "alice", Email: "alice@example.org", DisplayName: "Alice", Space: ts.alice},
 		"bob":   {ID: 2, Username: "bob", Space: ts.bob},
 	}}
-	ts.h = NewHandler(Options{Auth: fa, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o := Options{Auth: fa, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, f := range opts {
+		f(&o)
+	}
+	ts.h = NewHandler(o)
 	return ts
 }
 

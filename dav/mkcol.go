@@ -2,6 +2,7 @@ package dav
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 
 	"github.com/coffer-dav/coffer/storage"
@@ -73,16 +74,25 @@ func kindFromResourcetype(rt *node, calendar bool) (storage.Kind, error) {
 	return storage.KindPlain, nil
 }
 
-// mkcol answers MKCOL and MKCALENDAR at <home>/<name>/: 201 with no body
-// on success (Q14: never 207), 405 when it exists.
+// mkcol answers MKCOL and MKCALENDAR: 201 with no body on success (Q14:
+// never 207), 405 when something exists there, 409 without a parent, 415
+// for a body that is not XML. Calendars and address books are created at
+// <home>/<name>/ only; plain collections nest inside plain collections.
 func (q *request) mkcol() error {
 	p := q.path
 	switch p.kind {
 	case pathCollection:
 	case pathObject:
-		return errStatus(http.StatusForbidden, "collections cannot be nested")
+		// "<home>/a/b" settled to no collection: an object b, or nothing.
+		if _, err := q.resolve(); err == nil {
+			return errStatus(http.StatusMethodNotAllowed, "a resource already exists here")
+		}
+		p = p.asCollection()
 	default:
 		return errStatus(http.StatusMethodNotAllowed, "a collection already exists here")
+	}
+	if err := xmlBodyType(q.r); err != nil {
+		return err
 	}
 	body, err := q.readXML(maxXMLBody)
 	if err != nil {
@@ -92,11 +102,17 @@ func (q *request) mkcol() error {
 	if err != nil {
 		return err
 	}
+	parent := parentColl(p.coll)
 	switch {
-	case m.kind == storage.KindCalendar && p.home != storage.HomeCalendars:
+	case m.kind == storage.KindCalendar && (p.home != storage.HomeCalendars || parent != ""):
 		return errCond(http.StatusForbidden, condCalendarLocationOK, "calendars can only be created in the calendar home")
-	case m.kind == storage.KindAddressBook && p.home != storage.HomeAddressBooks:
+	case m.kind == storage.KindAddressBook && (p.home != storage.HomeAddressBooks || parent != ""):
 		return errCond(http.StatusForbidden, condAddressLocationOK, "address books can only be created in the address-book home")
+	}
+	if parent != "" {
+		if err := q.checkParent(p); err != nil {
+			return err
+		}
 	}
 	if m.kind != storage.KindCalendar {
 		delete(m.props, clark(pnSupportedCompSet))
@@ -116,4 +132,43 @@ func (q *request) mkcol() error {
 	q.w.Header().Set("Content-Length", "0")
 	q.w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// checkParent checks where a nested collection p would go: its parent
+// must exist (409, RFC 4918 section 9.3.1) and be a plain collection, and
+// no object there may have its name.
+func (q *request) checkParent(p resourcePath) error {
+	parent, err := q.space.Collection(q.ctx, p.home, parentColl(p.coll))
+	if errors.Is(err, storage.ErrNotFound) {
+		return errStatus(http.StatusConflict, "the parent collection does not exist")
+	} else if err != nil {
+		return errInternal(err)
+	}
+	if parent.Kind != storage.KindPlain {
+		return errStatus(http.StatusForbidden, "calendars and address books cannot hold collections")
+	}
+	op, _ := p.asObject()
+	_, err = q.space.Object(q.ctx, parent.ID, op.name, false)
+	switch {
+	case err == nil:
+		return errStatus(http.StatusMethodNotAllowed, "a resource already exists here")
+	case !errors.Is(err, storage.ErrNotFound):
+		return errInternal(err)
+	}
+	return nil
+}
+
+// xmlBodyType refuses a request body whose declared type is not XML
+// (RFC 4918 section 9.3: 415 for a MKCOL body the server does not
+// understand). A body without Content-Type is parsed as XML.
+func xmlBodyType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || r.ContentLength == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/xml" || mt == "text/xml") {
+		return nil
+	}
+	return errStatus(http.StatusUnsupportedMediaType, "the request body must be XML")
 }

@@ -18,8 +18,8 @@ const (
 	pathPrincipals                 // "/dav/principals/"
 	pathPrincipal                  // "/dav/principals/<user>/"
 	pathHome                       // "/dav/{calendars,addressbooks}/<user>/"
-	pathCollection                 // "<home>/<coll>/"
-	pathObject                     // "<home>/<coll>/<name>"
+	pathCollection                 // "<home>/<coll>/", plain collections nested as "<home>/a/b/"
+	pathObject                     // "<home>/<coll>/<name>", the collection possibly nested
 )
 
 // resourcePath is a decoded request path or href.
@@ -27,7 +27,7 @@ type resourcePath struct {
 	kind     pathKind
 	user     string
 	home     storage.Home
-	coll     string
+	coll     string // the collection's storage name: segments joined with "/"
 	name     string
 	trailing bool // the path ended with a slash
 }
@@ -37,6 +37,9 @@ const (
 	davPrefix        = "/dav/"
 	principalsPrefix = "/dav/principals/"
 	syncTokenPrefix  = "http://coffer.invalid/ns/sync/"
+	// maxNesting caps how deep plain collections nest below a top-level
+	// collection of a home.
+	maxNesting = 16
 )
 
 var errBadPath = errStatus(http.StatusBadRequest, "the request path is malformed")
@@ -106,15 +109,20 @@ func parsePath(escaped string) (resourcePath, error) {
 		return p, notFound
 	}
 	p.user = segs[2]
-	switch len(segs) {
-	case 3:
+	rest := segs[3:]
+	switch {
+	case len(rest) == 0:
 		p.kind = pathHome
-	case 4:
-		p.kind, p.coll = pathCollection, segs[3]
-	case 5:
-		p.kind, p.coll, p.name = pathObject, segs[3], segs[4]
-	default:
+	case len(rest) > maxNesting+1:
 		return p, notFound
+	case p.trailing || len(rest) == 1:
+		// A trailing slash names a collection; so does one segment below
+		// a home, since homes hold no objects.
+		p.kind, p.coll = pathCollection, strings.Join(rest, "/")
+	default:
+		// "<home>/a/b" may still be the collection "a/b": settle decides
+		// against storage.
+		p.kind, p.coll, p.name = pathObject, strings.Join(rest[:len(rest)-1], "/"), rest[len(rest)-1]
 	}
 	return p, nil
 }
@@ -159,9 +167,15 @@ func homeHref(user string, home storage.Home) string {
 	return davPrefix + string(home) + "/" + escapeSegment(user) + "/"
 }
 
-// collectionHref is the canonical href of a collection, with trailing slash.
+// collectionHref is the canonical href of a collection, with trailing
+// slash; coll is the storage name, segments joined with "/".
 func collectionHref(user string, home storage.Home, coll string) string {
-	return homeHref(user, home) + escapeSegment(coll) + "/"
+	var b strings.Builder
+	b.WriteString(homeHref(user, home))
+	for _, seg := range strings.Split(coll, "/") {
+		b.WriteString(escapeSegment(seg) + "/")
+	}
+	return b.String()
 }
 
 // objectHref is the canonical href of an object.
@@ -192,3 +206,36 @@ func (p resourcePath) href() string {
 
 // isCollection reports whether the path names a collection-like resource.
 func (p resourcePath) isCollection() bool { return p.kind != pathObject }
+
+// asCollection reinterprets an object path "<home>/a/b" as the nested
+// collection "a/b".
+func (p resourcePath) asCollection() resourcePath {
+	if p.kind == pathObject {
+		p.kind, p.coll, p.name = pathCollection, p.coll+"/"+p.name, ""
+	}
+	return p
+}
+
+// asObject reinterprets a collection path "<home>/a/b/" as the object b in
+// the collection a; ok is false for a top-level collection, whose parent
+// is the home.
+func (p resourcePath) asObject() (resourcePath, bool) {
+	if p.kind != pathCollection {
+		return p, p.kind == pathObject
+	}
+	i := strings.LastIndexByte(p.coll, '/')
+	if i < 0 {
+		return p, false
+	}
+	p.kind, p.coll, p.name, p.trailing = pathObject, p.coll[:i], p.coll[i+1:], false
+	return p, true
+}
+
+// parentColl returns the storage name of the collection that holds a
+// nested collection, or "" for a top-level one.
+func parentColl(coll string) string {
+	if i := strings.LastIndexByte(coll, '/'); i >= 0 {
+		return coll[:i]
+	}
+	return ""
+}

@@ -131,32 +131,6 @@ func (q *request) propfind() error {
 	return nil
 }
 
-// members lists the children of a collection-like resource.
-func (q *request) members(res *resource) ([]*resource, error) {
-	var out []*resource
-	switch res.path.kind {
-	case pathPrincipals:
-		out = append(out, &resource{path: resourcePath{kind: pathPrincipal, user: q.acct.Username, trailing: true}})
-	case pathHome:
-		cs, err := q.space.Collections(q.ctx, res.path.home)
-		if err != nil {
-			return nil, errInternal(err)
-		}
-		for _, c := range cs {
-			out = append(out, q.collectionResource(c))
-		}
-	case pathCollection:
-		objs, err := q.space.Objects(q.ctx, res.coll.ID)
-		if err != nil {
-			return nil, errInternal(err)
-		}
-		for _, o := range objs {
-			out = append(out, objectResource(res, o))
-		}
-	}
-	return out, nil
-}
-
 // propResponse renders one resource's DAV:response for a PROPFIND.
 func (q *request) propResponse(res *resource, pf *propfindRequest) *response {
 	r := &response{href: res.path.href()}

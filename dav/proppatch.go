@@ -15,9 +15,6 @@ type patchOp struct {
 	remove bool
 }
 
-// condCannotModify is RFC 4918 section 16's cannot-modify-protected-property.
-var condCannotModify = xml.Name{Space: nsDAV, Local: "cannot-modify-protected-property"}
-
 // parsePropertyupdate reads a DAV:propertyupdate body.
 func parsePropertyupdate(n *node) ([]patchOp, error) {
 	if !n.is(nsDAV, "propertyupdate") {
@@ -45,9 +42,11 @@ func parsePropertyupdate(n *node) ([]patchOp, error) {
 	return ops, nil
 }
 
-// proppatch answers PROPPATCH (RFC 4918 section 9.2). On collections every
-// property except the protected ones is stored; the update is atomic, so a
-// protected property fails everything (403, the rest 424).
+// proppatch answers PROPPATCH (RFC 4918 section 9.2) on collections,
+// objects, the principal and the homes. Every property except the
+// protected ones is stored; the update is atomic, so a protected property
+// fails everything (403 cannot-modify-protected-property, the rest 424).
+// Removing a property that does not exist succeeds (section 14.23).
 func (q *request) proppatch() error {
 	body, err := q.readXML(maxXMLBody)
 	if err != nil {
@@ -66,12 +65,13 @@ func (q *request) proppatch() error {
 	}
 	resp := &response{href: res.path.href()}
 	ms := &multistatus{responses: []*response{resp}}
-	if res.path.kind != pathCollection {
-		// No storage for principal, home or object properties yet: say so
-		// rather than fake success.
+	apply := q.patcher(res)
+	if apply == nil {
+		// Roots and the principal collection store nothing.
 		for _, op := range ops {
 			resp.add(http.StatusForbidden, elem(op.name, ""))
 		}
+		resp.propstats[0].cond = condNeedPrivileges
 		writeMultistatus(q.w, ms)
 		return nil
 	}
@@ -97,6 +97,51 @@ func (q *request) proppatch() error {
 		writeMultistatus(q.w, ms)
 		return nil
 	}
+	set, remove := patchSets(ops)
+	if err := apply(set, remove); err != nil {
+		return storageErr(err)
+	}
+	seen := map[xml.Name]bool{}
+	for _, op := range ops {
+		if !seen[op.name] {
+			seen[op.name] = true
+			resp.add(http.StatusOK, elem(op.name, ""))
+		}
+	}
+	writeMultistatus(q.w, ms)
+	return nil
+}
+
+// patcher returns the storage call that patches the properties of a
+// resource, or nil where none are stored.
+func (q *request) patcher(res *resource) func(set storage.Props, remove []string) error {
+	switch res.path.kind {
+	case pathCollection:
+		return func(set storage.Props, remove []string) error {
+			_, err := q.space.PatchCollection(q.ctx, res.coll.ID, set, remove)
+			return err
+		}
+	case pathObject:
+		return func(set storage.Props, remove []string) error {
+			_, err := q.space.PatchObject(q.ctx, res.coll.ID, res.obj.Name, set, remove)
+			return err
+		}
+	case pathPrincipal, pathHome:
+		scope := storage.ScopePrincipal
+		if res.path.kind == pathHome {
+			scope = storage.Scope(res.path.home)
+		}
+		return func(set storage.Props, remove []string) error {
+			_, err := q.space.PatchProps(q.ctx, scope, set, remove)
+			return err
+		}
+	}
+	return nil
+}
+
+// patchSets folds the instructions, in document order, into what to set
+// and what to remove: a later instruction on the same property wins.
+func patchSets(ops []patchOp) (storage.Props, []string) {
 	set := storage.Props{}
 	var remove []string
 	removed := map[string]bool{}
@@ -116,18 +161,7 @@ func (q *request) proppatch() error {
 			}
 		}
 	}
-	if _, err := q.space.PatchCollection(q.ctx, res.coll.ID, set, remove); err != nil {
-		return storageErr(err)
-	}
-	seen := map[xml.Name]bool{}
-	for _, op := range ops {
-		if !seen[op.name] {
-			seen[op.name] = true
-			resp.add(http.StatusOK, elem(op.name, ""))
-		}
-	}
-	writeMultistatus(q.w, ms)
-	return nil
+	return set, remove
 }
 
 // without returns list minus every s.

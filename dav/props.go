@@ -12,14 +12,6 @@ import (
 	"github.com/coffer-dav/coffer/storage"
 )
 
-// resource is a resolved request target: its path and, for collections
-// and objects, what storage holds.
-type resource struct {
-	path resourcePath
-	coll *storage.Collection
-	obj  *storage.Object
-}
-
 // Property names the server computes. Each comment names the defining
 // RFC and section.
 var (
@@ -48,6 +40,8 @@ var (
 	pnSupportedAddrData  = xml.Name{Space: nsCardDAV, Local: "supported-address-data"}          // RFC 6352 6.2.2
 	pnAddrMaxSize        = xml.Name{Space: nsCardDAV, Local: "max-resource-size"}               // RFC 6352 6.2.3
 	pnAddressData        = xml.Name{Space: nsCardDAV, Local: "address-data"}                    // RFC 6352 10.4
+	pnQuotaUsed          = xml.Name{Space: nsDAV, Local: "quota-used-bytes"}                    // RFC 4331 4
+	pnQuotaAvailable     = xml.Name{Space: nsDAV, Local: "quota-available-bytes"}               // RFC 4331 3
 )
 
 // protectedProps cannot be set by PROPPATCH; their values are computed.
@@ -58,12 +52,11 @@ var protectedProps = map[xml.Name]bool{
 	pnSyncToken: true, pnGetctag: true, pnCalendarHomeSet: true, pnCalendarUserAddr: true,
 	pnSupportedCompSet: true, pnSupportedCalData: true, pnCalMaxSize: true, pnAddressbookHomeSet: true,
 	pnSupportedAddrData: true, pnAddrMaxSize: true, pnCalendarData: true, pnAddressData: true,
-	{Space: nsDAV, Local: "lockdiscovery"}:         true,
-	{Space: nsDAV, Local: "supportedlock"}:         true,
-	{Space: nsDAV, Local: "quota-used-bytes"}:      true,
-	{Space: nsDAV, Local: "quota-available-bytes"}: true,
-	{Space: nsDAV, Local: "add-member"}:            true,
-	{Space: nsDAV, Local: "resource-id"}:           true,
+	pnQuotaUsed: true, pnQuotaAvailable: true,
+	{Space: nsDAV, Local: "lockdiscovery"}: true,
+	{Space: nsDAV, Local: "supportedlock"}: true,
+	{Space: nsDAV, Local: "add-member"}:    true,
+	{Space: nsDAV, Local: "resource-id"}:   true,
 }
 
 // allpropNames are the live properties allprop returns (RFC 4918 9.1),
@@ -77,51 +70,12 @@ var propnameCandidates = []xml.Name{
 	pnResourcetype, pnDisplayname, pnCreationdate, pnGetcontentlength, pnGetcontenttype, pnGetetag, pnGetlastmodified,
 	pnCurrentUserPrinc, pnPrincipalURL, pnPrincipalCollSet, pnOwner, pnCurrentUserPrivSet, pnSupportedReportSet,
 	pnSyncToken, pnGetctag, pnCalendarHomeSet, pnCalendarUserAddr, pnAddressbookHomeSet, pnSupportedCompSet,
-	pnSupportedCalData, pnCalMaxSize, pnSupportedAddrData, pnAddrMaxSize,
+	pnSupportedCalData, pnCalMaxSize, pnSupportedAddrData, pnAddrMaxSize, pnQuotaUsed, pnQuotaAvailable,
 }
 
 // defaultComponents applies when a calendar has no stored
 // supported-calendar-component-set (DAVx5 reads absence as all three).
 var defaultComponents = []string{"VEVENT", "VTODO", "VJOURNAL"}
-
-// resolve loads what the request path names; 404 when it does not exist.
-func (q *request) resolve() (*resource, error) {
-	res := &resource{path: q.path}
-	switch q.path.kind {
-	case pathCollection, pathObject:
-		c, err := q.space.Collection(q.ctx, q.path.home, q.path.coll)
-		if err != nil {
-			return nil, storageErr(err)
-		}
-		res.coll = c
-		if q.path.kind == pathObject {
-			if q.path.trailing {
-				return nil, errStatus(http.StatusNotFound, "no such resource")
-			}
-			o, err := q.space.Object(q.ctx, c.ID, q.path.name, false)
-			if err != nil {
-				return nil, storageErr(err)
-			}
-			res.obj = o
-		}
-	}
-	return res, nil
-}
-
-// collectionResource builds the resource for a listed collection.
-func (q *request) collectionResource(c storage.Collection) *resource {
-	return &resource{
-		path: resourcePath{kind: pathCollection, user: q.acct.Username, home: c.Home, coll: c.Name, trailing: true},
-		coll: &c,
-	}
-}
-
-// objectResource builds the resource for a listed object.
-func objectResource(parent *resource, o storage.Object) *resource {
-	p := parent.path
-	p.kind, p.name, p.trailing = pathObject, o.Name, false
-	return &resource{path: p, coll: parent.coll, obj: &o}
-}
 
 // prop renders one property of a resource; ok is false when the resource
 // has no such property (a 404 propstat).
@@ -129,8 +83,8 @@ func (q *request) prop(res *resource, name xml.Name) (string, bool) {
 	if s, ok := q.liveProp(res, name); ok {
 		return s, true
 	}
-	if res.coll != nil && res.obj == nil && !protectedProps[name] {
-		if v, ok := res.coll.Props[clark(name)]; ok {
+	if !protectedProps[name] {
+		if v, ok := res.deadProps()[clark(name)]; ok {
 			return string(v), true
 		}
 	}
@@ -166,6 +120,9 @@ func (q *request) liveProp(res *resource, name xml.Name) (string, bool) {
 		}
 		switch name {
 		case pnDisplayname:
+			if v, ok := res.props[clark(name)]; ok {
+				return string(v), true // set by PROPPATCH
+			}
 			dn := q.acct.DisplayName
 			if dn == "" {
 				dn = user
@@ -177,6 +134,9 @@ func (q *request) liveProp(res *resource, name xml.Name) (string, bool) {
 			return elem(name, ""), true
 		}
 	case pathHome:
+		if v, ok := q.quotaProp(name); ok {
+			return v, true
+		}
 		switch name {
 		case pnOwner:
 			return elem(name, hrefElem(principalHref(user))), true
@@ -185,6 +145,9 @@ func (q *request) liveProp(res *resource, name xml.Name) (string, bool) {
 		}
 	case pathCollection:
 		c := res.coll
+		if v, ok := q.quotaProp(name); ok {
+			return v, true
+		}
 		switch name {
 		case pnOwner:
 			return elem(name, hrefElem(principalHref(user))), true
@@ -379,19 +342,47 @@ func (q *request) propNames(res *resource, candidates []xml.Name) []xml.Name {
 			seen[n] = true
 		}
 	}
-	if res.coll != nil && res.obj == nil {
-		keys := make([]string, 0, len(res.coll.Props))
-		for k := range res.coll.Props {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			n := parseClark(k)
-			if !seen[n] && !protectedProps[n] {
-				out = append(out, n)
-				seen[n] = true
-			}
+	dead := res.deadProps()
+	keys := make([]string, 0, len(dead))
+	for k := range dead {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n := parseClark(k)
+		if !seen[n] && !protectedProps[n] {
+			out = append(out, n)
+			seen[n] = true
 		}
 	}
 	return out
+}
+
+// quotaProp renders the RFC 4331 properties of a collection or home: the
+// whole account's usage, and what the quota leaves (only when a quota is
+// configured; see Options.QuotaBytes). A storage failure leaves them out.
+func (q *request) quotaProp(name xml.Name) (string, bool) {
+	if name != pnQuotaUsed && (name != pnQuotaAvailable || q.h.quota == 0) {
+		return "", false
+	}
+	used, err := q.usedBytes()
+	if err != nil {
+		return "", false
+	}
+	if name == pnQuotaUsed {
+		return textElem(name, strconv.FormatInt(used, 10)), true
+	}
+	return textElem(name, strconv.FormatInt(max(q.h.quota-used, 0), 10)), true
+}
+
+// usedBytes returns the bytes the user's objects take, read once per request.
+func (q *request) usedBytes() (int64, error) {
+	if q.usage == nil {
+		n, err := q.space.Usage(q.ctx)
+		if err != nil {
+			return 0, err
+		}
+		q.usage = &n
+	}
+	return *q.usage, nil
 }

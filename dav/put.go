@@ -66,8 +66,6 @@ func (q *request) put() error {
 		return errStatus(http.StatusMethodNotAllowed, "PUT is not allowed on a collection")
 	case p.kind != pathObject:
 		return errStatus(http.StatusMethodNotAllowed, "objects can only be stored inside a collection")
-	case p.trailing:
-		return errStatus(http.StatusConflict, "an object name cannot end with a slash")
 	}
 	coll, err := q.space.Collection(q.ctx, p.home, p.coll)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -111,17 +109,13 @@ func (q *request) put() error {
 	if err := q.putPreconditions(coll, &opts); err != nil {
 		return err
 	}
+	if err := q.checkQuota(coll, p.name, int64(len(body))); err != nil {
+		return err
+	}
 	res, err := q.space.PutObject(q.ctx, coll.ID, opts)
-	var conflict *storage.UIDConflict
 	switch {
-	case errors.As(err, &conflict):
-		cond := condCalendarNoUIDConflict
-		if coll.Kind == storage.KindAddressBook {
-			cond = condAddressNoUIDConflict
-		}
-		e := errCond(http.StatusForbidden, cond, "another resource in this collection has the same UID")
-		e.Href = objectHref(q.acct.Username, coll.Home, coll.Name, conflict.Name)
-		return e
+	case q.uidConflict(err, coll) != nil:
+		return q.uidConflict(err, coll)
 	case errors.Is(err, storage.ErrPrecondition):
 		return errStatus(http.StatusPreconditionFailed, "the resource has changed or exists already")
 	case errors.Is(err, storage.ErrNotFound):
@@ -134,6 +128,45 @@ func (q *request) put() error {
 		q.w.WriteHeader(http.StatusCreated)
 	} else {
 		q.w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// uidConflict maps a *storage.UIDConflict to 403 no-uid-conflict with
+// the href of the other object (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1); nil
+// for any other error.
+func (q *request) uidConflict(err error, coll *storage.Collection) error {
+	var conflict *storage.UIDConflict
+	if !errors.As(err, &conflict) {
+		return nil
+	}
+	cond := condCalendarNoUIDConflict
+	if coll.Kind == storage.KindAddressBook {
+		cond = condAddressNoUIDConflict
+	}
+	e := errCond(http.StatusForbidden, cond, "another resource in this collection has the same UID")
+	e.Href = objectHref(q.acct.Username, coll.Home, coll.Name, conflict.Name)
+	return e
+}
+
+// checkQuota refuses a write of size bytes to name in coll that would
+// take the account over its quota (RFC 4331 section 6: 507 with
+// quota-not-exceeded); what the write replaces is credited.
+func (q *request) checkQuota(coll *storage.Collection, name string, size int64) error {
+	if q.h.quota == 0 {
+		return nil
+	}
+	used, err := q.usedBytes()
+	if err != nil {
+		return errInternal(err)
+	}
+	if old, err := q.space.Object(q.ctx, coll.ID, name, false); err == nil {
+		used -= old.Size
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return errInternal(err)
+	}
+	if used+size > q.h.quota {
+		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
 	}
 	return nil
 }
@@ -221,9 +254,6 @@ func (q *request) delete() error {
 	p := q.path
 	switch p.kind {
 	case pathObject:
-		if p.trailing {
-			return errStatus(http.StatusNotFound, "no such resource")
-		}
 		coll, err := q.space.Collection(q.ctx, p.home, p.coll)
 		if err != nil {
 			return storageErr(err)

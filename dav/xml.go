@@ -61,18 +61,37 @@ const (
 var errMalformedXML = errStatus(http.StatusBadRequest, "the request body is not well-formed XML or exceeds the limits")
 
 // parseXML reads one XML document with depth and element-count limits. An
-// empty body gives (nil, nil). Any malformation gives a 400 *Error.
+// empty body gives (nil, nil). Any malformation gives a 400 *Error, and so
+// does a namespace error (Namespaces in XML 1.0 section 3: an undeclared
+// prefix, or a prefix bound to the empty name), which encoding/xml lets
+// through; so namespaces are resolved here from the raw tokens.
 func parseXML(r io.Reader) (*node, error) {
 	dec := xml.NewDecoder(r)
 	dec.Strict = true
 	var (
 		root     *node
 		stack    []*node
+		raw      []xml.Name          // the raw names of the open elements, to match end tags
+		scopes   []map[string]string // prefix → namespace, "" for the default namespace
 		elements int
 		started  bool
 	)
+	lookup := func(prefix string) (string, bool) {
+		switch prefix {
+		case "xml":
+			return xmlNamespaceURI, true
+		case "xmlns":
+			return "", false
+		}
+		for i := len(scopes) - 1; i >= 0; i-- {
+			if v, ok := scopes[i][prefix]; ok {
+				return v, true
+			}
+		}
+		return "", prefix == ""
+	}
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.RawToken()
 		if err == io.EOF {
 			break
 		}
@@ -92,10 +111,36 @@ func parseXML(r io.Reader) (*node, error) {
 			if elements > maxXMLElements || len(stack) >= maxXMLDepth {
 				return nil, errMalformedXML
 			}
-			n := &node{Name: t.Name}
+			scope := map[string]string{}
+			for _, a := range t.Attr {
+				switch {
+				case a.Name.Space == "" && a.Name.Local == "xmlns":
+					scope[""] = a.Value
+				case a.Name.Space == "xmlns":
+					// "xml" may only be bound to its own name, "xmlns" never.
+					if a.Value == "" || a.Name.Local == "xmlns" || (a.Name.Local == "xml") != (a.Value == xmlNamespaceURI) {
+						return nil, errMalformedXML
+					}
+					scope[a.Name.Local] = a.Value
+				}
+			}
+			scopes = append(scopes, scope)
+			space, ok := lookup(t.Name.Space)
+			if !ok {
+				return nil, errMalformedXML
+			}
+			n := &node{Name: xml.Name{Space: space, Local: t.Name.Local}}
 			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 					continue
+				}
+				if a.Name.Space != "" {
+					// Unprefixed attributes have no namespace; prefixed ones need a declared prefix.
+					s, ok := lookup(a.Name.Space)
+					if !ok || s == "" {
+						return nil, errMalformedXML
+					}
+					a.Name.Space = s
 				}
 				n.Attr = append(n.Attr, a)
 			}
@@ -107,9 +152,13 @@ func parseXML(r io.Reader) (*node, error) {
 				p.Content = append(p.Content, n)
 			}
 			stack = append(stack, n)
+			raw = append(raw, t.Name)
 			started = true
 		case xml.EndElement:
-			stack = stack[:len(stack)-1]
+			if len(raw) == 0 || raw[len(raw)-1] != t.Name {
+				return nil, errMalformedXML
+			}
+			stack, raw, scopes = stack[:len(stack)-1], raw[:len(raw)-1], scopes[:len(scopes)-1]
 		case xml.CharData:
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]

@@ -1,0 +1,284 @@
+package dav
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// transfer is a parsed COPY (RFC 4918 section 9.8) or MOVE (section 9.9)
+// request.
+type transfer struct {
+	move      bool
+	dest      resourcePath // settled against storage, like a request path
+	overwrite bool         // Overwrite: T, the default (section 10.6)
+	depth     string       // "0", "1" or "infinity" (the default)
+}
+
+// copyMove answers COPY and MOVE of objects and collections within the
+// user's own space: 201 when the destination is new, 204 when it was
+// replaced, never 207 (Q14). Storage does each transfer atomically and
+// logs the change on both sides.
+func (q *request) copyMove() error {
+	t, err := q.parseTransfer()
+	if err != nil {
+		return err
+	}
+	src, err := q.resolve()
+	if err != nil {
+		return err
+	}
+	var replaced, created bool
+	switch src.path.kind {
+	case pathObject:
+		replaced, created, err = q.transferObject(src, t)
+	case pathCollection:
+		replaced, created, err = q.transferCollection(src, t)
+	default:
+		return errCond(http.StatusForbidden, condNeedPrivileges, "this resource cannot be copied or moved")
+	}
+	if err != nil {
+		return err
+	}
+	if created && !replaced {
+		q.w.Header().Set("Location", t.dest.href())
+		q.w.Header().Set("Content-Length", "0")
+		q.w.WriteHeader(http.StatusCreated)
+		return nil
+	}
+	q.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// parseTransfer reads the Destination, Overwrite and Depth headers.
+func (q *request) parseTransfer() (*transfer, error) {
+	t := &transfer{move: q.r.Method == "MOVE", overwrite: true}
+	switch strings.ToUpper(strings.TrimSpace(q.r.Header.Get("Overwrite"))) {
+	case "", "T":
+	case "F":
+		t.overwrite = false
+	default:
+		return nil, errStatus(http.StatusBadRequest, "the Overwrite header must be T or F")
+	}
+	d, err := depth(q.r, "infinity")
+	if err != nil {
+		return nil, err
+	}
+	t.depth = d
+	dest, err := q.parseDestination(q.r.Header.Get("Destination"))
+	if err != nil {
+		return nil, err
+	}
+	if t.dest, err = q.settle(dest); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseDestination decodes a Destination header (RFC 4918 section 10.3),
+// an absolute URL on this server or an absolute path, with the rules of
+// request paths. Anything outside the user's own homes is refused.
+func (q *request) parseDestination(v string) (resourcePath, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return resourcePath{}, errStatus(http.StatusBadRequest, "COPY and MOVE need a Destination header")
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" {
+		return resourcePath{}, errStatus(http.StatusBadRequest, "the Destination header is not a URL")
+	}
+	if u.Scheme != "" || u.Host != "" {
+		if (u.Scheme != "http" && u.Scheme != "https") || !q.sameHost(u.Host) {
+			return resourcePath{}, errStatus(http.StatusBadGateway, "the Destination is on another server")
+		}
+	}
+	p, err := parsePath(u.EscapedPath())
+	if err != nil {
+		if asError(err).Status == http.StatusBadRequest {
+			return p, err
+		}
+		return p, errCond(http.StatusForbidden, condNeedPrivileges, "nothing can be copied or moved there")
+	}
+	if p.user != q.acct.Username {
+		return p, errForbiddenUser()
+	}
+	if p.kind != pathCollection && p.kind != pathObject {
+		return p, errCond(http.StatusForbidden, condNeedPrivileges, "nothing can be copied or moved there")
+	}
+	return p, nil
+}
+
+// sameHost reports whether host names this server as the client reached
+// it, directly or through a proxy that sets X-Forwarded-Host.
+func (q *request) sameHost(host string) bool {
+	if strings.EqualFold(host, q.r.Host) {
+		return true
+	}
+	fwd := q.r.Header.Get("X-Forwarded-Host")
+	return fwd != "" && strings.EqualFold(host, strings.TrimSpace(strings.Split(fwd, ",")[0]))
+}
+
+// transferObject copies or moves one object. Into a calendar or address
+// book the object must be valid there, as for PUT. An existing collection
+// at the destination is deleted first when Overwrite allows it.
+func (q *request) transferObject(src *resource, t *transfer) (replaced, created bool, err error) {
+	dest, ok := t.dest.asObject()
+	if !ok {
+		return false, false, errStatus(http.StatusForbidden, "objects can only be stored inside a collection")
+	}
+	if dest.home == src.path.home && dest.coll == src.coll.Name && dest.name == src.obj.Name {
+		return false, false, errStatus(http.StatusForbidden, "the source and the destination are the same")
+	}
+	to, err := q.space.Collection(q.ctx, dest.home, dest.coll)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, false, errStatus(http.StatusConflict, "the destination collection does not exist")
+	} else if err != nil {
+		return false, false, errInternal(err)
+	}
+	var blocking *storage.Collection // a collection where the object goes
+	if t.dest.kind == pathCollection {
+		blocking, err = q.space.Collection(q.ctx, t.dest.home, t.dest.coll)
+		if errors.Is(err, storage.ErrNotFound) {
+			blocking = nil
+		} else if err != nil {
+			return false, false, errInternal(err)
+		}
+		if blocking != nil && !t.overwrite {
+			return false, false, errStatus(http.StatusPreconditionFailed, "the destination exists and Overwrite is F")
+		}
+	}
+	if to.Kind != storage.KindPlain && to.ID != src.coll.ID {
+		if err := q.validateFor(to, src); err != nil {
+			return false, false, err
+		}
+	}
+	if !t.move {
+		if err := q.checkQuota(to, dest.name, src.obj.Size); err != nil {
+			return false, false, err
+		}
+	}
+	if blocking != nil {
+		if err := q.space.DeleteCollection(q.ctx, blocking.ID); err != nil {
+			return false, false, storageErr(err)
+		}
+	}
+	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name,
+		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite})
+	if err != nil {
+		if e := q.uidConflict(err, to); e != nil {
+			return false, false, e
+		}
+		return false, false, storageErr(err)
+	}
+	t.dest = dest
+	return blocking != nil, res.Created, nil
+}
+
+// validateFor checks that an object may go into a calendar or address
+// book: the rules of PUT (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1).
+func (q *request) validateFor(to *storage.Collection, src *resource) error {
+	o, err := q.space.Object(q.ctx, src.coll.ID, src.obj.Name, true)
+	if err != nil {
+		return storageErr(err)
+	}
+	switch to.Kind {
+	case storage.KindCalendar:
+		_, err = validateCalendar(o.Body, supportedComponents(to))
+	case storage.KindAddressBook:
+		_, err = validateVCard(o.Body)
+	}
+	return err
+}
+
+// transferCollection copies or moves a collection with the collections
+// nested in it. Calendars and address books stay top-level in their own
+// home; plain collections go anywhere a plain collection may be created.
+func (q *request) transferCollection(src *resource, t *transfer) (replaced, created bool, err error) {
+	shallow := false
+	switch {
+	case t.depth == "1", t.move && t.depth != "infinity":
+		return false, false, errStatus(http.StatusBadRequest, "Depth must be 0 or infinity for COPY and infinity for MOVE of a collection")
+	case t.depth == "0":
+		shallow = true
+	}
+	dest := t.dest.asCollection()
+	c := src.coll
+	if dest.home == c.Home && (dest.coll == c.Name || strings.HasPrefix(dest.coll, c.Name+"/") || strings.HasPrefix(c.Name, dest.coll+"/")) {
+		return false, false, errStatus(http.StatusForbidden, "a collection cannot be copied or moved onto itself, into itself or onto its parent")
+	}
+	parent := parentColl(dest.coll)
+	switch {
+	case c.Kind == storage.KindCalendar && (dest.home != storage.HomeCalendars || parent != ""):
+		return false, false, errCond(http.StatusForbidden, condCalendarLocationOK, "calendars can only be in the calendar home")
+	case c.Kind == storage.KindAddressBook && (dest.home != storage.HomeAddressBooks || parent != ""):
+		return false, false, errCond(http.StatusForbidden, condAddressLocationOK, "address books can only be in the address-book home")
+	}
+	// An object of the destination's name in the parent collection.
+	var blockingIn *storage.Collection
+	if parent != "" {
+		err := q.checkParent(dest)
+		if e := asError(err); err != nil && e.Status == http.StatusMethodNotAllowed {
+			if !t.overwrite {
+				return false, false, errStatus(http.StatusPreconditionFailed, "the destination exists and Overwrite is F")
+			}
+			if blockingIn, err = q.space.Collection(q.ctx, dest.home, parent); err != nil {
+				return false, false, storageErr(err)
+			}
+		} else if err != nil {
+			return false, false, err
+		}
+	}
+	if !t.move {
+		if err := q.checkCollectionQuota(c, shallow); err != nil {
+			return false, false, err
+		}
+	}
+	if blockingIn != nil {
+		o, _ := dest.asObject()
+		if err := q.space.DeleteObject(q.ctx, blockingIn.ID, o.name, storage.DeleteOptions{}); err != nil {
+			return false, false, storageErr(err)
+		}
+	}
+	res, err := q.space.TransferCollection(q.ctx, c.ID, dest.home, dest.coll,
+		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow})
+	if err != nil {
+		return false, false, storageErr(err)
+	}
+	t.dest = dest
+	return blockingIn != nil, res.Created, nil
+}
+
+// checkCollectionQuota refuses a collection COPY that would take the
+// account over its quota.
+func (q *request) checkCollectionQuota(c *storage.Collection, shallow bool) error {
+	if q.h.quota == 0 || shallow {
+		return nil
+	}
+	used, err := q.usedBytes()
+	if err != nil {
+		return errInternal(err)
+	}
+	all, err := q.space.Collections(q.ctx, c.Home)
+	if err != nil {
+		return errInternal(err)
+	}
+	for _, k := range all {
+		if k.Name != c.Name && !strings.HasPrefix(k.Name, c.Name+"/") {
+			continue
+		}
+		objs, err := q.space.Objects(q.ctx, k.ID)
+		if err != nil {
+			return errInternal(err)
+		}
+		for _, o := range objs {
+			used += o.Size
+		}
+	}
+	if used > q.h.quota {
+		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package dav
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// resource is a resolved request target: its path and what storage holds
+// for it.
+type resource struct {
+	path  resourcePath
+	coll  *storage.Collection // the collection, or the one holding the object
+	obj   *storage.Object
+	props storage.Props // dead properties of a principal or home
+}
+
+// settle decides, against storage, what a slash-less path "<home>/a/b"
+// names: the object b in collection a, or the nested plain collection
+// a/b. Only plain collections hold collections, so a path into a
+// calendar or address book is an object path without a second look-up.
+func (q *request) settle(p resourcePath) (resourcePath, error) {
+	if p.kind != pathObject {
+		return p, nil
+	}
+	parent, err := q.space.Collection(q.ctx, p.home, p.coll)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return p, nil
+	case err != nil:
+		return p, errInternal(err)
+	case parent.Kind != storage.KindPlain:
+		return p, nil
+	}
+	c := p.asCollection()
+	_, err = q.space.Collection(q.ctx, c.home, c.coll)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return p, nil
+	}
+	return p, errInternal(err)
+}
+
+// resolve loads what the request path names; 404 when it does not exist.
+func (q *request) resolve() (*resource, error) {
+	return q.resolvePath(q.path)
+}
+
+// resolvePath loads what a settled path names; 404 when it does not exist.
+func (q *request) resolvePath(p resourcePath) (*resource, error) {
+	res := &resource{path: p}
+	switch p.kind {
+	case pathPrincipal:
+		return res, q.loadProps(res, storage.ScopePrincipal)
+	case pathHome:
+		return res, q.loadProps(res, storage.Scope(p.home))
+	case pathCollection, pathObject:
+		c, err := q.space.Collection(q.ctx, p.home, p.coll)
+		if err != nil {
+			return nil, storageErr(err)
+		}
+		res.coll = c
+		if p.kind == pathObject {
+			o, err := q.space.Object(q.ctx, c.ID, p.name, false)
+			if err != nil {
+				return nil, storageErr(err)
+			}
+			res.obj = o
+		}
+	}
+	return res, nil
+}
+
+// loadProps reads the dead properties of the principal or a home.
+func (q *request) loadProps(res *resource, scope storage.Scope) error {
+	props, err := q.space.Props(q.ctx, scope)
+	if err != nil {
+		return errInternal(err)
+	}
+	res.props = props
+	return nil
+}
+
+// deadProps returns the stored properties of a resource.
+func (res *resource) deadProps() storage.Props {
+	switch {
+	case res.obj != nil:
+		return res.obj.Props
+	case res.coll != nil:
+		return res.coll.Props
+	}
+	return res.props
+}
+
+// collectionResource builds the resource for a listed collection.
+func (q *request) collectionResource(c storage.Collection) *resource {
+	return &resource{
+		path: resourcePath{kind: pathCollection, user: q.acct.Username, home: c.Home, coll: c.Name, trailing: true},
+		coll: &c,
+	}
+}
+
+// objectResource builds the resource for a listed object.
+func objectResource(parent *resource, o storage.Object) *resource {
+	p := parent.path
+	p.kind, p.name, p.trailing = pathObject, o.Name, false
+	return &resource{path: p, coll: parent.coll, obj: &o}
+}
+
+// members lists the children of a collection-like resource: a home's
+// top-level collections; a collection's objects and, for plain
+// collections, the collections directly inside it.
+func (q *request) members(res *resource) ([]*resource, error) {
+	var out []*resource
+	switch res.path.kind {
+	case pathPrincipals:
+		out = append(out, &resource{path: resourcePath{kind: pathPrincipal, user: q.acct.Username, trailing: true}})
+	case pathHome:
+		cs, err := q.space.Collections(q.ctx, res.path.home)
+		if err != nil {
+			return nil, errInternal(err)
+		}
+		for _, c := range cs {
+			if !strings.Contains(c.Name, "/") {
+				out = append(out, q.collectionResource(c))
+			}
+		}
+	case pathCollection:
+		objs, err := q.space.Objects(q.ctx, res.coll.ID)
+		if err != nil {
+			return nil, errInternal(err)
+		}
+		for _, o := range objs {
+			out = append(out, objectResource(res, o))
+		}
+		if res.coll.Kind != storage.KindPlain {
+			break
+		}
+		cs, err := q.space.Collections(q.ctx, res.path.home)
+		if err != nil {
+			return nil, errInternal(err)
+		}
+		for _, c := range cs {
+			if parentColl(c.Name) == res.coll.Name {
+				out = append(out, q.collectionResource(c))
+			}
+		}
+	}
+	return out, nil
+}
