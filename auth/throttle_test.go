@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestThrottleBackoff(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	th := NewThrottle(ThrottleOptions{Free: 3, Base: time.Second, Max: time.Minute, UserFree: 10})
+	var throttled *Throttled
+	for i := 0; i < 3; i++ {
+		if err := th.Check("alice", "10.0.0.1", now); err != nil {
+			t.Fatalf("failure %d throttled already: %v", i, err)
+		}
+		th.Fail("alice", "10.0.0.1", now)
+	}
+	// Past the free failures, the delay doubles with each one.
+	var waits []time.Duration
+	for i := 0; i < 8; i++ {
+		err := th.Check("alice", "10.0.0.1", now)
+		if !errors.As(err, &throttled) {
+			t.Fatalf("step %d: not throttled: %v", i, err)
+		}
+		waits = append(waits, throttled.RetryAfter)
+		now = now.Add(throttled.RetryAfter)
+		if err := th.Check("alice", "10.0.0.1", now); err != nil {
+			t.Fatalf("step %d: still throttled after Retry-After: %v", i, err)
+		}
+		th.Fail("alice", "10.0.0.1", now)
+	}
+	for i := 1; i < len(waits); i++ {
+		if waits[i] < waits[i-1] || waits[i] > time.Minute+time.Second {
+			t.Fatalf("delays %v do not grow up to the cap", waits)
+		}
+	}
+	if waits[len(waits)-1] != time.Minute+time.Second {
+		t.Fatalf("delays %v never reach the cap", waits)
+	}
+	// The same address is throttled for other usernames too.
+	if err := th.Check("bob", "10.0.0.1", now); !errors.As(err, &throttled) {
+		t.Fatalf("another user from the failing address: %v", err)
+	}
+	// Another address is not, even for the attacked username.
+	if err := th.Check("alice", "10.0.0.2", now); err != nil {
+		t.Fatalf("a clean address is throttled: %v", err)
+	}
+}
+
+func TestThrottleUsernameFromManyAddresses(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	th := NewThrottle(ThrottleOptions{Free: 5, UserFree: 10})
+	// A distributed guesser: one failure from each of many addresses.
+	for i := 0; i < 20; i++ {
+		th.Fail("alice", fmt.Sprintf("10.1.0.%d", i), now)
+	}
+	var throttled *Throttled
+	if err := th.Check("alice", "10.1.0.3", now); !errors.As(err, &throttled) {
+		t.Fatalf("an address that failed for alice is not throttled: %v", err)
+	}
+	if err := th.Check("alice", "192.0.2.9", now); err != nil {
+		t.Fatalf("alice's own new address is locked out: %v", err)
+	}
+}
+
+func TestThrottleMemoryIsBounded(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	th := NewThrottle(ThrottleOptions{MaxKeys: 1000})
+	for i := 0; i < 20000; i++ {
+		now = now.Add(time.Millisecond)
+		th.Fail(fmt.Sprintf("user%d", i), fmt.Sprintf("addr%d", i), now)
+	}
+	if n := len(th.keys); n > 1000+3 {
+		t.Fatalf("%d keys kept, bound 1000", n)
+	}
+	// 1,000 failures from one address against one account keep three keys.
+	th = NewThrottle(ThrottleOptions{})
+	for i := 0; i < 1000; i++ {
+		th.Fail("alice", "10.0.0.1", now)
+	}
+	if n := len(th.keys); n != 3 {
+		t.Fatalf("%d keys for one address and one user", n)
+	}
+}
