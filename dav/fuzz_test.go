@@ -2,7 +2,9 @@ package dav
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"github.com/coffer-dav/coffer/storage"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -146,7 +148,15 @@ func FuzzValidateCalendar(f *testing.F) {
 		if err == nil && uid == "" {
 			t.Fatalf("accepted without UID: %q", b)
 		}
-		_ = componentType(b)
+		if err == nil {
+			// Whatever PUT accepts can be indexed, or is refused with a DAV error.
+			if _, ierr := calendarIndex(b, &storage.Collection{}); ierr != nil {
+				var de *Error
+				if !errors.As(ierr, &de) || de.Status >= 500 {
+					t.Fatalf("index of an accepted object: %v", ierr)
+				}
+			}
+		}
 	})
 }
 

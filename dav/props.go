@@ -240,7 +240,7 @@ func reportSet(home storage.Home, kind storage.Kind, isHome bool) string {
 	var reports []string
 	switch {
 	case isHome && home == storage.HomeCalendars, kind == storage.KindCalendar:
-		reports = []string{"<D:sync-collection/>", "<C:calendar-multiget/>", "<C:calendar-query/>"}
+		reports = []string{"<D:sync-collection/>", "<C:calendar-multiget/>", "<C:calendar-query/>", "<C:free-busy-query/>"}
 	case isHome && home == storage.HomeAddressBooks, kind == storage.KindAddressBook:
 		reports = []string{"<D:sync-collection/>", "<CR:addressbook-multiget/>", "<CR:addressbook-query/>"}
 	default:

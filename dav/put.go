@@ -94,6 +94,9 @@ func (q *request) put() error {
 	case storage.KindCalendar:
 		opts.UID, err = validateCalendar(body, supportedComponents(coll))
 		opts.ContentType = calendarContentType
+		if err == nil {
+			opts.Index, err = calendarIndex(body, coll)
+		}
 	case storage.KindAddressBook:
 		opts.UID, err = validateVCard(body)
 		opts.ContentType = vcardContentType

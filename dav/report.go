@@ -1,15 +1,14 @@
 package dav
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
-	"github.com/emersion/go-ical"
 )
 
 // reportKind names the REPORTs this server runs.
@@ -22,6 +21,7 @@ const (
 	reportSyncCollection                     // RFC 6578 section 3.2
 	reportCalendarQuery                      // RFC 4791 section 7.8
 	reportAddressQuery                       // RFC 6352 section 8.6
+	reportFreeBusy                           // RFC 4791 section 7.10
 )
 
 // reportRequest is a parsed REPORT body.
@@ -31,7 +31,9 @@ type reportRequest struct {
 	hrefs     []string   // multiget
 	syncToken string     // sync-collection
 	limit     int        // sync-collection DAV:limit/DAV:nresults; 0 for none
-	compName  string     // calendar-query: the component type inside VCALENDAR; "" for any
+	calFilter *ical.Filter       // calendar-query
+	calData   *ical.CalendarData // calendar-data selection or expansion; nil for the stored bytes
+	body      *node              // the whole request, for free-busy-query
 }
 
 // maxMultigetHrefs caps one multiget.
@@ -42,7 +44,14 @@ func parseReport(n *node) (*reportRequest, error) {
 	if n == nil {
 		return nil, errStatus(http.StatusBadRequest, "REPORT needs a body")
 	}
-	rr := &reportRequest{names: propList(n.child(nsDAV, "prop"))}
+	rr := &reportRequest{names: propList(n.child(nsDAV, "prop")), body: n}
+	if n.Name.Space == nsCalDAV {
+		cd, err := parseCalendarDataRequest(n.child(nsDAV, "prop"))
+		if err != nil {
+			return nil, err
+		}
+		rr.calData = cd
+	}
 	switch {
 	case n.is(nsCalDAV, "calendar-multiget"), n.is(nsCardDAV, "addressbook-multiget"):
 		rr.kind = reportCalendarMultiget
@@ -76,11 +85,13 @@ func parseReport(n *node) (*reportRequest, error) {
 		}
 	case n.is(nsCalDAV, "calendar-query"):
 		rr.kind = reportCalendarQuery
-		name, err := parseCalendarFilter(n.child(nsCalDAV, "filter"))
+		f, err := parseCalendarQueryFilter(n.child(nsCalDAV, "filter"))
 		if err != nil {
 			return nil, err
 		}
-		rr.compName = name
+		rr.calFilter = f
+	case n.is(nsCalDAV, "free-busy-query"):
+		rr.kind = reportFreeBusy
 	case n.is(nsCardDAV, "addressbook-query"):
 		rr.kind = reportAddressQuery
 		if f := n.child(nsCardDAV, "filter"); f != nil && len(f.Kids) > 0 {
@@ -91,42 +102,6 @@ func parseReport(n *node) (*reportRequest, error) {
 		return nil, errCond(http.StatusForbidden, condSupportedReport, "this report is not supported")
 	}
 	return rr, nil
-}
-
-// parseCalendarFilter reads the calendar-query filter (RFC 4791 section
-// 9.7) in the listing form clients send: VCALENDAR > VEVENT|VTODO|VJOURNAL,
-// optionally with a time-range. It returns the inner component name.
-func parseCalendarFilter(f *node) (string, error) {
-	unsupported := errCond(http.StatusForbidden, condCalendarSupportedFilter, "this calendar-query filter is not supported yet")
-	if f == nil {
-		return "", nil
-	}
-	if len(f.Kids) != 1 || !f.Kids[0].is(nsCalDAV, "comp-filter") ||
-		!strings.EqualFold(f.Kids[0].attr("name"), "VCALENDAR") {
-		return "", errStatus(http.StatusBadRequest, "the filter must hold one VCALENDAR comp-filter")
-	}
-	top := f.Kids[0]
-	switch len(top.Kids) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", unsupported
-	}
-	inner := top.Kids[0]
-	if !inner.is(nsCalDAV, "comp-filter") {
-		return "", unsupported
-	}
-	name := strings.ToUpper(inner.attr("name"))
-	if name == "" {
-		return "", errStatus(http.StatusBadRequest, "a comp-filter needs a name")
-	}
-	for _, k := range inner.Kids {
-		if !k.is(nsCalDAV, "time-range") {
-			return "", unsupported
-		}
-	}
-	return name, nil
 }
 
 // report answers REPORT (RFC 3253 section 3.6). Depth is ignored for
@@ -150,7 +125,7 @@ func (q *request) report() error {
 		kind = res.coll.Kind
 	}
 	switch rr.kind {
-	case reportCalendarMultiget, reportCalendarQuery:
+	case reportCalendarMultiget, reportCalendarQuery, reportFreeBusy:
 		if kind != storage.KindCalendar {
 			return notHere
 		}
@@ -166,13 +141,18 @@ func (q *request) report() error {
 			return notHere
 		}
 	}
+	if rr.kind == reportFreeBusy {
+		return q.freeBusy(res, rr.body)
+	}
 	ms := &multistatus{}
 	switch rr.kind {
 	case reportCalendarMultiget, reportAddressMultiget:
 		err = q.multiget(res, rr, ms)
 	case reportSyncCollection:
 		err = q.syncCollection(res, rr, ms)
-	case reportCalendarQuery, reportAddressQuery:
+	case reportCalendarQuery:
+		err = q.calendarQuery(res, rr, ms)
+	case reportAddressQuery:
 		err = q.query(res, rr, ms)
 	}
 	if err != nil {
@@ -204,13 +184,18 @@ func withETag(names []xml.Name) []xml.Name {
 }
 
 // objectResponse renders a member with the requested properties;
-// calendar-data and address-data carry the stored bytes exactly.
-func (q *request) objectResponse(res *resource, names []xml.Name) *response {
+// calendar-data and address-data carry the stored bytes exactly, unless
+// the request asks for a selection or an expansion of calendar data.
+func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequest) (*response, error) {
 	r := &response{href: res.path.href()}
 	for _, n := range names {
 		switch {
 		case n == pnCalendarData && res.coll.Kind == storage.KindCalendar && res.obj.Body != nil:
-			r.add(http.StatusOK, elem(n, escapeString(string(res.obj.Body))))
+			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData)
+			if err != nil {
+				return nil, err
+			}
+			r.add(http.StatusOK, elem(n, escapeString(string(data))))
 		case n == pnAddressData && res.coll.Kind == storage.KindAddressBook && res.obj.Body != nil:
 			// TODO(issue 5): convert to vCard 4 when address-data asks for
 			// version 4.0; stored cards are sent as they were written.
@@ -223,7 +208,7 @@ func (q *request) objectResponse(res *resource, names []xml.Name) *response {
 			}
 		}
 	}
-	return r
+	return r, nil
 }
 
 // multiget answers calendar-multiget and addressbook-multiget. Hrefs are
@@ -246,7 +231,11 @@ func (q *request) multiget(res *resource, rr *reportRequest, ms *multistatus) er
 		} else if err != nil {
 			return errInternal(err)
 		}
-		ms.responses = append(ms.responses, q.objectResponse(objectResource(res, *o), names))
+		r, err := q.objectResponse(objectResource(res, *o), names, rr)
+		if err != nil {
+			return err
+		}
+		ms.responses = append(ms.responses, r)
 	}
 	return nil
 }
@@ -298,7 +287,11 @@ func (q *request) syncCollection(res *resource, rr *reportRequest, ms *multistat
 		} else if err != nil {
 			return errInternal(err)
 		}
-		ms.responses = append(ms.responses, q.objectResponse(objectResource(res, *o), names))
+		r, err := q.objectResponse(objectResource(res, *o), names, rr)
+		if err != nil {
+			return err
+		}
+		ms.responses = append(ms.responses, r)
 	}
 	if truncated {
 		ms.responses = append(ms.responses, &response{href: res.path.href(), status: http.StatusInsufficientStorage})
@@ -330,15 +323,14 @@ func (q *request) syncHome(res *resource, rr *reportRequest) error {
 	return nil
 }
 
-// query answers calendar-query and addressbook-query in their listing
-// forms.
+// query answers addressbook-query in its listing form.
 func (q *request) query(res *resource, rr *reportRequest, ms *multistatus) error {
 	objs, err := q.space.Objects(q.ctx, res.coll.ID)
 	if err != nil {
 		return errInternal(err)
 	}
 	names := withETag(rr.names)
-	needBody := wantsData(names) || rr.compName != ""
+	needBody := wantsData(names)
 	for _, meta := range objs {
 		o := &meta
 		if needBody {
@@ -349,33 +341,11 @@ func (q *request) query(res *resource, rr *reportRequest, ms *multistatus) error
 				return errInternal(err)
 			}
 		}
-		// TODO(issue 4): time-range is not evaluated yet; every object of
-		// the requested component type is returned. Recurrence expansion
-		// (Q18) and open-ended ranges belong to that work.
-		if rr.compName != "" && componentType(o.Body) != rr.compName {
-			continue
+		r, err := q.objectResponse(objectResource(res, *o), names, rr)
+		if err != nil {
+			return err
 		}
-		ms.responses = append(ms.responses, q.objectResponse(objectResource(res, *o), names))
+		ms.responses = append(ms.responses, r)
 	}
 	return nil
-}
-
-// componentType returns the type of the first non-VTIMEZONE component of
-// a stored calendar object, or "".
-func componentType(body []byte) (name string) {
-	defer func() {
-		if recover() != nil {
-			name = ""
-		}
-	}()
-	cal, err := ical.NewDecoder(bytes.NewReader(body)).Decode()
-	if err != nil {
-		return ""
-	}
-	for _, c := range cal.Children {
-		if c.Name != ical.CompTimezone {
-			return c.Name
-		}
-	}
-	return ""
 }

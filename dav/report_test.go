@@ -228,14 +228,47 @@ func TestCalendarQueryListing(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.comp, got, tc.want)
 		}
 	}
-	unsupported := `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="UID"><C:text-match>x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`
-	wantError(t, ts.do(t, "alice", "REPORT", all, unsupported), 403, "<C:supported-filter/>")
+	uidQuery := `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="UID"><C:text-match%s>%s</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`
+	for _, tc := range []struct{ attr, text, want string }{
+		{"", "EV1@EXAMPLE", all + "ev.ics"},
+		{` collation="i;octet"`, "EV1@EXAMPLE", ""},
+		{` negate-condition="yes"`, "ev1@", ""},
+		{"", "no such uid", ""},
+	} {
+		d := parseMS(t, ts.do(t, "alice", "REPORT", all, fmt.Sprintf(uidQuery, tc.attr, tc.text), "Depth: 1"))
+		var got []string
+		for _, r := range d.Responses {
+			got = append(got, r.Href)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("text-match%s %q: %v, want %q", tc.attr, tc.text, got, tc.want)
+		}
+	}
+	wantError(t, ts.do(t, "alice", "REPORT", all, fmt.Sprintf(uidQuery, ` collation="i;klingon"`, "x")), 403, "<C:supported-collation/>")
+	wantError(t, ts.do(t, "alice", "REPORT", all, `<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VEVENT"/></C:filter></C:calendar-query>`), 403, "<C:valid-filter/>")
+}
+
+func TestFreeBusyQuery(t *testing.T) {
+	ts := newTestServer(t)
+	ev := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:fb1\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250301T090000Z\r\nDTEND:20250301T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	free := strings.Replace(strings.Replace(ev, "fb1", "fb2", 1), "END:VEVENT", "TRANSP:TRANSPARENT\r\nEND:VEVENT", 1)
+	free = strings.Replace(free, "T090000Z", "T110000Z", 1)
+	free = strings.Replace(free, "T100000Z", "T120000Z", 1)
+	ts.do(t, "alice", "PUT", calPath+"fb1.ics", ev)
+	ts.do(t, "alice", "PUT", calPath+"fb2.ics", free)
+	fb := `<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20250301T000000Z" end="20250302T000000Z"/></C:free-busy-query>`
+	rec := ts.do(t, "alice", "REPORT", calPath, fb, "Depth: 1")
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/calendar") ||
+		!strings.Contains(body, "FREEBUSY") || !strings.Contains(body, "20250301T090000Z") || strings.Contains(body, "20250301T110000Z") {
+		t.Fatalf("free-busy: %d %s", rec.Code, body)
+	}
+	wantError(t, ts.do(t, "alice", "REPORT", calPath, `<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20250301T000000Z"/></C:free-busy-query>`), 400, "")
 }
 
 func TestUnknownReport(t *testing.T) {
 	ts := newTestServer(t)
-	fb := `<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20250101T000000Z" end="20250201T000000Z"/></C:free-busy-query>`
-	wantError(t, ts.do(t, "alice", "REPORT", calPath, fb), 403, "<D:supported-report/>")
+	wantError(t, ts.do(t, "alice", "REPORT", calPath, `<D:expand-property xmlns:D="DAV:"/>`), 403, "<D:supported-report/>")
 	wantError(t, ts.do(t, "alice", "REPORT", "/dav/principals/alice/", `<A:principal-search-property-set xmlns:A="DAV:"/>`), 403, "<D:supported-report/>")
 	wantError(t, ts.do(t, "alice", "REPORT", calPath, ""), 400, "")
 }

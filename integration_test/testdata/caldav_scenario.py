@@ -272,38 +272,6 @@ def calendar_data(multistatus):
     return out
 
 
-# A calendar-query with a text-match filter, to tell issue 4's pending
-# filters from other refusals.
-TEXT_MATCH_QUERY = """<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:prop><D:getetag/></D:prop>
-  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO">
-    <C:prop-filter name="UID"><C:text-match>x</C:text-match></C:prop-filter>
-  </C:comp-filter></C:comp-filter></C:filter>
-</C:calendar-query>"""
-
-
-def issue4(raw, collection, what, call):
-    """Return call(), or None when the server refuses its filter for now.
-
-    Issue 4 adds prop-filter, param-filter and text-match to calendar-query.
-    Until it lands, the server may only refuse such a query cleanly, with
-    403 and the CALDAV:supported-filter precondition (RFC 4791 section
-    7.8); any other failure fails the step. A result it does give must be
-    right. Remove this wrapper when issue 4 lands.
-    """
-    try:
-        return call()
-    except error.AuthorizationError:
-        headers = {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"}
-        status, resp_headers, body = raw.request("REPORT", collection, TEXT_MATCH_QUERY, headers)
-        check(status == 403 and b"supported-filter" in body,
-              "%s was refused, but not with supported-filter: %s" % (
-                  what, describe("REPORT", collection, headers, status, resp_headers, body)))
-        print("PENDING(issue 4): %s: calendar-query filter refused with 403 supported-filter" % what, flush=True)
-        return None
-
-
 def run(url, user, password):
     """Run every step of the scenario against the server at url."""
     raw = Raw(url, user, password)
@@ -399,14 +367,12 @@ def run(url, user, password):
           "VEVENT into a VTODO-only calendar: " + describe("PUT", chores_path + "late.ics", headers, status, resp_headers, body))
 
     step("calendar-query with a closed time range")
-    # Issue 4 adds exact time-range filtering. Until then this asserts only
-    # that every event inside the range comes back, including the recurring
-    # one that started before the range; that the June event is left out is
-    # issue 4's to assert.
+    # Every event inside the range comes back, the recurring one that began
+    # before it included, and nothing outside it.
     found = work.search(start=utc(2027, 1, 10), end=utc(2027, 2, 1), event=True)
     got = uids(found)
-    for uid in ("berlin-planning@coffer.test", "standup@coffer.test", "raw-event@coffer.test"):
-        check(uid in got, "time-range 2027-01-10..2027-02-01 lacks %s; got %s" % (uid, sorted(got)))
+    equal(got, {"berlin-planning@coffer.test", "standup@coffer.test", "raw-event@coffer.test"},
+          "events in 2027-01-10..2027-02-01")
     for obj in found:
         check(obj.data and "BEGIN:VCALENDAR" in obj.data, "calendar-query result %s has no calendar-data" % obj.url)
 
@@ -433,13 +399,11 @@ def run(url, user, password):
           "calendar-query with expand: " + describe("REPORT", work_path, headers, status, resp_headers, body))
     standup_data = [d for d in calendar_data(body) if "UID:standup@coffer.test" in d]
     equal(len(standup_data), 1, "standup resources in the expand answer")
-    if "RRULE:" in standup_data[0]:
-        print("PENDING(issue 4): the server ignores CALDAV:expand; python-caldav expanded on the client", flush=True)
-    else:
-        instances = sorted(line for line in standup_data[0].splitlines() if line.startswith(("RECURRENCE-ID", "DTSTART")))
-        equal(instances, ["DTSTART:20270111T090000Z", "DTSTART:20270119T140000Z", "DTSTART:20270125T090000Z",
-                          "RECURRENCE-ID:20270111T090000Z", "RECURRENCE-ID:20270118T090000Z",
-                          "RECURRENCE-ID:20270125T090000Z"], "instances expanded by the server")
+    check("RRULE:" not in standup_data[0], "the server's expand answer still holds the RRULE")
+    instances = sorted(line for line in standup_data[0].splitlines() if line.startswith(("RECURRENCE-ID", "DTSTART")))
+    equal(instances, ["DTSTART:20270111T090000Z", "DTSTART:20270119T140000Z", "DTSTART:20270125T090000Z",
+                      "RECURRENCE-ID:20270111T090000Z", "RECURRENCE-ID:20270118T090000Z",
+                      "RECURRENCE-ID:20270125T090000Z"], "instances expanded by the server")
 
     step("save todos with a subtask")
     parent = chores.save_todo(PARENT)
@@ -462,14 +426,12 @@ def run(url, user, password):
         check(isinstance(obj, caldav.Todo), "%s came back as %s" % (obj.url, type(obj).__name__))
 
     step("list pending todos (prop-filter, text-match, is-not-defined)")
-    pending = issue4(raw, chores_path, "pending todos", chores.todos)
-    if pending is not None:
-        equal(uids(pending), {"move-house@coffer.test", "pack-books@coffer.test"}, "pending todos")
+    pending = chores.todos()
+    equal(uids(pending), {"move-house@coffer.test", "pack-books@coffer.test"}, "pending todos")
 
     step("find a todo by UID (text-match)")
-    found = issue4(raw, chores_path, "todo by UID", lambda: chores.todo_by_uid("pack-books@coffer.test"))
-    if found is not None:
-        equal(path_of(found.url), path_of(child.url), "todo_by_uid")
+    found = chores.todo_by_uid("pack-books@coffer.test")
+    equal(path_of(found.url), path_of(child.url), "todo_by_uid")
 
     step("sync-collection: initial")
     snapshot = work.objects_by_sync_token(load_objects=True)

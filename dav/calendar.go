@@ -1,0 +1,289 @@
+package dav
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coffer-dav/coffer/dav/ical"
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// Conditions of calendar queries (RFC 4791 sections 7.8 and 9.7) and of
+// our own caps on recurrence expansion.
+var (
+	condValidFilter        = xml.Name{Space: nsCalDAV, Local: "valid-filter"}            // RFC 4791 7.8
+	condSupportedCollation = xml.Name{Space: nsCalDAV, Local: "supported-collation"}     // RFC 4791 7.8
+	condSupportedCalData   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"} // RFC 4791 9.6
+	condTooManyInstances   = xml.Name{Space: nsCoffer, Local: "too-many-instances"}      // ours: expansion cap
+	pnCalendarTimezone     = xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}       // RFC 4791 5.2.2
+	pnCalendarTimezoneID   = xml.Name{Space: nsCalDAV, Local: "calendar-timezone-id"}    // RFC 7809 5.2
+	errNoCalendarTimeRange = errStatus(http.StatusBadRequest, "free-busy-query needs a time-range with a start and an end")
+)
+
+// calendarOptions are the caps every evaluation of client-stored data runs under.
+var calendarOptions = ical.Options{MaxInstances: 10000, MaxSteps: 2000000}
+
+// calendarLocation returns the zone in which a calendar's floating and
+// all-day values are read: its calendar-timezone-id, else the TZID of its
+// calendar-timezone, else UTC (clients.md, time zones).
+func calendarLocation(c *storage.Collection) *time.Location {
+	if id := storedText(c, pnCalendarTimezoneID); id != "" {
+		if loc, ok := ical.ResolveTZID(id); ok {
+			return loc
+		}
+	}
+	for _, line := range strings.Split(storedText(c, pnCalendarTimezone), "\n") {
+		if tzid, ok := strings.CutPrefix(strings.TrimSpace(line), "TZID:"); ok {
+			if loc, ok := ical.ResolveTZID(tzid); ok {
+				return loc
+			}
+		}
+	}
+	return time.UTC
+}
+
+// storedText returns the text content of a stored collection property.
+func storedText(c *storage.Collection, name xml.Name) string {
+	v, ok := c.Props[clark(name)]
+	if !ok {
+		return ""
+	}
+	n, err := parseXML(bytes.NewReader(v))
+	if err != nil || n == nil {
+		return ""
+	}
+	return n.text()
+}
+
+// calendarIndex computes the query index entry of a calendar object: its
+// component type, UID and the span of its instances, so that queries skip
+// what cannot match without opening the body.
+func calendarIndex(body []byte, coll *storage.Collection) ([]byte, error) {
+	obj, err := ical.Parse(body)
+	if err != nil {
+		return nil, calendarError(err)
+	}
+	sum, err := ical.Summarize(obj, calendarLocation(coll), calendarOptions)
+	if err != nil {
+		return nil, calendarError(err)
+	}
+	return sum.MarshalBinary()
+}
+
+// parseCalendarQueryFilter reads the filter of a calendar-query (RFC 4791 9.7).
+func parseCalendarQueryFilter(n *node) (*ical.Filter, error) {
+	if n == nil {
+		return nil, errCond(http.StatusBadRequest, condValidFilter, "calendar-query needs a filter")
+	}
+	f, err := ical.ParseFilter([]byte(serializeElement(n)))
+	if err != nil {
+		return nil, calendarError(err)
+	}
+	return f, nil
+}
+
+// parseCalendarDataRequest reads a calendar-data element of a request's
+// prop (RFC 4791 9.6); nil means the stored bytes, unchanged.
+func parseCalendarDataRequest(prop *node) (*ical.CalendarData, error) {
+	n := prop.child(nsCalDAV, "calendar-data")
+	if n == nil || (len(n.Kids) == 0 && len(n.Attr) == 0) {
+		return nil, nil
+	}
+	d := xml.NewDecoder(strings.NewReader(serializeElement(n)))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, errStatus(http.StatusBadRequest, "malformed calendar-data element")
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			cd, err := ical.DecodeCalendarData(d, start)
+			if err != nil {
+				return nil, calendarError(err)
+			}
+			if cd.Comp == nil && cd.Expand == nil && cd.LimitRecurrenceSet == nil && cd.LimitFreeBusySet == nil {
+				return nil, nil
+			}
+			return cd, nil
+		}
+	}
+}
+
+// calendarError turns an error of package ical into a DAV error value.
+func calendarError(err error) error {
+	var ie *ical.Error
+	switch {
+	case errors.Is(err, ical.ErrTooManyInstances), errors.Is(err, ical.ErrTooComplex):
+		return errCond(http.StatusForbidden, condTooManyInstances,
+			"a recurring event needs more instances than the server evaluates; narrow the time range")
+	case errors.As(err, &ie):
+		cond := map[string]xml.Name{
+			ical.CondValidFilter:           condValidFilter,
+			ical.CondSupportedCollation:    condSupportedCollation,
+			ical.CondValidCalendarData:     condValidCalendarData,
+			ical.CondSupportedCalendarData: condSupportedCalData,
+		}[ie.Condition]
+		if cond.Local == "" {
+			cond = condValidFilter
+		}
+		return errCond(http.StatusForbidden, cond, ie.Message)
+	}
+	return errInternal(err)
+}
+
+// calendarCandidates returns the objects of a calendar that may match the
+// filter, from the sealed index alone, and the zone to evaluate them in.
+func (q *request) calendarCandidates(coll *storage.Collection, comp string, tr ical.TimeRange, filtered bool) ([]storage.IndexEntry, error) {
+	entries, _, err := q.space.Index(q.ctx, coll.ID)
+	if err != nil {
+		return nil, errInternal(err)
+	}
+	if !filtered {
+		return entries, nil
+	}
+	out := entries[:0:0]
+	for _, e := range entries {
+		if e.Index != nil {
+			var sum ical.Summary
+			if err := sum.UnmarshalBinary(e.Index); err == nil {
+				if comp != "" && sum.Component != comp {
+					continue
+				}
+				if !sum.MayOverlap(tr.Start, tr.End) {
+					continue
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// calendarQuery answers calendar-query (RFC 4791 7.8): the index rules
+// out what cannot match, and every candidate is evaluated in full,
+// recurrences included, so that no instance in the range is missed (Q18).
+func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatus) error {
+	loc := calendarLocation(res.coll)
+	opts := calendarOptions
+	opts.Location = loc
+	comp, tr, filtered := rr.calFilter.Prefilter()
+	cands, err := q.calendarCandidates(res.coll, comp, tr, filtered)
+	if err != nil {
+		return err
+	}
+	names := withETag(rr.names)
+	for _, e := range cands {
+		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, true)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return errInternal(err)
+		}
+		obj, err := ical.Parse(o.Body)
+		if err != nil {
+			continue // stored before validation was this strict: never matches
+		}
+		ok, err := ical.Match(obj, rr.calFilter, opts)
+		if err != nil {
+			return calendarError(err)
+		}
+		if ok {
+			r, err := q.objectResponse(objectResource(res, *o), names, rr)
+			if err != nil {
+				return err
+			}
+			ms.responses = append(ms.responses, r)
+		}
+	}
+	return nil
+}
+
+// renderCalendarData returns the calendar-data of an object as the request
+// asks: the stored bytes, or a selection or expansion of them.
+func renderCalendarData(body []byte, coll *storage.Collection, cd *ical.CalendarData) ([]byte, error) {
+	if cd == nil {
+		return body, nil
+	}
+	obj, err := ical.Parse(body)
+	if err != nil {
+		return nil, calendarError(err)
+	}
+	opts := calendarOptions
+	opts.Location = calendarLocation(coll)
+	out, err := ical.Render(obj, cd, opts)
+	if err != nil {
+		return nil, calendarError(err)
+	}
+	return out, nil
+}
+
+// freeBusy answers free-busy-query (RFC 4791 7.10) with a VFREEBUSY of the
+// calendar's busy time in the range.
+func (q *request) freeBusy(res *resource, n *node) error {
+	trn := n.child(nsCalDAV, "time-range")
+	if trn == nil {
+		return errNoCalendarTimeRange
+	}
+	tr, err := parseTimeRangeNode(trn)
+	if err != nil {
+		return err
+	}
+	if tr.Start.IsZero() || tr.End.IsZero() {
+		return errNoCalendarTimeRange
+	}
+	opts := calendarOptions
+	opts.Location = calendarLocation(res.coll)
+	cands, err := q.calendarCandidates(res.coll, "", tr, true)
+	if err != nil {
+		return err
+	}
+	var objs []*ical.Object
+	for _, e := range cands {
+		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, true)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return errInternal(err)
+		}
+		if obj, err := ical.Parse(o.Body); err == nil {
+			objs = append(objs, obj)
+		}
+	}
+	periods, err := ical.FreeBusy(objs, tr, opts)
+	if err != nil {
+		return calendarError(err)
+	}
+	q.w.Header().Set("Content-Type", calendarContentType)
+	q.w.WriteHeader(http.StatusOK)
+	q.w.Write(ical.EncodeFreeBusy(tr, periods, time.Now().UTC()))
+	return nil
+}
+
+// parseTimeRangeNode reads a time-range element (RFC 4791 9.9).
+func parseTimeRangeNode(n *node) (ical.TimeRange, error) {
+	var tr ical.TimeRange
+	for _, a := range []struct {
+		name string
+		to   *time.Time
+	}{{"start", &tr.Start}, {"end", &tr.End}} {
+		v := n.attr(a.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse("20060102T150405Z", v)
+		if err != nil {
+			return tr, errCond(http.StatusBadRequest, condValidFilter, "a time-range needs UTC date-times like 20260101T000000Z")
+		}
+		*a.to = t
+	}
+	if tr.Start.IsZero() && tr.End.IsZero() {
+		return tr, errCond(http.StatusBadRequest, condValidFilter, "a time-range needs a start or an end")
+	}
+	if !tr.Start.IsZero() && !tr.End.IsZero() && !tr.End.After(tr.Start) {
+		return tr, errCond(http.StatusBadRequest, condValidFilter, "a time-range must end after it starts")
+	}
+	return tr, nil
+}
