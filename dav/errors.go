@@ -76,8 +76,6 @@ var (
 	condCalendarMaxSize       = xml.Name{Space: nsCalDAV, Local: "max-resource-size"}
 	// RFC 4791 section 5.3.1.1.
 	condCalendarLocationOK = xml.Name{Space: nsCalDAV, Local: "calendar-collection-location-ok"}
-	// RFC 4791 section 7.7.
-	condCalendarSupportedFilter = xml.Name{Space: nsCalDAV, Local: "supported-filter"}
 	// RFC 6352 section 6.3.2.1.
 	condValidAddressData     = xml.Name{Space: nsCardDAV, Local: "valid-address-data"}
 	condAddressNoUIDConflict = xml.Name{Space: nsCardDAV, Local: "no-uid-conflict"}

@@ -27,10 +27,10 @@ const (
 // reportRequest is a parsed REPORT body.
 type reportRequest struct {
 	kind      reportKind
-	names     []xml.Name // DAV:prop children
-	hrefs     []string   // multiget
-	syncToken string     // sync-collection
-	limit     int        // sync-collection DAV:limit/DAV:nresults; 0 for none
+	names     []xml.Name         // DAV:prop children
+	hrefs     []string           // multiget
+	syncToken string             // sync-collection
+	limit     int                // sync-collection DAV:limit/DAV:nresults; 0 for none
 	calFilter *ical.Filter       // calendar-query
 	calData   *ical.CalendarData // calendar-data selection or expansion; nil for the stored bytes
 	body      *node              // the whole request, for free-busy-query
