@@ -134,33 +134,72 @@ func calendarError(err error) error {
 	return errInternal(err)
 }
 
+// candidate is an object that may match a calendar query.
+type candidate struct {
+	storage.IndexEntry
+	certain bool // the index alone proves the match
+}
+
 // calendarCandidates returns the objects of a calendar that may match the
-// filter, from the sealed index alone, and the zone to evaluate them in.
-func (q *request) calendarCandidates(coll *storage.Collection, comp string, tr ical.TimeRange, filtered bool) ([]storage.IndexEntry, error) {
+// filter, from the sealed index alone. With exact set, the filter is
+// nothing but a VEVENT time-range, and candidates the index proves to
+// match are marked certain.
+func (q *request) calendarCandidates(coll *storage.Collection, comp string, tr ical.TimeRange, filtered, exact bool) ([]candidate, error) {
 	entries, _, err := q.space.Index(q.ctx, coll.ID)
 	if err != nil {
 		return nil, errInternal(err)
 	}
-	if !filtered {
-		return entries, nil
-	}
-	out := entries[:0:0]
+	out := make([]candidate, 0, len(entries))
 	for _, e := range entries {
-		if e.Index != nil {
-			var sum ical.Summary
-			if err := sum.UnmarshalBinary(e.Index); err == nil {
-				if comp != "" && sum.Component != comp {
-					continue
-				}
-				if !sum.MayOverlap(tr.Start, tr.End) {
-					continue
-				}
+		c := candidate{IndexEntry: e}
+		var sum ical.Summary
+		if filtered && e.Index != nil && sum.UnmarshalBinary(e.Index) == nil {
+			if comp != "" && sum.Component != comp {
+				continue
 			}
+			if !sum.MayOverlap(tr.Start, tr.End) {
+				continue
+			}
+			c.certain = exact && certainMatch(sum, tr)
 		}
-		out = append(out, e)
+		out = append(out, c)
 	}
 	return out, nil
 }
+
+// certainMatch reports whether a VEVENT time-range surely matches an
+// object with this summary. The summary's bounds are never narrower than
+// the object's instances (they are widened for alarms and floating
+// times), so bounds inside the range put an instance inside it; and an
+// open-ended series has instances after any start.
+func certainMatch(sum ical.Summary, tr ical.TimeRange) bool {
+	switch {
+	case sum.Never || sum.Component != "VEVENT":
+		return false
+	case sum.Recurring:
+		// A series whose expansion hit the cap is also marked open-ended;
+		// at worst a client then lists one event too many, never one too few.
+		return sum.Unbounded && tr.End.IsZero()
+	case sum.Unbounded || sum.Start.IsZero() || sum.End.IsZero():
+		return false
+	}
+	return (tr.Start.IsZero() || !sum.Start.Before(tr.Start)) && (tr.End.IsZero() || sum.End.Before(tr.End))
+}
+
+// plainVEventRange returns the time-range of a filter that asks for
+// nothing but VEVENTs overlapping it, as DAVx5 and iOS list a calendar.
+func plainVEventRange(f *ical.Filter) bool {
+	top := f.Comp
+	if !strings.EqualFold(top.Name, "VCALENDAR") || top.IsNotDefined || top.TimeRange != nil || len(top.Props) > 0 || len(top.Comps) != 1 {
+		return false
+	}
+	ev := top.Comps[0]
+	return strings.EqualFold(ev.Name, "VEVENT") && !ev.IsNotDefined && ev.TimeRange != nil && len(ev.Props) == 0 && len(ev.Comps) == 0
+}
+
+// fromIndexOnly lists the properties a certain candidate can be answered
+// with from its index entry, without opening the object.
+var fromIndexOnly = map[xml.Name]bool{pnGetetag: true, pnGetcontenttype: true, pnResourcetype: true}
 
 // calendarQuery answers calendar-query (RFC 4791 7.8): the index rules
 // out what cannot match, and every candidate is evaluated in full,
@@ -170,12 +209,25 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 	opts := calendarOptions
 	opts.Location = loc
 	comp, tr, filtered := rr.calFilter.Prefilter()
-	cands, err := q.calendarCandidates(res.coll, comp, tr, filtered)
+	cands, err := q.calendarCandidates(res.coll, comp, tr, filtered, plainVEventRange(rr.calFilter))
 	if err != nil {
 		return err
 	}
 	names := withETag(rr.names)
+	cheap := true
+	for _, n := range names {
+		cheap = cheap && fromIndexOnly[n]
+	}
 	for _, e := range cands {
+		if e.certain && cheap {
+			o := storage.Object{Name: e.Name, ETag: e.ETag, ContentType: calendarContentType}
+			r, err := q.objectResponse(objectResource(res, o), names, rr)
+			if err != nil {
+				return err
+			}
+			ms.responses = append(ms.responses, r)
+			continue
+		}
 		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, true)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
@@ -236,7 +288,7 @@ func (q *request) freeBusy(res *resource, n *node) error {
 	}
 	opts := calendarOptions
 	opts.Location = calendarLocation(res.coll)
-	cands, err := q.calendarCandidates(res.coll, "", tr, true)
+	cands, err := q.calendarCandidates(res.coll, "", tr, true, false)
 	if err != nil {
 		return err
 	}
