@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -46,6 +47,7 @@ type Identity struct {
 	Email       string
 	DisplayName string
 	Keys        *encryption.Keyring
+	AppPassword string // the id of the app password that logged in; empty for the account password
 }
 
 // Options configures a Service.
@@ -67,16 +69,19 @@ type Options struct {
 
 // Service verifies logins and hands out the keys they unlock.
 type Service struct {
-	o       Options
-	store   Store
-	sem     *semaphore.Weighted
-	flight  singleflight.Group
-	dummy   string // a PHC string checked for unknown users, so they cost as much as known ones
-	macKey  []byte // keys the cache, so that no password is kept in memory
-	mu      sync.Mutex
-	cache   map[string]*cacheEntry
-	byUser  map[string]map[string]struct{}
-	waiting int
+	o          Options
+	store      Store
+	sem        *semaphore.Weighted
+	flight     singleflight.Group
+	dummy      string // a PHC string checked for unknown users, so they cost as much as known ones
+	macKey     []byte // keys the cache, so that no password is kept in memory
+	mu         sync.Mutex
+	cache      map[string]*cacheEntry
+	byUser     map[string]map[string]struct{}
+	gens       map[string]uint64 // per user, raised by Forget, so a login verified before it is not cached after it
+	waiting    int
+	apps       *appState     // app passwords: see apppasswords.go
+	argon2Runs atomic.Uint64 // Argon2 verifications started
 }
 
 // cacheEntry is one verified login.
@@ -120,17 +125,24 @@ func New(store Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	apps, err := newAppState(store, o.ServerSecret)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		o: o, store: store, sem: semaphore.NewWeighted(int64(o.MaxArgon2)), dummy: dummy, macKey: key,
-		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{},
+		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
+		apps: apps,
 	}, nil
 }
 
-// Login verifies a username and password and returns the identity with its
-// keys. A recent verified login is answered from memory without Argon2.
+// Login verifies a username and password (or app password) and returns
+// the identity with its keys. A recent verified login is answered from
+// memory without Argon2; an app password is checked without Argon2.
 func (s *Service) Login(ctx context.Context, username, password string) (*Identity, error) {
 	key := s.cacheKey(username, password)
 	if id := s.cached(key); id != nil {
+		s.touchApp(ctx, id, time.Time{})
 		return id, nil
 	}
 	// Identical concurrent logins share one verification.
@@ -138,11 +150,15 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Identi
 		if id := s.cached(key); id != nil {
 			return id, nil
 		}
-		id, err := s.verify(ctx, username, password)
+		gen := s.generation(username)
+		id, err := s.verifyApp(ctx, username, password)
+		if errors.Is(err, errNotAppPassword) {
+			id, err = s.verify(ctx, username, password)
+		}
 		if err != nil {
 			return nil, err
 		}
-		s.remember(key, id)
+		s.remember(key, id, gen)
 		return id, nil
 	})
 	if err != nil {
@@ -232,10 +248,12 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, password str
 	return nil
 }
 
-// Forget drops every cached login of a user.
+// Forget drops every cached login of a user, and keeps logins verified
+// before it from being cached after it.
 func (s *Service) Forget(username string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gens[username]++
 	for k := range s.byUser[username] {
 		delete(s.cache, k)
 	}
@@ -343,6 +361,7 @@ func (s *Service) acquire(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	s.argon2Runs.Add(1)
 	return func() { s.sem.Release(1) }, nil
 }
 
@@ -371,10 +390,20 @@ func (s *Service) cached(key string) *Identity {
 	return e.id
 }
 
-func (s *Service) remember(key string, id *Identity) {
+// generation returns the user's Forget count, to pass to remember.
+func (s *Service) generation(username string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gens[username]
+}
+
+func (s *Service) remember(key string, id *Identity, gen uint64) {
 	now := s.o.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gens[id.Username] != gen {
+		return // the user's logins were forgotten while this one was verified
+	}
 	// Drop expired entries now and then, so the cache holds only live logins.
 	if len(s.cache) > 0 && len(s.cache)%256 == 0 {
 		for k, e := range s.cache {

@@ -30,6 +30,8 @@ type NewAccount struct {
 	// Slots returns the key slots to store, by kind, once the account's id is
 	// known (slots bind that id in their associated data).
 	Slots func(id int64) (map[string]encryption.Slot, error)
+	// Lifecycle, when set, is written in the same transaction (see lifecycle.go).
+	Lifecycle *LifecycleStart
 }
 
 // CreateAccount creates an account and its key slots in one transaction. It
@@ -57,6 +59,11 @@ func (db *DB) CreateAccount(ctx context.Context, a NewAccount) (*Account, error)
 		}
 		for kind, s := range slots {
 			if err := putSlot(ctx, tx, id, kind, s); err != nil {
+				return err
+			}
+		}
+		if a.Lifecycle != nil {
+			if err := a.Lifecycle.insert(ctx, tx, id); err != nil {
 				return err
 			}
 		}

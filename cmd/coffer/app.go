@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
+	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
@@ -20,6 +23,8 @@ type app struct {
 	db     *storage.DB
 	secret []byte
 	auth   *auth.Service
+	life   *account.Lifecycle // the account lifecycle; see account.go
+	now    func() time.Time   // the lifecycle's clock; nil means time.Now (tests set it)
 }
 
 // secretFile is the server secret's name inside the data folder. It is kept
@@ -35,12 +40,21 @@ func openApp(ctx context.Context, c *config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, filepath.Join(c.data, "coffer.db"), storage.Options{})
+	db, err := storage.Open(ctx, filepath.Join(c.data, dbFile), storage.Options{})
 	if err != nil {
 		return nil, err
 	}
 	a := &app{db: db, secret: secret}
 	a.auth, err = auth.New(credentialStore{db}, auth.Options{KDF: c.kdf, ServerSecret: secret})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The stored policy; commands with lifecycle flags reconfigure it.
+	s, _, err := account.LoadSettings(ctx, db)
+	if err == nil {
+		a.life, err = newLifecycle(a, s, nil, slog.Default())
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -84,7 +98,11 @@ func loadSecret(path string) ([]byte, error) {
 // newUser describes an account to create.
 type newUser struct {
 	username, email, displayName, password string
+	start                                  account.Start // how its lifecycle begins
 }
+
+// errUserExists reports a username that is taken.
+var errUserExists = errors.New("already exists")
 
 // createdUser is what the operator is shown once.
 type createdUser struct {
@@ -108,9 +126,10 @@ func (a *app) createUser(ctx context.Context, u newUser) (*createdUser, error) {
 	}
 	acct, err := a.db.CreateAccount(ctx, storage.NewAccount{
 		Username: u.username, Email: u.email, DisplayName: u.displayName, PasswordPHC: e.PasswordPHC, Slots: e.Slots,
+		Lifecycle: a.life.Begin(u.start, u.email),
 	})
 	if errors.Is(err, storage.ErrExists) {
-		return nil, fmt.Errorf("user %q already exists", u.username)
+		return nil, fmt.Errorf("user %q %w", u.username, errUserExists)
 	}
 	if err != nil {
 		return nil, err
@@ -122,6 +141,7 @@ func (a *app) createUser(ctx context.Context, u newUser) (*createdUser, error) {
 	if err := dav.Provision(ctx, a.db.Space(acct.ID, keys)); err != nil {
 		return nil, fmt.Errorf("create default collections: %w", err)
 	}
+	a.life.Flush(ctx, acct.ID)
 	return &createdUser{account: acct, recoveryCode: e.RecoveryCode}, nil
 }
 
@@ -156,6 +176,11 @@ type davLogins struct{ a *app }
 func (l davLogins) Login(ctx context.Context, username, password, _ string) (*dav.Account, error) {
 	id, err := l.a.auth.Login(ctx, username, password)
 	if err != nil {
+		return nil, err
+	}
+	// On every request, cached logins included: pending and retention
+	// accounts get 403 with a reason, purged ones 401.
+	if err := l.a.life.Gate(ctx, id.AccountID, id.Username); err != nil {
 		return nil, err
 	}
 	return &dav.Account{ID: id.AccountID, Username: id.Username, Email: id.Email, DisplayName: id.DisplayName, Space: l.a.db.Space(id.AccountID, id.Keys)}, nil

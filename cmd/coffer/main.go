@@ -14,6 +14,10 @@ Usage:
   coffer user passwd USERNAME --password-stdin [--data DIR]
   coffer user list [--data DIR]
   coffer user delete USERNAME [--data DIR]
+  coffer account create|confirm|show|pay|vouchers|redeem|set|delete|sweep ...  (coffer account help)
+  coffer import USERNAME FILE.ics|FILE.vcf|EXPORT.zip --password-stdin [--data DIR]
+  coffer backup DEST [--no-secret] [--data DIR]
+  coffer restore SRC [--force] [--data DIR]
 
 Every flag can also be set from the environment as COFFER_<FLAG>, e.g. COFFER_DATA.
 `
@@ -35,6 +39,14 @@ func run(args []string) error {
 		return serve(args[1:])
 	case "user":
 		return user(args[1:])
+	case "account":
+		return accountCmd(args[1:])
+	case "import":
+		return importCmd(args[1:])
+	case "backup":
+		return backup(args[1:])
+	case "restore":
+		return restore(args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -23,6 +23,8 @@ func serve(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8008", "address to listen on")
 	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	lf := addLifecycleFlags(fs)
+	op := addOperatorFlags(fs)
 	if _, err := parse(fs, &c, args); err != nil {
 		return err
 	}
@@ -38,6 +40,14 @@ func serve(args []string) error {
 		return err
 	}
 	defer a.Close()
+	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
+		return err
+	}
+	stopOperator, err := op.serve(ctx, a, log)
+	if err != nil {
+		return err
+	}
+	defer stopOperator()
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -54,7 +64,7 @@ func serve(args []string) error {
 	}
 
 	srv := &http.Server{
-		Handler:           routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: log})),
+		Handler:           a.withSelfService(log, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: log}))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // large photos on slow mobile links
 		WriteTimeout:      5 * time.Minute,

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -27,6 +29,7 @@ func user(args []string) error {
 		email := fs.String("email", "", "e-mail address")
 		name := fs.String("display-name", "", "display name")
 		stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+		lf := addLifecycleFlags(fs)
 		pos, err := parse(fs, &c, args[1:])
 		if err != nil {
 			return err
@@ -34,7 +37,7 @@ func user(args []string) error {
 		if len(pos) != 1 {
 			return errors.New("user add: want exactly one USERNAME")
 		}
-		return userAdd(ctx, &c, newUser{username: pos[0], email: *email, displayName: *name}, *stdin)
+		return userAdd(ctx, &c, lf, newUser{username: pos[0], email: *email, displayName: *name}, *stdin)
 	case "passwd":
 		fs.Bool("password-stdin", true, "read the current and the new password from standard input (always on)")
 		pos, err := parse(fs, &c, args[1:])
@@ -63,7 +66,9 @@ func user(args []string) error {
 	return fmt.Errorf("user: unknown subcommand %q", args[0])
 }
 
-func userAdd(ctx context.Context, c *config, u newUser, fromStdin bool) error {
+// userAdd creates a confirmed account: permanent when the lifecycle is off,
+// starting its trial at once when it is on.
+func userAdd(ctx context.Context, c *config, lf *lifecycleFlags, u newUser, fromStdin bool) error {
 	generated := !fromStdin
 	if fromStdin {
 		lines, err := readLines(os.Stdin, 1)
@@ -83,6 +88,10 @@ func userAdd(ctx context.Context, c *config, u newUser, fromStdin bool) error {
 		return err
 	}
 	defer a.Close()
+	if _, err := a.configureLifecycle(ctx, lf, slog.New(slog.NewTextHandler(os.Stderr, nil))); err != nil {
+		return err
+	}
+	u.start = account.StartDefault
 	created, err := a.createUser(ctx, u)
 	if err != nil {
 		return err

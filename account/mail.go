@@ -1,0 +1,118 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// Mailer sends one e-mail.
+type Mailer interface {
+	Send(ctx context.Context, to string, m Message) error
+}
+
+// Message is an e-mail's subject and plain-text body.
+type Message struct {
+	Subject string
+	Body    string
+}
+
+const (
+	// mailTries bounds delivery attempts; after them the mail is marked failed.
+	mailTries = 10
+	// mailClaimStale is how long a claimed mail may be in flight before
+	// another sender takes it over (its sender died).
+	mailClaimStale = 10 * time.Minute
+)
+
+// subjects are the e-mail subjects by event kind.
+var subjects = map[EventKind]string{
+	EventRegistered:            "Welcome to your Coffer account",
+	EventEmailConfirmed:        "Your e-mail address is confirmed",
+	EventTrialStarted:          "Your free trial has started",
+	EventTrialEnded:            "Your free trial has ended",
+	EventSubscriptionPurchased: "Thank you for your subscription",
+	EventSubscriptionExtended:  "Your subscription was extended",
+	EventSubscriptionUpgraded:  "Your subscription was changed",
+	EventVoucherRedeemed:       "Your voucher was redeemed",
+	EventDisplayNameChanged:    "Your display name was changed",
+	EventEmailChanged:          "Your e-mail address was changed",
+	EventPasswordChanged:       "Your password was changed",
+	EventAppPasswordCreated:    "A new app password was created",
+	EventAppPasswordRevoked:    "An app password was revoked",
+	EventSubscriptionExpiring:  "Your subscription ends soon",
+	EventRetentionStarted:      "Your subscription has ended",
+	EventDeletionScheduled:     "Your data will be deleted soon",
+}
+
+// deliver sends the e-mails that wait, of one account or (0) of all, and
+// reports how many went out and how many failed. Each is claimed in the
+// database first, so concurrent senders never send one twice.
+func (l *Lifecycle) deliver(ctx context.Context, account int64) (sent, failed int) {
+	if l.o.Mailer == nil {
+		return 0, 0
+	}
+	now := l.Now()
+	ids, err := l.db.MailsDue(ctx, account, now.Add(-mailClaimStale))
+	if err != nil {
+		l.o.Logger.Error("list mails", "err", err)
+		return 0, 0
+	}
+	for _, id := range ids {
+		job, err := l.db.ClaimMail(ctx, id, now, now.Add(-mailClaimStale))
+		if err != nil {
+			l.o.Logger.Error("claim mail", "event", id, "err", err)
+			continue
+		}
+		if job == nil {
+			continue // another sender has it
+		}
+		err = l.o.Mailer.Send(ctx, job.Account.Email, l.compose(job))
+		if err != nil {
+			failed++
+			// The error names the server, not the message.
+			l.o.Logger.Warn("mail not sent; retried at the next sweep", "event", id, "kind", job.Event.Kind, "err", err)
+		} else {
+			sent++
+		}
+		if ferr := l.db.FinishMail(ctx, id, err == nil, mailTries); ferr != nil {
+			l.o.Logger.Error("record mail", "event", id, "err", ferr)
+		}
+	}
+	return sent, failed
+}
+
+// compose writes the e-mail of an event. It holds only what the account
+// record holds, and the confirmation token while the address is unconfirmed.
+func (l *Lifecycle) compose(job *storage.MailJob) Message {
+	kind := EventKind(job.Event.Kind)
+	subject := subjects[kind]
+	if subject == "" {
+		subject = "News about your Coffer account"
+	}
+	name := job.Account.DisplayName
+	if name == "" {
+		name = job.Account.Username
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\n", name)
+	fmt.Fprintf(&b, "%s (account %q, %s UTC).\n", subject, job.Account.Username, job.Event.At.UTC().Format("2006-01-02 15:04"))
+	if job.Event.Detail != "" {
+		fmt.Fprintf(&b, "\n%s\n", job.Event.Detail)
+	}
+	if kind == EventRegistered && job.Account.Confirmed.IsZero() {
+		fmt.Fprintf(&b, "\nYour confirmation code: %s\n", l.token(&job.Account))
+	}
+	switch kind {
+	case EventPasswordChanged, EventAppPasswordCreated, EventEmailChanged:
+		b.WriteString("\nIf this was not you, contact us at once.\n")
+	}
+	return Message{Subject: subject, Body: b.String()}
+}
+
+// Flush sends an account's waiting e-mails now (after a change committed
+// elsewhere, such as an account's creation); failures wait for the next sweep.
+func (l *Lifecycle) Flush(ctx context.Context, account int64) { l.deliver(ctx, account) }
