@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -69,7 +70,8 @@ func newLifeRig(t *testing.T) *lifeRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.dav = httptest.NewServer(routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet})))
+	// Mounted as serve mounts it: DAV, and the users' own /account/ endpoints.
+	r.dav = httptest.NewServer(a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}))))
 	r.api = httptest.NewServer(h)
 	t.Cleanup(r.dav.Close)
 	t.Cleanup(r.api.Close)
@@ -199,8 +201,28 @@ func TestLifecycleWholeLife(t *testing.T) {
 	if status, _ := r.do(lifeUser, lifePassword, "PUT", cal+"new.ics", lifeEvent, "Content-Type", "text/calendar"); status != 403 {
 		t.Fatalf("PUT in retention: %d", status)
 	}
-	// SELFSERVICE STEP (issue 5, acceptance 1): export during retention is
-	// checked here by the self-service tests, against the same account state.
+	// Export still works in retention: the user can take everything away.
+	status, export := r.do(lifeUser, lifePassword, "GET", "/account/export", "")
+	if status != 200 {
+		t.Fatalf("export in retention: %d %s", status, export)
+	}
+	zr, err := zip.NewReader(strings.NewReader(export), int64(len(export)))
+	if err != nil {
+		t.Fatalf("export in retention is not a zip: %v", err)
+	}
+	exported := false
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		exported = exported || strings.Contains(string(b), lifeEvent)
+	}
+	if !exported {
+		t.Fatal("the export in retention lacks the event, byte for byte")
+	}
 
 	// Renewal: back to active, everything intact.
 	r.until(r.clock.Now().Add(20 * account.Day))
