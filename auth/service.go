@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ type Options struct {
 	// MaxWaiting bounds logins queued for Argon2; beyond it logins are throttled. Zero means 64.
 	MaxWaiting int
 	Now        func() time.Time // the clock; nil means time.Now
+	Throttle   ThrottleOptions  // backoff for failed logins from one address or on one username
 }
 
 // Service verifies logins and hands out the keys they unlock.
@@ -82,6 +84,7 @@ type Service struct {
 	waiting    int
 	apps       *appState     // app passwords: see apppasswords.go
 	argon2Runs atomic.Uint64 // Argon2 verifications started
+	throttle   *Throttle     // failed logins, per address and username
 }
 
 // cacheEntry is one verified login.
@@ -132,7 +135,7 @@ func New(store Store, o Options) (*Service, error) {
 	return &Service{
 		o: o, store: store, sem: semaphore.NewWeighted(int64(o.MaxArgon2)), dummy: dummy, macKey: key,
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
-		apps: apps,
+		apps: apps, throttle: NewThrottle(o.Throttle),
 	}, nil
 }
 
@@ -140,10 +143,26 @@ func New(store Store, o Options) (*Service, error) {
 // the identity with its keys. A recent verified login is answered from
 // memory without Argon2; an app password is checked without Argon2.
 func (s *Service) Login(ctx context.Context, username, password string) (*Identity, error) {
+	return s.LoginFrom(ctx, username, password, "")
+}
+
+// LoginFrom is Login for a client at addr ("host:port" or a bare host),
+// whose failed logins are throttled per address and per username. A
+// verified login in the cache is answered before any throttling, so a
+// user's own syncing devices keep working while someone else guesses.
+func (s *Service) LoginFrom(ctx context.Context, username, password, addr string) (*Identity, error) {
 	key := s.cacheKey(username, password)
 	if id := s.cached(key); id != nil {
 		s.touchApp(ctx, id, time.Time{})
 		return id, nil
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	if addr != "" {
+		if err := s.throttle.Check(username, addr, s.o.Now()); err != nil {
+			return nil, err
+		}
 	}
 	// Identical concurrent logins share one verification.
 	v, err, _ := s.flight.Do(key, func() (any, error) {
@@ -161,6 +180,14 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Identi
 		s.remember(key, id, gen)
 		return id, nil
 	})
+	if addr != "" {
+		switch {
+		case errors.Is(err, ErrBadCredentials):
+			s.throttle.Fail(username, addr, s.o.Now())
+		case err == nil:
+			s.throttle.Succeed(username, addr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

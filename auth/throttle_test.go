@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -82,5 +83,39 @@ func TestThrottleMemoryIsBounded(t *testing.T) {
 	}
 	if n := len(th.keys); n != 3 {
 		t.Fatalf("%d keys for one address and one user", n)
+	}
+}
+
+func TestLoginFromThrottlesFailuresButNotCachedLogins(t *testing.T) {
+	s, st := newTestService(t, Options{Throttle: ThrottleOptions{Free: 3}})
+	ctx := context.Background()
+	// A device that logged in before the attack keeps working from anywhere.
+	if _, err := s.LoginFrom(ctx, "alice", "alice-password", "10.0.0.9:5000"); err != nil {
+		t.Fatal(err)
+	}
+	var throttled *Throttled
+	for i := 0; i < 3; i++ {
+		if _, err := s.LoginFrom(ctx, "alice", fmt.Sprint("guess-", i), "192.0.2.1:4000"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	before := st.calls.Load()
+	for i := 0; i < 100; i++ {
+		if _, err := s.LoginFrom(ctx, "alice", fmt.Sprint("more-", i), "192.0.2.1:4001"); !errors.As(err, &throttled) {
+			t.Fatalf("guess past the free ones: %v", err)
+		}
+	}
+	if st.calls.Load() != before {
+		t.Fatal("throttled guesses still ran a verification")
+	}
+	if _, err := s.LoginFrom(ctx, "alice", "alice-password", "10.0.0.9:5000"); err != nil {
+		t.Fatalf("the cached device is throttled: %v", err)
+	}
+	if _, err := s.LoginFrom(ctx, "alice", "alice-password", "198.51.100.7:1"); err != nil {
+		t.Fatalf("a correct login from a clean address: %v", err)
+	}
+	// Local commands (no address) are not throttled.
+	if _, err := s.Login(ctx, "alice", "not-it"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("local login: %v", err)
 	}
 }

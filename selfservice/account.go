@@ -46,7 +46,7 @@ func (h *Handler) login(r *http.Request) (*auth.Identity, error) {
 	if !ok {
 		return nil, errUnauthorized
 	}
-	id, err := h.o.Auth.Login(r.Context(), user, pass)
+	id, err := h.o.Auth.LoginFrom(r.Context(), user, pass, r.RemoteAddr)
 	if err != nil {
 		return nil, authError(err)
 	}

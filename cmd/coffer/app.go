@@ -173,8 +173,8 @@ func (s credentialStore) SetPassword(ctx context.Context, account int64, phc str
 // davLogins adapts the login service to what the DAV layer needs.
 type davLogins struct{ a *app }
 
-func (l davLogins) Login(ctx context.Context, username, password, _ string) (*dav.Account, error) {
-	id, err := l.a.auth.Login(ctx, username, password)
+func (l davLogins) Login(ctx context.Context, username, password, remoteAddr string) (*dav.Account, error) {
+	id, err := l.a.auth.LoginFrom(ctx, username, password, remoteAddr)
 	if err != nil {
 		return nil, err
 	}

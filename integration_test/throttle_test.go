@@ -1,0 +1,125 @@
+package integration_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestFailedLoginsAreThrottled is issue 6's acceptance 2: 1,000 failed
+// logins against one account from one address are answered within bounded
+// memory, throttled with 503 and Retry-After, while a correct login from
+// another address still succeeds within a second.
+func TestFailedLoginsAreThrottled(t *testing.T) {
+	s := startServer(t, "")
+	addUser(t, s.data, "victim", "victim-password")
+	rssBefore := vmKiB(t, s.cmd.Process.Pid, "VmRSS")
+
+	attacker := clientFrom(t, "127.0.0.1")
+	statuses := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				req, _ := http.NewRequest("PROPFIND", s.URL+"dav/calendars/victim/", nil)
+				req.SetBasicAuth("victim", fmt.Sprintf("guess-%d", i))
+				req.Header.Set("Depth", "0")
+				resp, err := attacker.Do(req)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				if resp.StatusCode == 503 {
+					if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+						t.Errorf("503 without a usable Retry-After: %q", resp.Header.Get("Retry-After"))
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// The owner logs in from another address while the guessing goes on.
+	owner := clientFrom(t, "127.0.0.2")
+	ownerDone := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		start := time.Now()
+		req, _ := http.NewRequest("PROPFIND", s.URL+"dav/calendars/victim/", nil)
+		req.SetBasicAuth("victim", "victim-password")
+		req.Header.Set("Depth", "0")
+		resp, err := owner.Do(req)
+		if err != nil {
+			t.Error(err)
+			ownerDone <- -1
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 207 {
+			t.Errorf("the owner's login from another address: %d", resp.StatusCode)
+		}
+		ownerDone <- time.Since(start)
+	}()
+	for i := 0; i < 1000; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	took := <-ownerDone
+
+	if statuses[401]+statuses[503] != 1000 || statuses[503] < 950 {
+		t.Fatalf("answers to 1,000 wrong passwords: %v; want a few 401s, the rest 503", statuses)
+	}
+	if took < 0 || took > time.Second {
+		t.Fatalf("the owner's login took %v, want under a second", took)
+	}
+	// Throttled requests cost no Argon2 and keep nothing per request.
+	if grew := vmKiB(t, s.cmd.Process.Pid, "VmRSS") - rssBefore; grew > 64*1024 {
+		t.Fatalf("the server grew by %d KiB answering the guesses", grew)
+	}
+	t.Logf("statuses %v; owner's login took %v", statuses, took)
+}
+
+// clientFrom returns an HTTP client whose connections come from the local address ip.
+func clientFrom(t *testing.T, ip string) *http.Client {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: 16,
+	}}
+}
+
+// vmKiB reads a memory figure (VmRSS, VmHWM) of a process, in KiB.
+func vmKiB(t *testing.T, pid int, field string) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
