@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
@@ -24,7 +25,25 @@ type DB struct {
 	read  *sql.DB // many connections for readers, which WAL lets run beside the writer
 	path  string
 	index *indexCache
+
+	writes  chan *writeReq // transactions waiting for the committer
+	stop    chan struct{}  // closed by Close
+	stopped chan struct{}  // closed when the committer has ended
+	closing sync.Once
 }
+
+// writeReq is one write transaction waiting for the committer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// maxBatch bounds the transactions that share one commit.
+const maxBatch = 64
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("storage: database closed")
 
 // Options configures Open.
 type Options struct {
@@ -72,11 +91,16 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(o.ReadConns)
 	read.SetMaxIdleConns(o.ReadConns)
-	return &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries)}, nil
+	db := &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries),
+		writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.committer()
+	return db, nil
 }
 
-// Close closes the database.
+// Close ends the committer, after the writes it has taken, and closes the database.
 func (db *DB) Close() error {
+	db.closing.Do(func() { close(db.stop) })
+	<-db.stopped
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -139,13 +163,112 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// inTx runs fn in a write transaction and commits it when fn succeeds.
+// inTx runs fn in a write transaction and returns once its changes are
+// durable, or once fn failed and changed nothing. Writes that wait at the
+// same time share one commit (group commit): with synchronous=FULL each
+// commit costs a sync to disk, and this way many writers pay for one.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.stop:
+		return errClosed
+	}
+	// Once taken, the write's outcome is reported even if ctx ends meanwhile.
+	return <-req.done
+}
+
+// committer takes the waiting writes and runs them in batches until Close.
+func (db *DB) committer() {
+	defer close(db.stopped)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.writes:
+		case <-db.stop:
+			return
+		}
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.writes:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+// commitBatch runs a batch in one transaction, each write in a savepoint
+// of its own, so that a write that fails is undone alone, and commits.
+func (db *DB) commitBatch(batch []*writeReq) {
+	if len(batch) == 1 {
+		batch[0].done <- db.runAlone(batch[0])
+		return
+	}
+	results := make([]error, len(batch))
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("storage: begin: %w", err)
+		}
+		return
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(r.ctx, "SAVEPOINT w"); err != nil {
+			results[i] = fmt.Errorf("storage: savepoint: %w", err)
+			continue
+		}
+		if results[i] = r.fn(tx); results[i] != nil {
+			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
+				// The transaction cannot be trusted: run each write on its own.
+				tx.Rollback()
+				for _, r := range batch {
+					r.done <- db.runAlone(r)
+				}
+				return
+			}
+		}
+		if _, err := tx.Exec("RELEASE w"); err != nil {
+			tx.Rollback()
+			for _, r := range batch {
+				r.done <- db.runAlone(r)
+			}
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("storage: commit: %w", err)
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+// runAlone runs one write in a transaction of its own.
+func (db *DB) runAlone(r *writeReq) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := db.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fmt.Errorf("storage: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := r.fn(tx); err != nil {
 		tx.Rollback()
 		return err
 	}

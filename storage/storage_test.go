@@ -23,7 +23,7 @@ func testSpace(t *testing.T) (*DB, Space, string) {
 	return db, newUserSpace(t, db, "alice"), dir
 }
 
-func newUserSpace(t *testing.T, db *DB, name string) Space {
+func newUserSpace(t testing.TB, db *DB, name string) Space {
 	t.Helper()
 	key, _ := encryption.NewUserKey()
 	keys, err := encryption.NewKeyring(key)
