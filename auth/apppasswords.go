@@ -232,6 +232,7 @@ func (s *Service) verifyApp(ctx context.Context, username, password string) (*Id
 	}
 	id := &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys, AppPassword: match.ID}
 	s.touchApp(ctx, id, match.LastUsed)
+	s.ensureEscrow(ctx, c, keys)
 	return id, nil
 }
 

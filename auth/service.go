@@ -28,6 +28,7 @@ type Credentials struct {
 	PasswordPHC  string
 	PasswordSlot encryption.Slot
 	RecoverySlot encryption.Slot
+	EscrowSlot   encryption.Slot // empty when the account has none
 }
 
 // Store reads and updates the credential records of accounts.
@@ -67,6 +68,9 @@ type Options struct {
 	MaxWaiting int
 	Now        func() time.Time // the clock; nil means time.Now
 	Throttle   ThrottleOptions  // backoff for failed logins from one address or on one username
+	// Escrow, when set, is the operator's escrow public key: every user key
+	// also gets a slot sealed to it, at enrollment or at the next login.
+	Escrow *encryption.EscrowPublicKey
 }
 
 // Service verifies logins and hands out the keys they unlock.
@@ -201,19 +205,8 @@ func (s *Service) Unlock(ctx context.Context, username, secret string) (*Identit
 	if !errors.Is(err, ErrBadCredentials) {
 		return id, err
 	}
-	c, cerr := s.store.Credentials(ctx, username)
-	if cerr != nil {
-		return nil, err
-	}
-	raw, rerr := encryption.Unwrap(c.RecoverySlot, []byte(NormalizeSecret(secret)), s.o.ServerSecret, encryption.SlotAD(c.AccountID, "recovery"))
-	if rerr != nil {
-		return nil, err
-	}
-	keys, kerr := encryption.NewKeyring(raw)
-	if kerr != nil {
-		return nil, kerr
-	}
-	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys}, nil
+	id, _, err = s.unlockRecovery(ctx, username, secret)
+	return id, err
 }
 
 // Enrollment is what a new account stores: its password hash, and key slots
@@ -246,17 +239,24 @@ func (s *Service) Enroll(password string) (*Enrollment, error) {
 	return &Enrollment{PasswordPHC: phc, RecoveryCode: code, svc: s, password: password, userKey: key}, nil
 }
 
-// Slots wraps the user key under the password and the recovery code, bound to account id.
+// Slots wraps the user key under the password, the recovery code and the
+// escrow key when there is one, bound to account id.
 func (e *Enrollment) Slots(id int64) (map[string]encryption.Slot, error) {
 	pw, err := encryption.WrapPassword(e.userKey, []byte(e.password), e.svc.o.ServerSecret, e.svc.o.KDF, encryption.SlotAD(id, "password"))
 	if err != nil {
 		return nil, err
 	}
-	rc, err := encryption.WrapSecret(e.userKey, []byte(NormalizeSecret(e.RecoveryCode)), e.svc.o.ServerSecret, encryption.SlotAD(id, "recovery"))
+	rc, err := e.svc.recoverySlot(id, e.userKey, e.RecoveryCode)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]encryption.Slot{"password": pw, "recovery": rc}, nil
+	slots := map[string]encryption.Slot{"password": pw, "recovery": rc}
+	if e.svc.o.Escrow != nil {
+		if slots["escrow"], err = e.svc.escrowSlot(id, e.userKey); err != nil {
+			return nil, err
+		}
+	}
+	return slots, nil
 }
 
 // Keys returns the keyring of the enrolled account's user key.
@@ -357,19 +357,26 @@ func (s *Service) verify(ctx context.Context, username, password string) (*Ident
 			return nil, err
 		}
 	}
+	s.ensureEscrow(ctx, c, keys)
 	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys}, nil
 }
 
 func (s *Service) setPassword(ctx context.Context, account int64, keys *encryption.Keyring, password string) error {
-	phc, err := HashPassword(password, s.o.KDF)
-	if err != nil {
-		return err
-	}
-	slot, err := encryption.WrapPassword(keys.UserKey(), []byte(password), s.o.ServerSecret, s.o.KDF, encryption.SlotAD(account, "password"))
+	phc, slot, err := s.passwordSlot(account, keys, password)
 	if err != nil {
 		return err
 	}
 	return s.store.SetPassword(ctx, account, phc, slot)
+}
+
+// passwordSlot returns a new password hash and the user key wrapped under the password.
+func (s *Service) passwordSlot(account int64, keys *encryption.Keyring, password string) (string, encryption.Slot, error) {
+	phc, err := HashPassword(password, s.o.KDF)
+	if err != nil {
+		return "", encryption.Slot{}, err
+	}
+	slot, err := encryption.WrapPassword(keys.UserKey(), []byte(password), s.o.ServerSecret, s.o.KDF, encryption.SlotAD(account, "password"))
+	return phc, slot, err
 }
 
 // acquire takes one of the Argon2 places, or throttles when too many wait.

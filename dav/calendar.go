@@ -24,9 +24,6 @@ var (
 	errNoCalendarTimeRange = errStatus(http.StatusBadRequest, "free-busy-query needs a time-range with a start and an end")
 )
 
-// calendarOptions are the caps every evaluation of client-stored data runs under.
-var calendarOptions = ical.Options{MaxInstances: 10000, MaxSteps: 2000000}
-
 // calendarLocation returns the zone in which a calendar's floating and
 // all-day values are read: its calendar-timezone-id, else the TZID of its
 // calendar-timezone, else UTC (clients.md, time zones).
@@ -62,12 +59,12 @@ func storedText(c *storage.Collection, name xml.Name) string {
 // calendarIndex computes the query index entry of a calendar object: its
 // component type, UID and the span of its instances, so that queries skip
 // what cannot match without opening the body.
-func calendarIndex(body []byte, coll *storage.Collection) ([]byte, error) {
+func calendarIndex(body []byte, coll *storage.Collection, opts ical.Options) ([]byte, error) {
 	obj, err := ical.Parse(body)
 	if err != nil {
 		return nil, calendarError(err)
 	}
-	sum, err := ical.Summarize(obj, calendarLocation(coll), calendarOptions)
+	sum, err := ical.Summarize(obj, calendarLocation(coll), opts)
 	if err != nil {
 		return nil, calendarError(err)
 	}
@@ -206,7 +203,7 @@ var fromIndexOnly = map[xml.Name]bool{pnGetetag: true, pnGetcontenttype: true, p
 // recurrences included, so that no instance in the range is missed (Q18).
 func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatus) error {
 	loc := calendarLocation(res.coll)
-	opts := calendarOptions
+	opts := q.h.limits.calendar
 	opts.Location = loc
 	comp, tr, filtered := rr.calFilter.Prefilter()
 	cands, err := q.calendarCandidates(res.coll, comp, tr, filtered, plainVEventRange(rr.calFilter))
@@ -255,7 +252,7 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 
 // renderCalendarData returns the calendar-data of an object as the request
 // asks: the stored bytes, or a selection or expansion of them.
-func renderCalendarData(body []byte, coll *storage.Collection, cd *ical.CalendarData) ([]byte, error) {
+func renderCalendarData(body []byte, coll *storage.Collection, cd *ical.CalendarData, opts ical.Options) ([]byte, error) {
 	if cd == nil {
 		return body, nil
 	}
@@ -263,7 +260,6 @@ func renderCalendarData(body []byte, coll *storage.Collection, cd *ical.Calendar
 	if err != nil {
 		return nil, calendarError(err)
 	}
-	opts := calendarOptions
 	opts.Location = calendarLocation(coll)
 	out, err := ical.Render(obj, cd, opts)
 	if err != nil {
@@ -286,7 +282,7 @@ func (q *request) freeBusy(res *resource, n *node) error {
 	if tr.Start.IsZero() || tr.End.IsZero() {
 		return errNoCalendarTimeRange
 	}
-	opts := calendarOptions
+	opts := q.h.limits.calendar
 	opts.Location = calendarLocation(res.coll)
 	cands, err := q.calendarCandidates(res.coll, "", tr, true, false)
 	if err != nil {

@@ -156,7 +156,23 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 		}
 	}
 	if !t.move {
-		if err := q.checkQuota(to, dest.name, src.obj.Size); err != nil {
+		// A collection in the way is replaced: what it holds is credited.
+		var freed int64
+		if blocking != nil {
+			tree, err := q.subtree(blocking.Home, blocking.Name)
+			if err == nil {
+				freed, err = q.treeBytes(tree)
+			}
+			if err != nil {
+				return false, false, errInternal(err)
+			}
+		}
+		if err := q.checkQuota(to, dest.name, src.obj.Size-freed); err != nil {
+			return false, false, err
+		}
+	}
+	if !t.move || to.ID != src.coll.ID {
+		if err := q.checkObjectCount(to, dest.name); err != nil {
 			return false, false, err
 		}
 	}
@@ -232,7 +248,7 @@ func (q *request) transferCollection(src *resource, t *transfer) (replaced, crea
 		}
 	}
 	if !t.move {
-		if err := q.checkCollectionQuota(c, shallow); err != nil {
+		if err := q.checkCollectionLimits(c, dest, shallow); err != nil {
 			return false, false, err
 		}
 	}
@@ -251,9 +267,24 @@ func (q *request) transferCollection(src *resource, t *transfer) (replaced, crea
 	return blockingIn != nil, res.Created, nil
 }
 
-// checkCollectionQuota refuses a collection COPY that would take the
-// account over its quota.
-func (q *request) checkCollectionQuota(c *storage.Collection, shallow bool) error {
+// checkCollectionLimits refuses a collection COPY that would take the
+// account over its quota or its number of collections. A destination that
+// exists is replaced, so what it holds is credited.
+func (q *request) checkCollectionLimits(c *storage.Collection, dest resourcePath, shallow bool) error {
+	src, err := q.subtree(c.Home, c.Name)
+	if err != nil {
+		return errInternal(err)
+	}
+	replaced, err := q.subtree(dest.home, dest.coll)
+	if err != nil {
+		return errInternal(err)
+	}
+	if shallow {
+		src = []storage.Collection{*c}
+	}
+	if err := q.checkCollectionCount(len(src), len(replaced)); err != nil {
+		return err
+	}
 	if q.h.quota == 0 || shallow {
 		return nil
 	}
@@ -261,23 +292,15 @@ func (q *request) checkCollectionQuota(c *storage.Collection, shallow bool) erro
 	if err != nil {
 		return errInternal(err)
 	}
-	all, err := q.space.Collections(q.ctx, c.Home)
+	added, err := q.treeBytes(src)
 	if err != nil {
 		return errInternal(err)
 	}
-	for _, k := range all {
-		if k.Name != c.Name && !strings.HasPrefix(k.Name, c.Name+"/") {
-			continue
-		}
-		objs, err := q.space.Objects(q.ctx, k.ID)
-		if err != nil {
-			return errInternal(err)
-		}
-		for _, o := range objs {
-			used += o.Size
-		}
+	freed, err := q.treeBytes(replaced)
+	if err != nil {
+		return errInternal(err)
 	}
-	if used > q.h.quota {
+	if used+added-freed > q.h.quota {
 		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
 	}
 	return nil

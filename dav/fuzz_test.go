@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
 	"net/http"
 	"net/http/httptest"
@@ -150,7 +151,7 @@ func FuzzValidateCalendar(f *testing.F) {
 		}
 		if err == nil {
 			// Whatever PUT accepts can be indexed, or is refused with a DAV error.
-			if _, ierr := calendarIndex(b, &storage.Collection{}); ierr != nil {
+			if _, ierr := calendarIndex(b, &storage.Collection{}, ical.Options{}); ierr != nil {
 				var de *Error
 				if !errors.As(ierr, &de) || de.Status >= 500 {
 					t.Fatalf("index of an accepted object: %v", ierr)

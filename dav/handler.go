@@ -26,7 +26,15 @@ type Options struct {
 	// RFC 4331 section 3 allows for unlimited storage), since the DAV
 	// layer knows no meaningful free space; quota-used-bytes always is.
 	QuotaBytes int64
-	Logger     *slog.Logger // default slog.Default()
+	// The caps below take their defaults (see limits.go) when zero; the
+	// two count limits are off when negative.
+	MaxXMLDepth      int          // deepest nesting of an XML request body; default 64
+	MaxXMLElements   int          // most elements in an XML request body; default 20000
+	MaxMultigetHrefs int          // most hrefs in one multiget; default 1000
+	MaxInstances     int          // most recurrence instances examined per object and query; default 10000
+	MaxObjects       int64        // most objects in one collection; default 100000
+	MaxCollections   int64        // most collections of one user; default 1000
+	Logger           *slog.Logger // default slog.Default()
 }
 
 // handler serves the DAV tree.
@@ -35,6 +43,7 @@ type handler struct {
 	maxResourceSize int64
 	maxBodySize     int64
 	quota           int64
+	limits          limits
 	log             *slog.Logger
 }
 
@@ -77,6 +86,7 @@ func NewHandler(o Options) http.Handler {
 		maxResourceSize: o.MaxResourceSize,
 		maxBodySize:     o.MaxBodySize,
 		quota:           max(o.QuotaBytes, 0),
+		limits:          newLimits(o),
 		log:             o.Logger,
 	}
 	if h.maxResourceSize <= 0 {
@@ -225,7 +235,7 @@ func (q *request) readXML(limit int64) (*node, error) {
 	if q.r.ContentLength > limit {
 		return nil, errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
 	}
-	return parseXML(http.MaxBytesReader(q.w, q.r.Body, limit))
+	return parseXMLLimited(http.MaxBytesReader(q.w, q.r.Body, limit), q.h.limits.xml)
 }
 
 // storageErr maps storage failures that have a protocol meaning.

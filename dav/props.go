@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer-dav/coffer/dav/vcard"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -177,8 +178,8 @@ func (q *request) liveProp(res *resource, name xml.Name) (string, bool) {
 		case storage.KindAddressBook:
 			switch name {
 			case pnSupportedAddrData:
-				// vCard 3.0 only until conversion to 4.0 exists (Q7).
-				return elem(name, `<CR:address-data-type content-type="text/vcard" version="3.0"/>`), true
+				// Both versions are served faithfully: cards are converted on request.
+				return elem(name, vcard.SupportedAddressDataXML("CR")), true
 			case pnAddrMaxSize:
 				return textElem(name, strconv.FormatInt(q.h.maxResourceSize, 10)), true
 			}

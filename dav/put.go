@@ -95,7 +95,7 @@ func (q *request) put() error {
 		opts.UID, err = validateCalendar(body, supportedComponents(coll))
 		opts.ContentType = calendarContentType
 		if err == nil {
-			opts.Index, err = calendarIndex(body, coll)
+			opts.Index, err = calendarIndex(body, coll, q.h.limits.calendar)
 		}
 	case storage.KindAddressBook:
 		opts.UID, err = validateVCard(body)
@@ -113,6 +113,9 @@ func (q *request) put() error {
 		return err
 	}
 	if err := q.checkQuota(coll, p.name, int64(len(body))); err != nil {
+		return err
+	}
+	if err := q.checkObjectCount(coll, p.name); err != nil {
 		return err
 	}
 	res, err := q.space.PutObject(q.ctx, coll.ID, opts)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -44,7 +45,7 @@ func newQueryFixture(tb testing.TB, size int) *testServer {
 	}
 	for i := 0; i < size; i++ {
 		body := []byte(queryEvent(i))
-		index, err := calendarIndex(body, cal)
+		index, err := calendarIndex(body, cal, ical.Options{})
 		if err != nil {
 			tb.Fatal(err)
 		}

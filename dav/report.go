@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/coffer-dav/coffer/dav/ical"
+	"github.com/coffer-dav/coffer/dav/vcard"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -33,11 +34,10 @@ type reportRequest struct {
 	limit     int                // sync-collection DAV:limit/DAV:nresults; 0 for none
 	calFilter *ical.Filter       // calendar-query
 	calData   *ical.CalendarData // calendar-data selection or expansion; nil for the stored bytes
+	addrData  *vcard.AddressData // address-data version and selection
+	addrQuery *vcard.Query       // addressbook-query
 	body      *node              // the whole request, for free-busy-query
 }
-
-// maxMultigetHrefs caps one multiget.
-const maxMultigetHrefs = 1000
 
 // parseReport reads a REPORT body and names the report.
 func parseReport(n *node) (*reportRequest, error) {
@@ -45,12 +45,20 @@ func parseReport(n *node) (*reportRequest, error) {
 		return nil, errStatus(http.StatusBadRequest, "REPORT needs a body")
 	}
 	rr := &reportRequest{names: propList(n.child(nsDAV, "prop")), body: n}
-	if n.Name.Space == nsCalDAV {
+	// sync-collection carries either kind of data; each answer uses its own.
+	if n.Name.Space == nsCalDAV || n.Name.Space == nsDAV {
 		cd, err := parseCalendarDataRequest(n.child(nsDAV, "prop"))
 		if err != nil {
 			return nil, err
 		}
 		rr.calData = cd
+	}
+	if n.Name.Space == nsCardDAV || n.Name.Space == nsDAV {
+		ad, err := parseAddressDataRequest(n.child(nsDAV, "prop"))
+		if err != nil {
+			return nil, err
+		}
+		rr.addrData = ad
 	}
 	switch {
 	case n.is(nsCalDAV, "calendar-multiget"), n.is(nsCardDAV, "addressbook-multiget"):
@@ -58,12 +66,7 @@ func parseReport(n *node) (*reportRequest, error) {
 		if n.Name.Space == nsCardDAV {
 			rr.kind = reportAddressMultiget
 		}
-		hrefs := n.children(nsDAV, "href")
-		if len(hrefs) > maxMultigetHrefs {
-			return nil, errStatus(http.StatusForbidden,
-				"a multiget may ask for at most "+strconv.Itoa(maxMultigetHrefs)+" resources")
-		}
-		for _, h := range hrefs {
+		for _, h := range n.children(nsDAV, "href") {
 			rr.hrefs = append(rr.hrefs, strings.TrimSpace(h.text()))
 		}
 	case n.is(nsDAV, "sync-collection"):
@@ -94,10 +97,11 @@ func parseReport(n *node) (*reportRequest, error) {
 		rr.kind = reportFreeBusy
 	case n.is(nsCardDAV, "addressbook-query"):
 		rr.kind = reportAddressQuery
-		if f := n.child(nsCardDAV, "filter"); f != nil && len(f.Kids) > 0 {
-			// TODO(issue 4): prop-filter, param-filter and text-match.
-			return nil, errCond(http.StatusForbidden, condAddressSupportedFilter, "addressbook-query filters are not supported yet")
+		aq, err := parseAddressQuery(n)
+		if err != nil {
+			return nil, err
 		}
+		rr.addrQuery = aq
 	default:
 		return nil, errCond(http.StatusForbidden, condSupportedReport, "this report is not supported")
 	}
@@ -113,6 +117,12 @@ func (q *request) report() error {
 	}
 	rr, err := parseReport(body)
 	if err != nil {
+		return err
+	}
+	if rr.addrData != nil && rr.addrData.Version == "" {
+		rr.addrData.Version = cardVersionFor(q.r.UserAgent())
+	}
+	if err := q.h.limits.checkMultiget(rr); err != nil {
 		return err
 	}
 	res, err := q.resolve()
@@ -153,7 +163,7 @@ func (q *request) report() error {
 	case reportCalendarQuery:
 		err = q.calendarQuery(res, rr, ms)
 	case reportAddressQuery:
-		err = q.query(res, rr, ms)
+		err = q.addressQuery(res, rr, ms)
 	}
 	if err != nil {
 		return err
@@ -191,15 +201,17 @@ func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequ
 	for _, n := range names {
 		switch {
 		case n == pnCalendarData && res.coll.Kind == storage.KindCalendar && res.obj.Body != nil:
-			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData)
+			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData, q.h.limits.calendar)
 			if err != nil {
 				return nil, err
 			}
 			r.add(http.StatusOK, elem(n, escapeString(string(data))))
 		case n == pnAddressData && res.coll.Kind == storage.KindAddressBook && res.obj.Body != nil:
-			// TODO(issue 5): convert to vCard 4 when address-data asks for
-			// version 4.0; stored cards are sent as they were written.
-			r.add(http.StatusOK, elem(n, escapeString(string(res.obj.Body))))
+			data, err := renderAddressData(res.obj.Body, rr.addrData)
+			if err != nil {
+				return nil, err
+			}
+			r.add(http.StatusOK, elem(n, escapeString(string(data))))
 		default:
 			if v, ok := q.prop(res, n); ok {
 				r.add(http.StatusOK, v)
@@ -320,32 +332,5 @@ func (q *request) syncHome(res *resource, rr *reportRequest) error {
 		ms.responses = append(ms.responses, r)
 	}
 	writeMultistatus(q.w, ms)
-	return nil
-}
-
-// query answers addressbook-query in its listing form.
-func (q *request) query(res *resource, rr *reportRequest, ms *multistatus) error {
-	objs, err := q.space.Objects(q.ctx, res.coll.ID)
-	if err != nil {
-		return errInternal(err)
-	}
-	names := withETag(rr.names)
-	needBody := wantsData(names)
-	for _, meta := range objs {
-		o := &meta
-		if needBody {
-			o, err = q.space.Object(q.ctx, res.coll.ID, meta.Name, true)
-			if errors.Is(err, storage.ErrNotFound) {
-				continue
-			} else if err != nil {
-				return errInternal(err)
-			}
-		}
-		r, err := q.objectResponse(objectResource(res, *o), names, rr)
-		if err != nil {
-			return err
-		}
-		ms.responses = append(ms.responses, r)
-	}
 	return nil
 }

@@ -87,7 +87,7 @@ func TestAddressbookMultiget(t *testing.T) {
 
 func TestMultigetCap(t *testing.T) {
 	ts := newTestServer(t)
-	many := strings.Repeat("<href>"+calPath+"x.ics</href>", maxMultigetHrefs+1)
+	many := strings.Repeat("<href>"+calPath+"x.ics</href>", defaultMaxMultigetHrefs+1)
 	wantError(t, ts.do(t, "alice", "REPORT", calPath, fmt.Sprintf(bodyDAVx5CalMultiget, many)), 403, "")
 }
 

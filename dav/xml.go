@@ -26,7 +26,8 @@ type node struct {
 // response is one DAV:response of a multistatus (RFC 4918 section 14.24).
 type response struct {
 	href      string
-	status    int // response-level status; zero when propstats are used
+	status    int      // response-level status; zero when propstats are used
+	errCond   xml.Name // a precondition given with a response-level status (RFC 4918 14.5)
 	propstats []*propstat
 }
 
@@ -45,10 +46,8 @@ type multistatus struct {
 	minimal   bool // Prefer: return=minimal / Brief: t; drop 404 propstats
 }
 
-// Limits applied to every XML request body.
+// XML constants.
 const (
-	maxXMLDepth    = 64
-	maxXMLElements = 20000
 	xmlDecl        = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
 	xmlContentType = "application/xml; charset=utf-8"
 	// rootNamespaces is declared on every multistatus and error root.
@@ -60,12 +59,17 @@ const (
 // errMalformedXML is the answer for any body that is not acceptable XML.
 var errMalformedXML = errStatus(http.StatusBadRequest, "the request body is not well-formed XML or exceeds the limits")
 
-// parseXML reads one XML document with depth and element-count limits. An
+// parseXML reads one XML document under the default limits; see parseXMLLimited.
+func parseXML(r io.Reader) (*node, error) {
+	return parseXMLLimited(r, defaultXMLLimits)
+}
+
+// parseXMLLimited reads one XML document with depth and element-count limits. An
 // empty body gives (nil, nil). Any malformation gives a 400 *Error, and so
 // does a namespace error (Namespaces in XML 1.0 section 3: an undeclared
 // prefix, or a prefix bound to the empty name), which encoding/xml lets
 // through; so namespaces are resolved here from the raw tokens.
-func parseXML(r io.Reader) (*node, error) {
+func parseXMLLimited(r io.Reader, lim xmlLimits) (*node, error) {
 	dec := xml.NewDecoder(r)
 	dec.Strict = true
 	var (
@@ -108,7 +112,7 @@ func parseXML(r io.Reader) (*node, error) {
 				return nil, errMalformedXML // a second root element
 			}
 			elements++
-			if elements > maxXMLElements || len(stack) >= maxXMLDepth {
+			if elements > lim.elements || len(stack) >= lim.depth {
 				return nil, errMalformedXML
 			}
 			scope := map[string]string{}
@@ -399,6 +403,9 @@ func (m *multistatus) bytes() []byte {
 		b.WriteString("<D:response>" + hrefElem(r.href))
 		if r.status != 0 {
 			b.WriteString("<D:status>" + statusLine(r.status) + "</D:status>")
+			if r.errCond.Local != "" {
+				b.WriteString("<D:error>" + elem(r.errCond, "") + "</D:error>")
+			}
 		} else {
 			pss := make([]*propstat, 0, len(r.propstats))
 			for _, ps := range r.propstats {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,6 +57,7 @@ type server struct {
 	cmd      *exec.Cmd
 	mu       sync.Mutex
 	out      bytes.Buffer // everything the process printed
+	access   bytes.Buffer // its access log, when it kept one, read when it stopped
 	exited   chan struct{}
 }
 
@@ -69,11 +71,21 @@ var (
 // waits until it serves.
 func startServer(t *testing.T, data string) *server {
 	t.Helper()
+	return startServerWith(t, data)
+}
+
+// startServerWith is startServer with extra serve flags. With
+// --access-log DIR, the files in DIR join the log-hygiene check.
+func startServerWith(t *testing.T, data string, flags ...string) *server {
+	t.Helper()
 	if data == "" {
 		data = t.TempDir()
 	}
 	s := &server{t: t, data: data, exited: make(chan struct{})}
-	args := append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, argon2Flags...)
+	args := append(append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, argon2Flags...), flags...)
+	if i := slices.Index(flags, "--access-log"); i >= 0 && i+1 < len(flags) {
+		t.Cleanup(func() { s.readAccessLog(flags[i+1]) }) // runs after Stop, before DIR goes
+	}
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Env = append(os.Environ(), "COFFER_DATA=", "COFFER_LISTEN=")
 	stdout, err := s.cmd.StdoutPipe()
@@ -147,6 +159,18 @@ func (s *server) output() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.out.String()
+}
+
+// readAccessLog appends the access-log files in dir to the access buffer.
+func (s *server) readAccessLog(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			s.access.Write(b)
+		}
+	}
 }
 
 type lockedWriter struct{ s *server }

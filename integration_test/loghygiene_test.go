@@ -8,8 +8,8 @@ import (
 	"sync"
 )
 
-// The log-hygiene check: no server log of the whole integration run may
-// hold a password, an Authorization header, an object body or a property
+// The log-hygiene check: no server log (output or access log) of the whole
+// integration run may hold a password, an Authorization header, an object body or a property
 // value that a test sent.
 
 // secretSet collects what must never appear in a log.
@@ -82,6 +82,9 @@ func checkLogHygiene() int {
 		if i := strings.Index(out, "coffer: serving on"); i >= 0 && strings.Contains(out[:i], "shown only this once") {
 			out = out[i:]
 		}
+		s.mu.Lock()
+		out += s.access.String()
+		s.mu.Unlock()
 		for v := range secrets.m {
 			if !allowedInLogs[v] && strings.Contains(out, v) {
 				fmt.Fprintf(os.Stderr, "log hygiene: a server log holds a secret or value the tests sent: %.40q\n", v)

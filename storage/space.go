@@ -171,6 +171,9 @@ type Space interface {
 	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) (Props, error)
 	// Usage returns the bytes the user's objects take.
 	Usage(ctx context.Context) (int64, error)
+	// Counts returns the number of the user's collections and the number
+	// and size of the objects in one of them (0 for none).
+	Counts(ctx context.Context, collection int64) (Counts, error)
 }
 
 // Errors returned by Space.

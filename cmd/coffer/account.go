@@ -308,6 +308,8 @@ func printJSON(v any) error {
 // operatorFlags configure the operator API and the sweeper of serve.
 type operatorFlags struct {
 	listen, token, every string
+	// wrap, when set, adds routes to the operator API (metrics.go: /metrics and /healthz).
+	wrap func(http.Handler) http.Handler
 }
 
 func addOperatorFlags(fs *flag.FlagSet) *operatorFlags {
@@ -339,6 +341,9 @@ func (o *operatorFlags) serve(ctx context.Context, a *app, log *slog.Logger) (fu
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("--operator-listen needs --operator-token (or COFFER_OPERATOR_TOKEN) of 16 or more characters: %w", err)
+	}
+	if o.wrap != nil {
+		h = o.wrap(h)
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

@@ -44,8 +44,13 @@ func openApp(ctx context.Context, c *config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	escrow, err := loadEscrowPublicKey(c.escrowPublicKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a := &app{db: db, secret: secret}
-	a.auth, err = auth.New(credentialStore{db}, auth.Options{KDF: c.kdf, ServerSecret: secret})
+	a.auth, err = auth.New(credentialStore{db}, auth.Options{KDF: c.kdf, ServerSecret: secret, Escrow: escrow})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -163,7 +168,15 @@ func (s credentialStore) Credentials(ctx context.Context, username string) (*aut
 	if c.RecoverySlot, err = s.db.Slot(ctx, a.ID, "recovery"); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
+	if c.EscrowSlot, err = s.db.Slot(ctx, a.ID, "escrow"); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
 	return c, nil
+}
+
+// SetCredentials stores a password hash and key slots together, for recovery and escrow.
+func (s credentialStore) SetCredentials(ctx context.Context, account int64, phc string, slots map[string]encryption.Slot) error {
+	return s.db.SetCredentials(ctx, account, phc, slots)
 }
 
 func (s credentialStore) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {

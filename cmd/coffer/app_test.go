@@ -3,21 +3,51 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/pem"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/encryption"
 )
 
 // TestDatabaseAndSecretCannotOpenUserKey: an attacker holding the database
-// file and the server secret, but neither the password nor the recovery
-// code, cannot unwrap any key slot, whatever they try as the credential.
+// file, the server secret and the escrow public key, but not the password,
+// the recovery code or the offline escrow private key, cannot open any key
+// slot, whatever they try as the credential: a forgotten password with none
+// of those means the data is gone. (TestAppPasswordSlotsNeedTheirSecret
+// extends this to app passwords.)
 func TestDatabaseAndSecretCannotOpenUserKey(t *testing.T) {
+	for _, withEscrow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "without escrow", true: "with escrow"}[withEscrow], func(t *testing.T) {
+			testDatabaseAndSecretCannotOpenUserKey(t, withEscrow)
+		})
+	}
+}
+
+func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	c := &config{data: dir, kdf: encryption.MinKDF}
+	var escrowPriv *encryption.EscrowPrivateKey
+	var pubPEM []byte
+	if withEscrow {
+		keys := t.TempDir()
+		c.escrowPublicKey = filepath.Join(keys, "escrow.pub")
+		if err := escrowKeygen(filepath.Join(keys, "escrow.key"), c.escrowPublicKey, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if escrowPriv, err = loadEscrowPrivateKey(filepath.Join(keys, "escrow.key")); err != nil {
+			t.Fatal(err)
+		}
+		if pubPEM, err = os.ReadFile(c.escrowPublicKey); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a, err := openApp(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +86,61 @@ func TestDatabaseAndSecretCannotOpenUserKey(t *testing.T) {
 		slots[kind] = s
 	}
 	rows.Close()
-	if len(slots) != 2 {
-		t.Fatalf("slots: %v", slots)
+	wantSlots := []string{"password", "recovery"}
+	if withEscrow {
+		wantSlots = append(wantSlots, "escrow")
+	}
+	if len(slots) != len(wantSlots) {
+		t.Fatalf("slots: %v, want %v", slots, wantSlots)
 	}
 	// Everything in the files that could stand in for a credential.
-	guesses := []string{"", "alice", email, phc, string(secret), strings.Split(phc, "$")[5], slots["password"].KDF, string(slots["password"].Wrapped), string(slots["recovery"].Wrapped)}
-	for kind, slot := range slots {
+	guesses := []string{"", "alice", email, phc, string(secret), strings.Split(phc, "$")[5], string(pubPEM)}
+	for _, s := range slots {
+		guesses = append(guesses, s.KDF, string(s.Wrapped))
+	}
+	// Escrow private keys the attacker could make: a fresh one, and the
+	// public key's and the server secret's bytes taken as private keys.
+	var fakes []*encryption.EscrowPrivateKey
+	fresh, err := encryption.GenerateEscrowKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakes = append(fakes, fresh)
+	for _, raw := range [][]byte{secret, escrowPubBytes(t, pubPEM)} {
+		if raw == nil {
+			continue
+		}
+		k, err := encryption.ParseEscrowPrivateKey(pem.EncodeToMemory(&pem.Block{Type: "COFFER ESCROW PRIVATE KEY", Bytes: raw}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fakes = append(fakes, k)
+	}
+	for _, kind := range wantSlots {
+		slot, ok := slots[kind]
+		if !ok {
+			t.Fatalf("no %s slot", kind)
+		}
+		ad := encryption.SlotAD(u.account.ID, kind)
 		for _, g := range guesses {
-			if _, err := encryption.Unwrap(slot, []byte(g), secret, encryption.SlotAD(u.account.ID, kind)); err == nil {
-				t.Fatalf("slot %s opened with %q and the server secret", kind, g)
+			for _, cred := range []string{g, auth.NormalizeSecret(g)} {
+				if _, err := encryption.Unwrap(slot, []byte(cred), secret, ad); err == nil {
+					t.Fatalf("slot %s opened with %q and the server secret", kind, g)
+				}
+			}
+		}
+		for i, k := range fakes {
+			// As stored, and relabelled with the made-up key's fingerprint
+			// so that the attempt reaches the decryption.
+			forged := slot
+			if f := strings.Split(slot.KDF, "$"); len(f) == 4 {
+				f[2] = k.Public().Fingerprint()
+				forged.KDF = strings.Join(f, "$")
+			}
+			for _, s := range []encryption.Slot{slot, forged} {
+				if _, err := encryption.OpenEscrow(s, k, secret, ad); err == nil {
+					t.Fatalf("slot %s opened with made-up escrow key %d", kind, i)
+				}
 			}
 		}
 	}
@@ -77,6 +153,25 @@ func TestDatabaseAndSecretCannotOpenUserKey(t *testing.T) {
 	if err != nil || string(key) != string(key2) {
 		t.Fatalf("recovery code does not open the same key: %v", err)
 	}
+	if withEscrow {
+		key3, err := encryption.OpenEscrow(slots["escrow"], escrowPriv, secret, encryption.SlotAD(u.account.ID, "escrow"))
+		if err != nil || string(key) != string(key3) {
+			t.Fatalf("the escrow private key does not open the same key: %v", err)
+		}
+	}
+}
+
+// escrowPubBytes returns the raw public key of a PEM file, or nil.
+func escrowPubBytes(t *testing.T, pubPEM []byte) []byte {
+	t.Helper()
+	if pubPEM == nil {
+		return nil
+	}
+	k, err := encryption.ParseEscrowPublicKey(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Bytes()
 }
 
 func TestUsernameRules(t *testing.T) {

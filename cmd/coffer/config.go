@@ -13,12 +13,15 @@ import (
 type config struct {
 	data string
 	kdf  encryption.KDFParams
+	// escrowPublicKey is the operator's escrow public key file; empty: no escrow.
+	escrowPublicKey string
 }
 
 // newFlags returns a flag set with the shared settings registered on c.
 func newFlags(name string, c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&c.data, "data", "./coffer-data", "data folder: database and server secret")
+	fs.StringVar(&c.escrowPublicKey, "escrow-public-key", "", "operator escrow public key file (coffer escrow keygen): every user key also gets a slot sealed to it")
 	mem := uint(encryption.DefaultKDF.MemoryKiB)
 	fs.Func("argon2-memory", fmt.Sprintf("Argon2id memory in KiB (default %d)", mem), func(s string) error {
 		_, err := fmt.Sscan(s, &c.kdf.MemoryKiB)

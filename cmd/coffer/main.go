@@ -12,12 +12,17 @@ Usage:
   coffer serve [--data DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE]
   coffer user add USERNAME [--email E] [--display-name N] [--password-stdin] [--data DIR]
   coffer user passwd USERNAME --password-stdin [--data DIR]
+  coffer user recover USERNAME [--escrow-key FILE] [--data DIR]   (reads the recovery code and a new password)
   coffer user list [--data DIR]
   coffer user delete USERNAME [--data DIR]
   coffer account create|confirm|show|pay|vouchers|redeem|set|delete|sweep ...  (coffer account help)
   coffer import USERNAME FILE.ics|FILE.vcf|EXPORT.zip --password-stdin [--data DIR]
   coffer backup DEST [--no-secret] [--data DIR]
   coffer restore SRC [--force] [--data DIR]
+  coffer escrow keygen PRIVATE-FILE PUBLIC-FILE
+
+Commands that create accounts or log users in take --escrow-public-key FILE:
+every user key then also gets a slot sealed to the operator's offline key.
 
 Every flag can also be set from the environment as COFFER_<FLAG>, e.g. COFFER_DATA.
 `
@@ -47,6 +52,8 @@ func run(args []string) error {
 		return backup(args[1:])
 	case "restore":
 		return restore(args[1:])
+	case "escrow":
+		return escrowCmd(args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -23,10 +23,20 @@ func serve(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8008", "address to listen on")
 	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	accessDir := fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off")
+	accessKeep := fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept")
 	lf := addLifecycleFlags(fs)
 	op := addOperatorFlags(fs)
+	limits := addLimitFlags(fs)
+	mf := addMetricsFlags(fs)
 	if _, err := parse(fs, &c, args); err != nil {
 		return err
+	}
+	if err := limits.check(); err != nil {
+		return err
+	}
+	if *accessKeep <= 0 {
+		return errors.New("--access-log-keep must be positive")
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -43,6 +53,7 @@ func serve(args []string) error {
 	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
 		return err
 	}
+	m := mf.setup(a, op) // nil without an operator listener
 	stopOperator, err := op.serve(ctx, a, log)
 	if err != nil {
 		return err
@@ -63,14 +74,22 @@ func serve(args []string) error {
 		return err
 	}
 
-	srv := &http.Server{
-		Handler:           a.withSelfService(log, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: log}))),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // large photos on slow mobile links
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log}
+	limits.apply(&davOpts)
+	handler := a.withSelfService(log, routes(dav.NewHandler(davOpts)))
+	if *accessDir != "" {
+		al, err := newAccessLog(*accessDir, *accessKeep, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer al.Close()
+		go al.Run(ctx, 10*time.Minute)
+		handler = al.Wrap(handler)
 	}
+	handler = m.wrap(handler)
+	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	limits.timeouts(srv)
 	done := make(chan error, 1)
 	go func() {
 		if *certFile != "" {

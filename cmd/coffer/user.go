@@ -13,13 +13,14 @@ import (
 
 	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
 
 // user runs the "coffer user" subcommands.
 func user(args []string) error {
 	if len(args) == 0 {
-		return errors.New("user: want add, passwd, list or delete")
+		return errors.New("user: want add, passwd, recover, list or delete")
 	}
 	ctx := context.Background()
 	var c config
@@ -48,6 +49,16 @@ func user(args []string) error {
 			return errors.New("user passwd: want exactly one USERNAME")
 		}
 		return userPasswd(ctx, &c, pos[0], os.Stdin)
+	case "recover":
+		escrowKey := fs.String("escrow-key", "", "the offline escrow private key file, in place of the recovery code")
+		pos, err := parse(fs, &c, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return errors.New("user recover: want exactly one USERNAME")
+		}
+		return userRecover(ctx, &c, pos[0], *escrowKey, os.Stdin, os.Stdout)
 	case "list":
 		if _, err := parse(fs, &c, args[1:]); err != nil {
 			return err
@@ -126,6 +137,55 @@ func userPasswd(ctx context.Context, c *config, username string, in io.Reader) e
 		return err
 	}
 	fmt.Printf("changed the password of %s\n", username)
+	return nil
+}
+
+// userRecover gives a user who forgot the password access again: with the
+// recovery code (the first line of standard input) or with the operator's
+// escrow private key, it sets the new password (the next line) and issues
+// a new recovery code, which replaces the old one and is printed once.
+func userRecover(ctx context.Context, c *config, username, escrowKeyFile string, in io.Reader, out io.Writer) error {
+	var escrow *encryption.EscrowPrivateKey
+	var lines []string
+	var err error
+	if escrowKeyFile != "" {
+		if escrow, err = loadEscrowPrivateKey(escrowKeyFile); err != nil {
+			return err
+		}
+		if lines, err = readLines(in, 1); err != nil {
+			return fmt.Errorf("%w: recover --escrow-key reads the new password from standard input", err)
+		}
+	} else if lines, err = readLines(in, 2); err != nil {
+		return fmt.Errorf("%w: recover reads the recovery code on the first line, and the new password on the second", err)
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var id *auth.Identity
+	var code, how string
+	if escrow != nil {
+		id, code, err = a.auth.RecoverWithEscrow(ctx, username, escrow, lines[0])
+		how = "with the operator's escrow key"
+	} else {
+		id, code, err = a.auth.Recover(ctx, username, lines[0], lines[1])
+		how = "with the recovery code"
+		if errors.Is(err, auth.ErrBadCredentials) {
+			err = fmt.Errorf("no user %q, or a wrong recovery code", username)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if a.life != nil {
+		if err := a.life.Record(ctx, id.AccountID, account.EventPasswordChanged, "The password was reset "+how+", and a new recovery code was issued."); err != nil {
+			fmt.Fprintf(os.Stderr, "coffer: the password was reset, but recording the event failed: %v\n", err)
+		}
+	}
+	fmt.Fprintf(out, "reset the password of %s %s\n", username, how)
+	fmt.Fprintf(out, "  new recovery code: %s\n", code)
+	fmt.Fprintln(out, "The new recovery code is shown only this once; the old one no longer works.")
 	return nil
 }
 

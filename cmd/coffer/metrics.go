@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/dav"
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// metricsFlags configure the metrics of the operator listener.
+type metricsFlags struct {
+	public bool
+}
+
+// addMetricsFlags registers the metrics flags on fs.
+func addMetricsFlags(fs *flag.FlagSet) *metricsFlags {
+	f := &metricsFlags{}
+	fs.BoolVar(&f.public, "metrics-public", false, "serve /metrics on the operator listener without the bearer token")
+	return f
+}
+
+// setup prepares the metrics when the operator listener is on, and mounts
+// /metrics and /healthz there; without it there are none (nil).
+func (f *metricsFlags) setup(a *app, op *operatorFlags) *metrics {
+	if op.listen == "" {
+		return nil
+	}
+	m := newMetrics(a.auth.Argon2Runs)
+	op.wrap = m.operatorRoutes(op.token, f.public)
+	return m
+}
+
+// metrics are the server's Prometheus collectors. Labels carry the method
+// and the status class only, never a username or a path.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+	logins   *prometheus.CounterVec
+	loginDur prometheus.Histogram
+	storage  *prometheus.HistogramVec
+}
+
+// newMetrics registers the collectors; argon2Runs reads the login
+// service's counter (nil: not reported).
+func newMetrics(argon2Runs func() uint64) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_http_requests_total", Help: "HTTP requests to the DAV listener, by method and status class.",
+		}, []string{"method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "coffer_http_request_duration_seconds", Help: "Time from a request's arrival to its handler's return, by method.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "coffer_http_requests_in_flight", Help: "DAV requests being served.",
+		}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_dav_logins_total", Help: "DAV logins (one per request), by result.",
+		}, []string{"result"}),
+		loginDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "coffer_dav_login_duration_seconds", Help: "Time to check a DAV login: cached logins take microseconds, Argon2 tens of milliseconds or more.",
+			Buckets: []float64{.00001, .00005, .0001, .0005, .001, .005, .01, .05, .1, .25, .5, 1, 2.5},
+		}),
+		storage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "coffer_storage_duration_seconds", Help: "Time in storage calls of DAV requests (SQLite, sealing and opening records, waiting for the writer), by call.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}, []string{"op"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.inFlight, m.logins, m.loginDur, m.storage,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if argon2Runs != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "coffer_argon2_runs_total", Help: "Argon2 password verifications started (logins that missed the verified-login cache).",
+		}, func() float64 { return float64(argon2Runs()) }))
+	}
+	return m
+}
+
+// knownMethods bounds the method label: anything else counts as "other".
+var knownMethods = map[string]bool{
+	"OPTIONS": true, "GET": true, "HEAD": true, "PUT": true, "DELETE": true, "POST": true, "PROPFIND": true,
+	"PROPPATCH": true, "REPORT": true, "MKCOL": true, "MKCALENDAR": true, "MOVE": true, "COPY": true, "PATCH": true,
+}
+
+// methodLabel is the request's method, or "other" for a method no client of ours sends.
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "other"
+}
+
+// codeClass is the status class: "2xx" for 207, and so on.
+func codeClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return fmt.Sprintf("%dxx", code/100)
+}
+
+// codeWriter records the status a handler writes.
+type codeWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *codeWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *codeWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes on flushes.
+func (w *codeWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *codeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap counts and times every request of next; nil metrics wrap nothing.
+func (m *metrics) wrap(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		cw := &codeWriter{ResponseWriter: w}
+		defer func() {
+			m.inFlight.Dec()
+			code := cw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			method := methodLabel(r.Method)
+			m.requests.WithLabelValues(method, codeClass(code)).Inc()
+			m.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(cw, r)
+	})
+}
+
+// operatorRoutes adds /metrics and /healthz to the operator API. /metrics
+// needs the operator's bearer token unless public is set; /healthz never
+// does, and tells nothing but that the server runs.
+func (m *metrics) operatorRoutes(token string, public bool) func(http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	metricsHandler := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			get := r.Method == http.MethodGet || r.Method == http.MethodHead
+			switch {
+			case r.URL.Path == "/healthz" && get:
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				fmt.Fprintln(w, "ok")
+			case r.URL.Path == "/metrics" && get:
+				given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				sum := sha256.Sum256([]byte(given))
+				if !public && (!ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1) {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="coffer-operator"`)
+					http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+					return
+				}
+				w.Header().Set("Cache-Control", "no-store")
+				metricsHandler.ServeHTTP(w, r)
+			default:
+				api.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// authenticator counts and times the logins of next, and times the storage
+// calls of the accounts it returns; nil metrics change nothing.
+func (m *metrics) authenticator(next dav.Authenticator) dav.Authenticator {
+	if m == nil {
+		return next
+	}
+	return meteredLogins{next: next, m: m}
+}
+
+// meteredLogins is a dav.Authenticator with metrics.
+type meteredLogins struct {
+	next dav.Authenticator
+	m    *metrics
+}
+
+func (l meteredLogins) Login(ctx context.Context, username, password, remoteAddr string) (*dav.Account, error) {
+	start := time.Now()
+	acct, err := l.next.Login(ctx, username, password, remoteAddr)
+	l.m.loginDur.Observe(time.Since(start).Seconds())
+	l.m.logins.WithLabelValues(loginResult(err)).Inc()
+	if err != nil {
+		return nil, err
+	}
+	timed := *acct
+	timed.Space = timedSpace{Space: acct.Space, h: l.m.storage}
+	return &timed, nil
+}
+
+// loginResult names the outcome of a login for the result label.
+func loginResult(err error) string {
+	var blocked *auth.Blocked
+	var throttled *auth.Throttled
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, auth.ErrBadCredentials):
+		return "bad_credentials"
+	case errors.As(err, &blocked):
+		return "blocked"
+	case errors.As(err, &throttled):
+		return "throttled"
+	}
+	return "error"
+}
+
+// timedSpace times the storage calls that DAV requests make most; the
+// others pass through untimed.
+type timedSpace struct {
+	storage.Space
+	h *prometheus.HistogramVec
+}
+
+// since records the time since start under op.
+func (s timedSpace) since(op string, start time.Time) {
+	s.h.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+func (s timedSpace) Collections(ctx context.Context, home storage.Home) ([]storage.Collection, error) {
+	defer s.since("collections", time.Now())
+	return s.Space.Collections(ctx, home)
+}
+
+func (s timedSpace) Collection(ctx context.Context, home storage.Home, name string) (*storage.Collection, error) {
+	defer s.since("collection", time.Now())
+	return s.Space.Collection(ctx, home, name)
+}
+
+func (s timedSpace) CreateCollection(ctx context.Context, c storage.NewCollection) (*storage.Collection, error) {
+	defer s.since("create_collection", time.Now())
+	return s.Space.CreateCollection(ctx, c)
+}
+
+func (s timedSpace) PatchCollection(ctx context.Context, id int64, set storage.Props, remove []string) (*storage.Collection, error) {
+	defer s.since("patch_collection", time.Now())
+	return s.Space.PatchCollection(ctx, id, set, remove)
+}
+
+func (s timedSpace) DeleteCollection(ctx context.Context, id int64) error {
+	defer s.since("delete_collection", time.Now())
+	return s.Space.DeleteCollection(ctx, id)
+}
+
+func (s timedSpace) Objects(ctx context.Context, collection int64) ([]storage.Object, error) {
+	defer s.since("objects", time.Now())
+	return s.Space.Objects(ctx, collection)
+}
+
+func (s timedSpace) Object(ctx context.Context, collection int64, name string, withBody bool) (*storage.Object, error) {
+	defer s.since("object", time.Now())
+	return s.Space.Object(ctx, collection, name, withBody)
+}
+
+func (s timedSpace) PutObject(ctx context.Context, collection int64, o storage.PutOptions) (*storage.PutResult, error) {
+	defer s.since("put_object", time.Now())
+	return s.Space.PutObject(ctx, collection, o)
+}
+
+func (s timedSpace) DeleteObject(ctx context.Context, collection int64, name string, o storage.DeleteOptions) error {
+	defer s.since("delete_object", time.Now())
+	return s.Space.DeleteObject(ctx, collection, name, o)
+}
+
+func (s timedSpace) PatchObject(ctx context.Context, collection int64, name string, set storage.Props, remove []string) (*storage.Object, error) {
+	defer s.since("patch_object", time.Now())
+	return s.Space.PatchObject(ctx, collection, name, set, remove)
+}
+
+func (s timedSpace) Index(ctx context.Context, collection int64) ([]storage.IndexEntry, int64, error) {
+	defer s.since("index", time.Now())
+	return s.Space.Index(ctx, collection)
+}
+
+func (s timedSpace) Changes(ctx context.Context, collection int64, since int64) ([]storage.Change, int64, error) {
+	defer s.since("changes", time.Now())
+	return s.Space.Changes(ctx, collection, since)
+}
+
+func (s timedSpace) Props(ctx context.Context, scope storage.Scope) (storage.Props, error) {
+	defer s.since("props", time.Now())
+	return s.Space.Props(ctx, scope)
+}
+
+func (s timedSpace) Usage(ctx context.Context) (int64, error) {
+	defer s.since("usage", time.Now())
+	return s.Space.Usage(ctx)
+}
