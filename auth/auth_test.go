@@ -310,3 +310,50 @@ func TestRehashOnParameterChange(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// stampStore is a memStore that also tells the stored hash, as the real store does.
+type stampStore struct{ *memStore }
+
+func (s stampStore) PasswordPHC(ctx context.Context, account int64) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.creds {
+		if c.AccountID == account {
+			return c.PasswordPHC, nil
+		}
+	}
+	return "", errors.New("no such account")
+}
+
+// TestPasswordSetElsewhereEndsCachedLogins: a password set by another
+// process (the CLI) ends the running server's cached logins at once.
+func TestPasswordSetElsewhereEndsCachedLogins(t *testing.T) {
+	_, st := newTestService(t, Options{})
+	s, err := New(stampStore{st}, Options{KDF: testKDF, ServerSecret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id, err := s.Login(ctx, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := st.calls.Load()
+	if _, err := s.Login(ctx, "alice", "alice-password"); err != nil || st.calls.Load() != calls {
+		t.Fatalf("a cached login was verified again: %v", err)
+	}
+	// Another service over the same store stands for the other process.
+	other, err := New(st, Options{KDF: testKDF, ServerSecret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.ChangePassword(ctx, id, "changed-elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "alice", "alice-password"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("the old password after a change elsewhere: %v", err)
+	}
+	if _, err := s.Login(ctx, "alice", "changed-elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+}

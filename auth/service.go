@@ -39,6 +39,13 @@ type Store interface {
 	SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error
 }
 
+// PasswordStamper is a Store that can tell cheaply which password hash an
+// account holds now. With it, a login cached before the password was set by
+// another process (coffer user passwd, user recover) is verified again.
+type PasswordStamper interface {
+	PasswordPHC(ctx context.Context, account int64) (string, error)
+}
+
 // ErrUnknownUser is what a Store returns for a username it does not hold.
 var ErrUnknownUser = errors.New("auth: unknown user")
 
@@ -50,6 +57,7 @@ type Identity struct {
 	DisplayName string
 	Keys        *encryption.Keyring
 	AppPassword string // the id of the app password that logged in; empty for the account password
+	phc         string // the password hash this login was verified against; empty for app passwords
 }
 
 // Options configures a Service.
@@ -156,7 +164,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Identi
 // user's own syncing devices keep working while someone else guesses.
 func (s *Service) LoginFrom(ctx context.Context, username, password, addr string) (*Identity, error) {
 	key := s.cacheKey(username, password)
-	if id := s.cached(key); id != nil {
+	if id := s.cached(key); id != nil && s.current(ctx, key, id) {
 		s.touchApp(ctx, id, time.Time{})
 		return id, nil
 	}
@@ -268,7 +276,7 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, password str
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, id.AccountID, id.Keys, password); err != nil {
+	if _, err := s.setPassword(ctx, id.AccountID, id.Keys, password); err != nil {
 		return err
 	}
 	s.Forget(id.Username)
@@ -351,22 +359,41 @@ func (s *Service) verify(ctx context.Context, username, password string) (*Ident
 	if err != nil {
 		return nil, err
 	}
+	phc := c.PasswordPHC
 	if p, ok := encryption.KDFParamsOf(c.PasswordSlot); rehash || !ok || p != s.o.KDF {
 		// The cost parameters changed: redo the hash and the slot under the new ones.
-		if err := s.setPassword(ctx, c.AccountID, keys, password); err != nil {
+		if phc, err = s.setPassword(ctx, c.AccountID, keys, password); err != nil {
 			return nil, err
 		}
 	}
 	s.ensureEscrow(ctx, c, keys)
-	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys}, nil
+	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys, phc: phc}, nil
 }
 
-func (s *Service) setPassword(ctx context.Context, account int64, keys *encryption.Keyring, password string) error {
+// current reports whether a cached password login still matches the
+// stored password hash; a stale one is dropped from the cache.
+func (s *Service) current(ctx context.Context, key string, id *Identity) bool {
+	stamper, ok := s.store.(PasswordStamper)
+	if !ok || id.phc == "" {
+		return true
+	}
+	phc, err := stamper.PasswordPHC(ctx, id.AccountID)
+	if err == nil && phc == id.phc {
+		return true
+	}
+	s.mu.Lock()
+	delete(s.cache, key)
+	delete(s.byUser[id.Username], key)
+	s.mu.Unlock()
+	return false
+}
+
+func (s *Service) setPassword(ctx context.Context, account int64, keys *encryption.Keyring, password string) (string, error) {
 	phc, slot, err := s.passwordSlot(account, keys, password)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.store.SetPassword(ctx, account, phc, slot)
+	return phc, s.store.SetPassword(ctx, account, phc, slot)
 }
 
 // passwordSlot returns a new password hash and the user key wrapped under the password.

@@ -183,3 +183,13 @@ func isUniqueViolation(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
+
+// PasswordPHC returns the password hash an account holds now, or ErrNotFound.
+func (db *DB) PasswordPHC(ctx context.Context, account int64) (string, error) {
+	var phc string
+	err := db.read.QueryRowContext(ctx, `SELECT password_phc FROM accounts WHERE id = ?`, account).Scan(&phc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return phc, err
+}

@@ -179,6 +179,11 @@ func (s credentialStore) SetCredentials(ctx context.Context, account int64, phc 
 	return s.db.SetCredentials(ctx, account, phc, slots)
 }
 
+// PasswordPHC lets auth notice a password set by another process.
+func (s credentialStore) PasswordPHC(ctx context.Context, account int64) (string, error) {
+	return s.db.PasswordPHC(ctx, account)
+}
+
 func (s credentialStore) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
 	return s.db.SetPassword(ctx, account, phc, slot)
 }
