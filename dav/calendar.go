@@ -216,7 +216,18 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 		cheap = cheap && fromIndexOnly[n]
 	}
 	for _, e := range cands {
-		if e.certain && cheap {
+		if cheap {
+			// The index entry answers; the object is opened only to be
+			// evaluated, and kept parsed for the client's next poll.
+			if !e.certain {
+				ok, err := q.matchCached(res.coll, e.IndexEntry, rr.calFilter, opts)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+			}
 			o := storage.Object{Name: e.Name, ETag: e.ETag, ContentType: calendarContentType}
 			r, err := q.objectResponse(objectResource(res, o), names, rr)
 			if err != nil {
@@ -248,6 +259,32 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 		}
 	}
 	return nil
+}
+
+// matchCached evaluates the filter on one object, parsed from the cache
+// when the same version was parsed before.
+func (q *request) matchCached(coll *storage.Collection, e storage.IndexEntry, f *ical.Filter, opts ical.Options) (bool, error) {
+	key := parsedKey{account: q.acct.ID, collection: coll.ID, name: e.Name, etag: e.ETag}
+	obj := q.h.parsed.get(key)
+	if obj == nil {
+		o, err := q.space.Object(q.ctx, coll.ID, e.Name, true)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, errInternal(err)
+		}
+		if obj, err = ical.Parse(o.Body); err != nil {
+			return false, nil // stored before validation was this strict: never matches
+		}
+		// A body read after the index may be newer; cache it under its own ETag.
+		key.etag = o.ETag
+		q.h.parsed.put(key, obj)
+	}
+	ok, err := ical.Match(obj, f, opts)
+	if err != nil {
+		return false, calendarError(err)
+	}
+	return ok, nil
 }
 
 // renderCalendarData returns the calendar-data of an object as the request

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/storage"
@@ -28,13 +29,16 @@ type Options struct {
 	QuotaBytes int64
 	// The caps below take their defaults (see limits.go) when zero; the
 	// two count limits are off when negative.
-	MaxXMLDepth      int          // deepest nesting of an XML request body; default 64
-	MaxXMLElements   int          // most elements in an XML request body; default 20000
-	MaxMultigetHrefs int          // most hrefs in one multiget; default 1000
-	MaxInstances     int          // most recurrence instances examined per object and query; default 10000
-	MaxObjects       int64        // most objects in one collection; default 100000
-	MaxCollections   int64        // most collections of one user; default 1000
-	Logger           *slog.Logger // default slog.Default()
+	MaxXMLDepth      int   // deepest nesting of an XML request body; default 64
+	MaxXMLElements   int   // most elements in an XML request body; default 20000
+	MaxMultigetHrefs int   // most hrefs in one multiget; default 1000
+	MaxInstances     int   // most recurrence instances examined per object and query; default 10000
+	MaxObjects       int64 // most objects in one collection; default 100000
+	MaxCollections   int64 // most collections of one user; default 1000
+	// ParsedCache bounds the calendar objects kept parsed for repeated
+	// queries; 0 means 5,000, negative turns the cache off.
+	ParsedCache int
+	Logger      *slog.Logger // default slog.Default()
 }
 
 // handler serves the DAV tree.
@@ -44,6 +48,7 @@ type handler struct {
 	maxBodySize     int64
 	quota           int64
 	limits          limits
+	parsed          *parsedCache
 	log             *slog.Logger
 }
 
@@ -100,6 +105,12 @@ func NewHandler(o Options) http.Handler {
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	switch {
+	case o.ParsedCache == 0:
+		h.parsed = newParsedCache(5000, 30*time.Minute)
+	case o.ParsedCache > 0:
+		h.parsed = newParsedCache(o.ParsedCache, 30*time.Minute)
 	}
 	return h
 }
