@@ -323,3 +323,8 @@ func (s timedSpace) Usage(ctx context.Context) (int64, error) {
 	defer s.since("usage", time.Now())
 	return s.Space.Usage(ctx)
 }
+
+func (s timedSpace) Counts(ctx context.Context, collection int64) (storage.Counts, error) {
+	defer s.since("counts", time.Now())
+	return s.Space.Counts(ctx, collection)
+}
