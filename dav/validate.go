@@ -127,7 +127,9 @@ func validateVCard(body []byte) (uid string, err error) {
 			return "", invalid("exactly one vCard is allowed")
 		}
 	}
-	dec := vcard.NewDecoder(bytes.NewReader(body))
+	// go-vcard reads unfolded text: unfolding a long photo line itself
+	// costs it time and memory that grow with the square of the line.
+	dec := vcard.NewDecoder(strings.NewReader(strings.Join(lines, "\r\n") + "\r\n"))
 	card, derr := dec.Decode()
 	if derr != nil {
 		return "", invalid("it does not parse")
@@ -153,21 +155,28 @@ func validateVCard(body []byte) (uid string, err error) {
 // unfoldLines splits text into unfolded, non-empty content lines (RFC 6350
 // section 3.2), the way go-vcard reads them.
 func unfoldLines(s string) []string {
-	raw := strings.Split(s, "\n")
-	var out []string
-	for _, l := range raw {
+	var lines []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			lines = append(lines, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimSuffix(l, "\r")
-		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && len(out) > 0 {
-			out[len(out)-1] += l[1:]
+		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && (cur.Len() > 0 || len(lines) > 0) {
+			if cur.Len() == 0 {
+				// A fold after an empty line continues the last line.
+				cur.WriteString(lines[len(lines)-1])
+				lines = lines[:len(lines)-1]
+			}
+			cur.WriteString(l[1:])
 			continue
 		}
-		out = append(out, l)
+		flush()
+		cur.WriteString(l)
 	}
-	lines := out[:0]
-	for _, l := range out {
-		if l != "" {
-			lines = append(lines, l)
-		}
-	}
+	flush()
 	return lines
 }

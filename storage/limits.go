@@ -17,11 +17,11 @@ type Counts struct {
 // not the user's, counts no objects.
 func (s *sqliteSpace) Counts(ctx context.Context, collection int64) (Counts, error) {
 	var c Counts
+	// The totals are kept on the collection row with every write.
 	err := s.db.read.QueryRowContext(ctx, `
 		SELECT (SELECT count(*) FROM collections WHERE account_id = ?1),
-		       count(o.size), coalesce(sum(o.size), 0)
-		FROM objects o JOIN collections c ON c.id = o.collection_id
-		WHERE o.collection_id = ?2 AND c.account_id = ?1`, s.user, collection).Scan(&c.Collections, &c.Objects, &c.Bytes)
+		       coalesce((SELECT object_count FROM collections WHERE id = ?2 AND account_id = ?1), 0),
+		       coalesce((SELECT object_bytes FROM collections WHERE id = ?2 AND account_id = ?1), 0)`, s.user, collection).Scan(&c.Collections, &c.Objects, &c.Bytes)
 	if err != nil {
 		return Counts{}, fmt.Errorf("storage: counts: %w", err)
 	}

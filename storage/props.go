@@ -98,7 +98,7 @@ func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, set Props, re
 func (s *sqliteSpace) Usage(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.read.QueryRowContext(ctx,
-		`SELECT coalesce(sum(o.size), 0) FROM objects o JOIN collections c ON c.id = o.collection_id WHERE c.account_id = ?`, s.user).Scan(&n)
+		`SELECT coalesce(sum(object_bytes), 0) FROM collections WHERE account_id = ?`, s.user).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("storage: usage: %w", err)
 	}

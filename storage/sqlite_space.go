@@ -380,11 +380,19 @@ func (s *sqliteSpace) ref(ctx context.Context, q querier, id int64) (collectionR
 
 // bump gives a collection the next revision and returns it.
 func (s *sqliteSpace) bump(ctx context.Context, tx *sql.Tx, collection int64) (int64, error) {
+	return s.bumpCounting(ctx, tx, collection, 0, 0)
+}
+
+// bumpCounting gives a collection the next revision and moves its object
+// count and byte total by the given amounts.
+func (s *sqliteSpace) bumpCounting(ctx context.Context, tx *sql.Tx, collection, objects, bytes int64) (int64, error) {
 	rev, err := nextRevision(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE collections SET revision = ? WHERE id = ?`, rev, collection); err != nil {
+	_, err = tx.ExecContext(ctx, `UPDATE collections SET revision = ?, object_count = object_count + ?, object_bytes = object_bytes + ? WHERE id = ?`,
+		rev, objects, bytes, collection)
+	if err != nil {
 		return 0, fmt.Errorf("storage: bump revision: %w", err)
 	}
 	return rev, nil

@@ -256,7 +256,19 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if err != nil {
 		return nil, err
 	}
-	rev, err := s.bump(ctx, tx, dst.id)
+	var oldSize int64
+	var replaced bool
+	switch err := tx.QueryRowContext(ctx, `SELECT size FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&oldSize); {
+	case err == nil:
+		replaced = true
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("storage: read object: %w", err)
+	}
+	added := int64(1)
+	if replaced {
+		added = 0
+	}
+	rev, err := s.bumpCounting(ctx, tx, dst.id, added, int64(len(body))-oldSize)
 	if err != nil {
 		return nil, err
 	}
@@ -283,10 +295,11 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 // removeObject deletes an object row and logs the deletion.
 func (s *sqliteSpace) removeObject(ctx context.Context, tx *sql.Tx, c collectionRef, mac []byte) error {
 	var sealedName []byte
-	if err := tx.QueryRowContext(ctx, `SELECT name_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac).Scan(&sealedName); err != nil {
+	var size int64
+	if err := tx.QueryRowContext(ctx, `SELECT name_sealed, size FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac).Scan(&sealedName, &size); err != nil {
 		return fmt.Errorf("storage: read object: %w", err)
 	}
-	rev, err := s.bump(ctx, tx, c.id)
+	rev, err := s.bumpCounting(ctx, tx, c.id, -1, -size)
 	if err != nil {
 		return err
 	}

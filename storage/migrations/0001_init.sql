@@ -38,6 +38,8 @@ CREATE TABLE collections (
     props_sealed BLOB    NOT NULL,
     revision     INTEGER NOT NULL,
     created_rev  INTEGER NOT NULL,
+    object_count INTEGER NOT NULL DEFAULT 0, -- kept with every write, so limits cost nothing to check
+    object_bytes INTEGER NOT NULL DEFAULT 0,
     created_at   INTEGER NOT NULL,
     UNIQUE (account_id, name_mac)
 );
