@@ -306,29 +306,49 @@ func writeElement(b *strings.Builder, n *node, parentNS string) {
 // characters XML 1.0 cannot carry become U+FFFD.
 func escapeString(s string) string {
 	var b strings.Builder
-	b.Grow(len(s))
+	b.Grow(len(s) + len(s)/16)
+	clean := 0 // start of the run of bytes not yet written, which need no escaping
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
+		c := s[i]
+		var rep string
+		size := 1
 		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '"':
-			b.WriteString("&quot;")
-		case r == '\'':
-			b.WriteString("&apos;")
-		case r == '\r':
-			b.WriteString("&#13;")
-		case r == utf8.RuneError && size == 1, !isXMLChar(r):
-			b.WriteRune('\uFFFD')
+		case c == '&':
+			rep = "&amp;"
+		case c == '<':
+			rep = "&lt;"
+		case c == '>':
+			rep = "&gt;"
+		case c == '"':
+			rep = "&quot;"
+		case c == '\'':
+			rep = "&apos;"
+		case c == '\r':
+			rep = "&#13;"
+		case c < utf8.RuneSelf:
+			if c >= 0x20 || c == '\t' || c == '\n' {
+				i++
+				continue
+			}
+			rep = "\uFFFD"
 		default:
-			b.WriteRune(r)
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if (r != utf8.RuneError || size > 1) && isXMLChar(r) {
+				i += size
+				continue
+			}
+			rep = "\uFFFD"
 		}
+		b.WriteString(s[clean:i])
+		b.WriteString(rep)
+		i += size
+		clean = i
 	}
+	if clean == 0 {
+		return s
+	}
+	b.WriteString(s[clean:])
 	return b.String()
 }
 
