@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -17,6 +18,9 @@ type sqliteSpace struct {
 	db   *DB
 	user int64
 	keys *encryption.Keyring
+
+	mu   sync.Mutex
+	refs map[int64][]byte // collections already checked by reads of this space
 }
 
 // collectionRef is what every object operation needs of its collection:
@@ -366,14 +370,36 @@ type querier interface {
 }
 
 // ref resolves a collection id of this user; another user's id is ErrNotFound.
+//
+// A space lives for one request. Reads remember the collections they
+// checked, since a collection's random id never changes: a multiget of
+// many objects then checks its collection once. Writes check inside their
+// own transaction every time.
 func (s *sqliteSpace) ref(ctx context.Context, q querier, id int64) (collectionRef, error) {
 	r := collectionRef{id: id}
+	_, read := q.(*sql.DB)
+	if read {
+		s.mu.Lock()
+		r.uid = s.refs[id]
+		s.mu.Unlock()
+		if r.uid != nil {
+			return r, nil
+		}
+	}
 	err := q.QueryRowContext(ctx, `SELECT uid FROM collections WHERE id = ? AND account_id = ?`, id, s.user).Scan(&r.uid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
 	if err != nil {
 		return r, fmt.Errorf("storage: read collection: %w", err)
+	}
+	if read {
+		s.mu.Lock()
+		if s.refs == nil {
+			s.refs = map[int64][]byte{}
+		}
+		s.refs[id] = r.uid
+		s.mu.Unlock()
 	}
 	return r, nil
 }

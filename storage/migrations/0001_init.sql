@@ -1,7 +1,9 @@
 -- Accounts hold only what must stay readable to run the service: names,
 -- e-mail, dates. Everything a user syncs lives sealed in the tables below.
+-- AUTOINCREMENT: an id is never given again, so nothing remembered about a
+-- deleted account or collection can ever apply to a new one.
 CREATE TABLE accounts (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     username     TEXT    NOT NULL UNIQUE,
     email        TEXT    NOT NULL DEFAULT '',
     display_name TEXT    NOT NULL DEFAULT '',
@@ -28,7 +30,7 @@ CREATE TABLE revision_counter (
 INSERT INTO revision_counter (id, value) VALUES (1, 0);
 
 CREATE TABLE collections (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     home         TEXT    NOT NULL,
     kind         TEXT    NOT NULL,
