@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +15,7 @@ import (
 
 // limitFlags are serve's caps on requests, users and connections.
 type limitFlags struct {
-	maxResource, maxBody, quota                        byteSize
+	maxResource, maxBody, quota, memory                byteSize
 	xmlDepth, xmlElements, multiget, instances         int
 	objects, collections                               int64
 	readHeaderTimeout, readTimeout, writeTimeout, idle time.Duration
@@ -29,6 +31,8 @@ func addLimitFlags(fs *flag.FlagSet) *limitFlags {
 	fs.Var(&l.maxResource, "max-resource-size", "largest calendar object, contact or file (e.g. 20MiB)")
 	fs.Var(&l.maxBody, "max-body-size", "largest request body of any kind; at least --max-resource-size")
 	fs.Var(&l.quota, "quota", "storage quota of each user (e.g. 1GiB); 0: none")
+	l.memory = 128 << 20
+	fs.Var(&l.memory, "memory-limit", "soft limit on the server's memory: beyond it the Go runtime collects and returns memory sooner (GOMEMLIMIT wins when set); 0: none")
 	fs.IntVar(&l.xmlDepth, "max-xml-depth", 64, "deepest nesting of an XML request body")
 	fs.IntVar(&l.xmlElements, "max-xml-elements", 20000, "most elements in an XML request body")
 	fs.IntVar(&l.multiget, "max-multiget", 1000, "most resources one multiget REPORT may ask for")
@@ -42,13 +46,24 @@ func addLimitFlags(fs *flag.FlagSet) *limitFlags {
 	return l
 }
 
+// applyMemoryLimit sets the runtime's soft memory limit. Each login that
+// misses the cache runs Argon2 over 64 MiB; without a limit the runtime keeps
+// that heap long after the login, and a server that had a burst of logins
+// stays large.
+func (l *limitFlags) applyMemoryLimit() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set || l.memory == 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(l.memory))
+}
+
 // check refuses values that would switch a limit off by accident.
 func (l *limitFlags) check() error {
 	switch {
 	case l.maxResource <= 0 || l.maxBody <= 0:
 		return fmt.Errorf("--max-resource-size and --max-body-size must be positive")
-	case l.quota < 0:
-		return fmt.Errorf("--quota must not be negative")
+	case l.quota < 0 || l.memory < 0:
+		return fmt.Errorf("--quota and --memory-limit must not be negative")
 	case l.xmlDepth <= 0 || l.xmlElements <= 0 || l.multiget <= 0 || l.instances <= 0:
 		return fmt.Errorf("--max-xml-depth, --max-xml-elements, --max-multiget and --max-instances must be positive")
 	case l.objects == 0 || l.collections == 0:

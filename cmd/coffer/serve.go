@@ -35,6 +35,7 @@ func serve(args []string) error {
 	if err := limits.check(); err != nil {
 		return err
 	}
+	limits.applyMemoryLimit()
 	if *accessKeep <= 0 {
 		return errors.New("--access-log-keep must be positive")
 	}
