@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	goical "github.com/emersion/go-ical"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Filter is a CALDAV:filter (RFC 4791 section 9.7); Comp names VCALENDAR.
@@ -50,7 +51,7 @@ type TextMatch struct {
 const (
 	CollationASCIICasemap   = "i;ascii-casemap"   // default; folds ASCII letters only
 	CollationOctet          = "i;octet"           // exact bytes
-	CollationUnicodeCasemap = "i;unicode-casemap" // folds Unicode case (no NFKD step)
+	CollationUnicodeCasemap = "i;unicode-casemap" // folds Unicode case, then NFKD (RFC 5051)
 )
 
 // Match reports whether obj satisfies the filter. Floating and all-day values
@@ -209,8 +210,10 @@ func foldASCII(s string) string {
 	return s
 }
 
-// foldUnicode maps every rune to a case-folded form (i;unicode-casemap,
-// without the NFKD step of RFC 5051). Invalid UTF-8 bytes are kept.
+// foldUnicode maps every rune to a case-folded form and then decomposes
+// the result (NFKD), as i;unicode-casemap does (RFC 5051), so that a
+// precomposed "é" equals "e" with a combining accent. Invalid UTF-8 bytes
+// are kept.
 func foldUnicode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -224,7 +227,7 @@ func foldUnicode(s string) string {
 		b.WriteRune(unicode.ToLower(unicode.ToUpper(r)))
 		i += n
 	}
-	return b.String()
+	return norm.NFKD.String(b.String())
 }
 
 // matchComp evaluates a comp-filter against the candidate components cands

@@ -125,3 +125,12 @@ func TestParseFilterXMLErrors(t *testing.T) {
 		t.Error("deep filter accepted")
 	}
 }
+
+func TestUnicodeCasemapDecomposes(t *testing.T) {
+	tm := &TextMatch{Text: "cafe\u0301", Collation: CollationUnicodeCasemap}
+	for _, s := range []string{"Café", "CAFÉ", "un café noir"} {
+		if !tm.Matches(s) {
+			t.Errorf("%q does not match %q under i;unicode-casemap", s, tm.Text)
+		}
+	}
+}

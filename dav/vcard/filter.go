@@ -3,6 +3,8 @@ package vcard
 import (
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Filter is a CARDDAV:filter element (RFC 6352 section 10.5). With no
@@ -387,8 +389,8 @@ func (tm *TextMatch) matchAny(cands []string) bool {
 
 // fold maps s to its comparison form under a collation: i;octet compares
 // octets, i;ascii-casemap folds ASCII letters (RFC 4790 section 9.2), and
-// i;unicode-casemap folds Unicode case with simple case mappings (RFC 5051
-// without its canonical decomposition step).
+// i;unicode-casemap folds Unicode case with simple case mappings and then
+// decomposes the result (NFKD), as RFC 5051 does.
 func fold(s, coll string) string {
 	switch coll {
 	case CollationOctet:
@@ -402,5 +404,5 @@ func fold(s, coll string) string {
 		}
 		return string(b)
 	}
-	return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, s)
+	return norm.NFKD.String(strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, s))
 }

@@ -312,3 +312,12 @@ func TestBoundedWork(t *testing.T) {
 	}
 	Select(c, []PropRequest{{Name: "TEL"}, {Name: "PHOTO", NoValue: true}})
 }
+
+func TestUnicodeCasemapDecomposes(t *testing.T) {
+	if fold("Café", CollationUnicodeCasemap) != fold("CAFE\u0301", CollationUnicodeCasemap) {
+		t.Fatal("a precomposed é and e with a combining accent differ under i;unicode-casemap")
+	}
+	if fold("Café", CollationOctet) == fold("Cafe\u0301", CollationOctet) {
+		t.Fatal("i;octet compares bytes")
+	}
+}
