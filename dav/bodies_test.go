@@ -1,6 +1,6 @@
 package dav
 
-// Request bodies as the clients send them (see /work/shared/clients.md).
+// Request bodies as the clients send them (see ../shared/clients.md).
 const (
 	// Apple discovery, 3.2 step 1: prefix A: for DAV:.
 	bodyApplePrincipal = `<?xml version="1.0" encoding="UTF-8"?>

@@ -108,8 +108,8 @@ func TestCopyMove(t *testing.T) {
 		{"calendar into a plain collection", "MOVE", calPath, []string{"Destination: " + p + "cal/"}, 403, "calendar-collection-location-ok", nil},
 		{"calendar into the address-book home", "COPY", calPath, []string{"Destination: /dav/addressbooks/alice/cal/"}, 403, "calendar-collection-location-ok", nil},
 		{"address book into the calendar home", "MOVE", "/dav/addressbooks/alice/contacts/", []string{"Destination: /dav/calendars/alice/book/"}, 403, "addressbook-collection-location-ok", nil},
-		{"calendar renamed", "MOVE", calPath, []string{"Destination: /dav/calendars/alice/work/"}, 201, "",
-			[]probe{{"GET", "/dav/calendars/alice/work/ev1.ics", 200}, {"PROPFIND", calPath, 404}}},
+		{"calendar renamed", "MOVE", calPath, []string{"Destination: /dav/calendars/alice/office/"}, 201, "",
+			[]probe{{"GET", "/dav/calendars/alice/office/ev1.ics", 200}, {"PROPFIND", calPath, 404}}},
 		{"home cannot be copied", "COPY", "/dav/calendars/alice/", []string{"Destination: /dav/calendars/alice/x/"}, 403, "need-privileges", nil},
 	}
 	for _, tc := range tests {

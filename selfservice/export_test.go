@@ -35,11 +35,11 @@ const (
 func fillAccount(e *env, user, pw string) {
 	e.t.Helper()
 	ical, vcf := "Content-Type", "text/calendar; charset=utf-8"
-	e.must(201, user, pw, "MKCALENDAR", "/dav/calendars/"+user+"/work/", mkcalendarWork, "Content-Type", "application/xml")
+	e.must(201, user, pw, "MKCALENDAR", "/dav/calendars/"+user+"/office/", mkcalendarWork, "Content-Type", "application/xml")
 	e.must(201, user, pw, "MKCALENDAR", "/dav/calendars/"+user+"/chores/", mkcalendarTasks, "Content-Type", "application/xml")
 	e.must(207, user, pw, "PROPPATCH", "/dav/addressbooks/"+user+"/contacts/", proppatchBook, "Content-Type", "application/xml")
-	e.must(201, user, pw, "PUT", "/dav/calendars/"+user+"/work/ev-1%40example.org.ics", eventCRLF, ical, vcf)
-	e.must(201, user, pw, "PUT", "/dav/calendars/"+user+"/work/second.ics", eventLF, ical, vcf)
+	e.must(201, user, pw, "PUT", "/dav/calendars/"+user+"/office/ev-1%40example.org.ics", eventCRLF, ical, vcf)
+	e.must(201, user, pw, "PUT", "/dav/calendars/"+user+"/office/second.ics", eventLF, ical, vcf)
 	e.must(201, user, pw, "PUT", "/dav/calendars/"+user+"/chores/todo-1.ics", todo, ical, vcf)
 	e.must(201, user, pw, "PUT", "/dav/calendars/"+user+"/calendar/in-default.ics", strings.ReplaceAll(eventCRLF, "ev-1@example.org", "ev-3"), ical, vcf)
 	e.must(201, user, pw, "PUT", "/dav/addressbooks/"+user+"/contacts/card-3.vcf", vcard3, "Content-Type", "text/vcard")
@@ -58,13 +58,13 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("export headers: %v", zipA.header)
 	}
 	files := unzip(t, []byte(zipA.body))
-	wantFiles := []string{"account.json", "calendar.ics", "chores.ics", "collections.json", "contacts.vcf", "notifications.json", "tasks.ics", "work.ics"}
+	wantFiles := []string{"account.json", "calendar.ics", "chores.ics", "collections.json", "contacts.vcf", "notifications.json", "office.ics", "tasks.ics"}
 	if got := sortedKeys(files); !slices.Equal(got, wantFiles) {
 		t.Fatalf("export files = %v, want %v", got, wantFiles)
 	}
 	// Each stream is the stored objects verbatim, one after the other.
-	if want := eventCRLF + eventLF + "\r\n"; files["work.ics"] != want {
-		t.Fatalf("work.ics = %q, want %q", files["work.ics"], want)
+	if want := eventCRLF + eventLF + "\r\n"; files["office.ics"] != want {
+		t.Fatalf("office.ics = %q, want %q", files["office.ics"], want)
 	}
 	if want := vcard3 + vcard4; files["contacts.vcf"] != want {
 		t.Fatalf("contacts.vcf = %q", files["contacts.vcf"])

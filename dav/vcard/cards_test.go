@@ -6,7 +6,7 @@ import "strings"
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 // Realistic cards, written the way each client writes them (see
-// /work/shared/clients.md sections 2.9, 3.4 and 4.5).
+// ../shared/clients.md sections 2.9, 3.4 and 4.5).
 var (
 	// appleContact is an iOS/macOS Contacts card: vCard 3.0, item groups
 	// with X-ABLabel, type= parameters, an inline JPEG folded at 75 octets,
