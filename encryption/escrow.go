@@ -140,11 +140,7 @@ func SealEscrow(userKey []byte, pub *EscrowPublicKey, serverSecret []byte, ad AD
 	if err != nil {
 		return Slot{}, err
 	}
-	nonce, err := RandomBytes(aead.NonceSize())
-	if err != nil {
-		return Slot{}, err
-	}
-	return Slot{KDF: kdf, Wrapped: aead.Seal(nonce, nonce, userKey, append(ad.bytes(), kdf...))}, nil
+	return sealSlot(aead, kdf, userKey, ad)
 }
 
 // OpenEscrow recovers the user key from an escrow slot with the escrow
@@ -170,15 +166,7 @@ func OpenEscrow(slot Slot, priv *EscrowPrivateKey, serverSecret []byte, ad AD) (
 	if err != nil {
 		return nil, err
 	}
-	n := aead.NonceSize()
-	if len(slot.Wrapped) < n+aead.Overhead() {
-		return nil, ErrOpen
-	}
-	key, err := aead.Open(nil, slot.Wrapped[:n], slot.Wrapped[n:], append(ad.bytes(), slot.KDF...))
-	if err != nil {
-		return nil, ErrOpen
-	}
-	return key, nil
+	return openSlot(aead, slot, ad)
 }
 
 // SealedTo reports whether an escrow slot is sealed to this public key.

@@ -90,15 +90,7 @@ func Unwrap(slot Slot, credential, serverSecret []byte, ad AD) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := aead.NonceSize()
-	if len(slot.Wrapped) < n+aead.Overhead() {
-		return nil, ErrOpen
-	}
-	key, err := aead.Open(nil, slot.Wrapped[:n], slot.Wrapped[n:], append(ad.bytes(), slot.KDF...))
-	if err != nil {
-		return nil, ErrOpen
-	}
-	return key, nil
+	return openSlot(aead, slot, ad)
 }
 
 // KDFParamsOf returns the Argon2id parameters of a password slot, to tell
@@ -124,11 +116,30 @@ func wrap(userKey, credential, serverSecret []byte, kdf string, ad AD) (Slot, er
 	if err != nil {
 		return Slot{}, err
 	}
+	return sealSlot(aead, kdf, userKey, ad)
+}
+
+// sealSlot wraps userKey with aead under a fresh nonce; the associated data
+// binds the slot's place and its KDF description, so neither can be swapped.
+func sealSlot(aead cipherAEAD, kdf string, userKey []byte, ad AD) (Slot, error) {
 	nonce, err := RandomBytes(aead.NonceSize())
 	if err != nil {
 		return Slot{}, err
 	}
 	return Slot{KDF: kdf, Wrapped: aead.Seal(nonce, nonce, userKey, append(ad.bytes(), kdf...))}, nil
+}
+
+// openSlot unwraps a slot sealed by sealSlot; any mismatch is ErrOpen.
+func openSlot(aead cipherAEAD, slot Slot, ad AD) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(slot.Wrapped) < n+aead.Overhead() {
+		return nil, ErrOpen
+	}
+	key, err := aead.Open(nil, slot.Wrapped[:n], slot.Wrapped[n:], append(ad.bytes(), slot.KDF...))
+	if err != nil {
+		return nil, ErrOpen
+	}
+	return key, nil
 }
 
 // deriveKEK turns a credential into a wrapping key. The server secret enters
