@@ -357,3 +357,28 @@ func TestPasswordSetElsewhereEndsCachedLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnknownUserCostsAsMuchAsAWrongPassword: an unknown username goes
+// through the same Argon2 gate once, against a hash of the configured cost,
+// exactly as a wrong password for a known one does, so the answer time
+// tells nothing about which usernames exist.
+func TestUnknownUserCostsAsMuchAsAWrongPassword(t *testing.T) {
+	s, _ := newTestService(t, Options{})
+	ctx := context.Background()
+	dummy, err := parsePHC(s.dummy)
+	if err != nil || dummy.params != testKDF {
+		t.Fatalf("the dummy hash %q is not of the configured cost %v: %v", s.dummy, testKDF, err)
+	}
+	for _, tt := range []struct{ user, password string }{
+		{"alice", "wrong-password"},
+		{"nobody-such", "wrong-password"},
+	} {
+		before := s.Argon2Runs()
+		if _, err := s.Login(ctx, tt.user, tt.password); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("%s: %v", tt.user, err)
+		}
+		if got := s.Argon2Runs() - before; got != 1 {
+			t.Fatalf("%s: %d Argon2 runs, want 1", tt.user, got)
+		}
+	}
+}
