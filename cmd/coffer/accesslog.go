@@ -38,12 +38,6 @@ type accessEntry struct {
 	UserAgent string  `json:"user_agent"`
 }
 
-// accessWriter records the status a handler answers with.
-type accessWriter struct {
-	http.ResponseWriter
-	status int
-}
-
 // Access-log file names.
 const (
 	accessPrefix     = "access-"
@@ -63,12 +57,9 @@ func newAccessLog(dir string, keep time.Duration, log *slog.Logger) (*accessLog,
 func (l *accessLog) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := l.now()
-		aw := &accessWriter{ResponseWriter: w}
-		next.ServeHTTP(aw, r)
-		status := aw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		status := sw.Status()
 		l.write(start, accessEntry{
 			Method:    r.Method,
 			Path:      r.URL.EscapedPath(),
@@ -155,29 +146,3 @@ func (l *accessLog) Close() error {
 	l.f, l.hour = nil, ""
 	return err
 }
-
-// WriteHeader records the status.
-func (w *accessWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write records an implicit 200.
-func (w *accessWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush passes on flushes.
-func (w *accessWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *accessWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

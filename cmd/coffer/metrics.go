@@ -114,36 +114,6 @@ func codeClass(code int) string {
 	return fmt.Sprintf("%dxx", code/100)
 }
 
-// codeWriter records the status a handler writes.
-type codeWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *codeWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *codeWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush passes on flushes.
-func (w *codeWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *codeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // wrap counts and times every request of next; nil metrics wrap nothing.
 func (m *metrics) wrap(next http.Handler) http.Handler {
 	if m == nil {
@@ -152,18 +122,15 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inFlight.Inc()
-		cw := &codeWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			m.inFlight.Dec()
-			code := cw.code
-			if code == 0 {
-				code = http.StatusOK
-			}
+			code := sw.Status()
 			method := methodLabel(r.Method)
 			m.requests.WithLabelValues(method, codeClass(code)).Inc()
 			m.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
 		}()
-		next.ServeHTTP(cw, r)
+		next.ServeHTTP(sw, r)
 	})
 }
 
