@@ -7,8 +7,8 @@ import (
 )
 
 // TestKeptTotalsAgreeWithRows: the object count and byte total kept on
-// each collection row equal what the objects themselves add up to, after
-// every kind of write.
+// each collection row equal what the objects themselves add up to, and
+// each object has its one body, after every kind of write.
 func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	db, s, _ := testSpace(t)
 	ctx := context.Background()
@@ -39,6 +39,15 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 			if c, err := s.Counts(ctx, id); err != nil || c.Objects != n || c.Bytes != bytes {
 				t.Fatalf("%s: Counts(%d) = %+v, %v", step, id, c, err)
 			}
+		}
+		// Every object has exactly one body, and no body outlives its object.
+		var objects, bodies, orphans int
+		if err := db.read.QueryRow(`SELECT (SELECT count(*) FROM objects), (SELECT count(*) FROM object_bodies),
+			(SELECT count(*) FROM object_bodies b LEFT JOIN objects o ON o.id = b.object_id WHERE o.id IS NULL)`).Scan(&objects, &bodies, &orphans); err != nil {
+			t.Fatal(err)
+		}
+		if objects != bodies || orphans != 0 {
+			t.Fatalf("%s: %d objects, %d bodies, %d orphaned bodies", step, objects, bodies, orphans)
 		}
 	}
 	for i := 0; i < 5; i++ {

@@ -223,15 +223,15 @@ func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string,
 		return nil, err
 	}
 	mac := s.objectMAC(ref.uid, name)
-	body := "NULL"
+	query := `SELECT name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision, NULL FROM objects WHERE collection_id = ? AND name_mac = ?`
 	if withBody {
-		body = "body_sealed"
+		query = `SELECT o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision, b.body_sealed
+			FROM objects o JOIN object_bodies b ON b.object_id = o.id WHERE o.collection_id = ? AND o.name_mac = ?`
 	}
 	var sealedName, ctype, props, sealedBody []byte
 	var o Object
 	var mod int64
-	err = s.db.read.QueryRowContext(ctx,
-		`SELECT name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision, `+body+` FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).
+	err = s.db.read.QueryRowContext(ctx, query, ref.id, mac).
 		Scan(&sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

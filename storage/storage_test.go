@@ -272,7 +272,7 @@ func TestDeleteAccountRemovesEverything(t *testing.T) {
 	if err := db.DeleteAccount(ctx, acct.ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"accounts", "key_slots", "collections", "objects", "changes"} {
+	for _, table := range []string{"accounts", "key_slots", "collections", "objects", "object_bodies", "changes"} {
 		var n int
 		if err := db.read.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != 0 {
 			t.Errorf("%s has %d rows after the delete (%v)", table, n, err)

@@ -42,7 +42,7 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 			return err
 		}
 		srcMAC := s.objectMAC(src.uid, name)
-		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM objects WHERE collection_id = ? AND name_mac = ?`, src.id, srcMAC)
+		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ? AND o.name_mac = ?`, src.id, srcMAC)
 		obj, err := s.openRow(src.uid, row.Scan)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -192,7 +192,7 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+sealedColumns+` FROM objects WHERE collection_id = ?`, c.ID)
+	rows, err := tx.QueryContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ?`, c.ID)
 	if err != nil {
 		return fmt.Errorf("storage: read objects: %w", err)
 	}
@@ -218,8 +218,11 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	return nil
 }
 
-// sealedColumns are the object columns that openRow reads.
-const sealedColumns = `name_mac, name_sealed, uid_mac, etag, ctype_sealed, body_sealed, props_sealed, index_sealed`
+// sealedColumns are the object columns that openRow reads, from sealedTables.
+const (
+	sealedColumns = `o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, b.body_sealed, o.props_sealed, o.index_sealed`
+	sealedTables  = `objects o JOIN object_bodies b ON b.object_id = o.id`
+)
 
 // openRow reads a row of sealedColumns and opens every sealed field.
 func (s *sqliteSpace) openRow(coll []byte, scan func(...any) error) (*plainObject, error) {
@@ -256,12 +259,12 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if err != nil {
 		return nil, err
 	}
-	var oldSize int64
-	var replaced bool
-	switch err := tx.QueryRowContext(ctx, `SELECT size FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&oldSize); {
-	case err == nil:
-		replaced = true
-	case !errors.Is(err, sql.ErrNoRows):
+	var id, oldSize int64
+	replaced := true
+	switch err := tx.QueryRowContext(ctx, `SELECT id, size FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldSize); {
+	case errors.Is(err, sql.ErrNoRows):
+		replaced = false
+	case err != nil:
 		return nil, fmt.Errorf("storage: read object: %w", err)
 	}
 	added := int64(1)
@@ -274,15 +277,28 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	sealedName := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectName), []byte(name))
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, size, body_sealed, props_sealed, index_sealed, modified_at, revision)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, uid_mac = excluded.uid_mac,
-		   etag = excluded.etag, ctype_sealed = excluded.ctype_sealed, size = excluded.size, body_sealed = excluded.body_sealed,
-		   props_sealed = excluded.props_sealed, index_sealed = excluded.index_sealed, modified_at = excluded.modified_at, revision = excluded.revision`,
-		dst.id, mac, sealedName, uidMAC, etag,
-		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectType), ctype), len(body),
-		s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body), sealedProps, sealedIndex, now.Unix(), rev)
+	sealedType := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectType), ctype)
+	sealedBody := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body)
+	if replaced {
+		_, err = tx.ExecContext(ctx,
+			`UPDATE objects SET etag = ?, size = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ? WHERE id = ?`,
+			etag, len(body), now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps, id)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `UPDATE object_bodies SET body_sealed = ? WHERE object_id = ?`, sealedBody, id)
+		}
+	} else {
+		var res sql.Result
+		res, err = tx.ExecContext(ctx,
+			`INSERT INTO objects (collection_id, name_mac, etag, size, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, props_sealed)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dst.id, mac, etag, len(body), now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps)
+		if err == nil {
+			id, err = res.LastInsertId()
+		}
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES (?, ?)`, id, sealedBody)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: write object: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -134,33 +135,57 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// operatorRoutes adds /metrics and /healthz to the operator API. /metrics
-// needs the operator's bearer token unless public is set; /healthz never
-// does, and tells nothing but that the server runs.
+// operatorRoutes adds /metrics, /debug/pprof/ and /healthz to the operator
+// API. /metrics needs the operator's bearer token unless public is set;
+// the profiles always need it; /healthz never does, and tells nothing but
+// that the server runs.
 func (m *metrics) operatorRoutes(token string, public bool) func(http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(token))
+	authorized := func(r *http.Request) bool {
+		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(given))
+		return ok && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+	}
 	metricsHandler := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return func(api http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			get := r.Method == http.MethodGet || r.Method == http.MethodHead
+			profile := strings.HasPrefix(r.URL.Path, "/debug/pprof/")
 			switch {
 			case r.URL.Path == "/healthz" && get:
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 				fmt.Fprintln(w, "ok")
-			case r.URL.Path == "/metrics" && get:
-				given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-				sum := sha256.Sum256([]byte(given))
-				if !public && (!ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1) {
+			case (r.URL.Path == "/metrics" || profile) && get:
+				if !authorized(r) && (profile || !public) {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="coffer-operator"`)
 					http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 					return
 				}
 				w.Header().Set("Cache-Control", "no-store")
+				if profile {
+					serveProfile(w, r)
+					return
+				}
 				metricsHandler.ServeHTTP(w, r)
 			default:
 				api.ServeHTTP(w, r)
 			}
 		})
+	}
+}
+
+// serveProfile answers the runtime profiles of net/http/pprof: a CPU
+// profile (?seconds=N), a trace, or a named profile such as heap.
+func serveProfile(w http.ResponseWriter, r *http.Request) {
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "":
+		pprof.Index(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
 	}
 }
 

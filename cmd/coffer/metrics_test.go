@@ -32,7 +32,7 @@ func scrape(t *testing.T, h http.Handler, path, token string) (int, string) {
 }
 
 // TestOperatorRoutes: /healthz is open, /metrics needs the token unless
-// public, and everything else goes to the operator API.
+// public, the profiles always need it, and everything else goes to the operator API.
 func TestOperatorRoutes(t *testing.T) {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	tests := []struct {
@@ -48,6 +48,8 @@ func TestOperatorRoutes(t *testing.T) {
 		{"metrics with a wrong token", false, "/metrics", "operator-token-for-metricz", 401, ""},
 		{"metrics with the token", false, "/metrics", metricsToken, 200, "coffer_argon2_runs_total 7"},
 		{"public metrics", true, "/metrics", "", 200, "coffer_http_requests_in_flight"},
+		{"profile without token", true, "/debug/pprof/heap", "", 401, ""},
+		{"profile with the token", false, "/debug/pprof/heap?debug=1", metricsToken, 200, "heap profile"},
 		{"API route", false, "/v1/accounts/alice", metricsToken, http.StatusTeapot, ""},
 	}
 	for _, tt := range tests {
