@@ -13,9 +13,17 @@ import (
 // queryBody is DAVx5's event listing (clients.md 2.5.6) with a time-range.
 const queryBody = `<?xml version="1.0" encoding="UTF-8"?><CAL:calendar-query xmlns="DAV:" xmlns:CAL="urn:ietf:params:xml:ns:caldav"><prop><getetag/></prop><CAL:filter><CAL:comp-filter name="VCALENDAR"><CAL:comp-filter name="VEVENT"><CAL:time-range %s/></CAL:comp-filter></CAL:comp-filter></CAL:filter></CAL:calendar-query>`
 
+// berlinVTimezone is the VTIMEZONE that DAVx5 and iOS embed for Europe/Berlin.
+const berlinVTimezone = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n" +
+	"BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n" +
+	"BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n" +
+	"END:VTIMEZONE\r\n"
+
 // queryEvent returns the n-th event of the query fixture: events spread
 // over three years from 2024, with every 7th one (about 15%) recurring
-// weekly, some for ever, some for a count, some until a date.
+// weekly, some for ever, some for a count, some until a date. Four in five
+// embed their VTIMEZONE, as DAVx5 and iOS write them; the others rely on
+// the IANA name.
 func queryEvent(n int) string {
 	day := n % (3 * 365)
 	month, dom := 1+(day/28)%12, 1+day%28
@@ -30,7 +38,11 @@ func queryEvent(n int) string {
 	default:
 		rule = fmt.Sprintf("RRULE:FREQ=DAILY;INTERVAL=3;UNTIL=%04d1231T000000Z\r\n", year)
 	}
-	return fmt.Sprintf("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\nUID:q-%d@example.org\r\nDTSTAMP:20240101T000000Z\r\n"+
+	tz := berlinVTimezone
+	if n%5 == 0 {
+		tz = ""
+	}
+	return fmt.Sprintf("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n"+tz+"BEGIN:VEVENT\r\nUID:q-%d@example.org\r\nDTSTAMP:20240101T000000Z\r\n"+
 		"DTSTART;TZID=Europe/Berlin:%04d%02d%02dT%02d0000\r\nDTEND;TZID=Europe/Berlin:%04d%02d%02dT%02d3000\r\n%sSUMMARY:Event %d\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
 		n, year, month, dom, 8+n%10, year, month, dom, 8+n%10, rule, n)
 }

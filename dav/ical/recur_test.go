@@ -255,3 +255,54 @@ func TestInstanceCap(t *testing.T) {
 func withZone(zone, cal string) string {
 	return strings.Replace(cal, "BEGIN:VEVENT", zone+"\r\nBEGIN:VEVENT", 1)
 }
+
+// TestSharedVTIMEZONE: objects that carry the same definition share one
+// built zone, concurrent evaluations agree, and a year whose onsets were
+// cut short by a caller's budget is not kept for the next caller.
+func TestSharedVTIMEZONE(t *testing.T) {
+	mk := func(uid string) *Object {
+		return mustParse(t, withZone(customZone, calendar(
+			"BEGIN:VEVENT", "UID:"+uid, "DTSTAMP:20060101T000000Z", "DTSTART;TZID=Custom/Zone:20241025T090000", "DURATION:PT1H", "RRULE:FREQ=DAILY;COUNT=4", "END:VEVENT")))
+	}
+	a, b := mk("a"), mk("b")
+	if sharedZones.get(a.tzdef["Custom/Zone"]) != sharedZones.get(b.tzdef["Custom/Zone"]) {
+		t.Fatal("two objects with the same VTIMEZONE built two zones")
+	}
+	want := []string{"20241025T070000Z", "20241026T070000Z", "20241027T080000Z", "20241028T080000Z"}
+	done := make(chan []string)
+	for i := range 8 {
+		go func() {
+			obj := a
+			if i%2 == 1 {
+				obj = b
+			}
+			c := newCtx(obj, Options{})
+			var got []string
+			err := c.each(c.seriesOf(obj.root.Children[1]), utc("20240101T000000Z"), time.Time{}, func(in *instance) bool {
+				got = append(got, formatUTC(in.start))
+				return true
+			})
+			if err != nil {
+				got = []string{err.Error()}
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		if got := <-done; !slices.Equal(got, want) {
+			t.Errorf("concurrent evaluation: got %v want %v", got, want)
+		}
+	}
+
+	// A definition whose onsets cost more than the budget: the starved
+	// evaluation fails, and a later one with room computes the year whole.
+	busy := strings.Replace(customZone, "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "RRULE:FREQ=HOURLY;BYMONTH=3;BYDAY=-1SU;BYHOUR=2", 1)
+	busy = strings.Replace(busy, "Custom/Zone", "Busy/Zone", 1)
+	obj := mustParse(t, withZone(busy, calendar("BEGIN:VEVENT", "UID:z", "DTSTAMP:20060101T000000Z", "DTSTART;TZID=Busy/Zone:20240701T090000", "DURATION:PT1H", "END:VEVENT")))
+	if _, err := Match(obj, rangeFilter("VEVENT", "20240101T000000Z", ""), Options{MaxSteps: 50}); !errors.Is(err, ErrTooComplex) {
+		t.Fatalf("starved evaluation: got %v, want ErrTooComplex", err)
+	}
+	if got := instanceStarts(t, obj, Options{}, "20240101T000000Z", ""); !slices.Equal(got, []string{"20240701T070000Z"}) {
+		t.Errorf("after a starved evaluation: got %v", got)
+	}
+}

@@ -34,14 +34,24 @@ type transition struct {
 	off int
 }
 
-// vtimezone evaluates an embedded VTIMEZONE. Its per-year cache belongs to
-// one evaluation context.
+// vtimezone evaluates an embedded VTIMEZONE. It is shared by every object
+// that carries the same definition, and so are the onsets it computes.
 type vtimezone struct {
 	obs       []observance
-	years     map[int][]transition
 	first     int // offset before the earliest onset
 	firstYear int // no onset happens before this year
 	lastYear  int // no onset happens after this year
+
+	mu    sync.Mutex
+	years map[int][]transition // onsets by year, complete ones only
+}
+
+// zoneShare is the process-wide set of built VTIMEZONE definitions, by
+// content: the events of a calendar mostly carry the same few definitions,
+// and their onsets need computing once, not once per object and query.
+type zoneShare struct {
+	mu sync.Mutex
+	m  map[string]*vtimezone
 }
 
 // utcZone is the zone of DATE-TIME values written with a "Z" suffix.
@@ -50,10 +60,15 @@ var utcZone = &zone{name: "UTC", loc: time.UTC}
 // ianaCache holds successful IANA lookups; the set of names is finite.
 var ianaCache sync.Map
 
+// sharedZones holds the definitions built so far.
+var sharedZones = zoneShare{m: map[string]*vtimezone{}}
+
 // Bounds for VTIMEZONE evaluation.
 const (
 	maxZonesPerObject = 256
 	maxYearsBack      = 400
+	maxSharedZones    = 1024
+	maxYearsPerZone   = 4096
 )
 
 // ResolveTZID maps a TZID that names a zone (IANA, a Windows zone name as
@@ -107,7 +122,7 @@ func (c *evalCtx) zone(tzid string) *zone {
 	}
 	z := c.floating
 	if def, ok := c.obj.tzdef[tzid]; ok {
-		if v := c.buildVTimezone(def); v != nil {
+		if v := sharedZones.get(def); v != nil {
 			z = &zone{name: tzid, vtz: v}
 		}
 	}
@@ -146,9 +161,53 @@ func (z *zone) wall(c *evalCtx, t time.Time) time.Time {
 	return time.Date(y, m, d, h, mi, s, 0, time.UTC)
 }
 
+// get returns the built definition def, building it on first use; nil
+// when it has no observance that can be used. Past maxSharedZones distinct
+// definitions, new ones are built for the caller alone.
+func (s *zoneShare) get(def *goical.Component) *vtimezone {
+	key := zoneKey(def)
+	s.mu.Lock()
+	v, ok := s.m[key]
+	s.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = buildVTimezone(def)
+	if v == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have, ok := s.m[key]; ok {
+		return have
+	}
+	if len(s.m) < maxSharedZones {
+		s.m[key] = v
+	}
+	return v
+}
+
+// zoneKey names a VTIMEZONE by everything buildVTimezone reads of it.
+func zoneKey(def *goical.Component) string {
+	var b strings.Builder
+	for _, sub := range def.Children {
+		if sub.Name != goical.CompTimezoneStandard && sub.Name != goical.CompTimezoneDaylight {
+			continue
+		}
+		b.WriteString(sub.Name)
+		for _, name := range [...]string{goical.PropDateTimeStart, goical.PropTimezoneOffsetFrom, goical.PropTimezoneOffsetTo, goical.PropRecurrenceRule, goical.PropRecurrenceDates} {
+			for _, p := range sub.Props.Values(name) {
+				b.WriteString("\x00" + name + ":" + p.Value)
+			}
+		}
+		b.WriteString("\x01")
+	}
+	return b.String()
+}
+
 // buildVTimezone reads the observances of a VTIMEZONE; nil when it has none
 // that can be used.
-func (c *evalCtx) buildVTimezone(def *goical.Component) *vtimezone {
+func buildVTimezone(def *goical.Component) *vtimezone {
 	v := &vtimezone{years: map[int][]transition{}}
 	var earliest *observance
 	for _, sub := range def.Children {
@@ -244,8 +303,11 @@ func parseOffset(s string) (int, bool) {
 	return sign * (h*3600 + m*60 + n), true
 }
 
-// transitions returns the onsets whose instant falls in year y (UTC), sorted.
+// transitions returns the onsets whose instant falls in year y (UTC),
+// sorted. A year is computed under c's budget and kept only when complete.
 func (v *vtimezone) transitions(c *evalCtx, y int) []transition {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if tr, ok := v.years[y]; ok {
 		return tr
 	}
@@ -283,7 +345,7 @@ func (v *vtimezone) transitions(c *evalCtx, y int) []transition {
 		}
 	}
 	sortTransitions(out)
-	if len(v.years) < 4096 {
+	if c.b.err == nil && len(v.years) < maxYearsPerZone {
 		v.years[y] = out
 	}
 	return out
