@@ -39,6 +39,7 @@ func (k kind) ext() string {
 	return ".ics"
 }
 
+// contentType is the media type DAVx5 sends with the kind.
 func (k kind) contentType() string {
 	if k == kindContact {
 		return "text/vcard;charset=utf-8"
@@ -113,6 +114,7 @@ func fold(line string) string {
 // name is the resource name of the i-th object of a kind: <UID>.ext, as DAVx5 names them.
 func (g *generator) name(k kind, i int) string { return g.uid(k, i) + k.ext() }
 
+// uid is the UID of the i-th object of a kind, unique per run.
 func (g *generator) uid(k kind, i int) string { return fmt.Sprintf("%s-%s-%06d", g.run, k, i) }
 
 // object returns the body of the i-th object of kind k at revision rev.

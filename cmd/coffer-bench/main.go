@@ -22,11 +22,14 @@ import (
 
 const usage = `coffer-bench: load scenarios against a Coffer server on this machine
 
-  coffer-bench --scenario put|initial-sync|sync|query|mixed [flags]
+  coffer-bench --scenario put|initial-sync|sync|query|mixed|fill [flags]
+  coffer-bench --scenario startup --coffer-bin PATH --data DIR [--runs N]
 
 Users are created through the operator API (--operator-url, --operator-token
 or COFFER_OPERATOR_TOKEN) or else with "coffer user add" (--coffer-bin,
---data). Only loopback URLs are accepted. See README "Measuring performance".
+--data). The startup scenario starts the server itself, on 127.0.0.1:0, from
+the data folder of a server that is not running. Only loopback URLs are
+accepted. See README "Measuring performance".
 
 `
 
@@ -49,7 +52,11 @@ type config struct {
 }
 
 // scenarios are the scenario names.
-var scenarios = []string{"put", "initial-sync", "sync", "query", "mixed"}
+var scenarios = []string{"put", "initial-sync", "sync", "query", "mixed", "fill", "startup"}
+
+// maxFillObjects bounds --users times --n for the fill scenario: the tool
+// keeps a latency and a completion time (16 bytes) per object.
+const maxFillObjects = 10_000_000
 
 // parseConfig reads and checks the command line.
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
@@ -58,27 +65,27 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8008/", "the server's DAV URL (loopback only)")
-	fs.StringVar(&c.scenario, "scenario", "", "put, initial-sync, sync, query or mixed")
-	fs.IntVar(&c.n, "n", 1000, "objects: stored by put, in the collection for initial-sync, sync and query, per user for mixed")
-	fs.IntVar(&c.conc, "c", 8, "concurrent requests for PUTs (put, and setup of the other scenarios)")
+	fs.StringVar(&c.scenario, "scenario", "", "put, initial-sync, sync, query, mixed, fill or startup")
+	fs.IntVar(&c.n, "n", 1000, "objects: stored by put, in the collection for initial-sync, sync and query, per user for mixed and fill")
+	fs.IntVar(&c.conc, "c", 8, "concurrent requests for PUTs (put, fill, and setup of the other scenarios)")
 	fs.IntVar(&c.k, "k", 1, "sync: changes between the token and the sync-collection REPORT")
 	fs.IntVar(&c.iterations, "iterations", 50, "sync and query: measured REPORTs per run")
-	fs.IntVar(&c.users, "users", 0, "mixed: users (default 200)")
+	fs.IntVar(&c.users, "users", 0, "mixed and fill: users (default 200)")
 	fs.IntVar(&c.devices, "devices", 2, "mixed: devices per user")
 	fs.IntVar(&c.batch, "batch", 10, "hrefs per multiget (DAVx5: 10, iOS: 50)")
-	fs.IntVar(&c.runs, "runs", 1, "measured runs; the medians of their headline figures are reported")
+	fs.IntVar(&c.runs, "runs", 1, "measured runs; the medians of their headline figures are reported (fill runs once)")
 	fs.IntVar(&c.maxOps, "max-ops", 5_000_000, "mixed: stop after this many requests even before --duration")
 	fs.IntVar(&c.setupConc, "setup-c", 2, "users created at once (each costs Argon2 on the server)")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "mixed: how long each run lasts")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "deadline for the whole command, setup included")
 	fs.Float64Var(&c.rate, "rate", 0, "mixed: target requests per second over all devices; 0: each device sends as fast as answers come")
 	fs.Float64Var(&c.photoShare, "photo-share", 0.1, "share of contacts with a 30-100 KB photo")
-	fs.StringVar(&c.kinds, "kinds", "", "object kinds: contacts,events,tasks (default: all for put, contacts for initial-sync and sync, contacts,events for mixed)")
+	fs.StringVar(&c.kinds, "kinds", "", "object kinds: contacts,events,tasks (default: all for put and fill, contacts for initial-sync and sync, contacts,events for mixed)")
 	fs.StringVar(&c.opURL, "operator-url", "", "operator API URL, e.g. http://127.0.0.1:8009/ (loopback only)")
 	fs.StringVar(&c.opToken, "operator-token", "", "operator API token (better from COFFER_OPERATOR_TOKEN)")
-	fs.StringVar(&c.bin, "coffer-bin", "", "the coffer binary, to create users with \"coffer user add\" when there is no operator API")
-	fs.StringVar(&c.data, "data", "", "the server's data folder: for \"coffer user add\" and to report disk use")
-	fs.IntVar(&c.pid, "server-pid", 0, "the server's process id, to report its peak RSS")
+	fs.StringVar(&c.bin, "coffer-bin", "", "the coffer binary: startup starts it; the other scenarios create users with \"coffer user add\" when there is no operator API")
+	fs.StringVar(&c.data, "data", "", "the server's data folder: for \"coffer user add\", to report disk use, and the folder startup serves (no server may be running on it)")
+	fs.IntVar(&c.pid, "server-pid", 0, "the server's process id, to report its peak RSS (not with startup, which starts its own)")
 	fs.BoolVar(&c.json, "json", false, "write JSON lines on standard output (the table goes to standard error)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated data")
 	fs.StringVar(&c.prefix, "user-prefix", "", "prefix of the created user names (default bench-<random>)")
@@ -117,8 +124,16 @@ func (c *config) check() error {
 		if c.data == "" {
 			return errors.New("--coffer-bin needs --data, the server's data folder")
 		}
-	default:
+	case c.scenario != "startup":
 		return errors.New("give --operator-url and --operator-token, or --coffer-bin and --data, to create users")
+	}
+	if c.scenario == "startup" {
+		if c.bin == "" || c.data == "" {
+			return errors.New("--scenario startup needs --coffer-bin and --data, the data folder of a server that is not running")
+		}
+		if c.pid != 0 {
+			return errors.New("--scenario startup starts its own server: drop --server-pid")
+		}
 	}
 	for _, v := range []struct {
 		name   string
@@ -145,8 +160,16 @@ func (c *config) check() error {
 	if c.users == 0 {
 		c.users = 200
 	}
+	if c.scenario == "fill" {
+		if c.runs != 1 {
+			return fmt.Errorf("--runs %d: fill runs once (each run would store everything again)", c.runs)
+		}
+		if c.users*c.n > maxFillObjects {
+			return fmt.Errorf("--users %d times --n %d: at most %d objects in one fill", c.users, c.n, maxFillObjects)
+		}
+	}
 	if c.kinds == "" {
-		c.kinds = map[string]string{"put": "contacts,events,tasks", "mixed": "contacts,events", "query": "events"}[c.scenario]
+		c.kinds = map[string]string{"put": "contacts,events,tasks", "fill": "contacts,events,tasks", "mixed": "contacts,events", "query": "events"}[c.scenario]
 		if c.kinds == "" {
 			c.kinds = "contacts"
 		}
@@ -177,6 +200,8 @@ func usernameOK(s string) bool {
 	return true
 }
 
+// main parses the command line, runs the scenario under --timeout and
+// exits 2 on a bad command line, 1 on a failure and 3 on unexpected answers.
 func main() {
 	c, err := parseConfig(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -285,6 +310,7 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// writeMedians writes the medians as a table.
 func writeMedians(w io.Writer, scenario string, runs int, med map[string]float64) {
 	fmt.Fprintf(w, "\nscenario %s: medians of %d runs\n", scenario, runs)
 	keys := make([]string, 0, len(med))

@@ -81,6 +81,18 @@ func TestParseConfig(t *testing.T) {
 		{"bad kind", append([]string{"--scenario", "put", "--kinds", "contacts,notes"}, cli...), "notes"},
 		{"bad prefix", append([]string{"--scenario", "put", "--user-prefix", "Bench"}, cli...), "--user-prefix"},
 		{"stray argument", append([]string{"--scenario", "put", "extra"}, cli...), "unexpected"},
+		{"fill via operator", []string{"--scenario", "fill", "--users", "1000", "--n", "1000", "--timeout", "6h", "--operator-url", "http://127.0.0.1:8009/", "--operator-token", "0123456789abcdef"}, ""},
+		{"fill via CLI", append([]string{"--scenario", "fill", "--users", "3", "--n", "10"}, cli...), ""},
+		{"fill twice", append([]string{"--scenario", "fill", "--runs", "2"}, cli...), "fill runs once"},
+		{"fill too large", append([]string{"--scenario", "fill", "--users", "100000", "--n", "101"}, cli...), "at most"},
+		{"fill without users", []string{"--scenario", "fill"}, "create users"},
+		{"fill unbounded", append([]string{"--scenario", "fill", "--timeout", "0s"}, cli...), "--timeout"},
+		{"startup", append([]string{"--scenario", "startup", "--runs", "5"}, cli...), ""},
+		{"startup without binary", []string{"--scenario", "startup", "--data", "/tmp/d"}, "needs --coffer-bin and --data"},
+		{"startup without data", []string{"--scenario", "startup", "--coffer-bin", "/bin/coffer"}, "--data"},
+		{"startup with operator only", []string{"--scenario", "startup", "--operator-url", "http://127.0.0.1:8009/", "--operator-token", "0123456789abcdef"}, "needs --coffer-bin"},
+		{"startup with server pid", append([]string{"--scenario", "startup", "--server-pid", "42"}, cli...), "--server-pid"},
+		{"startup too many runs", append([]string{"--scenario", "startup", "--runs", "101"}, cli...), "--runs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

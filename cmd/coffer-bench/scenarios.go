@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,8 @@ type env struct {
 	users *userMaker
 	kinds []kind
 	gen   *generator
+	// progress gets the progress lines of long scenarios (fill).
+	progress io.Writer
 }
 
 // newEnv prepares the HTTP client, the user maker and the data generator.
@@ -34,7 +37,7 @@ func newEnv(c *config) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{c: c, http: hc, kinds: kinds, gen: g,
+	return &env{c: c, http: hc, kinds: kinds, gen: g, progress: os.Stderr,
 		users: &userMaker{opURL: c.operator, opToken: c.opToken, bin: c.bin, data: c.data, http: hc, parallel: c.setupConc}}, nil
 }
 
@@ -69,6 +72,10 @@ func (e *env) scenario(ctx context.Context, emit func(*result) error) ([]*result
 		return e.withUser(ctx, emit, e.queryRun)
 	case "mixed":
 		return e.mixed(ctx, emit)
+	case "fill":
+		return e.fill(ctx, emit)
+	case "startup":
+		return e.runs(ctx, emit, nil, e.startupRun)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", e.c.scenario)
 }

@@ -31,6 +31,7 @@ type opStats struct {
 // maxSamples bounds the error descriptions kept.
 const maxSamples = 5
 
+// newRecorder returns an empty recorder.
 func newRecorder() *recorder { return &recorder{ops: map[string]*opStats{}} }
 
 // op returns the stats of name, creating them.
@@ -74,6 +75,17 @@ func (r *recorder) errorCount() int {
 		n += s.errors
 	}
 	return n
+}
+
+// count returns how many operations of name were recorded, and how many of
+// them failed.
+func (r *recorder) count(name string) (n, errors int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.ops[name]; ok {
+		return len(s.lat), s.errors
+	}
+	return 0, 0
 }
 
 // summary is the report line of one operation.
@@ -169,17 +181,26 @@ func statusMap(m map[int]int) map[string]int {
 // completions (sorted completion times, measured from start): objects per
 // second over the time it took to complete each tenth.
 func rateWindows(start time.Time, done []time.Time) (first, last float64) {
-	n := len(done)
+	offsets := make([]time.Duration, len(done))
+	for i, t := range done {
+		offsets[i] = t.Sub(start)
+	}
+	return offsetRates(offsets)
+}
+
+// offsetRates is rateWindows over completion times given as offsets from
+// the start, in any order; it sorts offsets in place.
+func offsetRates(offsets []time.Duration) (first, last float64) {
+	n := len(offsets)
 	tenth := n / 10
 	if tenth == 0 {
 		return 0, 0
 	}
-	sorted := slices.Clone(done)
-	slices.SortFunc(sorted, func(a, b time.Time) int { return a.Compare(b) })
-	if d := sorted[tenth-1].Sub(start); d > 0 {
+	slices.Sort(offsets)
+	if d := offsets[tenth-1]; d > 0 {
 		first = float64(tenth) / d.Seconds()
 	}
-	if d := sorted[n-1].Sub(sorted[n-tenth-1]); d > 0 {
+	if d := offsets[n-1] - offsets[n-tenth-1]; d > 0 {
 		last = float64(tenth) / d.Seconds()
 	}
 	return first, last
