@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,6 +76,13 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	// Keep prepared statements per connection: preparing was a fifth of the
 	// time of every read and write.
 	q.Set("_stmt_cache_size", "64")
+	// SQLite would create the file with the process's umask; the WAL and
+	// shared-memory files it adds take the database file's mode.
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("storage: create %s: %w", path, err)
+	}
 	base := "file:" + path + "?" + q.Encode()
 	write, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {

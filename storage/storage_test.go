@@ -249,6 +249,10 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 			if bytes.Contains(b, []byte("MARKER")) {
 				t.Errorf("%s holds a marker in plaintext", e.Name())
 			}
+			// Sealed or not, the files are the owner's alone.
+			if info, err := e.Info(); err != nil || info.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s: mode %v (%v), want no access for group or others", e.Name(), info.Mode(), err)
+			}
 		}
 	}
 	scan()
