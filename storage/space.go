@@ -145,6 +145,9 @@ type Space interface {
 	Objects(ctx context.Context, collection int64) ([]Object, error)
 	// Object returns one object, with its body when withBody is set, or ErrNotFound.
 	Object(ctx context.Context, collection int64, name string, withBody bool) (*Object, error)
+	// ObjectsNamed returns the objects with the given names, in the order
+	// asked and nil where a name has none, with bodies when withBody is set.
+	ObjectsNamed(ctx context.Context, collection int64, names []string, withBody bool) ([]*Object, error)
 	// PutObject creates or replaces an object. It fails with ErrPrecondition
 	// or a *UIDConflict and then changes nothing.
 	PutObject(ctx context.Context, collection int64, o PutOptions) (*PutResult, error)

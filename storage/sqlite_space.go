@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -218,37 +219,82 @@ func (s *sqliteSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 
 // Object returns one object, with its body when withBody is set, or ErrNotFound.
 func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string, withBody bool) (*Object, error) {
+	objs, err := s.ObjectsNamed(ctx, collection, []string{name}, withBody)
+	if err != nil {
+		return nil, err
+	}
+	if objs[0] == nil {
+		return nil, ErrNotFound
+	}
+	return objs[0], nil
+}
+
+// namedBatch is how many names one query of ObjectsNamed looks up.
+const namedBatch = 64
+
+// ObjectsNamed returns the objects of a collection with the given names, in
+// the order asked and nil for a name that has none, with their bodies when
+// withBody is set. A batch of names costs one query.
+func (s *sqliteSpace) ObjectsNamed(ctx context.Context, collection int64, names []string, withBody bool) ([]*Object, error) {
 	ref, err := s.ref(ctx, s.db.read, collection)
 	if err != nil {
 		return nil, err
 	}
-	mac := s.objectMAC(ref.uid, name)
-	query := `SELECT name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision, NULL FROM objects WHERE collection_id = ? AND name_mac = ?`
-	if withBody {
-		query = `SELECT o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision, b.body_sealed
-			FROM objects o JOIN object_bodies b ON b.object_id = o.id WHERE o.collection_id = ? AND o.name_mac = ?`
-	}
-	var sealedName, ctype, props, sealedBody []byte
-	var o Object
-	var mod int64
-	err = s.db.read.QueryRowContext(ctx, query, ref.id, mac).
-		Scan(&sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: read object: %w", err)
-	}
-	if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, props, &o); err != nil {
-		return nil, err
-	}
-	o.Modified = time.Unix(mod, 0).UTC()
-	if withBody {
-		if o.Body, err = s.keys.Open(s.ad(ref.uid, mac, fieldObjectBody), sealedBody); err != nil {
-			return nil, fmt.Errorf("storage: open object body: %w", err)
+	out := make([]*Object, len(names))
+	for lo := 0; lo < len(names); lo += namedBatch {
+		if err := s.objectsNamed(ctx, ref, names[lo:min(lo+namedBatch, len(names))], withBody, out[lo:]); err != nil {
+			return nil, err
 		}
 	}
-	return &o, nil
+	return out, nil
+}
+
+// objectsNamed looks up one batch of names and fills out in their order.
+func (s *sqliteSpace) objectsNamed(ctx context.Context, ref collectionRef, names []string, withBody bool, out []*Object) error {
+	args := make([]any, 1, len(names)+1)
+	args[0] = ref.id
+	at := make(map[string][]int, len(names)) // name MAC → positions asked
+	for i, name := range names {
+		mac := s.objectMAC(ref.uid, name)
+		if _, seen := at[string(mac)]; !seen {
+			args = append(args, mac)
+		}
+		at[string(mac)] = append(at[string(mac)], i)
+	}
+	in := strings.Repeat("?, ", len(args)-2) + "?"
+	query := `SELECT name_mac, name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision, NULL
+		FROM objects WHERE collection_id = ? AND name_mac IN (` + in + `)`
+	if withBody {
+		query = `SELECT o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision, b.body_sealed
+			FROM objects o JOIN object_bodies b ON b.object_id = o.id WHERE o.collection_id = ? AND o.name_mac IN (` + in + `)`
+	}
+	rows, err := s.db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("storage: read objects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mac, sealedName, ctype, props []byte
+		var sealedBody sql.RawBytes // opened before the next row, so never copied
+		o := &Object{}
+		var mod int64
+		if err := rows.Scan(&mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody); err != nil {
+			return fmt.Errorf("storage: read object: %w", err)
+		}
+		if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, props, o); err != nil {
+			return err
+		}
+		o.Modified = time.Unix(mod, 0).UTC()
+		if withBody {
+			if o.Body, err = s.keys.Open(s.ad(ref.uid, mac, fieldObjectBody), sealedBody); err != nil {
+				return fmt.Errorf("storage: open object body: %w", err)
+			}
+		}
+		for _, i := range at[string(mac)] {
+			out[i] = o
+		}
+	}
+	return rows.Err()
 }
 
 // PutObject creates or replaces an object after checking its preconditions

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -284,5 +285,46 @@ func TestDeleteAccountRemovesEverything(t *testing.T) {
 	}
 	if _, err := db.AccountByUsername(ctx, "alice"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted account still found: %v", err)
+	}
+}
+
+// TestObjectsNamed: a batch lookup answers in the order asked, nil for a
+// missing name, the same object for a name asked twice, across batches.
+func TestObjectsNamed(t *testing.T) {
+	_, s, _ := testSpace(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "work")
+	var names []string
+	for i := range 150 {
+		name := fmt.Sprintf("%03d.ics", i)
+		if i%10 != 3 { // every tenth is missing
+			if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: name, Body: []byte("body " + name), ContentType: "text/calendar"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names = append([]string{name}, names...) // newest first: not the stored order
+	}
+	names = append(names, "149.ics", "no-such.ics")
+	for _, withBody := range []bool{true, false} {
+		got, err := s.ObjectsNamed(ctx, c.ID, names, withBody)
+		if err != nil || len(got) != len(names) {
+			t.Fatalf("withBody %v: %d answers (%v), want %d", withBody, len(got), err, len(names))
+		}
+		for i, name := range names {
+			o := got[i]
+			missing := name == "no-such.ics" || name[2] == '3'
+			switch {
+			case missing && o != nil:
+				t.Fatalf("%s: found %+v, want nil", name, o)
+			case missing:
+			case o == nil || o.Name != name || o.ContentType != "text/calendar":
+				t.Fatalf("%s: got %+v", name, o)
+			case withBody && string(o.Body) != "body "+name, !withBody && o.Body != nil:
+				t.Fatalf("%s: body %q with withBody %v", name, o.Body, withBody)
+			}
+		}
+	}
+	if _, err := s.ObjectsNamed(ctx, 999, []string{"a"}, true); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown collection: %v", err)
 	}
 }

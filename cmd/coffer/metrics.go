@@ -281,6 +281,11 @@ func (s timedSpace) Object(ctx context.Context, collection int64, name string, w
 	return s.Space.Object(ctx, collection, name, withBody)
 }
 
+func (s timedSpace) ObjectsNamed(ctx context.Context, collection int64, names []string, withBody bool) ([]*storage.Object, error) {
+	defer s.since("objects_named", time.Now())
+	return s.Space.ObjectsNamed(ctx, collection, names, withBody)
+}
+
 func (s timedSpace) PutObject(ctx context.Context, collection int64, o storage.PutOptions) (*storage.PutResult, error) {
 	defer s.since("put_object", time.Now())
 	return s.Space.PutObject(ctx, collection, o)
