@@ -195,7 +195,8 @@ func withETag(names []xml.Name) []xml.Name {
 
 // objectResponse renders a member with the requested properties;
 // calendar-data and address-data carry the stored bytes exactly, unless
-// the request asks for a selection or an expansion of calendar data.
+// the request asks for a selection or an expansion of calendar data, and
+// are escaped only when the document is written.
 func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequest) (*response, error) {
 	r := &response{href: res.path.href()}
 	for _, n := range names {
@@ -205,13 +206,13 @@ func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequ
 			if err != nil {
 				return nil, err
 			}
-			r.add(http.StatusOK, elem(n, escapeString(string(data))))
+			r.addText(http.StatusOK, n, data)
 		case n == pnAddressData && res.coll.Kind == storage.KindAddressBook && res.obj.Body != nil:
 			data, err := renderAddressData(res.obj.Body, rr.addrData)
 			if err != nil {
 				return nil, err
 			}
-			r.add(http.StatusOK, elem(n, escapeString(string(data))))
+			r.addText(http.StatusOK, n, data)
 		default:
 			if v, ok := q.prop(res, n); ok {
 				r.add(http.StatusOK, v)

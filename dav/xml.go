@@ -6,9 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -34,8 +35,18 @@ type response struct {
 // propstat is one DAV:propstat (RFC 4918 section 14.22).
 type propstat struct {
 	status int
-	props  []string // complete property elements, already rendered
+	props  []prop
 	cond   xml.Name // optional DAV:error condition
+}
+
+// prop is one property element inside a DAV:prop (RFC 4918 section 14.18):
+// either rendered in full, or, for calendar-data (RFC 4791 section 9.6) and
+// address-data (RFC 6352 section 10.4), an element whose text is an object
+// body kept raw, to be escaped once, straight into the document.
+type prop struct {
+	markup string   // the complete element, when name is zero
+	name   xml.Name // the element holding text
+	text   []byte   // unescaped content of name
 }
 
 // multistatus is a DAV:multistatus document (RFC 4918 section 14.16), with
@@ -56,8 +67,25 @@ const (
 	xmlNamespaceURI = "http://www.w3.org/XML/1998/namespace"
 )
 
+// maxPooledBuffer is the largest multistatus buffer kept for reuse; the
+// rare larger documents leave theirs to the garbage collector.
+const maxPooledBuffer = 1 << 20
+
 // errMalformedXML is the answer for any body that is not acceptable XML.
 var errMalformedXML = errStatus(http.StatusBadRequest, "the request body is not well-formed XML or exceeds the limits")
+
+// msBuffers holds the buffers multistatus documents are rendered into.
+var msBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// xmlSafe marks the bytes appendEscaped copies as they are: ASCII but for
+// the markup characters, carriage return and the other control characters.
+var xmlSafe = func() (safe [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		safe[c] = !strings.ContainsRune(`&<>"'`, rune(c))
+	}
+	safe['\t'], safe['\n'] = true, true
+	return safe
+}()
 
 // parseXML reads one XML document under the default limits; see parseXMLLimited.
 func parseXML(r io.Reader) (*node, error) {
@@ -262,6 +290,8 @@ func serializeElement(n *node) string {
 	return b.String()
 }
 
+// writeElement renders n into b, declaring its namespace when it differs
+// from its parent's and a prefix for each namespace of its attributes.
 func writeElement(b *strings.Builder, n *node, parentNS string) {
 	b.WriteString("<" + n.Name.Local)
 	if n.Name.Space != parentNS {
@@ -301,15 +331,28 @@ func writeElement(b *strings.Builder, n *node, parentNS string) {
 	b.WriteString("</" + n.Name.Local + ">")
 }
 
-// escapeString escapes text for element content and attribute values.
-// Carriage returns become &#13; so CRLF line ends survive XML parsing;
-// characters XML 1.0 cannot carry become U+FFFD.
+// escapeString returns s escaped as appendEscaped escapes it; s itself
+// when nothing needs escaping.
 func escapeString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/16)
+	var buf [256]byte
+	b := appendEscaped(buf[:0], s)
+	if string(b) == s {
+		return s
+	}
+	return string(b)
+}
+
+// appendEscaped appends s to dst escaped for element content and attribute
+// values. Carriage returns become &#13; so CRLF line ends survive XML
+// parsing; characters XML 1.0 cannot carry become U+FFFD.
+func appendEscaped[T string | []byte](dst []byte, s T) []byte {
 	clean := 0 // start of the run of bytes not yet written, which need no escaping
 	for i := 0; i < len(s); {
 		c := s[i]
+		if xmlSafe[c] {
+			i++
+			continue
+		}
 		var rep string
 		size := 1
 		switch {
@@ -325,31 +368,24 @@ func escapeString(s string) string {
 			rep = "&apos;"
 		case c == '\r':
 			rep = "&#13;"
-		case c < utf8.RuneSelf:
-			if c >= 0x20 || c == '\t' || c == '\n' {
-				i++
-				continue
-			}
+		case c < utf8.RuneSelf: // a control character
 			rep = "\uFFFD"
 		default:
+			// At most UTFMax bytes are converted: that copy stays on the stack.
 			var r rune
-			r, size = utf8.DecodeRuneInString(s[i:])
+			r, size = utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 			if (r != utf8.RuneError || size > 1) && isXMLChar(r) {
 				i += size
 				continue
 			}
 			rep = "\uFFFD"
 		}
-		b.WriteString(s[clean:i])
-		b.WriteString(rep)
+		dst = append(dst, s[clean:i]...)
+		dst = append(dst, rep...)
 		i += size
 		clean = i
 	}
-	if clean == 0 {
-		return s
-	}
-	b.WriteString(s[clean:])
-	return b.String()
+	return append(dst, s[clean:]...)
 }
 
 // isXMLChar reports whether r may appear in an XML 1.0 document.
@@ -380,90 +416,155 @@ func prefixFor(space string) string {
 
 // elem renders a property element with already-escaped inner XML.
 func elem(name xml.Name, inner string) string {
-	p := prefixFor(name.Space)
-	open := "<" + p + name.Local
-	if p == "" {
-		open += ` xmlns="` + escapeString(name.Space) + `"`
-	}
-	if inner == "" {
-		return open + "/>"
-	}
-	return open + ">" + inner + "</" + p + name.Local + ">"
+	var buf [256]byte
+	return string(appendElem(buf[:0], name, inner, false))
 }
 
 // textElem renders a property element holding escaped text.
-func textElem(name xml.Name, text string) string { return elem(name, escapeString(text)) }
+func textElem(name xml.Name, text string) string {
+	var buf [256]byte
+	return string(appendElem(buf[:0], name, text, true))
+}
 
 // hrefElem renders a DAV:href (RFC 4918 section 14.7).
-func hrefElem(href string) string { return "<D:href>" + escapeString(href) + "</D:href>" }
+func hrefElem(href string) string {
+	var buf [256]byte
+	return string(appendHref(buf[:0], href))
+}
 
-// statusLine renders a DAV:status value exactly as clients compare it (Q8).
-func statusLine(code int) string {
-	return "HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code)
+// appendElem appends an element with inner as its content: escaped as text
+// when escape is set, else copied as XML. Elements outside the namespaces
+// with a root prefix declare their own; an empty inner gives an empty tag.
+func appendElem[T string | []byte](b []byte, name xml.Name, inner T, escape bool) []byte {
+	p := prefixFor(name.Space)
+	b = append(append(append(b, '<'), p...), name.Local...)
+	if p == "" {
+		b = append(appendEscaped(append(b, ` xmlns="`...), name.Space), '"')
+	}
+	if len(inner) == 0 {
+		return append(b, "/>"...)
+	}
+	b = append(b, '>')
+	if escape {
+		b = appendEscaped(b, inner)
+	} else {
+		b = append(b, inner...)
+	}
+	return append(append(append(append(b, "</"...), p...), name.Local...), '>')
+}
+
+// appendHref appends a DAV:href (RFC 4918 section 14.7).
+func appendHref(b []byte, href string) []byte {
+	return append(appendEscaped(append(b, "<D:href>"...), href), "</D:href>"...)
+}
+
+// appendStatus appends a DAV:status (RFC 4918 section 14.28) exactly as
+// clients compare it (Q8).
+func appendStatus(b []byte, code int) []byte {
+	b = strconv.AppendInt(append(b, "<D:status>HTTP/1.1 "...), int64(code), 10)
+	return append(append(append(b, ' '), http.StatusText(code)...), "</D:status>"...)
 }
 
 // add puts a rendered property into the propstat for status.
-func (r *response) add(status int, prop string) {
+func (r *response) add(status int, markup string) {
+	r.addProp(status, prop{markup: markup})
+}
+
+// addText puts a property element whose content is text into the propstat
+// for status; text is kept as it is and escaped when the document is written.
+func (r *response) addText(status int, name xml.Name, text []byte) {
+	r.addProp(status, prop{name: name, text: text})
+}
+
+// addProp puts a property into the propstat for status.
+func (r *response) addProp(status int, p prop) {
 	for _, ps := range r.propstats {
 		if ps.status == status {
-			ps.props = append(ps.props, prop)
+			ps.props = append(ps.props, p)
 			return
 		}
 	}
-	r.propstats = append(r.propstats, &propstat{status: status, props: []string{prop}})
+	r.propstats = append(r.propstats, &propstat{status: status, props: []prop{p}})
 }
 
-// bytes renders the document. Within each response the 200 propstat comes
-// first (Q8: Thunderbird CardDAV reads only the first status).
-func (m *multistatus) bytes() []byte {
-	var b strings.Builder
-	b.WriteString(xmlDecl)
-	b.WriteString("<D:multistatus" + rootNamespaces + ">")
+// appendTo appends the rendered document to b. Within each response the
+// 200 propstat comes first (Q8: Thunderbird CardDAV reads only the first
+// status).
+func (m *multistatus) appendTo(b []byte) []byte {
+	b = slices.Grow(b, m.sizeHint())
+	b = append(b, xmlDecl+"<D:multistatus"+rootNamespaces+">"...)
+	var pss []*propstat // the propstats of a response to write, in order
 	for _, r := range m.responses {
-		b.WriteString("<D:response>" + hrefElem(r.href))
+		b = appendHref(append(b, "<D:response>"...), r.href)
 		if r.status != 0 {
-			b.WriteString("<D:status>" + statusLine(r.status) + "</D:status>")
+			b = appendStatus(b, r.status)
 			if r.errCond.Local != "" {
-				b.WriteString("<D:error>" + elem(r.errCond, "") + "</D:error>")
+				b = append(appendElem(append(b, "<D:error>"...), r.errCond, "", false), "</D:error>"...)
 			}
 		} else {
-			pss := make([]*propstat, 0, len(r.propstats))
+			pss = pss[:0]
 			for _, ps := range r.propstats {
 				if m.minimal && ps.status == http.StatusNotFound {
 					continue
 				}
 				pss = append(pss, ps)
 			}
-			sort.SliceStable(pss, func(i, j int) bool { return pss[i].status < pss[j].status })
+			slices.SortStableFunc(pss, func(x, y *propstat) int { return x.status - y.status })
 			if len(pss) == 0 {
 				pss = []*propstat{{status: http.StatusOK}}
 			}
 			for _, ps := range pss {
-				b.WriteString("<D:propstat><D:prop>")
+				b = append(b, "<D:propstat><D:prop>"...)
 				for _, p := range ps.props {
-					b.WriteString(p)
+					if p.name.Local == "" {
+						b = append(b, p.markup...)
+					} else {
+						b = appendElem(b, p.name, p.text, true)
+					}
 				}
-				b.WriteString("</D:prop><D:status>" + statusLine(ps.status) + "</D:status>")
+				b = appendStatus(append(b, "</D:prop>"...), ps.status)
 				if ps.cond.Local != "" {
-					b.WriteString("<D:error>" + elem(ps.cond, "") + "</D:error>")
+					b = append(appendElem(append(b, "<D:error>"...), ps.cond, "", false), "</D:error>"...)
 				}
-				b.WriteString("</D:propstat>")
+				b = append(b, "</D:propstat>"...)
 			}
 		}
-		b.WriteString("</D:response>")
+		b = append(b, "</D:response>"...)
 	}
 	if m.syncToken != "" {
-		b.WriteString("<D:sync-token>" + escapeString(m.syncToken) + "</D:sync-token>")
+		b = append(appendEscaped(append(b, "<D:sync-token>"...), m.syncToken), "</D:sync-token>"...)
 	}
-	b.WriteString("</D:multistatus>\n")
-	return []byte(b.String())
+	return append(b, "</D:multistatus>\n"...)
 }
 
-// writeMultistatus sends a 207 Multi-Status answer.
+// sizeHint returns about how many bytes the document takes: the markup
+// and text it holds, with room for escaping (CRLF line ends), and some
+// for the fixed elements.
+func (m *multistatus) sizeHint() int {
+	n := 512 + len(m.syncToken)
+	for _, r := range m.responses {
+		n += 96 + len(r.href)
+		for _, ps := range r.propstats {
+			n += 96
+			for _, p := range ps.props {
+				n += len(p.markup) + len(p.text) + len(p.text)/16 + 2*len(p.name.Local)
+			}
+		}
+	}
+	return n
+}
+
+// writeMultistatus sends a 207 Multi-Status answer, rendered once into a
+// pooled buffer and sent with its Content-Length.
 func writeMultistatus(w http.ResponseWriter, m *multistatus) {
-	body := m.bytes()
+	buf := msBuffers.Get().(*[]byte)
+	body := m.appendTo((*buf)[:0])
 	w.Header().Set("Content-Type", xmlContentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusMultiStatus)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) // writers do not retain what they are given (io.Writer)
+	if cap(body) <= maxPooledBuffer {
+		*buf = body
+		msBuffers.Put(buf)
+	}
 }
