@@ -230,19 +230,32 @@ func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequ
 func (q *request) multiget(res *resource, rr *reportRequest, ms *multistatus) error {
 	names := withETag(rr.names)
 	data := wantsData(names)
-	for _, h := range rr.hrefs {
+	// The hrefs of this collection are read in one go; the others are 404.
+	ours := make([]bool, len(rr.hrefs))
+	var objNames []string
+	for i, h := range rr.hrefs {
 		p, err := parseHref(h)
-		if err != nil || p.kind != pathObject || p.trailing || p.user != q.acct.Username ||
-			p.home != res.path.home || p.coll != res.coll.Name {
-			ms.responses = append(ms.responses, &response{href: h, status: http.StatusNotFound})
-			continue
+		ours[i] = err == nil && p.kind == pathObject && !p.trailing && p.user == q.acct.Username &&
+			p.home == res.path.home && p.coll == res.coll.Name
+		if ours[i] {
+			objNames = append(objNames, p.name)
 		}
-		o, err := q.space.Object(q.ctx, res.coll.ID, p.name, data)
-		if errors.Is(err, storage.ErrNotFound) {
+	}
+	objs, err := q.space.ObjectsNamed(q.ctx, res.coll.ID, objNames, data)
+	if errors.Is(err, storage.ErrNotFound) { // the collection went meanwhile
+		objs, err = make([]*storage.Object, len(objNames)), nil
+	}
+	if err != nil {
+		return errInternal(err)
+	}
+	for i, h := range rr.hrefs {
+		var o *storage.Object
+		if ours[i] {
+			o, objs = objs[0], objs[1:]
+		}
+		if o == nil {
 			ms.responses = append(ms.responses, &response{href: h, status: http.StatusNotFound})
 			continue
-		} else if err != nil {
-			return errInternal(err)
 		}
 		r, err := q.objectResponse(objectResource(res, *o), names, rr)
 		if err != nil {
