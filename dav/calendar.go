@@ -59,11 +59,7 @@ func storedText(c *storage.Collection, name xml.Name) string {
 // calendarIndex computes the query index entry of a calendar object: its
 // component type, UID and the span of its instances, so that queries skip
 // what cannot match without opening the body.
-func calendarIndex(body []byte, coll *storage.Collection, opts ical.Options) ([]byte, error) {
-	obj, err := ical.Parse(body)
-	if err != nil {
-		return nil, calendarError(err)
-	}
+func calendarIndex(obj *ical.Object, coll *storage.Collection, opts ical.Options) ([]byte, error) {
 	sum, err := ical.Summarize(obj, calendarLocation(coll), opts)
 	if err != nil {
 		return nil, calendarError(err)

@@ -202,7 +202,7 @@ func (q *request) validateFor(to *storage.Collection, src *resource) error {
 	}
 	switch to.Kind {
 	case storage.KindCalendar:
-		_, err = validateCalendar(o.Body, supportedComponents(to))
+		_, _, err = validateCalendar(o.Body, supportedComponents(to))
 	case storage.KindAddressBook:
 		_, err = validateVCard(o.Body)
 	}

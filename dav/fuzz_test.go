@@ -145,13 +145,13 @@ func FuzzValidateCalendar(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		uid, err := validateCalendar(b, defaultComponents)
+		uid, obj, err := validateCalendar(b, defaultComponents)
 		if err == nil && uid == "" {
 			t.Fatalf("accepted without UID: %q", b)
 		}
 		if err == nil {
 			// Whatever PUT accepts can be indexed, or is refused with a DAV error.
-			if _, ierr := calendarIndex(b, &storage.Collection{}, ical.Options{}); ierr != nil {
+			if _, ierr := calendarIndex(obj, &storage.Collection{}, ical.Options{}); ierr != nil {
 				var de *Error
 				if !errors.As(ierr, &de) || de.Status >= 500 {
 					t.Fatalf("index of an accepted object: %v", ierr)

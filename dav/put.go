@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -92,10 +93,11 @@ func (q *request) put() error {
 	opts := storage.PutOptions{Name: p.name, Body: body}
 	switch coll.Kind {
 	case storage.KindCalendar:
-		opts.UID, err = validateCalendar(body, supportedComponents(coll))
+		var obj *ical.Object
+		opts.UID, obj, err = validateCalendar(body, supportedComponents(coll))
 		opts.ContentType = calendarContentType
 		if err == nil {
-			opts.Index, err = calendarIndex(body, coll, q.h.limits.calendar)
+			opts.Index, err = calendarIndex(obj, coll, q.h.limits.calendar)
 		}
 	case storage.KindAddressBook:
 		opts.UID, err = validateVCard(body)

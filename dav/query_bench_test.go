@@ -57,7 +57,11 @@ func newQueryFixture(tb testing.TB, size int) *testServer {
 	}
 	for i := 0; i < size; i++ {
 		body := []byte(queryEvent(i))
-		index, err := calendarIndex(body, cal, ical.Options{})
+		obj, err := ical.Parse(body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		index, err := calendarIndex(obj, cal, ical.Options{})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -1,15 +1,16 @@
 package dav
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/emersion/go-ical"
+	goical "github.com/emersion/go-ical"
 	"github.com/emersion/go-vcard"
+
+	"github.com/coffer-dav/coffer/dav/ical"
 )
 
 // knownComponents are the iCalendar component types a calendar object
@@ -33,45 +34,44 @@ func validText(b []byte) bool {
 }
 
 // validateCalendar checks an iCalendar object resource (RFC 4791 section
-// 4.1) and returns its UID. The bytes are never re-encoded. go-ical panics
-// on some malformed lines, so a panic is recovered into valid-calendar-data.
-func validateCalendar(body []byte, supported []string) (uid string, err error) {
-	invalid := func(msg string) error {
-		return errCond(http.StatusForbidden, condValidCalendarData, "invalid iCalendar data: "+msg)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			uid, err = "", invalid("the parser rejected a line")
-		}
-	}()
+// 4.1) and returns its UID and the parsed object. The bytes are never
+// re-encoded. ical.Parse screens the input for shapes that make go-ical
+// slow and turns its panics into valid-calendar-data.
+func validateCalendar(body []byte, supported []string) (uid string, obj *ical.Object, err error) {
 	if !validText(body) {
-		return "", invalid("not UTF-8 text")
+		return "", nil, errCond(http.StatusForbidden, condValidCalendarData, "invalid iCalendar data: not UTF-8 text")
 	}
-	dec := ical.NewDecoder(bytes.NewReader(body))
-	cal, derr := dec.Decode()
-	if derr != nil {
-		return "", invalid("it does not parse")
+	if obj, err = ical.Parse(body); err != nil {
+		return "", nil, calendarError(err)
 	}
-	if _, derr := dec.Decode(); derr != io.EOF {
-		return "", invalid("exactly one VCALENDAR is allowed")
+	uid, err = checkCalendarObject(obj.Calendar(), supported)
+	if err != nil {
+		return "", nil, err
 	}
+	return uid, obj, nil
+}
+
+// checkCalendarObject applies the rules of RFC 4791 section 4.1 to a
+// parsed VCALENDAR: one component type besides VTIMEZONE, one UID, and a
+// type the calendar supports. It returns the UID.
+func checkCalendarObject(cal *goical.Component, supported []string) (uid string, err error) {
 	objectErr := func(msg string) error {
 		return errCond(http.StatusForbidden, condValidCalendarObject, msg)
 	}
 	var compType string
 	for _, c := range cal.Children {
-		if c.Name == ical.CompTimezone {
+		if c.Name == goical.CompTimezone {
 			continue
 		}
 		if c.Name == "" {
-			return "", invalid("empty component name")
+			return "", errCond(http.StatusForbidden, condValidCalendarData, "invalid iCalendar data: empty component name")
 		}
 		if compType == "" {
 			compType = c.Name
 		} else if c.Name != compType {
 			return "", objectErr("all components must have the same type")
 		}
-		p := c.Props.Get(ical.PropUID)
+		p := c.Props.Get(goical.PropUID)
 		if p == nil || strings.TrimSpace(p.Value) == "" {
 			return "", objectErr("every component needs a UID")
 		}

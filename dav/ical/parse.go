@@ -2,6 +2,7 @@ package ical
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"time"
 
@@ -54,9 +55,13 @@ func Parse(data []byte) (obj *Object, err error) {
 			obj, err = nil, dataErrorf("malformed iCalendar content line")
 		}
 	}()
-	cal, err := goical.NewDecoder(bytes.NewReader(data)).Decode()
+	dec := goical.NewDecoder(bytes.NewReader(data))
+	cal, err := dec.Decode()
 	if err != nil {
 		return nil, dataErrorf("%v", err)
+	}
+	if _, err := dec.Decode(); err != io.EOF {
+		return nil, dataErrorf("exactly one VCALENDAR is allowed")
 	}
 	obj = &Object{root: cal.Component, tzdef: map[string]*goical.Component{}}
 	for _, c := range cal.Children {
@@ -71,6 +76,10 @@ func Parse(data []byte) (obj *Object, err error) {
 	}
 	return obj, nil
 }
+
+// Calendar returns the parsed VCALENDAR, for checks of its structure; it
+// must not be changed.
+func (o *Object) Calendar() *goical.Component { return o.root }
 
 // Components returns the names of the top-level components other than
 // VTIMEZONE, in order of first appearance.
