@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +37,7 @@ accepted. See README "Measuring performance".
 // config is the command line.
 type config struct {
 	url, scenario           string
+	cpuProfile              string
 	n, conc, k, iterations  int
 	users, devices, batch   int
 	runs, maxOps, setupConc int
@@ -86,6 +88,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.bin, "coffer-bin", "", "the coffer binary: startup starts it; the other scenarios create users with \"coffer user add\" when there is no operator API")
 	fs.StringVar(&c.data, "data", "", "the server's data folder: for \"coffer user add\", to report disk use, and the folder startup serves (no server may be running on it)")
 	fs.IntVar(&c.pid, "server-pid", 0, "the server's process id, to report its peak RSS (not with startup, which starts its own)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this tool's own CPU profile to the file (to see what the load generator costs)")
 	fs.BoolVar(&c.json, "json", false, "write JSON lines on standard output (the table goes to standard error)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated data")
 	fs.StringVar(&c.prefix, "user-prefix", "", "prefix of the created user names (default bench-<random>)")
@@ -219,7 +222,19 @@ func main() {
 	if c.json {
 		table, jsonOut = os.Stderr, os.Stdout
 	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "coffer-bench: --cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer f.Close()
+	}
 	errs, err := run(ctx, c, table, jsonOut)
+	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coffer-bench:", err)
 		os.Exit(1)
