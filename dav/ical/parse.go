@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	goical "github.com/emersion/go-ical"
@@ -42,6 +43,9 @@ type Options struct {
 type Object struct {
 	root  *goical.Component
 	tzdef map[string]*goical.Component // embedded VTIMEZONE by TZID
+
+	zoneMu sync.Mutex
+	named  map[string]*zone // TZIDs resolved so far; nil for a name that is no zone
 }
 
 // Parse parses one iCalendar object; malformed input yields an *Error with

@@ -114,25 +114,49 @@ func loadIANA(name string) *time.Location {
 	return loc
 }
 
-// zone resolves a TZID: an embedded VTIMEZONE first, then IANA and Windows
-// names; anything else is treated as floating (the default location).
+// zone resolves a TZID as namedZone does; anything else is treated as
+// floating (the default location).
 func (c *evalCtx) zone(tzid string) *zone {
 	if z, ok := c.zones[tzid]; ok {
 		return z
 	}
-	z := c.floating
-	if def, ok := c.obj.tzdef[tzid]; ok {
+	z := c.obj.namedZone(tzid)
+	if z == nil {
+		z = c.floating
+	}
+	if len(c.zones) < maxZonesPerObject {
+		c.zones[tzid] = z
+	}
+	return z
+}
+
+// namedZone resolves a TZID that names a zone: an embedded VTIMEZONE
+// first, then IANA and Windows names; nil for any other name. The answer
+// does not depend on the evaluation, so the object keeps it for the next.
+func (o *Object) namedZone(tzid string) *zone {
+	o.zoneMu.Lock()
+	z, ok := o.named[tzid]
+	o.zoneMu.Unlock()
+	if ok {
+		return z
+	}
+	if def, ok := o.tzdef[tzid]; ok {
 		if v := sharedZones.get(def); v != nil {
 			z = &zone{name: tzid, vtz: v}
 		}
 	}
-	if z == c.floating {
+	if z == nil {
 		if loc, ok := ResolveTZID(tzid); ok {
 			z = &zone{name: tzid, loc: loc}
 		}
 	}
-	if len(c.zones) < maxZonesPerObject {
-		c.zones[tzid] = z
+	o.zoneMu.Lock()
+	defer o.zoneMu.Unlock()
+	if o.named == nil {
+		o.named = map[string]*zone{}
+	}
+	if len(o.named) < maxZonesPerObject {
+		o.named[tzid] = z
 	}
 	return z
 }
