@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -61,6 +63,44 @@ func TestLimitFlags(t *testing.T) {
 			}
 			if l.readHeaderTimeout != tc.header {
 				t.Errorf("read-header-timeout %v, want %v", l.readHeaderTimeout, tc.header)
+			}
+		})
+	}
+}
+
+// TestMemoryLimitSetsThePace: the default limit goes to the runtime with
+// the collector's pace; GOGC, when set, keeps its own pace.
+func TestMemoryLimitSetsThePace(t *testing.T) {
+	for _, tt := range []struct {
+		name, gogc string
+		wantPct    int
+	}{
+		{"default pace", "", gcPercent},
+		{"GOGC wins", "150", 150},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			oldLimit, oldPct := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+			t.Cleanup(func() { debug.SetMemoryLimit(oldLimit); debug.SetGCPercent(oldPct) })
+			t.Setenv("GOMEMLIMIT", "")
+			os.Unsetenv("GOMEMLIMIT")
+			t.Setenv("GOGC", tt.gogc)
+			if tt.gogc == "" {
+				os.Unsetenv("GOGC")
+			} else {
+				debug.SetGCPercent(150) // as the runtime reads GOGC at start
+			}
+			var c config
+			fs := newFlags("serve", &c)
+			l := addLimitFlags(fs)
+			if _, err := parse(fs, &c, nil); err != nil {
+				t.Fatal(err)
+			}
+			l.applyMemoryLimit()
+			if got := debug.SetMemoryLimit(-1); got != 100<<20 {
+				t.Errorf("memory limit %d, want 100 MiB", got)
+			}
+			if got := debug.SetGCPercent(oldPct); got != tt.wantPct {
+				t.Errorf("GC percent %d, want %d", got, tt.wantPct)
 			}
 		})
 	}
