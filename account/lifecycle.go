@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
@@ -26,6 +27,9 @@ type Options struct {
 type Lifecycle struct {
 	db *storage.DB
 	o  Options
+
+	gateMu sync.Mutex
+	gates  map[int64]gateVerdict // Gate's recent answers, by account
 	// testHookBeforeStep runs between the sweeper's scan and an account's step.
 	testHookBeforeStep func(account int64)
 }
@@ -130,11 +134,55 @@ func (l *Lifecycle) Record(ctx context.Context, account int64, kind EventKind, d
 	return nil
 }
 
+// gateVerdict is one answer of Gate, kept for gateTTL.
+type gateVerdict struct {
+	username string
+	at       time.Time
+	err      error
+}
+
+// Bounds of Gate's memory.
+const (
+	gateTTL      = time.Second
+	maxGateCache = 100_000
+)
+
 // Gate decides whether a verified login may use DAV now. It returns nil,
 // *auth.Blocked with a sentence for the user, or auth.ErrBadCredentials when
-// the account no longer exists (a login cached before a purge). It is one
-// primary-key read, cheap enough for every request.
+// the account no longer exists (a login cached before a purge). An answer
+// is kept for a second, so that a client's burst of requests reads the
+// record once: a change made through this Lifecycle applies at once, one
+// made by another process (the CLI) within that second.
 func (l *Lifecycle) Gate(ctx context.Context, account int64, username string) error {
+	now := l.Now()
+	l.gateMu.Lock()
+	v, ok := l.gates[account]
+	l.gateMu.Unlock()
+	if ok && v.username == username && !now.Before(v.at) && now.Sub(v.at) < gateTTL {
+		return v.err
+	}
+	err := l.gate(ctx, account, username, now)
+	var blocked *auth.Blocked
+	if err == nil || errors.Is(err, auth.ErrBadCredentials) || errors.As(err, &blocked) {
+		l.gateMu.Lock()
+		if l.gates == nil || len(l.gates) >= maxGateCache {
+			l.gates = map[int64]gateVerdict{}
+		}
+		l.gates[account] = gateVerdict{username: username, at: now, err: err}
+		l.gateMu.Unlock()
+	}
+	return err
+}
+
+// forgetGate drops the kept answer of Gate for an account that changed.
+func (l *Lifecycle) forgetGate(account int64) {
+	l.gateMu.Lock()
+	delete(l.gates, account)
+	l.gateMu.Unlock()
+}
+
+// gate reads the account's record and decides as Gate does.
+func (l *Lifecycle) gate(ctx context.Context, account int64, username string, now time.Time) error {
 	r, err := l.db.LifecycleRecord(ctx, account)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && r.Username != username) {
 		return auth.ErrBadCredentials
@@ -142,7 +190,7 @@ func (l *Lifecycle) Gate(ctx context.Context, account int64, username string) er
 	if err != nil {
 		return err
 	}
-	st := Compute(*r, l.Now(), l.o.Settings)
+	st := Compute(*r, now, l.o.Settings)
 	switch st.State {
 	case StateTrial, StateActive:
 		return nil
@@ -161,6 +209,7 @@ func (l *Lifecycle) update(ctx context.Context, account int64, fn func(t *storag
 	err := l.db.UpdateLifecycle(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord) error {
 		return fn(t, r, Compute(*r, l.Now(), l.o.Settings))
 	})
+	l.forgetGate(account)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNotFound
 	}

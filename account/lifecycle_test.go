@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -277,5 +278,44 @@ func TestPaymentChecks(t *testing.T) {
 	}
 	if got := kinds(t, l, other); strings.Contains(fmt.Sprint(got), "subscription") {
 		t.Fatalf("the refused payment left an event: %v", got)
+	}
+}
+
+// TestGateKeepsItsAnswerBriefly: Gate answers a burst of requests from one
+// read; a change by another process (a second Lifecycle over the database)
+// shows within gateTTL, and a change through this one at once.
+func TestGateKeepsItsAnswerBriefly(t *testing.T) {
+	db, _ := openDB(t)
+	c := newClock()
+	l := newLife(t, db, c, nil)
+	ctx := context.Background()
+	id := mustCreate(t, l, db, "hana", StartPending)
+	var blocked *auth.Blocked
+	if err := l.Gate(ctx, id, "hana"); !errors.As(err, &blocked) {
+		t.Fatalf("pending: %v, want *auth.Blocked", err)
+	}
+	other := newLife(t, db, c, nil)
+	token, err := other.ConfirmationToken(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Confirm(ctx, id, token); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Gate(ctx, id, "hana"); !errors.As(err, &blocked) {
+		t.Fatalf("within the second after a change elsewhere: %v, want the kept answer", err)
+	}
+	if err := l.Gate(ctx, id, "someone-else"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("another username for the account: %v", err)
+	}
+	c.Advance(gateTTL)
+	if err := l.Gate(ctx, id, "hana"); err != nil {
+		t.Fatalf("a second after the confirmation: %v", err)
+	}
+	if err := l.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Gate(ctx, id, "hana"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("right after a delete through the same lifecycle: %v", err)
 	}
 }

@@ -278,7 +278,9 @@ func (l *Lifecycle) Delete(ctx context.Context, account int64) error {
 
 // finishPurge deletes an account whose purge was decided.
 func (l *Lifecycle) finishPurge(ctx context.Context, account int64, username string) error {
-	if err := l.db.DeleteAccount(ctx, account); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	err := l.db.DeleteAccount(ctx, account)
+	l.forgetGate(account)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
 	if l.o.OnPurge != nil {
