@@ -440,14 +440,20 @@ func (s *sqliteSpace) ref(ctx context.Context, q querier, id int64) (collectionR
 		return r, fmt.Errorf("storage: read collection: %w", err)
 	}
 	if read {
-		s.mu.Lock()
-		if s.refs == nil {
-			s.refs = map[int64][]byte{}
-		}
-		s.refs[id] = r.uid
-		s.mu.Unlock()
+		s.remember(id, r.uid)
 	}
 	return r, nil
+}
+
+// remember notes that collection id, with random id uid, is this user's,
+// as read outside any write transaction.
+func (s *sqliteSpace) remember(id int64, uid []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs == nil {
+		s.refs = map[int64][]byte{}
+	}
+	s.refs[id] = uid
 }
 
 // bump gives a collection the next revision and returns it.
@@ -470,8 +476,13 @@ func (s *sqliteSpace) bumpCounting(ctx context.Context, tx *sql.Tx, collection, 
 	return rev, nil
 }
 
+// scanCollection reads a row of collectionColumns on a read path, and
+// remembers the collection for the request's later reads.
 func (s *sqliteSpace) scanCollection(scan func(...any) error) (*Collection, error) {
-	c, _, err := s.scanCollectionUID(scan)
+	c, uid, err := s.scanCollectionUID(scan)
+	if err == nil {
+		s.remember(c.ID, uid) // read from the database: the next reads need not check it again
+	}
 	return c, err
 }
 
