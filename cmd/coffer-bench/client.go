@@ -96,6 +96,10 @@ type davClient struct {
 	password string
 }
 
+// maxPresized is the largest announced Content-Length read into a buffer
+// of that size at once.
+const maxPresized = 64 << 20
+
 // answer is a response read in full.
 type answer struct {
 	status int
@@ -129,7 +133,15 @@ func (c *davClient) do(ctx context.Context, method, path string, body []byte, he
 		return &answer{took: time.Since(start)}, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	var b []byte
+	if n := resp.ContentLength; n > 0 && n <= maxPresized {
+		// One buffer of the announced size, as a client parsing the
+		// stream would need; io.ReadAll would grow and copy it.
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(resp.Body)
+	}
 	a := &answer{status: resp.StatusCode, header: resp.Header, body: b, took: time.Since(start)}
 	return a, err
 }
