@@ -22,13 +22,19 @@ var knownComponents = map[string]bool{
 // validText reports whether b is UTF-8 that XML 1.0 can carry, so the
 // stored bytes can later be sent as calendar-data or address-data.
 func validText(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if !isXMLChar(r) {
+	for i := 0; i < len(b); {
+		if c := b[i]; c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 || !isXMLChar(r) {
 			return false
 		}
+		i += size
 	}
 	return true
 }
@@ -112,7 +118,8 @@ func validateVCard(body []byte) (uid string, err error) {
 	if !validText(body) {
 		return "", invalid("not UTF-8 text")
 	}
-	lines := unfoldLines(string(body))
+	text := unfold(string(body))
+	lines := strings.Split(strings.TrimSuffix(text, "\r\n"), "\r\n")
 	if len(lines) < 2 ||
 		!strings.EqualFold(lines[0], "BEGIN:VCARD") || !strings.EqualFold(lines[len(lines)-1], "END:VCARD") {
 		return "", invalid("exactly one BEGIN:VCARD ... END:VCARD is required")
@@ -129,7 +136,7 @@ func validateVCard(body []byte) (uid string, err error) {
 	}
 	// go-vcard reads unfolded text: unfolding a long photo line itself
 	// costs it time and memory that grow with the square of the line.
-	dec := vcard.NewDecoder(strings.NewReader(strings.Join(lines, "\r\n") + "\r\n"))
+	dec := vcard.NewDecoder(strings.NewReader(text))
 	card, derr := dec.Decode()
 	if derr != nil {
 		return "", invalid("it does not parse")
@@ -152,31 +159,30 @@ func validateVCard(body []byte) (uid string, err error) {
 	return strings.TrimSpace(card.Value(vcard.FieldUID)), nil
 }
 
-// unfoldLines splits text into unfolded, non-empty content lines (RFC 6350
-// section 3.2), the way go-vcard reads them.
-func unfoldLines(s string) []string {
-	var lines []string
-	var cur strings.Builder
-	flush := func() {
-		if cur.Len() > 0 {
-			lines = append(lines, cur.String())
-			cur.Reset()
-		}
-	}
-	for _, l := range strings.Split(s, "\n") {
+// unfold returns the unfolded, non-empty content lines of text (RFC 6350
+// section 3.2), the way go-vcard reads them, each ended by CRLF. Lines
+// hold no LF, so splitting the result at CRLF gives them back.
+func unfold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	started := false // a line has been written, which a fold continues
+	for rest := s; rest != ""; {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
 		l = strings.TrimSuffix(l, "\r")
-		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && (cur.Len() > 0 || len(lines) > 0) {
-			if cur.Len() == 0 {
-				// A fold after an empty line continues the last line.
-				cur.WriteString(lines[len(lines)-1])
-				lines = lines[:len(lines)-1]
+		switch {
+		case len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && started:
+			b.WriteString(l[1:]) // a fold, after an empty line too, continues the last line
+		case l != "":
+			if started {
+				b.WriteString("\r\n")
 			}
-			cur.WriteString(l[1:])
-			continue
+			b.WriteString(l)
+			started = true
 		}
-		flush()
-		cur.WriteString(l)
 	}
-	flush()
-	return lines
+	if started {
+		b.WriteString("\r\n")
+	}
+	return b.String()
 }
