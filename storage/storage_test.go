@@ -13,7 +13,7 @@ import (
 )
 
 // testSpace opens a fresh database with one account and returns its space.
-func testSpace(t *testing.T) (*DB, Space, string) {
+func testSpace(t testing.TB) (*DB, Space, string) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := Open(context.Background(), filepath.Join(dir, "coffer.db"), Options{})
