@@ -482,6 +482,7 @@ type device struct {
 	tokens []string
 	hrefs  []map[string]int // href to index, per population
 	rng    *rand.Rand
+	stale  [][2]int // population and object of writes cut by a deadline: the server may have taken them
 }
 
 // mixed creates U users with N objects each and D devices per user, then
@@ -521,8 +522,8 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 	setup.Extra["users"] = float64(e.c.users)
 	setup.Extra["devices"] = float64(len(devices))
 	setup.Extra["objects_per_user"] = float64(e.c.n)
-	return e.runs(ctx, emit, setup, func(ctx context.Context, run int, rec *recorder, res *result) error {
-		ctx, cancel := context.WithTimeout(ctx, e.c.duration)
+	return e.runs(ctx, emit, setup, func(outer context.Context, run int, rec *recorder, res *result) error {
+		ctx, cancel := context.WithTimeout(outer, e.c.duration)
 		defer cancel()
 		var stopped sync.WaitGroup
 		var left atomic.Int64
@@ -541,6 +542,11 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 		}
 		stopped.Wait()
 		res.Elapsed = time.Since(t0).Seconds()
+		for _, d := range devices {
+			if err := d.refresh(outer); err != nil {
+				return err
+			}
+		}
 		all := rec.summaries(time.Since(t0))
 		for _, line := range all {
 			if line.Op == "all" || len(all) == 1 {
@@ -608,6 +614,32 @@ func (e *env) mixedUser(ctx context.Context, u int, cr creds) ([]*device, error)
 	return devs, nil
 }
 
+// refresh reads the current ETag of each object whose write the deadline
+// cut, after the measured part, so that the next run's If-Match holds.
+func (d *device) refresh(ctx context.Context) error {
+	for _, s := range d.stale {
+		p := d.pops[s[0]]
+		a, err := d.cl.do(ctx, "PROPFIND", p.href(s[1]), []byte(bodyETag), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
+		if err != nil || a.status != http.StatusMultiStatus {
+			return fmt.Errorf("reading the ETag of %s after a cut write: %d %v", p.href(s[1]), a.status, err)
+		}
+		m, err := parseMultistatus(a.body)
+		if err != nil {
+			return err
+		}
+		if len(m.Responses) != 1 {
+			return fmt.Errorf("no ETag for %s after a cut write", p.href(s[1]))
+		}
+		ps, ok := m.Responses[0].ok()
+		if !ok || ps.Prop.ETag == "" {
+			return fmt.Errorf("no ETag for %s after a cut write", p.href(s[1]))
+		}
+		p.etags[s[1]] = ps.Prop.ETag
+	}
+	d.stale = d.stale[:0]
+	return nil
+}
+
 // loop runs one device until the deadline or the request budget: 70%
 // polls (a Depth 0 PROPFIND, then sync-collection when the token moved),
 // 20% downloads (a multiget of --batch), 10% writes (PUT with If-Match of
@@ -647,8 +679,11 @@ func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.I
 			}
 			i := d.index + e.c.devices*d.rng.IntN(mine)
 			p.revs[i]++
-			if tag := putOne(ctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); tag != "" {
+			switch tag := putOne(ctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); {
+			case tag != "":
 				p.etags[i] = tag
+			case ctx.Err() != nil:
+				d.stale = append(d.stale, [2]int{c, i})
 			}
 		}
 	}

@@ -11,6 +11,9 @@ const (
 	// DAVx5's contact listing without sync-collection, 2.5.6: Depth 1.
 	bodyListing = `<?xml version='1.0' encoding='UTF-8' ?><propfind xmlns="DAV:"><prop><resourcetype /><getetag /></prop></propfind>`
 
+	// One object's ETag, read after a write whose answer the deadline cut.
+	bodyETag = `<?xml version='1.0' encoding='UTF-8' ?><propfind xmlns="DAV:"><prop><getetag /></prop></propfind>`
+
 	// The poll of DAVx5 and iOS, 2.5.1 and 3.3: Depth 0.
 	bodyPoll = `<?xml version='1.0' encoding='UTF-8' ?><propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag /><sync-token /></prop></propfind>`
 
