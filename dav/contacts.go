@@ -89,11 +89,9 @@ func contactsError(err error) error {
 
 // renderAddressData returns the address-data of a card as the request asks:
 // the stored bytes when they already are the version asked for, else a
-// conversion and selection of them. A request with no version and no
-// selection, as a bare address-data is, gets the stored bytes at once;
-// it was validated when parsed, and Transform would return them too.
+// conversion and selection of them.
 func renderAddressData(body []byte, ad *vcard.AddressData) ([]byte, error) {
-	if ad == nil || strings.TrimSpace(ad.Version) == "" && (ad.AllProp || len(ad.Props) == 0) {
+	if ad == nil {
 		return body, nil
 	}
 	out, err := vcard.Transform(body, ad)

@@ -256,6 +256,10 @@ func TestBareAddressDataIsStoredBytes(t *testing.T) {
 			}
 		}
 	}
+	// Without a version the request is still checked: an unsupported type is refused.
+	if _, err := renderAddressData(stored, &vcard.AddressData{ContentType: "text/html"}); err == nil {
+		t.Fatal("address-data of content-type text/html was answered")
+	}
 	if got, err := renderAddressData(stored, &vcard.AddressData{Version: "4.0"}); err != nil || bytes.Equal(got, stored) {
 		t.Fatalf("a version 4.0 request got the stored vCard 3 (%v)", err)
 	}
