@@ -195,24 +195,18 @@ func (s *sqliteSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 		return nil, err
 	}
 	rows, err := s.db.read.QueryContext(ctx,
-		`SELECT name_mac, name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision FROM objects WHERE collection_id = ? ORDER BY revision`, ref.id)
+		`SELECT `+objectColumns+`, NULL FROM objects o WHERE o.collection_id = ? ORDER BY o.revision`, ref.id)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list objects: %w", err)
 	}
 	defer rows.Close()
 	var out []Object
 	for rows.Next() {
-		var mac, name, ctype, props []byte
-		var o Object
-		var mod int64
-		if err := rows.Scan(&mac, &name, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision); err != nil {
+		o, _, err := s.scanObject(ref, rows.Scan, false)
+		if err != nil {
 			return nil, err
 		}
-		if err := s.openObjectMeta(ref.uid, mac, name, ctype, props, &o); err != nil {
-			return nil, err
-		}
-		o.Modified = time.Unix(mod, 0).UTC()
-		out = append(out, o)
+		out = append(out, *o)
 	}
 	return out, rows.Err()
 }
@@ -261,40 +255,53 @@ func (s *sqliteSpace) objectsNamed(ctx context.Context, ref collectionRef, names
 		}
 		at[string(mac)] = append(at[string(mac)], i)
 	}
-	in := strings.Repeat("?, ", len(args)-2) + "?"
-	query := `SELECT name_mac, name_sealed, etag, ctype_sealed, props_sealed, size, modified_at, revision, NULL
-		FROM objects WHERE collection_id = ? AND name_mac IN (` + in + `)`
+	from, body := `objects o`, `NULL`
 	if withBody {
-		query = `SELECT o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision, b.body_sealed
-			FROM objects o JOIN object_bodies b ON b.object_id = o.id WHERE o.collection_id = ? AND o.name_mac IN (` + in + `)`
+		from, body = sealedTables, `b.body_sealed`
 	}
-	rows, err := s.db.read.QueryContext(ctx, query, args...)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+objectColumns+`, `+body+` FROM `+from+
+		` WHERE o.collection_id = ? AND o.name_mac IN (`+strings.Repeat("?, ", len(args)-2)+`?)`, args...)
 	if err != nil {
 		return fmt.Errorf("storage: read objects: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var mac, sealedName, ctype, props []byte
-		var sealedBody sql.RawBytes // opened before the next row, so never copied
-		o := &Object{}
-		var mod int64
-		if err := rows.Scan(&mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody); err != nil {
-			return fmt.Errorf("storage: read object: %w", err)
-		}
-		if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, props, o); err != nil {
+		o, mac, err := s.scanObject(ref, rows.Scan, withBody)
+		if err != nil {
 			return err
-		}
-		o.Modified = time.Unix(mod, 0).UTC()
-		if withBody {
-			if o.Body, err = s.keys.Open(s.ad(ref.uid, mac, fieldObjectBody), sealedBody); err != nil {
-				return fmt.Errorf("storage: open object body: %w", err)
-			}
 		}
 		for _, i := range at[string(mac)] {
 			out[i] = o
 		}
 	}
 	return rows.Err()
+}
+
+// objectColumns are the columns of objects o that scanObject reads, before
+// the body column.
+const objectColumns = `o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision`
+
+// scanObject reads a row of objectColumns and a body column (NULL unless
+// withBody), opens its sealed fields, and returns the object and its name MAC.
+func (s *sqliteSpace) scanObject(ref collectionRef, scan func(...any) error, withBody bool) (*Object, []byte, error) {
+	var mac, sealedName, ctype, props []byte
+	var sealedBody sql.RawBytes // opened before the next row, so never copied
+	o := &Object{}
+	var mod int64
+	if err := scan(&mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody); err != nil {
+		return nil, nil, fmt.Errorf("storage: read object: %w", err)
+	}
+	if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, props, o); err != nil {
+		return nil, nil, err
+	}
+	o.Modified = time.Unix(mod, 0).UTC()
+	if withBody {
+		var err error
+		if o.Body, err = s.keys.Open(s.ad(ref.uid, mac, fieldObjectBody), sealedBody); err != nil {
+			return nil, nil, fmt.Errorf("storage: open object body: %w", err)
+		}
+	}
+	return o, mac, nil
 }
 
 // PutObject creates or replaces an object after checking its preconditions
