@@ -14,12 +14,11 @@ type budget struct {
 	err                     error
 }
 
-// evalCtx is the per-call evaluation state for one object: resolved zones,
-// recurrence series and the budget. It is not shared between goroutines.
+// evalCtx is the per-call evaluation state for one object: the default
+// zone, recurrence series and the budget. It is not shared between goroutines.
 type evalCtx struct {
 	obj      *Object
 	floating *zone
-	zones    map[string]*zone
 	series   map[*goical.Component]*series
 	b        budget
 	// usedFloating records that a value was read in the default location.
@@ -42,7 +41,6 @@ func newCtx(obj *Object, opts Options) *evalCtx {
 	return &evalCtx{
 		obj:      obj,
 		floating: &zone{name: loc.String(), loc: loc},
-		zones:    map[string]*zone{},
 		b:        b,
 	}
 }

@@ -117,17 +117,10 @@ func loadIANA(name string) *time.Location {
 // zone resolves a TZID as namedZone does; anything else is treated as
 // floating (the default location).
 func (c *evalCtx) zone(tzid string) *zone {
-	if z, ok := c.zones[tzid]; ok {
+	if z := c.obj.namedZone(tzid); z != nil {
 		return z
 	}
-	z := c.obj.namedZone(tzid)
-	if z == nil {
-		z = c.floating
-	}
-	if len(c.zones) < maxZonesPerObject {
-		c.zones[tzid] = z
-	}
-	return z
+	return c.floating
 }
 
 // namedZone resolves a TZID that names a zone: an embedded VTIMEZONE
