@@ -70,7 +70,9 @@ func newDAVWriter(t Target) *davWriter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &davWriter{h: dav.NewHandler(dav.Options{Auth: fixedLogin{acct}, Logger: log}), user: t.Username}
+	o := t.Limits
+	o.Auth, o.Logger = fixedLogin{acct}, log
+	return &davWriter{h: dav.NewHandler(o), user: t.Username}
 }
 
 // put stores one object with PUT; with create it must not exist yet.

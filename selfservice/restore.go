@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -24,6 +25,10 @@ type Target struct {
 	Username  string
 	Space     storage.Space
 	Logger    *slog.Logger // for the DAV layer's own errors; nil discards them
+	// Limits are the caps every object written must meet, the operator's
+	// as a client's PUT meets them (quota, sizes, counts); its Auth and
+	// Logger are not used.
+	Limits dav.Options
 }
 
 // ImportResult tells what an import did.

@@ -17,6 +17,7 @@ import (
 func importCmd(args []string) error {
 	var c config
 	fs := newFlags("import", &c)
+	limits := addLimitFlags(fs)
 	fs.Bool("password-stdin", true, "read the user's password (or recovery code) from standard input (always on)")
 	pos, err := parse(fs, &c, args)
 	if err != nil {
@@ -25,11 +26,16 @@ func importCmd(args []string) error {
 	if len(pos) != 2 {
 		return errors.New("import: want USER and FILE (.ics, .vcf or an export .zip)")
 	}
-	return importFile(context.Background(), &c, pos[0], pos[1], os.Stdin, os.Stdout)
+	if err := limits.check(); err != nil {
+		return err
+	}
+	return importFile(context.Background(), &c, limits, pos[0], pos[1], os.Stdin, os.Stdout)
 }
 
 // importFile does the work of importCmd, reading the password from in.
-func importFile(ctx context.Context, c *config, username, file string, in io.Reader, out io.Writer) error {
+// Every object meets the same limits as a client's PUT to serve with the
+// same flags or COFFER_* variables.
+func importFile(ctx context.Context, c *config, l *limitFlags, username, file string, in io.Reader, out io.Writer) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -54,6 +60,7 @@ func importFile(ctx context.Context, c *config, username, file string, in io.Rea
 	}
 	t := selfservice.Target{AccountID: id.AccountID, Username: id.Username, Space: a.db.Space(id.AccountID, id.Keys),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	l.apply(&t.Limits)
 	res, err := selfservice.Import(ctx, t, f, st.Size())
 	if res != nil {
 		fmt.Fprintf(out, "imported %d objects into %d collections of %s\n", res.Objects, res.Collections, username)

@@ -16,7 +16,7 @@ Usage:
   coffer user list [--data DIR]
   coffer user delete USERNAME [--data DIR]
   coffer account create|confirm|show|pay|vouchers|redeem|set|delete|sweep ...  (coffer account help)
-  coffer import USERNAME FILE.ics|FILE.vcf|EXPORT.zip --password-stdin [--data DIR]
+  coffer import USERNAME FILE.ics|FILE.vcf|EXPORT.zip --password-stdin [--data DIR] [serve's limit flags]
   coffer backup DEST [--no-secret] [--data DIR]
   coffer restore SRC [--force] [--data DIR]
   coffer escrow keygen PRIVATE-FILE PUBLIC-FILE

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,6 +141,7 @@ func TestImportCommand(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	c := &config{data: dir, kdf: encryption.MinKDF}
+	lim := addLimitFlags(flag.NewFlagSet("import", flag.ContinueOnError))
 	a, err := openApp(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +159,10 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := importFile(ctx, c, "alice", ics, strings.NewReader("wrong-password\n"), &out); !errors.Is(err, auth.ErrBadCredentials) {
+	if err := importFile(ctx, c, lim, "alice", ics, strings.NewReader("wrong-password\n"), &out); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Fatalf("import with a wrong password = %v", err)
 	}
-	if err := importFile(ctx, c, "alice", ics, strings.NewReader("alice-password\n"), &out); err != nil {
+	if err := importFile(ctx, c, lim, "alice", ics, strings.NewReader("alice-password\n"), &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "imported 2 objects") {
@@ -190,7 +192,7 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := importFile(ctx, c, "bob", zipFile, strings.NewReader("bob-password\n"), &out); err != nil {
+	if err := importFile(ctx, c, lim, "bob", zipFile, strings.NewReader("bob-password\n"), &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	a, err = openApp(ctx, c)
