@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -56,13 +55,8 @@ func parsePHC(s string) (phcHash, error) {
 	if len(f) != 6 || f[0] != "" || f[1] != "argon2id" || f[2] != "v=19" {
 		return h, ErrPHC
 	}
-	var p encryption.KDFParams
-	var rest string
-	n, _ := fmt.Sscanf(f[3], "m=%d,t=%d,p=%d%s", &p.MemoryKiB, &p.Time, &p.Threads, &rest)
-	if n != 3 || p.String() != f[3] {
-		return h, ErrPHC
-	}
-	if err := p.Validate(); err != nil || p.MemoryKiB > 4<<20 || p.Time > 64 {
+	p, err := encryption.ParseKDFParams(f[3])
+	if err != nil {
 		return h, ErrPHC
 	}
 	enc := base64.RawStdEncoding.Strict()

@@ -139,6 +139,11 @@ func TestKDFParamsFloor(t *testing.T) {
 		{KDFParams{Time: 3, MemoryKiB: 4096, Threads: 1}, false},
 		{KDFParams{Time: 0, MemoryKiB: 65536, Threads: 1}, false},
 		{KDFParams{Time: 3, MemoryKiB: 65536, Threads: 0}, false},
+		{MaxKDF, true},
+		{KDFParams{Time: 3, MemoryKiB: MaxKDF.MemoryKiB + 1, Threads: 4}, false},
+		{KDFParams{Time: MaxKDF.Time + 1, MemoryKiB: 65536, Threads: 4}, false},
+		{KDFParams{Time: 3, MemoryKiB: 65536, Threads: MaxKDF.Threads + 1}, false},
+		{KDFParams{Time: 3, MemoryKiB: 4294967295, Threads: 4}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.p.Validate(); (err == nil) != tt.ok {
@@ -147,18 +152,57 @@ func TestKDFParamsFloor(t *testing.T) {
 	}
 }
 
+// TestHostileSlotParameters: a key slot written into the database with
+// huge or sloppy Argon2 parameters is refused before any derivation. Before,
+// parameters were read with Sscanf (trailing text accepted) and only a
+// floor was checked, so m=4294967295 made the server allocate 4 TiB.
+func TestHostileSlotParameters(t *testing.T) {
+	secret := make([]byte, KeySize)
+	for _, params := range []string{
+		"m=4294967295,t=3,p=4",
+		"m=65536,t=4294967295,p=4",
+		"m=65536,t=3,p=255",
+		"m=65536,t=3,p=4junk",
+		"m=65536,t=3,p=4,x=1",
+		"m=065536,t=3,p=4",
+		"m=+65536,t=3,p=4",
+		"m= 65536,t=3,p=4",
+		"m=65536,t=3,p=256",
+		"m=99999999999,t=3,p=4",
+		"t=3,m=65536,p=4",
+	} {
+		t.Run(params, func(t *testing.T) {
+			slot := Slot{KDF: "argon2id$v=19$" + params + "$AAAAAAAAAAAAAAAAAAAAAA", Wrapped: make([]byte, 64)}
+			if _, err := Unwrap(slot, []byte("pw"), secret, SlotAD(1, "password")); !errors.Is(err, ErrSlotFormat) {
+				t.Fatalf("Unwrap = %v, want ErrSlotFormat", err)
+			}
+			if _, ok := KDFParamsOf(slot); ok {
+				t.Fatal("KDFParamsOf accepted it")
+			}
+		})
+	}
+}
+
 func FuzzUnwrapSlot(f *testing.F) {
 	secret := make([]byte, KeySize)
 	f.Add("argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA", []byte("x"), []byte("pw"))
 	f.Add("secret$AAAAAAAAAAAAAAAAAAAAAA", []byte("0123456789012345678901234567890123456789"), []byte("code"))
 	f.Add("argon2id$v=19$m=1,t=1,p=1$", []byte{}, []byte{})
+	f.Add("argon2id$v=19$m=4294967295,t=3,p=4$AAAAAAAAAAAAAAAAAAAAAA", []byte("x"), []byte("pw"))
+	f.Add("argon2id$v=19$m=65536,t=3,p=4junk$AAAAAAAAAAAAAAAAAAAAAA", []byte("x"), []byte("pw"))
 	f.Fuzz(func(t *testing.T, kdf string, wrapped, cred []byte) {
-		// Cap the cost: a fuzzed slot must not make the fuzzer run Argon2 with huge memory.
+		// Parameters within the ceiling are honest work for Argon2; only
+		// the costly ones among them are left out, to keep the fuzzer fast.
+		// Everything beyond the ceiling must be refused, cleanly.
 		if p, ok := KDFParamsOf(Slot{KDF: kdf}); ok && (p.MemoryKiB > 64*1024 || p.Time > 4 || p.Threads > 4) {
 			return
 		}
-		if _, err := Unwrap(Slot{KDF: kdf, Wrapped: wrapped}, cred, secret, SlotAD(1, "password")); err == nil {
+		_, err := Unwrap(Slot{KDF: kdf, Wrapped: wrapped}, cred, secret, SlotAD(1, "password"))
+		if err == nil {
 			t.Fatal("a fuzzed slot opened")
+		}
+		if !errors.Is(err, ErrOpen) && !errors.Is(err, ErrSlotFormat) {
+			t.Fatalf("Unwrap = %v, want ErrOpen or ErrSlotFormat", err)
 		}
 	})
 }

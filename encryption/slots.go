@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -25,10 +26,20 @@ var DefaultKDF = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
 // MinKDF is OWASP's floor for Argon2id (t=2, 19 MiB, p=1); nothing weaker is accepted.
 var MinKDF = KDFParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1}
 
-// Validate reports whether p is at or above the OWASP floor.
+// MaxKDF is the costliest Argon2id setting accepted, in the server's
+// configuration and in a stored slot or hash alike: a hostile value written
+// into the database cannot make a login allocate more memory or run longer
+// than the strongest setting the server itself may be given.
+var MaxKDF = KDFParams{Time: 16, MemoryKiB: 1 << 20, Threads: 16}
+
+// Validate reports whether p is at or above the OWASP floor and within MaxKDF.
 func (p KDFParams) Validate() error {
 	if p.Threads < 1 || p.Time < 1 || p.MemoryKiB < 8*uint32(p.Threads) {
 		return fmt.Errorf("argon2id parameters t=%d m=%d p=%d are malformed", p.Time, p.MemoryKiB, p.Threads)
+	}
+	if p.Time > MaxKDF.Time || p.MemoryKiB > MaxKDF.MemoryKiB || p.Threads > MaxKDF.Threads {
+		return fmt.Errorf("argon2id parameters t=%d m=%d KiB p=%d exceed the ceiling (t=%d, m=%d KiB, p=%d)",
+			p.Time, p.MemoryKiB, p.Threads, MaxKDF.Time, MaxKDF.MemoryKiB, MaxKDF.Threads)
 	}
 	// OWASP lists equivalent trade-offs between memory and passes; compare the product.
 	if uint64(p.Time)*uint64(p.MemoryKiB) < uint64(MinKDF.Time)*uint64(MinKDF.MemoryKiB) || p.MemoryKiB < 7*1024 {
@@ -40,6 +51,35 @@ func (p KDFParams) Validate() error {
 // String formats p as a PHC parameter list.
 func (p KDFParams) String() string {
 	return fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Time, p.Threads)
+}
+
+// ParseKDFParams reads a PHC parameter list "m=<KiB>,t=<passes>,p=<lanes>"
+// exactly as String writes it (no signs, leading zeros, spaces or trailing
+// text) and validates it.
+func ParseKDFParams(s string) (KDFParams, error) {
+	var p KDFParams
+	bad := fmt.Errorf("argon2id parameters %q are malformed", s)
+	f := strings.Split(s, ",")
+	if len(f) != 3 {
+		return p, bad
+	}
+	var v [3]uint64
+	for i, key := range []string{"m=", "t=", "p="} {
+		num, ok := strings.CutPrefix(f[i], key)
+		n, err := strconv.ParseUint(num, 10, 32)
+		if !ok || err != nil {
+			return p, bad
+		}
+		v[i] = n
+	}
+	if v[2] > 255 {
+		return p, bad
+	}
+	p = KDFParams{MemoryKiB: uint32(v[0]), Time: uint32(v[1]), Threads: uint8(v[2])}
+	if p.String() != s {
+		return KDFParams{}, bad
+	}
+	return p, p.Validate()
 }
 
 // Argon2id runs Argon2id over secret with salt, returning n bytes.
@@ -94,17 +134,15 @@ func Unwrap(slot Slot, credential, serverSecret []byte, ad AD) ([]byte, error) {
 }
 
 // KDFParamsOf returns the Argon2id parameters of a password slot, to tell
-// whether it should be rewrapped with newer ones.
+// whether it should be rewrapped with newer ones; false when they are
+// malformed or outside the floor and ceiling.
 func KDFParamsOf(slot Slot) (KDFParams, bool) {
-	var p KDFParams
 	f := strings.Split(slot.KDF, "$")
 	if len(f) != 4 || f[0] != "argon2id" {
-		return p, false
+		return KDFParams{}, false
 	}
-	if _, err := fmt.Sscanf(f[2], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
-		return p, false
-	}
-	return p, true
+	p, err := ParseKDFParams(f[2])
+	return p, err == nil
 }
 
 func wrap(userKey, credential, serverSecret []byte, kdf string, ad AD) (Slot, error) {
@@ -153,7 +191,7 @@ func deriveKEK(kdf string, credential, serverSecret []byte) ([]byte, error) {
 	switch {
 	case len(f) == 4 && f[0] == "argon2id" && f[1] == "v=19":
 		p, ok := KDFParamsOf(Slot{KDF: kdf})
-		if !ok || p.Validate() != nil {
+		if !ok {
 			return nil, ErrSlotFormat
 		}
 		salt, err := unb64(f[3])
