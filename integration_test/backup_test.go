@@ -73,7 +73,7 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 	}
 	s.Stop()
 
-	restored := t.TempDir()
+	restored := filepath.Join(t.TempDir(), "restored")
 	if out, err := coffer(t, "", "restore", dest, "--data", restored); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}

@@ -79,7 +79,7 @@ func startServer(t *testing.T, data string) *server {
 func startServerWith(t *testing.T, data string, flags ...string) *server {
 	t.Helper()
 	if data == "" {
-		data = t.TempDir()
+		data = filepath.Join(t.TempDir(), "data") // serve creates it, private
 	}
 	s := &server{t: t, data: data, exited: make(chan struct{})}
 	args := append(append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, argon2Flags...), flags...)

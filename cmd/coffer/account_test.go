@@ -54,7 +54,7 @@ const rigToken = "operator-token-for-the-rig"
 func newLifeRig(t *testing.T) *lifeRig {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := privateDir(t)
 	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +299,7 @@ func (r *lifeRig) findMarkers(markers []string) []string {
 // gives later accounts a trial and leaves the permanent ones permanent.
 func TestLifecycleModes(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// flagsFor parses args as a command would; newFlags resets c, so the

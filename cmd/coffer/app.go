@@ -36,7 +36,7 @@ func openApp(ctx context.Context, c *config) (*app, error) {
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
-	secret, err := loadSecret(filepath.Join(c.data, secretFile))
+	secret, err := loadSecret(c.data)
 	if err != nil {
 		return nil, err
 	}
@@ -69,35 +69,89 @@ func openApp(ctx context.Context, c *config) (*app, error) {
 
 func (a *app) Close() error { return a.db.Close() }
 
-// loadSecret reads the server secret, creating it (mode 0600) on first start.
-func loadSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) != encryption.KeySize {
-			return nil, fmt.Errorf("server secret %s has %d bytes, want %d", path, len(b), encryption.KeySize)
-		}
-		return b, nil
+// loadSecret reads the server secret of the data folder dir, creating it on
+// first start. It refuses a database without its secret (a new secret would
+// open none of its key slots) and a folder or secret that group or others
+// may access.
+func loadSecret(dir string) ([]byte, error) {
+	if err := checkPrivate(dir); err != nil {
+		return nil, err
 	}
-	if !errors.Is(err, os.ErrNotExist) {
+	path := filepath.Join(dir, secretFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(b) == encryption.KeySize:
+		return b, checkPrivate(path)
+	case err == nil && len(b) > 0:
+		return nil, fmt.Errorf("server secret %s has %d bytes, want %d", absPath(path), len(b), encryption.KeySize)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("read server secret: %w", err)
+	}
+	// Missing, or empty: an older version that crashed while writing it.
+	db := filepath.Join(dir, dbFile)
+	if _, err := os.Stat(db); err == nil {
+		return nil, fmt.Errorf("the database %s exists without its server secret %s: a new secret would open none of its key slots; put back server.key from the backup of this folder", absPath(db), absPath(path))
 	}
 	b, err = encryption.RandomBytes(encryption.KeySize)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return b, writeSecret(dir, path, b)
+}
+
+// writeSecret writes b to path so that a crash leaves either no file or the
+// whole one: a synced temporary file, renamed, then the folder synced.
+func writeSecret(dir, path string, b []byte) error {
+	f, err := os.CreateTemp(dir, secretFile+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("create server secret: %w", err)
+		return fmt.Errorf("create server secret: %w", err)
 	}
+	defer os.Remove(f.Name())
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write server secret: %w", err)
+		return fmt.Errorf("write server secret: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write server secret: %w", err)
+		return fmt.Errorf("write server secret: %w", err)
 	}
-	return b, f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write server secret: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write server secret: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// checkPrivate refuses a file or folder that group or others may access:
+// the server secret and the folder that holds it are the owner's alone.
+func checkPrivate(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		want := "chmod 600"
+		if fi.IsDir() {
+			want = "chmod 700"
+		}
+		return fmt.Errorf("%s has mode %04o: group or others may access it, and it holds the server secret; run %s %s", absPath(path), perm, want, absPath(path))
+	}
+	return nil
+}
+
+// absPath is path made absolute for messages, or path when that fails.
+func absPath(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
 }
 
 // newUser describes an account to create.

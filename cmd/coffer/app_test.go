@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/pem"
@@ -30,7 +31,7 @@ func TestDatabaseAndSecretCannotOpenUserKey(t *testing.T) {
 
 func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
 	var escrowPriv *encryption.EscrowPrivateKey
 	var pubPEM []byte
@@ -176,7 +177,7 @@ func escrowPubBytes(t *testing.T, pubPEM []byte) []byte {
 
 func TestUsernameRules(t *testing.T) {
 	ctx := context.Background()
-	a, err := openApp(ctx, &config{data: t.TempDir(), kdf: encryption.MinKDF})
+	a, err := openApp(ctx, &config{data: privateDir(t), kdf: encryption.MinKDF})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,5 +204,104 @@ func TestUsernameRules(t *testing.T) {
 	}
 	if _, err := a.createUser(ctx, newUser{username: "alice", password: "long enough password"}); err == nil {
 		t.Error("a second alice was created")
+	}
+}
+
+// TestServerSecretFile: the server secret is never silently replaced, is
+// written so that a crash leaves no empty file, and is refused when group
+// or others may read it or its folder. Before, a missing server.key next to
+// a database was replaced by a new one that opened no key slot.
+func TestServerSecretFile(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		wantErr []string // parts of the error, {dir} for the folder; none: opens
+	}{
+		{"fresh folder", func(*testing.T, string) {}, nil},
+		{"database without its secret", func(t *testing.T, dir string) {
+			openAndClose(t, dir)
+			must(t, os.Remove(filepath.Join(dir, secretFile)))
+		}, []string{"exists without its server secret", "{dir}/" + dbFile, "{dir}/" + secretFile}},
+		{"empty secret from a crash, no database", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, secretFile), nil, 0o600))
+		}, nil},
+		{"empty secret next to a database", func(t *testing.T, dir string) {
+			openAndClose(t, dir)
+			must(t, os.WriteFile(filepath.Join(dir, secretFile), nil, 0o600))
+		}, []string{"exists without its server secret"}},
+		{"world-readable secret", func(t *testing.T, dir string) {
+			openAndClose(t, dir)
+			must(t, os.Chmod(filepath.Join(dir, secretFile), 0o644))
+		}, []string{"mode 0644", "chmod 600"}},
+		{"group-readable folder", func(t *testing.T, dir string) {
+			must(t, os.Chmod(dir, 0o750))
+		}, []string{"mode 0750", "chmod 700"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := privateDir(t)
+			tt.prepare(t, dir)
+			before, _ := os.ReadFile(filepath.Join(dir, secretFile))
+			a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Close()
+				b, err := os.ReadFile(filepath.Join(dir, secretFile))
+				if err != nil || len(b) != encryption.KeySize {
+					t.Fatalf("server secret: %d bytes, %v", len(b), err)
+				}
+				entries, _ := os.ReadDir(dir)
+				for _, e := range entries {
+					if strings.Contains(e.Name(), ".tmp") {
+						t.Errorf("left behind %s", e.Name())
+					}
+				}
+				return
+			}
+			if err == nil {
+				a.Close()
+				t.Fatal("opened")
+			}
+			for _, w := range tt.wantErr {
+				w = strings.ReplaceAll(w, "{dir}", dir)
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, secretFile)); !bytes.Equal(before, after) {
+				t.Error("the server secret was changed")
+			}
+		})
+	}
+}
+
+// openAndClose opens the data folder once, creating its database and secret.
+func openAndClose(t *testing.T, dir string) {
+	t.Helper()
+	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+}
+
+// privateDir is a new data folder that only its owner may access, as
+// serve creates one: t.TempDir's folders are open to all (mode 0755).
+func privateDir(tb testing.TB) string {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

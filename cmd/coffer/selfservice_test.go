@@ -25,7 +25,7 @@ import (
 // A revoked app password opens nothing, even with the files.
 func TestAppPasswordSlotsNeedTheirSecret(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := privateDir(t)
 	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestAppPasswordSlotsNeedTheirSecret(t *testing.T) {
 // a fresh account byte for byte.
 func TestImportCommand(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
 	lim := addLimitFlags(flag.NewFlagSet("import", flag.ContinueOnError))
 	a, err := openApp(ctx, c)
