@@ -101,11 +101,18 @@ func BenchmarkCalendarQuery(b *testing.B) {
 // that the index never hides an event that the full evaluation matches.
 func TestCalendarQueryAgreesWithFullEvaluation(t *testing.T) {
 	ts := newQueryFixture(t, 400)
-	for _, rng := range []string{
-		`start="20250601T000000Z" end="20250701T000000Z"`, `start="20260801T000000Z"`, `end="20240115T000000Z"`,
-		// Edges: ranges that start or end exactly where events do.
-		`start="20240102T083000Z" end="20240102T090000Z"`, `start="20240102T080000Z"`, `start="20240102T073000Z" end="20240102T080000Z"`,
+	// Every range matches something, and the edge cases name the event
+	// that starts or ends exactly on an edge: q-1 is 08:00 to 08:30 UTC on
+	// 2 January 2024, q-0 starts at 07:00 UTC on 1 January.
+	for _, tt := range []struct{ rng, with, without string }{
+		{`start="20250601T000000Z" end="20250701T000000Z"`, "", ""},
+		{`start="20260801T000000Z"`, "", ""},
+		{`end="20240115T000000Z"`, "q-1.ics", ""},
+		{`start="20240102T080000Z"`, "q-1.ics", ""},
+		{`start="20240102T083000Z" end="20240103T091500Z"`, "q-2.ics", "q-1.ics"},
+		{`start="20240101T070000Z" end="20240102T080000Z"`, "q-0.ics", "q-1.ics"},
 	} {
+		rng := tt.rng
 		indexed := hrefSet(parseMS(t, ts.do(t, "alice", "REPORT", calPath, fmt.Sprintf(queryBody, rng), "Depth: 1")))
 		// The same query on a calendar whose objects carry no index entries.
 		plain := newTestServer(t)
@@ -119,6 +126,12 @@ func TestCalendarQueryAgreesWithFullEvaluation(t *testing.T) {
 		full := hrefSet(parseMS(t, plain.do(t, "alice", "REPORT", calPath, fmt.Sprintf(queryBody, rng), "Depth: 1")))
 		if indexed != full {
 			t.Fatalf("%s: indexed query %q, full evaluation %q", rng, indexed, full)
+		}
+		if indexed == "" {
+			t.Fatalf("%s matches nothing: the case compares nothing", rng)
+		}
+		if has := func(name string) bool { return strings.Contains(" "+indexed+" ", "/"+name+" ") }; (tt.with != "" && !has(tt.with)) || (tt.without != "" && has(tt.without)) {
+			t.Fatalf("%s: %d matched, want %q among them and %q not", rng, strings.Count(indexed, " ")+1, tt.with, tt.without)
 		}
 	}
 }
