@@ -195,3 +195,37 @@ func checkCrashState(t *testing.T, c *client, cal string, states map[string]*pat
 		t.Errorf("sync-collection lists %v, PROPFIND lists %v", synced, listed)
 	}
 }
+
+// TestDurabilitySettings reads SQLite's effective settings from the running
+// server's own write connection (its metrics read them at each scrape). A
+// SIGKILL leaves the page cache intact, so the crash test above passes with
+// synchronous=OFF; a power loss would not. This one fails with it.
+func TestDurabilitySettings(t *testing.T) {
+	t.Setenv("COFFER_OPERATOR_LISTEN", "127.0.0.1:0")
+	t.Setenv("COFFER_OPERATOR_TOKEN", operatorToken)
+	secrets.add(operatorToken)
+	s := startServer(t, "")
+	m := operatorLine.FindStringSubmatch(s.output())
+	if m == nil {
+		t.Fatalf("no operator API address in the output:\n%s", s.output())
+	}
+	req, _ := http.NewRequest("GET", strings.TrimSuffix(m[1], "/")+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var line string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "coffer_sqlite_durability_info{") {
+			line = l
+		}
+	}
+	for _, want := range []string{`journal_mode="wal"`, `synchronous="2"`, `secure_delete="true"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("durability %q lacks %s", line, want)
+		}
+	}
+}

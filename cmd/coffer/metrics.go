@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,8 +41,34 @@ func (f *metricsFlags) setup(a *app, op *operatorFlags) *metrics {
 		return nil
 	}
 	m := newMetrics(a.auth.Argon2Runs)
+	m.reg.MustRegister(durabilityCollector{a.db})
 	op.wrap = m.operatorRoutes(op.token, f.public)
 	return m
+}
+
+// durabilityCollector reports SQLite's effective durability settings, read
+// from the live write connection at each scrape, so that a build or a
+// setting that weakened them shows (and the tests notice).
+type durabilityCollector struct{ db *storage.DB }
+
+// durabilityDesc describes coffer_sqlite_durability_info.
+var durabilityDesc = prometheus.NewDesc("coffer_sqlite_durability_info",
+	"SQLite's effective settings on the write connection: journal mode, synchronous level (2: FULL), fullfsync and secure_delete.",
+	[]string{"journal_mode", "synchronous", "fullfsync", "secure_delete"}, nil)
+
+// Describe sends the one descriptor.
+func (c durabilityCollector) Describe(ch chan<- *prometheus.Desc) { ch <- durabilityDesc }
+
+// Collect reads the settings; on a read error it reports nothing.
+func (c durabilityCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := c.db.Durability(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(durabilityDesc, prometheus.GaugeValue, 1,
+		d.JournalMode, strconv.Itoa(d.Synchronous), strconv.FormatBool(d.FullFsync), strconv.FormatBool(d.SecureDelete))
 }
 
 // metrics are the server's Prometheus collectors. Labels carry the method
