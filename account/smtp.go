@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ type SMTPConfig struct {
 	// TLS is "starttls" (the default; required), "tls" (implicit TLS, port
 	// 465) or "none" (plain text: only for a relay on the same host).
 	TLS string
+	// RootCAs are the certificate authorities the server's certificate
+	// must chain to; nil: the system's.
+	RootCAs *x509.CertPool
 }
 
 // SMTPMailer sends e-mail over SMTP. It uses github.com/emersion/go-smtp: a
@@ -102,11 +106,11 @@ func (m *SMTPMailer) dial(ctx context.Context) (*smtp.Client, error) {
 	var c *smtp.Client
 	switch m.c.TLS {
 	case "tls":
-		c = smtp.NewClient(tls.Client(conn, &tls.Config{ServerName: host}))
+		c = smtp.NewClient(tls.Client(conn, &tls.Config{ServerName: host, RootCAs: m.c.RootCAs}))
 	case "none":
 		c = smtp.NewClient(conn)
 	default:
-		if c, err = smtp.NewClientStartTLS(conn, &tls.Config{ServerName: host}); err != nil {
+		if c, err = smtp.NewClientStartTLS(conn, &tls.Config{ServerName: host, RootCAs: m.c.RootCAs}); err != nil {
 			conn.Close()
 			return nil, smtpError("starttls", err)
 		}
