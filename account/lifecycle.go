@@ -118,7 +118,8 @@ func (l *Lifecycle) History(ctx context.Context, account int64) ([]Event, error)
 // configured. It is for changes made outside this package: kind is one of
 // EventPasswordChanged, EventAppPasswordCreated, EventAppPasswordRevoked,
 // EventDisplayNameChanged or EventEmailChanged. detail is a short sentence
-// for the user (e.g. an app password's name) and must hold no secret.
+// for the user, kept and mailed in clear: it must hold no secret and no
+// name the user gave (an app password's label stays sealed elsewhere).
 func (l *Lifecycle) Record(ctx context.Context, account int64, kind EventKind, detail string) error {
 	if !recordable[kind] {
 		return fmt.Errorf("account: %q is not an event to record from outside", kind)

@@ -102,7 +102,7 @@ func TestAppPasswordsOverHTTP(t *testing.T) {
 	e.must(401, "alice", phone, "PROPFIND", "/dav/calendars/alice/", propfindHome, "Depth", "0")
 	e.must(207, "alice", tablet, "PROPFIND", "/dav/calendars/alice/", propfindHome, "Depth", "0")
 	e.must(404, "alice", "alice-password", "DELETE", "/account/app-passwords/"+phoneID, "")
-	if got, want := e.events.list(), []string{"app_password_created:Pixel 9", "app_password_created:Tablet", "app_password_revoked:Pixel 9"}; !slices.Equal(got, want) {
+	if got, want := e.events.list(), []string{"app_password_created:", "app_password_created:", "app_password_revoked:"}; !slices.Equal(got, want) {
 		t.Fatalf("events = %v, want %v", got, want)
 	}
 }
@@ -121,7 +121,7 @@ func TestChangePasswordOverHTTP(t *testing.T) {
 	}
 	// App passwords have their own key slots and keep working.
 	e.must(200, "alice", app, "GET", "/dav/calendars/alice/calendar/x.ics", "")
-	if got := e.events.list(); !slices.Equal(got, []string{"app_password_created:phone", "password_changed:"}) {
+	if got := e.events.list(); !slices.Equal(got, []string{"app_password_created:", "password_changed:"}) {
 		t.Fatalf("events = %v", got)
 	}
 }

@@ -58,8 +58,8 @@ type Handler struct {
 // Event kinds this package records.
 const (
 	EventPasswordChanged    = "password_changed"
-	EventAppPasswordCreated = "app_password_created" // detail: the app password's label
-	EventAppPasswordRevoked = "app_password_revoked" // detail: the app password's label
+	EventAppPasswordCreated = "app_password_created" // no detail: the label stays sealed
+	EventAppPasswordRevoked = "app_password_revoked" // no detail: the label stays sealed
 )
 
 // Prefix is where the handler is mounted.
