@@ -201,7 +201,7 @@ func accountCmd(args []string) error {
 	if len(pos) != want {
 		return fmt.Errorf("account %s: want %d arguments, got %d", args[0], want, len(pos))
 	}
-	a, err := openApp(ctx, &c)
+	a, err := openApp(ctx, &c, openOptions{})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func newLifeRig(t *testing.T) *lifeRig {
 	t.Helper()
 	ctx := context.Background()
 	dir := privateDir(t)
-	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
+	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestLifecycleModes(t *testing.T) {
 	}
 	step := func(args []string, username string) account.Status {
 		t.Helper()
-		a, err := openApp(ctx, c)
+		a, err := openApp(ctx, c, openOptions{create: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +349,7 @@ func TestLifecycleModes(t *testing.T) {
 	if st := step([]string{"--lifecycle", "off"}, "fourth"); st.State != account.StateActive || !st.Permanent {
 		t.Fatalf("lifecycle off: %+v", st)
 	}
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

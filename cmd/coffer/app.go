@@ -25,17 +25,61 @@ type app struct {
 	auth   *auth.Service
 	life   *account.Lifecycle // the account lifecycle; see account.go
 	now    func() time.Time   // the lifecycle's clock; nil means time.Now (tests set it)
+	lock   *folderLock        // serve's lock on the data folder; nil for other commands
+}
+
+// openOptions say how a command opens the data folder.
+type openOptions struct {
+	create bool // make the folder, database and secret when missing (serve only)
+	lock   bool // hold the folder's exclusive lock until Close (serve only)
 }
 
 // secretFile is the server secret's name inside the data folder. It is kept
 // out of the database so that a copy of the database alone opens nothing.
 const secretFile = "server.key"
 
-// openApp opens (and on first use creates) the data folder.
-func openApp(ctx context.Context, c *config) (*app, error) {
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data folder: %w", err)
+// openApp opens the data folder. Without o.create it refuses a folder that
+// holds no database: a mistyped --data must not quietly start a new one.
+func openApp(ctx context.Context, c *config, o openOptions) (*app, error) {
+	if o.create {
+		if err := os.MkdirAll(c.data, 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	} else if err := requireDatabase(c.data); err != nil {
+		return nil, err
 	}
+	var lock *folderLock
+	if o.lock {
+		var err error
+		if lock, err = lockFolder(c.data); err != nil {
+			return nil, err
+		}
+	}
+	a, err := openLocked(ctx, c)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	a.lock = lock
+	return a, nil
+}
+
+// requireDatabase refuses a data folder without a database, naming the
+// absolute path it looked at.
+func requireDatabase(dir string) error {
+	path := filepath.Join(dir, dbFile)
+	_, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("no Coffer database at %s: check --data (or COFFER_DATA); only coffer serve and coffer restore create one", absPath(path))
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("cannot read %s: permission denied; run as the user that runs coffer serve", absPath(path))
+	}
+	return err
+}
+
+// openLocked opens the database and secret of a folder already checked.
+func openLocked(ctx context.Context, c *config) (*app, error) {
 	secret, err := loadSecret(c.data)
 	if err != nil {
 		return nil, err
@@ -67,7 +111,12 @@ func openApp(ctx context.Context, c *config) (*app, error) {
 	return a, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+// Close closes the database, then releases the folder's lock.
+func (a *app) Close() error {
+	err := a.db.Close()
+	a.lock.release()
+	return err
+}
 
 // loadSecret reads the server secret of the data folder dir, creating it on
 // first start. It refuses a database without its secret (a new secret would

@@ -49,7 +49,7 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 			t.Fatal(err)
 		}
 	}
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func escrowPubBytes(t *testing.T, pubPEM []byte) []byte {
 
 func TestUsernameRules(t *testing.T) {
 	ctx := context.Background()
-	a, err := openApp(ctx, &config{data: privateDir(t), kdf: encryption.MinKDF})
+	a, err := openApp(ctx, &config{data: privateDir(t), kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestServerSecretFile(t *testing.T) {
 			dir := privateDir(t)
 			tt.prepare(t, dir)
 			before, _ := os.ReadFile(filepath.Join(dir, secretFile))
-			a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
+			a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -281,7 +281,7 @@ func TestServerSecretFile(t *testing.T) {
 // openAndClose opens the data folder once, creating its database and secret.
 func openAndClose(t *testing.T, dir string) {
 	t.Helper()
-	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF})
+	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

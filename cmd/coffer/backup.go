@@ -29,6 +29,9 @@ func backup(args []string) error {
 		return errors.New("backup: want exactly one DEST folder")
 	}
 	dest := pos[0]
+	if err := requireDatabase(c.data); err != nil {
+		return err
+	}
 	if err := os.Mkdir(dest, 0o700); err != nil {
 		return fmt.Errorf("backup: %w (DEST must be a new folder)", err)
 	}
@@ -84,6 +87,13 @@ func restore(args []string) error {
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return err
 	}
+	// A server running on the folder would keep its open file and write on:
+	// what it acknowledged after the restore would be lost at its restart.
+	lock, err := lockFolder(c.data)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer lock.release()
 	target := filepath.Join(c.data, dbFile)
 	if _, err := os.Stat(target); err == nil && !*force {
 		return fmt.Errorf("restore: %s exists; use --force to replace it", target)

@@ -49,7 +49,7 @@ func importFile(ctx context.Context, c *config, l *limitFlags, username, file st
 	if err != nil {
 		return fmt.Errorf("%w: import reads the user's password (or recovery code) on the first line", err)
 	}
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		return err
 	}

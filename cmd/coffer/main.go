@@ -21,6 +21,11 @@ Usage:
   coffer restore SRC [--force] [--data DIR]
   coffer escrow keygen PRIVATE-FILE PUBLIC-FILE
 
+Only serve and restore create a data folder; the other commands refuse a folder
+without a database. serve holds the folder's lock while it runs: a second serve,
+or a restore, on the same folder is refused. user, account, import and backup
+may run beside a running serve.
+
 Commands that create accounts or log users in take --escrow-public-key FILE:
 every user key then also gets a slot sealed to the operator's offline key.
 

@@ -20,7 +20,7 @@ import (
 // clients poll, in process and over loopback HTTP.
 func BenchmarkRequestOverhead(b *testing.B) {
 	ctx := context.Background()
-	a, err := openApp(ctx, &config{data: privateDir(b), kdf: encryption.MinKDF})
+	a, err := openApp(ctx, &config{data: privateDir(b), kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		b.Fatal(err)
 	}

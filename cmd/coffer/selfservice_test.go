@@ -26,7 +26,7 @@ import (
 func TestAppPasswordSlotsNeedTheirSecret(t *testing.T) {
 	ctx := context.Background()
 	dir := privateDir(t)
-	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
+	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestAppPasswordSlotsNeedTheirSecret(t *testing.T) {
 			t.Fatalf("%s still holds the revoked slot", name)
 		}
 	}
-	a, err = openApp(ctx, &config{data: dir, kdf: encryption.MinKDF})
+	a, err = openApp(ctx, &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestImportCommand(t *testing.T) {
 	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
 	lim := addLimitFlags(flag.NewFlagSet("import", flag.ContinueOnError))
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestImportCommand(t *testing.T) {
 	}
 
 	// Export alice, then restore into bob.
-	a, err = openApp(ctx, c)
+	a, err = openApp(ctx, c, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestImportCommand(t *testing.T) {
 	if err := importFile(ctx, c, lim, "bob", zipFile, strings.NewReader("bob-password\n"), &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	a, err = openApp(ctx, c)
+	a, err = openApp(ctx, c, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,25 +46,39 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	a, err := openApp(ctx, &c)
+	// Take the port before touching the data folder: a server that cannot
+	// listen leaves no folder behind.
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+	_, statErr := os.Stat(c.data)
+	created := errors.Is(statErr, os.ErrNotExist)
+	a, err := openApp(ctx, &c, openOptions{create: true, lock: true})
+	if err != nil {
+		if created && !errors.Is(err, errFolderBusy) {
+			os.RemoveAll(c.data)
+		}
+		return err
+	}
 	defer a.Close()
+	fmt.Printf("coffer: data folder %s\n", absPath(c.data))
 	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
 		return err
 	}
 	m := mf.setup(a, op) // nil without an operator listener
 	stopOperator, err := op.serve(ctx, a, log)
 	if err != nil {
+		if created {
+			// Nothing was served yet: do not leave a fresh folder behind.
+			a.Close()
+			os.RemoveAll(c.data)
+		}
 		return err
 	}
 	defer stopOperator()
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
 	scheme := "http"
 	if *certFile != "" {
 		scheme = "https"

@@ -94,7 +94,7 @@ func userAdd(ctx context.Context, c *config, lf *lifecycleFlags, u newUser, from
 		}
 		u.password = p
 	}
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func userPasswd(ctx context.Context, c *config, username string, in io.Reader) e
 	if err != nil {
 		return fmt.Errorf("%w: passwd reads the current password or the recovery code on the first line, and the new password on the second", err)
 	}
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func userRecover(ctx context.Context, c *config, username, escrowKeyFile string,
 	} else if lines, err = readLines(in, 2); err != nil {
 		return fmt.Errorf("%w: recover reads the recovery code on the first line, and the new password on the second", err)
 	}
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func userRecover(ctx context.Context, c *config, username, escrowKeyFile string,
 }
 
 func userList(ctx context.Context, c *config) error {
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func userList(ctx context.Context, c *config) error {
 }
 
 func userDelete(ctx context.Context, c *config, username string) error {
-	a, err := openApp(ctx, c)
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		return err
 	}
