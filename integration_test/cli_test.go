@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,16 @@ func TestUserCommands(t *testing.T) {
 	s.client(t, "carol", "new-carol-password").must(401, "PROPFIND", "/dav/calendars/carol/", "", "Depth", "0")
 	if out, _ := coffer(t, "", "user", "list", "--data", s.data); strings.Contains(out, "carol") {
 		t.Fatalf("carol is still listed:\n%s", out)
+	}
+}
+
+// TestVersion: "coffer version" and "coffer --version" print the module
+// version and the Go version (and the VCS revision when the build has one).
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		out, err := exec.Command(binary, arg).CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "coffer ") || !strings.Contains(string(out), runtime.Version()) {
+			t.Errorf("coffer %s: %v\n%s", arg, err, out)
+		}
 	}
 }

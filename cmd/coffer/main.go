@@ -20,6 +20,7 @@ Usage:
   coffer backup DEST [--no-secret] [--data DIR]
   coffer restore SRC [--force] [--data DIR]
   coffer escrow keygen PRIVATE-FILE PUBLIC-FILE
+  coffer version
 
 Only serve and restore create a data folder; the other commands refuse a folder
 without a database. serve holds the folder's lock while it runs: a second serve,
@@ -59,6 +60,9 @@ func run(args []string) error {
 		return restore(args[1:])
 	case "escrow":
 		return escrowCmd(args[1:])
+	case "version", "--version":
+		fmt.Println(version())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
