@@ -1,10 +1,13 @@
 package integration_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // coffer runs the CLI against a data folder and returns its output.
@@ -62,6 +65,80 @@ func TestVersion(t *testing.T) {
 		out, err := exec.Command(binary, arg).CombinedOutput()
 		if err != nil || !strings.HasPrefix(string(out), "coffer ") || !strings.Contains(string(out), runtime.Version()) {
 			t.Errorf("coffer %s: %v\n%s", arg, err, out)
+		}
+	}
+}
+
+// TestHelp: --help and help exit 0 on every command and subcommand and show
+// --flags with sizes in binary units; a wrong flag gives one error line and
+// a pointer to --help, not the whole usage.
+func TestHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "coffer serve"},
+		{[]string{"--help"}, "coffer serve"},
+		{[]string{"serve", "--help"}, "--max-body-size SIZE  (default 25MiB)"},
+		{[]string{"serve", "-h"}, "--idle-timeout DURATION  (default 2m)"},
+		{[]string{"user", "--help"}, "coffer user delete USERNAME"},
+		{[]string{"user", "help"}, "coffer user add USERNAME"},
+		{[]string{"user", "add", "--help"}, "Usage: coffer user add USERNAME [flags]"},
+		{[]string{"user", "delete", "--help"}, "--yes"},
+		{[]string{"account", "--help"}, "coffer account create USERNAME"},
+		{[]string{"account", "pay", "--help"}, "--paid-through"},
+		{[]string{"import", "--help"}, "Usage: coffer import USERNAME FILE [flags]"},
+		{[]string{"backup", "--help"}, "Usage: coffer backup DEST [flags]"},
+		{[]string{"restore", "--help"}, "--force"},
+		{[]string{"escrow", "--help"}, "coffer escrow keygen PRIVATE-FILE PUBLIC-FILE"},
+		{[]string{"escrow", "keygen", "--help"}, "coffer escrow keygen PRIVATE-FILE PUBLIC-FILE"},
+	} {
+		out, err := exec.Command(binary, tt.args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("coffer %v: %v\n%s\nwant %q in it", tt.args, err, out, tt.want)
+		}
+	}
+	for _, args := range [][]string{{"serve", "--bogus"}, {"user", "list", "--nope"}, {"frobnicate"}, {"user", "frobnicate"}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err == nil || len(lines) > 2 || !strings.Contains(string(out), "help") {
+			t.Errorf("coffer %v: %v, %d lines:\n%s\nwant an error and a pointer to the help", args, err, len(lines), out)
+		}
+	}
+}
+
+// TestReadOnlyDataFolder: a data folder the server cannot write to is named
+// as read-only, not as a missing file.
+func TestReadOnlyDataFolder(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// Root writes through file modes; a read-only mount stops it.
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("mount a tmpfs: %v\n%s", err, out)
+			}
+			t.Skipf("cannot mount a tmpfs as root here: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", data).Run() })
+	}
+	s := startServer(t, data)
+	s.Stop()
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("mount", "-o", "remount,ro", data).CombinedOutput(); err != nil {
+			t.Fatalf("remount read-only: %v\n%s", err, out)
+		}
+	} else if err := os.Chmod(data, 0o500); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Cleanup(func() { os.Chmod(data, 0o700) })
+	}
+	for _, args := range [][]string{{"user", "list"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		out, err := cofferWithin(t, 20*time.Second, append(args, "--data", data)...)
+		if err == nil || !strings.Contains(out, "read-only") {
+			t.Errorf("coffer %v on a read-only folder: %v\n%s", args, err, out)
 		}
 	}
 }

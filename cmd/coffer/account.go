@@ -187,11 +187,9 @@ func accountCmd(args []string) error {
 		count = fs.Int("count", 1, "how many vouchers")
 	case "confirm", "show", "redeem", "delete", "sweep":
 	case "help", "-h", "--help":
-		fmt.Println(accountUsage)
-		return nil
+		return showHelp(accountUsage)
 	default:
-		fmt.Fprintln(os.Stderr, accountUsage)
-		return fmt.Errorf("account: unknown subcommand %q", args[0])
+		return fmt.Errorf("account: unknown subcommand %q\nrun \"coffer account help\" for the subcommands", args[0])
 	}
 	pos, err := parse(fs, &c, args[1:])
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"syscall"
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
@@ -47,6 +48,9 @@ func openApp(ctx context.Context, c *config, o openOptions) (*app, error) {
 		}
 	} else if err := requireDatabase(c.data); err != nil {
 		return nil, err
+	}
+	if err := syscall.Access(c.data, 2 /* W_OK */); err != nil {
+		return nil, fmt.Errorf("the data folder %s is read-only for this user (%v): coffer writes its database there", absPath(c.data), err)
 	}
 	var lock *folderLock
 	if o.lock {

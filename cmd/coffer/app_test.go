@@ -305,3 +305,18 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestConfirmDelete: on a terminal, user delete goes on only when the
+// username is typed again.
+func TestConfirmDelete(t *testing.T) {
+	for _, tt := range []struct {
+		typed string
+		ok    bool
+	}{{"alice\n", true}, {"  alice  \n", true}, {"alice", true}, {"y\n", false}, {"\n", false}, {"", false}, {"alicex\n", false}} {
+		var out bytes.Buffer
+		err := confirmDelete(strings.NewReader(tt.typed), &out, "alice")
+		if (err == nil) != tt.ok || !strings.Contains(out.String(), "Type the username") {
+			t.Errorf("typed %q: %v (asked %q), want ok=%v", tt.typed, err, out.String(), tt.ok)
+		}
+	}
+}

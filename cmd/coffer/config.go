@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"io"
 	"fmt"
 	"os"
 	"strings"
@@ -20,6 +22,7 @@ type config struct {
 // newFlags returns a flag set with the shared settings registered on c.
 func newFlags(name string, c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parse reports errors and help itself
 	fs.StringVar(&c.data, "data", "./coffer-data", "data folder: database and server secret")
 	fs.StringVar(&c.escrowPublicKey, "escrow-public-key", "", "operator escrow public key file (coffer escrow keygen): every user key also gets a slot sealed to it")
 	mem := uint(encryption.DefaultKDF.MemoryKiB)
@@ -55,8 +58,11 @@ func parse(fs *flag.FlagSet, c *config, args []string) ([]string, error) {
 	// Allow flags after positional arguments, as in "user add alice --email a@b".
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			printHelp(os.Stdout, fs)
+			return nil, errHelpShown
+		} else if err != nil {
+			return nil, flagError(fs, err)
 		}
 		if fs.NArg() == 0 {
 			break

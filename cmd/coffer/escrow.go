@@ -27,8 +27,11 @@ func escrowCmd(args []string) error {
 		fmt.Fprintln(os.Stderr, escrowUsage)
 		return errors.New("escrow: want keygen")
 	}
+	if wantsHelp(args[1:]) {
+		return showHelp(escrowUsage)
+	}
 	if len(args) != 3 {
-		return errors.New("escrow keygen: want PRIVATE-FILE and PUBLIC-FILE")
+		return errors.New("escrow keygen: want PRIVATE-FILE and PUBLIC-FILE\nrun \"coffer escrow help\" for more")
 	}
 	return escrowKeygen(args[1], args[2], os.Stdout)
 }

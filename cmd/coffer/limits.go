@@ -98,8 +98,20 @@ func (l *limitFlags) timeouts(srv *http.Server) {
 	srv.WriteTimeout, srv.IdleTimeout = l.writeTimeout, l.idle
 }
 
-// String shows the size in bytes.
-func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+// String shows the size in the largest binary unit that holds it whole:
+// 25MiB, not 26214400.
+func (b *byteSize) String() string {
+	n := int64(*b)
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
 
 // Set parses a size such as 25MiB, 10MB or 1048576.
 func (b *byteSize) Set(s string) error {

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -34,7 +35,7 @@ Every flag can also be set from the environment as COFFER_<FLAG>, e.g. COFFER_DA
 `
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:]); err != nil && !errors.Is(err, errHelpShown) {
 		fmt.Fprintln(os.Stderr, "coffer:", err)
 		os.Exit(1)
 	}
@@ -67,6 +68,5 @@ func run(args []string) error {
 		fmt.Print(usage)
 		return nil
 	}
-	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return fmt.Errorf("unknown command %q\nrun \"coffer help\" for the commands", args[0])
 }

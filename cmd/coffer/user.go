@@ -20,7 +20,10 @@ import (
 // user runs the "coffer user" subcommands.
 func user(args []string) error {
 	if len(args) == 0 {
-		return errors.New("user: want add, passwd, recover, list or delete")
+		return errors.New("user: want add, passwd, recover, list or delete\nrun \"coffer user help\" for more")
+	}
+	if wantsHelp(args) {
+		return showHelp(userUsage)
 	}
 	ctx := context.Background()
 	var c config
@@ -65,6 +68,7 @@ func user(args []string) error {
 		}
 		return userList(ctx, &c)
 	case "delete":
+		yes := fs.Bool("yes", false, "delete without asking, also on a terminal")
 		pos, err := parse(fs, &c, args[1:])
 		if err != nil {
 			return err
@@ -72,9 +76,45 @@ func user(args []string) error {
 		if len(pos) != 1 {
 			return errors.New("user delete: want exactly one USERNAME")
 		}
+		if !*yes && isTerminal(os.Stdin) {
+			if err := confirmDelete(os.Stdin, os.Stdout, pos[0]); err != nil {
+				return err
+			}
+		}
 		return userDelete(ctx, &c, pos[0])
 	}
-	return fmt.Errorf("user: unknown subcommand %q", args[0])
+	return fmt.Errorf("user: unknown subcommand %q\nrun \"coffer user help\" for the subcommands", args[0])
+}
+
+// userUsage lists the user subcommands.
+const userUsage = `coffer user: accounts without the lifecycle (see coffer account for it)
+
+  coffer user add USERNAME [--email E] [--display-name N] [--password-stdin]
+  coffer user passwd USERNAME --password-stdin
+  coffer user recover USERNAME [--escrow-key FILE]
+  coffer user list
+  coffer user delete USERNAME [--yes]
+
+Each also takes --data DIR and may run beside a running serve; "coffer user
+SUBCOMMAND --help" lists its flags.`
+
+// isTerminal reports whether f is a terminal, where a person can answer.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// confirmDelete asks for the username again before an account is deleted.
+func confirmDelete(in io.Reader, out io.Writer, username string) error {
+	fmt.Fprintf(out, "Delete %s and all of its data, for good? Type the username to confirm: ", username)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if strings.TrimSpace(line) != username {
+		return errors.New("user delete: not confirmed; nothing was deleted")
+	}
+	return nil
 }
 
 // userAdd creates a confirmed account: permanent when the lifecycle is off,
