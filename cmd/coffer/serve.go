@@ -25,6 +25,7 @@ func serve(args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
 	accessDir := fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off")
 	accessKeep := fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept")
+	trusted := fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored")
 	lf := addLifecycleFlags(fs)
 	op := addOperatorFlags(fs)
 	limits := addLimitFlags(fs)
@@ -38,6 +39,10 @@ func serve(args []string) error {
 	limits.applyMemoryLimit()
 	if *accessKeep <= 0 {
 		return errors.New("--access-log-keep must be positive")
+	}
+	proxies, err := parseTrustedProxies(*trusted)
+	if err != nil {
+		return err
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -102,7 +107,7 @@ func serve(args []string) error {
 		go al.Run(ctx, 10*time.Minute)
 		handler = al.Wrap(handler)
 	}
-	handler = m.wrap(handler)
+	handler = proxies.wrap(m.wrap(handler))
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	limits.timeouts(srv)
 	done := make(chan error, 1)
