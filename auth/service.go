@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,14 @@ type PasswordStamper interface {
 
 // ErrUnknownUser is what a Store returns for a username it does not hold.
 var ErrUnknownUser = errors.New("auth: unknown user")
+
+// ErrNotAUsername is a login refused because its name breaks the username
+// rule; it is ErrBadCredentials to callers, and costs no Argon2 run and no
+// throttle entry.
+var ErrNotAUsername = fmt.Errorf("%w: not a possible username", ErrBadCredentials)
+
+// usernamePattern is the one username rule, of account creation and of login.
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,63}$`)
 
 // Identity is a verified user and the keys their credential unlocked.
 type Identity struct {
@@ -166,6 +175,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Identi
 // verified login in the cache is answered before any throttling, so a
 // user's own syncing devices keep working while someone else guesses.
 func (s *Service) LoginFrom(ctx context.Context, username, password, addr string) (*Identity, error) {
+	if CheckUsername(username) != nil {
+		return nil, ErrNotAUsername
+	}
 	key := s.cacheKey(username, password)
 	if id := s.cached(key); id != nil && s.current(ctx, key, id) {
 		s.touchApp(ctx, id, time.Time{})
@@ -296,6 +308,15 @@ func (s *Service) Forget(username string) {
 		delete(s.cache, k)
 	}
 	delete(s.byUser, username)
+}
+
+// CheckUsername reports whether name can be a username: 1 to 64 lower-case
+// letters, digits and . _ @ + -, starting with a letter or digit.
+func CheckUsername(name string) error {
+	if len(name) > 64 || !usernamePattern.MatchString(name) {
+		return errors.New("use 1 to 64 lower-case letters, digits and . _ @ + -, starting with a letter or digit")
+	}
+	return nil
 }
 
 // CheckPassword reports whether a password is acceptable for a new credential.

@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"sync"
 	"time"
 )
@@ -22,9 +25,14 @@ type ThrottleOptions struct {
 // owner out, and its devices with a cached login are never throttled.
 type Throttle struct {
 	o    ThrottleOptions
+	mac  []byte // keys the hashes that name the records
 	mu   sync.Mutex
-	keys map[string]*throttleKey
+	keys map[throttleID]*throttleKey
 }
+
+// throttleID names a record by a keyed hash of what it counts, so that a
+// record costs the same whatever the length of the name it counts.
+type throttleID [16]byte
 
 // throttleKey is the failure record of one address, username or pair.
 type throttleKey struct {
@@ -53,7 +61,9 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	if o.UserFree <= 0 {
 		o.UserFree = 50
 	}
-	return &Throttle{o: o, keys: map[string]*throttleKey{}}
+	mac := make([]byte, 32)
+	rand.Read(mac) // never fails (crypto/rand)
+	return &Throttle{o: o, mac: mac, keys: map[throttleID]*throttleKey{}}
 }
 
 // Check returns a *Throttled error when a login of username from addr must wait.
@@ -61,13 +71,13 @@ func (t *Throttle) Check(username, addr string, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	wait := time.Duration(0)
-	for _, k := range []string{"a\x00" + addr, "p\x00" + username + "\x00" + addr} {
+	for _, k := range []throttleID{t.id('a', addr, ""), t.id('p', username, addr)} {
 		if e := t.keys[k]; e != nil && now.Before(e.until) && e.until.Sub(now) > wait {
 			wait = e.until.Sub(now)
 		}
 	}
 	// The username's own backoff binds only addresses that failed for it.
-	if e := t.keys["u\x00"+username]; e != nil && now.Before(e.until) && t.keys["p\x00"+username+"\x00"+addr] != nil && e.until.Sub(now) > wait {
+	if e := t.keys[t.id('u', username, "")]; e != nil && now.Before(e.until) && t.keys[t.id('p', username, addr)] != nil && e.until.Sub(now) > wait {
 		wait = e.until.Sub(now)
 	}
 	if wait > 0 {
@@ -80,9 +90,9 @@ func (t *Throttle) Check(username, addr string, now time.Time) error {
 func (t *Throttle) Fail(username, addr string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.bump("a\x00"+addr, t.o.Free, now)
-	t.bump("p\x00"+username+"\x00"+addr, t.o.Free, now)
-	t.bump("u\x00"+username, t.o.UserFree, now)
+	t.bump(t.id('a', addr, ""), t.o.Free, now)
+	t.bump(t.id('p', username, addr), t.o.Free, now)
+	t.bump(t.id('u', username, ""), t.o.UserFree, now)
 	if len(t.keys) > t.o.MaxKeys {
 		t.prune(now)
 	}
@@ -92,11 +102,11 @@ func (t *Throttle) Fail(username, addr string, now time.Time) {
 func (t *Throttle) Succeed(username, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.keys, "p\x00"+username+"\x00"+addr)
+	delete(t.keys, t.id('p', username, addr))
 }
 
 // bump counts a failure on key and sets its backoff once past free.
-func (t *Throttle) bump(key string, free int, now time.Time) {
+func (t *Throttle) bump(key throttleID, free int, now time.Time) {
 	e := t.keys[key]
 	if e == nil || now.Sub(e.last) > t.o.Forget {
 		e = &throttleKey{}
@@ -112,6 +122,18 @@ func (t *Throttle) bump(key string, free int, now time.Time) {
 		}
 		e.until = now.Add(min(d, t.o.Max))
 	}
+}
+
+// id names the record of a kind ('a' address, 'u' username, 'p' pair) of a and b.
+func (t *Throttle) id(kind byte, a, b string) throttleID {
+	m := hmac.New(sha256.New, t.mac)
+	m.Write([]byte{kind})
+	m.Write([]byte(a))
+	m.Write([]byte{0})
+	m.Write([]byte(b))
+	var id throttleID
+	copy(id[:], m.Sum(nil))
+	return id
 }
 
 // prune drops forgotten keys, then, if still over the bound, the oldest half.

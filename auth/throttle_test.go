@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -117,5 +119,68 @@ func TestLoginFromThrottlesFailuresButNotCachedLogins(t *testing.T) {
 	// Local commands (no address) are not throttled.
 	if _, err := s.Login(ctx, "alice", "not-it"); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("local login: %v", err)
+	}
+}
+
+// TestLoginRefusesImpossibleUsernames is issue 11 point 1: a name that
+// cannot be a username is refused before any throttle entry, store call or
+// Argon2 run.
+func TestLoginRefusesImpossibleUsernames(t *testing.T) {
+	s, st := newTestService(t, Options{})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, username string
+	}{
+		{"1 MiB", strings.Repeat("a", 1<<20)},
+		{"65 characters", strings.Repeat("a", 65)},
+		{"empty", ""},
+		{"upper case", "Alice"},
+		{"leading dot", ".alice"},
+		{"a NUL", "al\x00ice"},
+		{"a space", "al ice"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			calls, runs := st.calls.Load(), s.Argon2Runs()
+			_, err := s.LoginFrom(ctx, tt.username, "some-password", "192.0.2.1:4000")
+			if !errors.Is(err, ErrBadCredentials) || !errors.Is(err, ErrNotAUsername) {
+				t.Fatalf("login: %v, want ErrNotAUsername", err)
+			}
+			if st.calls.Load() != calls || s.Argon2Runs() != runs {
+				t.Fatal("an impossible username reached the store or Argon2")
+			}
+			if n := len(s.throttle.keys); n != 0 {
+				t.Fatalf("an impossible username left %d throttle records", n)
+			}
+		})
+	}
+	// A possible one goes on to the check, and is counted.
+	if _, err := s.LoginFrom(ctx, strings.Repeat("a", 64), "some-password", "192.0.2.1:4000"); !errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrNotAUsername) {
+		t.Fatalf("a possible username: %v", err)
+	}
+	if len(s.throttle.keys) == 0 {
+		t.Fatal("a failed login left no throttle record")
+	}
+}
+
+// TestThrottleRecordsHaveAFixedSize is issue 11 point 1: failures with huge
+// names keep records of a fixed size, whatever the names' length.
+func TestThrottleRecordsHaveAFixedSize(t *testing.T) {
+	th := NewThrottle(ThrottleOptions{})
+	now := time.Unix(1_000_000, 0)
+	name := []byte(strings.Repeat("x", 100<<10))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 1000; i++ {
+		copy(name, fmt.Sprintf("%08d", i)) // a new 100 KB name each time, the caller's copy is garbage
+		th.Fail(string(name), fmt.Sprintf("10.2.%d.%d", i/250, i%250), now)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(th)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("1,000 failures with 100 KB usernames: the heap grew by %d KiB", grew>>10)
+	if grew > 2<<20 {
+		t.Fatalf("1,000 failures with 100 KB usernames kept %d KiB", grew>>10)
 	}
 }

@@ -123,3 +123,68 @@ func vmKiB(t *testing.T, pid int, field string) int {
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
+
+// TestHugeUsernamesKeepNoMemory is issue 11 point 1: 1,000 failed logins
+// with the longest usernames a request can carry, five from each of 200
+// addresses (each address's whole allowance), leave the server's RSS within
+// 10 MB. A name of a full MiB does not fit in net/http's 1 MiB header limit
+// (431 before any code of ours), so the names are 760 KiB: their Basic
+// header just fits.
+func TestHugeUsernamesKeepNoMemory(t *testing.T) {
+	s := startServer(t, "")
+	const addresses, perAddress, nameSize = 200, 5, 760 << 10
+	probe := clientFrom(t, "127.0.0.1")
+	guess := func(c *http.Client, name string) int {
+		req, _ := http.NewRequest("PROPFIND", s.URL+"dav/", nil)
+		req.SetBasicAuth(name, "wrong-password")
+		req.Header.Set("Depth", "0")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The server's buffers grow to the size of such requests once; what is
+	// measured is what the failures keep.
+	for i := 0; i < 8; i++ {
+		guess(probe, strings.Repeat("-", nameSize))
+	}
+	rssBefore := vmKiB(t, s.cmd.Process.Pid, "VmRSS")
+	statuses := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range jobs {
+				c := clientFrom(t, fmt.Sprintf("127.0.%d.%d", 1+a/250, 1+a%250))
+				name := strings.Repeat(string(rune('a'+a%26)), nameSize)
+				for i := 0; i < perAddress; i++ {
+					code := guess(c, name)
+					mu.Lock()
+					statuses[code]++
+					mu.Unlock()
+				}
+				c.CloseIdleConnections()
+			}
+		}()
+	}
+	for a := 0; a < addresses; a++ {
+		jobs <- a
+	}
+	close(jobs)
+	wg.Wait()
+	grew := vmKiB(t, s.cmd.Process.Pid, "VmRSS") - rssBefore
+	t.Logf("statuses %v; RSS %d KiB before, grew by %d KiB", statuses, rssBefore, grew)
+	if statuses[401] != addresses*perAddress {
+		t.Fatalf("answers to %d logins with impossible usernames: %v; want all 401", addresses*perAddress, statuses)
+	}
+	if grew > 10<<10 {
+		t.Fatalf("the server grew by %d KiB answering 1,000 logins with %d KiB usernames", grew, nameSize>>10)
+	}
+}
