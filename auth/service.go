@@ -186,10 +186,13 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
+	var attempt *Attempt
 	if addr != "" {
-		if err := s.throttle.Check(username, addr, s.o.Now()); err != nil {
+		a, err := s.throttle.Begin(username, addr, s.o.Now())
+		if err != nil {
 			return nil, err
 		}
+		attempt = a
 	}
 	// Identical concurrent logins share one verification.
 	v, err, _ := s.flight.Do(key, func() (any, error) {
@@ -207,13 +210,8 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		s.remember(key, id, gen)
 		return id, nil
 	})
-	if addr != "" {
-		switch {
-		case errors.Is(err, ErrBadCredentials):
-			s.throttle.Fail(username, addr, s.o.Now())
-		case err == nil:
-			s.throttle.Succeed(username, addr)
-		}
+	if attempt != nil {
+		attempt.End(err, s.o.Now())
 	}
 	if err != nil {
 		return nil, err

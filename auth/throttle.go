@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"sync"
 	"time"
 )
@@ -37,8 +38,17 @@ type throttleID [16]byte
 // throttleKey is the failure record of one address, username or pair.
 type throttleKey struct {
 	failures int
+	inflight int // attempts admitted and not yet settled; they count as failures
 	last     time.Time
 	until    time.Time
+}
+
+// Attempt is a login admitted by Begin. Until End settles it, it counts as
+// a failure, so that parallel guesses cannot all pass one check before the
+// first of them fails.
+type Attempt struct {
+	t   *Throttle
+	ids [3]throttleID // address, pair, username
 }
 
 // NewThrottle returns a Throttle.
@@ -66,52 +76,86 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	return &Throttle{o: o, mac: mac, keys: map[throttleID]*throttleKey{}}
 }
 
-// Check returns a *Throttled error when a login of username from addr must wait.
-func (t *Throttle) Check(username, addr string, now time.Time) error {
+// Begin admits a login of username from addr, or returns a *Throttled
+// error when it must wait. The admitted attempt counts as a failure until
+// its End.
+func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error) {
+	a := &Attempt{t: t, ids: [3]throttleID{t.id('a', addr, ""), t.id('p', username, addr), t.id('u', username, "")}}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	wait := time.Duration(0)
-	for _, k := range []throttleID{t.id('a', addr, ""), t.id('p', username, addr)} {
-		if e := t.keys[k]; e != nil && now.Before(e.until) && e.until.Sub(now) > wait {
-			wait = e.until.Sub(now)
-		}
-	}
+	wait := max(t.wait(a.ids[0], t.o.Free, now), t.wait(a.ids[1], t.o.Free, now))
 	// The username's own backoff binds only addresses that failed for it.
-	if e := t.keys[t.id('u', username, "")]; e != nil && now.Before(e.until) && t.keys[t.id('p', username, addr)] != nil && e.until.Sub(now) > wait {
-		wait = e.until.Sub(now)
+	if t.keys[a.ids[1]] != nil {
+		wait = max(wait, t.wait(a.ids[2], t.o.UserFree, now))
 	}
 	if wait > 0 {
-		return &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
+		return nil, &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
 	}
-	return nil
-}
-
-// Fail records a failed login of username from addr.
-func (t *Throttle) Fail(username, addr string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.bump(t.id('a', addr, ""), t.o.Free, now)
-	t.bump(t.id('p', username, addr), t.o.Free, now)
-	t.bump(t.id('u', username, ""), t.o.UserFree, now)
+	for _, id := range a.ids {
+		t.record(id, now).inflight++
+	}
 	if len(t.keys) > t.o.MaxKeys {
 		t.prune(now)
 	}
+	return a, nil
 }
 
-// Succeed clears the pair record after a good login from addr.
-func (t *Throttle) Succeed(username, addr string) {
+// End settles an attempt with the login's outcome: bad credentials count
+// as a failure, a success clears the pair record, and any other error (a
+// cancelled request, a full queue) leaves no trace.
+func (a *Attempt) End(err error, now time.Time) {
+	t := a.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.keys, t.id('p', username, addr))
+	for _, id := range a.ids {
+		if e := t.keys[id]; e != nil && e.inflight > 0 {
+			e.inflight--
+		}
+	}
+	switch {
+	case errors.Is(err, ErrBadCredentials):
+		t.bump(a.ids[0], t.o.Free, now)
+		t.bump(a.ids[1], t.o.Free, now)
+		t.bump(a.ids[2], t.o.UserFree, now)
+	case err == nil:
+		delete(t.keys, a.ids[1])
+	}
+	for _, id := range a.ids {
+		if e := t.keys[id]; e != nil && e.failures == 0 && e.inflight == 0 {
+			delete(t.keys, id)
+		}
+	}
+}
+
+// wait is how long an attempt on record id must wait: until its backoff
+// ends, and, once free failures are used up, until the one attempt in
+// flight is settled.
+func (t *Throttle) wait(id throttleID, free int, now time.Time) time.Duration {
+	e := t.keys[id]
+	switch {
+	case e == nil:
+		return 0
+	case now.Before(e.until):
+		return e.until.Sub(now)
+	case e.inflight > 0 && e.failures+e.inflight >= free:
+		return t.o.Base
+	}
+	return 0
+}
+
+// record returns the record id, a fresh one when it has none or forgot it.
+func (t *Throttle) record(id throttleID, now time.Time) *throttleKey {
+	e := t.keys[id]
+	if e == nil || (e.inflight == 0 && now.Sub(e.last) > t.o.Forget) {
+		e = &throttleKey{last: now}
+		t.keys[id] = e
+	}
+	return e
 }
 
 // bump counts a failure on key and sets its backoff once past free.
 func (t *Throttle) bump(key throttleID, free int, now time.Time) {
-	e := t.keys[key]
-	if e == nil || now.Sub(e.last) > t.o.Forget {
-		e = &throttleKey{}
-		t.keys[key] = e
-	}
+	e := t.record(key, now)
 	e.failures++
 	e.last = now
 	// Once free failures are used up, every attempt waits, twice as long each time.
@@ -139,7 +183,7 @@ func (t *Throttle) id(kind byte, a, b string) throttleID {
 // prune drops forgotten keys, then, if still over the bound, the oldest half.
 func (t *Throttle) prune(now time.Time) {
 	for k, e := range t.keys {
-		if now.Sub(e.last) > t.o.Forget && now.After(e.until) {
+		if e.inflight == 0 && now.Sub(e.last) > t.o.Forget && now.After(e.until) {
 			delete(t.keys, k)
 		}
 	}

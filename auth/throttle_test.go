@@ -6,33 +6,53 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
+
+// errAbandoned settles an attempt that neither failed nor succeeded.
+var errAbandoned = errors.New("abandoned")
+
+// check reports whether a login would be admitted now, leaving no trace.
+func check(th *Throttle, username, addr string, now time.Time) error {
+	a, err := th.Begin(username, addr, now)
+	if err == nil {
+		a.End(errAbandoned, now)
+	}
+	return err
+}
+
+// fail records a failed login, if it is admitted.
+func fail(th *Throttle, username, addr string, now time.Time) {
+	if a, err := th.Begin(username, addr, now); err == nil {
+		a.End(ErrBadCredentials, now)
+	}
+}
 
 func TestThrottleBackoff(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	th := NewThrottle(ThrottleOptions{Free: 3, Base: time.Second, Max: time.Minute, UserFree: 10})
 	var throttled *Throttled
 	for i := 0; i < 3; i++ {
-		if err := th.Check("alice", "10.0.0.1", now); err != nil {
+		if err := check(th, "alice", "10.0.0.1", now); err != nil {
 			t.Fatalf("failure %d throttled already: %v", i, err)
 		}
-		th.Fail("alice", "10.0.0.1", now)
+		fail(th, "alice", "10.0.0.1", now)
 	}
 	// Past the free failures, the delay doubles with each one.
 	var waits []time.Duration
 	for i := 0; i < 8; i++ {
-		err := th.Check("alice", "10.0.0.1", now)
+		err := check(th, "alice", "10.0.0.1", now)
 		if !errors.As(err, &throttled) {
 			t.Fatalf("step %d: not throttled: %v", i, err)
 		}
 		waits = append(waits, throttled.RetryAfter)
 		now = now.Add(throttled.RetryAfter)
-		if err := th.Check("alice", "10.0.0.1", now); err != nil {
+		if err := check(th, "alice", "10.0.0.1", now); err != nil {
 			t.Fatalf("step %d: still throttled after Retry-After: %v", i, err)
 		}
-		th.Fail("alice", "10.0.0.1", now)
+		fail(th, "alice", "10.0.0.1", now)
 	}
 	for i := 1; i < len(waits); i++ {
 		if waits[i] < waits[i-1] || waits[i] > time.Minute+time.Second {
@@ -43,11 +63,11 @@ func TestThrottleBackoff(t *testing.T) {
 		t.Fatalf("delays %v never reach the cap", waits)
 	}
 	// The same address is throttled for other usernames too.
-	if err := th.Check("bob", "10.0.0.1", now); !errors.As(err, &throttled) {
+	if err := check(th, "bob", "10.0.0.1", now); !errors.As(err, &throttled) {
 		t.Fatalf("another user from the failing address: %v", err)
 	}
 	// Another address is not, even for the attacked username.
-	if err := th.Check("alice", "10.0.0.2", now); err != nil {
+	if err := check(th, "alice", "10.0.0.2", now); err != nil {
 		t.Fatalf("a clean address is throttled: %v", err)
 	}
 }
@@ -57,13 +77,13 @@ func TestThrottleUsernameFromManyAddresses(t *testing.T) {
 	th := NewThrottle(ThrottleOptions{Free: 5, UserFree: 10})
 	// A distributed guesser: one failure from each of many addresses.
 	for i := 0; i < 20; i++ {
-		th.Fail("alice", fmt.Sprintf("10.1.0.%d", i), now)
+		fail(th, "alice", fmt.Sprintf("10.1.0.%d", i), now)
 	}
 	var throttled *Throttled
-	if err := th.Check("alice", "10.1.0.3", now); !errors.As(err, &throttled) {
+	if err := check(th, "alice", "10.1.0.3", now); !errors.As(err, &throttled) {
 		t.Fatalf("an address that failed for alice is not throttled: %v", err)
 	}
-	if err := th.Check("alice", "192.0.2.9", now); err != nil {
+	if err := check(th, "alice", "192.0.2.9", now); err != nil {
 		t.Fatalf("alice's own new address is locked out: %v", err)
 	}
 }
@@ -73,7 +93,7 @@ func TestThrottleMemoryIsBounded(t *testing.T) {
 	th := NewThrottle(ThrottleOptions{MaxKeys: 1000})
 	for i := 0; i < 20000; i++ {
 		now = now.Add(time.Millisecond)
-		th.Fail(fmt.Sprintf("user%d", i), fmt.Sprintf("addr%d", i), now)
+		fail(th, fmt.Sprintf("user%d", i), fmt.Sprintf("addr%d", i), now)
 	}
 	if n := len(th.keys); n > 1000+3 {
 		t.Fatalf("%d keys kept, bound 1000", n)
@@ -81,7 +101,7 @@ func TestThrottleMemoryIsBounded(t *testing.T) {
 	// 1,000 failures from one address against one account keep three keys.
 	th = NewThrottle(ThrottleOptions{})
 	for i := 0; i < 1000; i++ {
-		th.Fail("alice", "10.0.0.1", now)
+		fail(th, "alice", "10.0.0.1", now)
 	}
 	if n := len(th.keys); n != 3 {
 		t.Fatalf("%d keys for one address and one user", n)
@@ -173,7 +193,7 @@ func TestThrottleRecordsHaveAFixedSize(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for i := 0; i < 1000; i++ {
 		copy(name, fmt.Sprintf("%08d", i)) // a new 100 KB name each time, the caller's copy is garbage
-		th.Fail(string(name), fmt.Sprintf("10.2.%d.%d", i/250, i%250), now)
+		fail(th, string(name), fmt.Sprintf("10.2.%d.%d", i/250, i%250), now)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -182,5 +202,76 @@ func TestThrottleRecordsHaveAFixedSize(t *testing.T) {
 	t.Logf("1,000 failures with 100 KB usernames: the heap grew by %d KiB", grew>>10)
 	if grew > 2<<20 {
 		t.Fatalf("1,000 failures with 100 KB usernames kept %d KiB", grew>>10)
+	}
+}
+
+// TestThrottleCountsAttemptsInFlight is issue 11 point 2: attempts admitted
+// and not yet settled count as failures, so parallel guesses from one
+// address get no more than the allowance past the check.
+func TestThrottleCountsAttemptsInFlight(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	th := NewThrottle(ThrottleOptions{Free: 5})
+	var admitted []*Attempt
+	for i := 0; i < 100; i++ {
+		if a, err := th.Begin("alice", "10.0.0.1", now); err == nil {
+			admitted = append(admitted, a)
+		}
+	}
+	if len(admitted) != 5 {
+		t.Fatalf("%d of 100 attempts in flight admitted, want 5", len(admitted))
+	}
+	// Settled as successes, they leave nothing behind; as failures, the backoff.
+	for _, a := range admitted[:2] {
+		a.End(nil, now)
+	}
+	if err := check(th, "alice", "10.0.0.1", now); err != nil {
+		t.Fatalf("after two successes: %v", err)
+	}
+	for _, a := range admitted[2:] {
+		a.End(ErrBadCredentials, now)
+	}
+	for i := 0; i < 2; i++ {
+		fail(th, "alice", "10.0.0.1", now)
+	}
+	var throttled *Throttled
+	if err := check(th, "alice", "10.0.0.1", now); !errors.As(err, &throttled) {
+		t.Fatalf("after five failures: %v", err)
+	}
+}
+
+// TestParallelGuessesReachArgon2AtMostTheAllowance is issue 11 point 2: 100
+// parallel guesses from one new address run Argon2 at most 5 times.
+func TestParallelGuessesReachArgon2AtMostTheAllowance(t *testing.T) {
+	s, _ := newTestService(t, Options{MaxWaiting: 200})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string]int{}
+	start := make(chan struct{})
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := s.LoginFrom(ctx, "alice", fmt.Sprint("guess-", i), fmt.Sprintf("192.0.2.1:%d", 4000+i))
+			var throttled *Throttled
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrBadCredentials):
+				results["401"]++
+			case errors.As(err, &throttled):
+				results["503"]++
+			default:
+				results[fmt.Sprint(err)]++
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	runs := s.Argon2Runs()
+	t.Logf("100 parallel guesses from one address: %d Argon2 runs, answers %v", runs, results)
+	if runs > 5 || results["401"] > 5 || results["401"]+results["503"] != 100 {
+		t.Fatalf("100 parallel guesses: %d Argon2 runs, answers %v; want at most 5 runs, the rest 503", runs, results)
 	}
 }
