@@ -92,6 +92,15 @@ func TestFailedLoginsAreThrottled(t *testing.T) {
 	if grew := vmKiB(t, s.cmd.Process.Pid, "VmRSS") - rssBefore; grew > 64*1024 {
 		t.Fatalf("the server grew by %d KiB answering the guesses", grew)
 	}
+	// Issue 11 point 5: the throttled requests set no ERROR line, and the
+	// address is logged once at INFO (twice if the run crossed a minute).
+	out := s.output()
+	if n := strings.Count(out, "dav request failed"); n != 0 {
+		t.Errorf("%d throttled requests logged as failures", n)
+	}
+	if n := strings.Count(out, `msg="login throttled" addr=127.0.0.1`); n < 1 || n > 2 {
+		t.Errorf("%d throttled requests from one address logged %d times, want once a minute:\n%s", statuses[503], n, out)
+	}
 	t.Logf("statuses %v; owner's login took %v", statuses, took)
 }
 
