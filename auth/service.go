@@ -41,8 +41,10 @@ type Store interface {
 }
 
 // PasswordStamper is a Store that can tell cheaply which password hash an
-// account holds now. With it, a login cached before the password was set by
-// another process (coffer user passwd, user recover) is verified again.
+// account holds now, and whether it still exists. With it, a login cached
+// before the password was set by another process (coffer user passwd, user
+// recover) is verified again, and one of an account deleted by another
+// process (coffer user delete) is refused.
 type PasswordStamper interface {
 	PasswordPHC(ctx context.Context, account int64) (string, error)
 }
@@ -392,15 +394,17 @@ func (s *Service) verify(ctx context.Context, username, password string) (*Ident
 	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys, phc: phc}, nil
 }
 
-// current reports whether a cached password login still matches the
-// stored password hash; a stale one is dropped from the cache.
+// current reports whether a cached login still holds: its account still
+// exists (it may have been deleted by another process, the CLI), and for a
+// password login the stored hash is still the one it was verified
+// against. A stale one is dropped from the cache.
 func (s *Service) current(ctx context.Context, key string, id *Identity) bool {
 	stamper, ok := s.store.(PasswordStamper)
-	if !ok || id.phc == "" {
+	if !ok {
 		return true
 	}
 	phc, err := stamper.PasswordPHC(ctx, id.AccountID)
-	if err == nil && phc == id.phc {
+	if err == nil && (id.phc == "" || phc == id.phc) {
 		return true
 	}
 	s.mu.Lock()
