@@ -174,8 +174,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Identi
 
 // LoginFrom is Login for a client at addr ("host:port" or a bare host),
 // whose failed logins are throttled per address and per username. A
-// verified login in the cache is answered before any throttling, so a
-// user's own syncing devices keep working while someone else guesses.
+// verified login in the cache and an app password are answered before any
+// throttling, so a user's own syncing devices keep working while someone
+// else guesses.
 func (s *Service) LoginFrom(ctx context.Context, username, password, addr string) (*Identity, error) {
 	if CheckUsername(username) != nil {
 		return nil, ErrNotAUsername
@@ -187,6 +188,15 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 	}
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
+	}
+	gen := s.generation(username)
+	// An app password costs no Argon2 and is checked before the throttle:
+	// guesses on the username never slow down the user's own devices.
+	if id, err := s.verifyApp(ctx, username, password); !errors.Is(err, errNotAppPassword) {
+		if err == nil {
+			s.remember(key, id, gen)
+		}
+		return id, err
 	}
 	var attempt *Attempt
 	if addr != "" {
@@ -201,11 +211,7 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		if id := s.cached(key); id != nil {
 			return id, nil
 		}
-		gen := s.generation(username)
-		id, err := s.verifyApp(ctx, username, password)
-		if errors.Is(err, errNotAppPassword) {
-			id, err = s.verify(ctx, username, password)
-		}
+		id, err := s.verify(ctx, username, password)
 		if err != nil {
 			return nil, err
 		}

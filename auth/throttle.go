@@ -16,14 +16,14 @@ type ThrottleOptions struct {
 	Max      time.Duration // the longest delay; 0 means 15 minutes
 	Forget   time.Duration // a key with no failure for this long is dropped; 0 means 1 hour
 	MaxKeys  int           // bound on the keys kept; 0 means 100,000
-	UserFree int           // failures of one username, from all addresses, before its addresses back off; 0 means 50
+	UserFree int           // failures of one username, from all addresses, before every attempt on it backs off; 0 means 50
 }
 
 // Throttle slows down repeated failed logins with exponential backoff, per
-// address, per username and address, and per username for the addresses
-// that have failed for it. A username under attack from elsewhere stays
-// reachable from an address that has not failed, so nobody can lock its
-// owner out, and its devices with a cached login are never throttled.
+// address and per username. Past UserFree failures of a username from any
+// addresses, every attempt on it waits, so guesses spread over many
+// addresses are slowed too; the owner's devices are not, since a cached
+// login and an app password are answered before the throttle.
 type Throttle struct {
 	o    ThrottleOptions
 	mac  []byte // keys the hashes that name the records
@@ -48,7 +48,7 @@ type throttleKey struct {
 // first of them fails.
 type Attempt struct {
 	t   *Throttle
-	ids [3]throttleID // address, pair, username
+	ids [2]throttleID // address, username
 }
 
 // NewThrottle returns a Throttle.
@@ -80,15 +80,10 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 // error when it must wait. The admitted attempt counts as a failure until
 // its End.
 func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error) {
-	a := &Attempt{t: t, ids: [3]throttleID{t.id('a', addr, ""), t.id('p', username, addr), t.id('u', username, "")}}
+	a := &Attempt{t: t, ids: [2]throttleID{t.id('a', addr), t.id('u', username)}}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	wait := max(t.wait(a.ids[0], t.o.Free, now), t.wait(a.ids[1], t.o.Free, now))
-	// The username's own backoff binds only addresses that failed for it.
-	if t.keys[a.ids[1]] != nil {
-		wait = max(wait, t.wait(a.ids[2], t.o.UserFree, now))
-	}
-	if wait > 0 {
+	if wait := max(t.wait(a.ids[0], t.o.Free, now), t.wait(a.ids[1], t.o.UserFree, now)); wait > 0 {
 		return nil, &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
 	}
 	for _, id := range a.ids {
@@ -101,8 +96,9 @@ func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error)
 }
 
 // End settles an attempt with the login's outcome: bad credentials count
-// as a failure, a success clears the pair record, and any other error (a
-// cancelled request, a full queue) leaves no trace.
+// as a failure; a success, or any other error (a cancelled request, a full
+// queue), leaves no trace. A success clears no earlier failure, so that a
+// guesser who owns one account cannot reset an address's count with it.
 func (a *Attempt) End(err error, now time.Time) {
 	t := a.t
 	t.mu.Lock()
@@ -112,13 +108,9 @@ func (a *Attempt) End(err error, now time.Time) {
 			e.inflight--
 		}
 	}
-	switch {
-	case errors.Is(err, ErrBadCredentials):
+	if errors.Is(err, ErrBadCredentials) {
 		t.bump(a.ids[0], t.o.Free, now)
-		t.bump(a.ids[1], t.o.Free, now)
-		t.bump(a.ids[2], t.o.UserFree, now)
-	case err == nil:
-		delete(t.keys, a.ids[1])
+		t.bump(a.ids[1], t.o.UserFree, now)
 	}
 	for _, id := range a.ids {
 		if e := t.keys[id]; e != nil && e.failures == 0 && e.inflight == 0 {
@@ -168,13 +160,11 @@ func (t *Throttle) bump(key throttleID, free int, now time.Time) {
 	}
 }
 
-// id names the record of a kind ('a' address, 'u' username, 'p' pair) of a and b.
-func (t *Throttle) id(kind byte, a, b string) throttleID {
+// id names the record of a kind ('a' address, 'u' username) of name.
+func (t *Throttle) id(kind byte, name string) throttleID {
 	m := hmac.New(sha256.New, t.mac)
 	m.Write([]byte{kind})
-	m.Write([]byte(a))
-	m.Write([]byte{0})
-	m.Write([]byte(b))
+	m.Write([]byte(name))
 	var id throttleID
 	copy(id[:], m.Sum(nil))
 	return id

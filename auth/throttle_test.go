@@ -32,7 +32,7 @@ func fail(th *Throttle, username, addr string, now time.Time) {
 
 func TestThrottleBackoff(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
-	th := NewThrottle(ThrottleOptions{Free: 3, Base: time.Second, Max: time.Minute, UserFree: 10})
+	th := NewThrottle(ThrottleOptions{Free: 3, Base: time.Second, Max: time.Minute, UserFree: 100})
 	var throttled *Throttled
 	for i := 0; i < 3; i++ {
 		if err := check(th, "alice", "10.0.0.1", now); err != nil {
@@ -72,19 +72,36 @@ func TestThrottleBackoff(t *testing.T) {
 	}
 }
 
+// TestThrottleUsernameFromManyAddresses is issue 11 point 4: past
+// UserFree failures of a username from any addresses, every attempt on it
+// waits, from addresses that never failed too, and the wait grows with
+// the total.
 func TestThrottleUsernameFromManyAddresses(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
-	th := NewThrottle(ThrottleOptions{Free: 5, UserFree: 10})
+	th := NewThrottle(ThrottleOptions{Free: 5, UserFree: 10, Base: time.Second, Max: time.Hour})
 	// A distributed guesser: one failure from each of many addresses.
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 10; i++ {
 		fail(th, "alice", fmt.Sprintf("10.1.0.%d", i), now)
 	}
 	var throttled *Throttled
-	if err := check(th, "alice", "10.1.0.3", now); !errors.As(err, &throttled) {
-		t.Fatalf("an address that failed for alice is not throttled: %v", err)
+	var waits []time.Duration
+	for i := 0; i < 5; i++ {
+		err := check(th, "alice", fmt.Sprintf("192.0.2.%d", i), now)
+		if !errors.As(err, &throttled) {
+			t.Fatalf("attempt %d on alice, from a new address, past 10 failures: %v", i, err)
+		}
+		waits = append(waits, throttled.RetryAfter)
+		now = now.Add(throttled.RetryAfter)
+		fail(th, "alice", fmt.Sprintf("198.51.100.%d", i), now)
 	}
-	if err := check(th, "alice", "192.0.2.9", now); err != nil {
-		t.Fatalf("alice's own new address is locked out: %v", err)
+	for i := 1; i < len(waits); i++ {
+		if waits[i] <= waits[i-1] {
+			t.Fatalf("waits %v do not grow with the failures", waits)
+		}
+	}
+	// Other usernames from the same addresses are not held back.
+	if err := check(th, "bob", "192.0.2.1", now); err != nil {
+		t.Fatalf("bob from an address that only tried alice: %v", err)
 	}
 }
 
@@ -95,15 +112,15 @@ func TestThrottleMemoryIsBounded(t *testing.T) {
 		now = now.Add(time.Millisecond)
 		fail(th, fmt.Sprintf("user%d", i), fmt.Sprintf("addr%d", i), now)
 	}
-	if n := len(th.keys); n > 1000+3 {
+	if n := len(th.keys); n > 1000+2 {
 		t.Fatalf("%d keys kept, bound 1000", n)
 	}
-	// 1,000 failures from one address against one account keep three keys.
+	// 1,000 failures from one address against one account keep two keys.
 	th = NewThrottle(ThrottleOptions{})
 	for i := 0; i < 1000; i++ {
 		fail(th, "alice", "10.0.0.1", now)
 	}
-	if n := len(th.keys); n != 3 {
+	if n := len(th.keys); n != 2 {
 		t.Fatalf("%d keys for one address and one user", n)
 	}
 }
@@ -273,5 +290,52 @@ func TestParallelGuessesReachArgon2AtMostTheAllowance(t *testing.T) {
 	t.Logf("100 parallel guesses from one address: %d Argon2 runs, answers %v", runs, results)
 	if runs > 5 || results["401"] > 5 || results["401"]+results["503"] != 100 {
 		t.Fatalf("100 parallel guesses: %d Argon2 runs, answers %v; want at most 5 runs, the rest 503", runs, results)
+	}
+}
+
+// TestSpreadGuessingIsSlowedButNotTheOwnersDevices is issue 11 point 4: one
+// guess from each of 100 addresses against a username past 50 failures is
+// throttled, not checked; the owner's cached login and app password still
+// answer at once, from any address.
+func TestSpreadGuessingIsSlowedButNotTheOwnersDevices(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	s, _ := newAppTestService(t, Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	alice, err := s.LoginFrom(ctx, "alice", "alice-password", "203.0.113.7:443") // the laptop, cached
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, phone, err := s.CreateAppPassword(ctx, alice, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 51; i++ {
+		fail(s.throttle, "alice", fmt.Sprintf("10.3.0.%d", i), now)
+	}
+	runs := s.Argon2Runs()
+	answers := map[string]int{}
+	for i := 0; i < 100; i++ {
+		_, err := s.LoginFrom(ctx, "alice", fmt.Sprint("guess-", i), fmt.Sprintf("10.4.%d.%d:5000", i/200, i%200))
+		var throttled *Throttled
+		switch {
+		case errors.As(err, &throttled):
+			answers["503"]++
+		case errors.Is(err, ErrBadCredentials):
+			answers["401"]++
+		default:
+			answers[fmt.Sprint(err)]++
+		}
+	}
+	t.Logf("100 guesses from 100 addresses past 51 failures: answers %v, %d Argon2 runs", answers, s.Argon2Runs()-runs)
+	if answers["503"] != 100 || s.Argon2Runs() != runs {
+		t.Fatalf("100 spread guesses: answers %v, %d Argon2 runs; want all 503, none checked", answers, s.Argon2Runs()-runs)
+	}
+	for _, tt := range []struct{ device, password string }{{"cached laptop", "alice-password"}, {"app password", phone}} {
+		if _, err := s.LoginFrom(ctx, "alice", tt.password, "198.51.100.9:1"); err != nil {
+			t.Errorf("alice's %s from a new address: %v", tt.device, err)
+		}
+	}
+	if s.Argon2Runs() != runs {
+		t.Errorf("alice's own devices ran Argon2")
 	}
 }
