@@ -7,14 +7,12 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -83,7 +81,9 @@ type Options struct {
 	CacheMax time.Duration
 	// MaxArgon2 bounds concurrent Argon2 runs (each takes the KDF's memory). Zero means 2.
 	MaxArgon2 int
-	// MaxWaiting bounds logins queued for Argon2; beyond it logins are throttled. Zero means 64.
+	// MaxWaiting bounds the logins queued for Argon2 in each of its two
+	// lanes (known usernames, the rest); beyond it logins are throttled.
+	// Zero means 64.
 	MaxWaiting int
 	Now        func() time.Time // the clock; nil means time.Now
 	Throttle   ThrottleOptions  // backoff for failed logins from one address or on one username
@@ -96,7 +96,7 @@ type Options struct {
 type Service struct {
 	o          Options
 	store      Store
-	sem        *semaphore.Weighted
+	gate       *admission // the Argon2 places, handed out fairly
 	flight     singleflight.Group
 	dummy      string // a PHC string checked for unknown users, so they cost as much as known ones
 	macKey     []byte // keys the cache, so that no password is kept in memory
@@ -104,10 +104,16 @@ type Service struct {
 	cache      map[string]*cacheEntry
 	byUser     map[string]map[string]struct{}
 	gens       map[string]uint64 // per user, raised by Forget, so a login verified before it is not cached after it
-	waiting    int
-	apps       *appState     // app passwords: see apppasswords.go
-	argon2Runs atomic.Uint64 // Argon2 verifications started
-	throttle   *Throttle     // failed logins, per address and username
+	apps       *appState         // app passwords: see apppasswords.go
+	argon2Runs atomic.Uint64     // Argon2 verifications started
+	throttle   *Throttle         // failed logins, per address and username
+}
+
+// queueSlot is where a login waits for Argon2: its source (address or
+// IPv6 /64), and whether its username is known.
+type queueSlot struct {
+	source string
+	known  bool
 }
 
 // cacheEntry is one verified login.
@@ -159,7 +165,7 @@ func New(store Store, o Options) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		o: o, store: store, sem: semaphore.NewWeighted(int64(o.MaxArgon2)), dummy: dummy, macKey: key,
+		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), dummy: dummy, macKey: key,
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
 		apps: apps, throttle: NewThrottle(o.Throttle),
 	}, nil
@@ -186,21 +192,23 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		s.touchApp(ctx, id, time.Time{})
 		return id, nil
 	}
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
-	}
+	src := sourceOf(addr)
 	gen := s.generation(username)
 	// An app password costs no Argon2 and is checked before the throttle:
 	// guesses on the username never slow down the user's own devices.
 	if id, err := s.verifyApp(ctx, username, password); !errors.Is(err, errNotAppPassword) {
 		if err == nil {
 			s.remember(key, id, gen)
+			s.throttle.Recognise(username, s.o.Now())
 		}
 		return id, err
 	}
+	// A username that logged in well lately waits in a lane of its own;
+	// so do local commands (no address).
+	q := queueSlot{source: src, known: src == "" || s.throttle.Known(username, s.o.Now())}
 	var attempt *Attempt
-	if addr != "" {
-		a, err := s.throttle.Begin(username, addr, s.o.Now())
+	if src != "" {
+		a, err := s.throttle.Begin(username, src, s.o.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +219,7 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		if id := s.cached(key); id != nil {
 			return id, nil
 		}
-		id, err := s.verify(ctx, username, password)
+		id, err := s.verify(ctx, username, password, q)
 		if err != nil {
 			return nil, err
 		}
@@ -359,8 +367,8 @@ func NormalizeSecret(s string) string {
 
 // verify runs the slow path: Argon2id to check the password, then Argon2id
 // again to derive the wrapping key and unwrap the user key.
-func (s *Service) verify(ctx context.Context, username, password string) (*Identity, error) {
-	release, err := s.acquire(ctx)
+func (s *Service) verify(ctx context.Context, username, password string, q queueSlot) (*Identity, error) {
+	release, err := s.acquire(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -438,24 +446,15 @@ func (s *Service) passwordSlot(account int64, keys *encryption.Keyring, password
 	return phc, slot, err
 }
 
-// acquire takes one of the Argon2 places, or throttles when too many wait.
-func (s *Service) acquire(ctx context.Context) (func(), error) {
-	s.mu.Lock()
-	if s.waiting >= s.o.MaxWaiting {
-		s.mu.Unlock()
-		return nil, &Throttled{RetryAfter: 5 * time.Second}
-	}
-	s.waiting++
-	s.mu.Unlock()
-	err := s.sem.Acquire(ctx, 1)
-	s.mu.Lock()
-	s.waiting--
-	s.mu.Unlock()
+// acquire takes one of the Argon2 places in q's turn, or throttles when
+// q's lane or its source's share of it is full.
+func (s *Service) acquire(ctx context.Context, q queueSlot) (func(), error) {
+	release, err := s.gate.acquire(ctx, q.source, q.known)
 	if err != nil {
 		return nil, err
 	}
 	s.argon2Runs.Add(1)
-	return func() { s.sem.Release(1) }, nil
+	return release, nil
 }
 
 func (s *Service) cacheKey(username, password string) string {

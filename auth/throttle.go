@@ -17,6 +17,7 @@ type ThrottleOptions struct {
 	Forget   time.Duration // a key with no failure for this long is dropped; 0 means 1 hour
 	MaxKeys  int           // bound on the keys kept; 0 means 100,000
 	UserFree int           // failures of one username, from all addresses, before every attempt on it backs off; 0 means 50
+	KnownFor time.Duration // how long a username stays known after a good login; 0 means 30 days
 }
 
 // Throttle slows down repeated failed logins with exponential backoff, per
@@ -25,10 +26,11 @@ type ThrottleOptions struct {
 // addresses are slowed too; the owner's devices are not, since a cached
 // login and an app password are answered before the throttle.
 type Throttle struct {
-	o    ThrottleOptions
-	mac  []byte // keys the hashes that name the records
-	mu   sync.Mutex
-	keys map[throttleID]*throttleKey
+	o     ThrottleOptions
+	mac   []byte // keys the hashes that name the records
+	mu    sync.Mutex
+	keys  map[throttleID]*throttleKey
+	known map[throttleID]time.Time // usernames by their last good login, for the Argon2 queue's lane
 }
 
 // throttleID names a record by a keyed hash of what it counts, so that a
@@ -71,9 +73,12 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	if o.UserFree <= 0 {
 		o.UserFree = 50
 	}
+	if o.KnownFor <= 0 {
+		o.KnownFor = 30 * 24 * time.Hour
+	}
 	mac := make([]byte, 32)
 	rand.Read(mac) // never fails (crypto/rand)
-	return &Throttle{o: o, mac: mac, keys: map[throttleID]*throttleKey{}}
+	return &Throttle{o: o, mac: mac, keys: map[throttleID]*throttleKey{}, known: map[throttleID]time.Time{}}
 }
 
 // Begin admits a login of username from addr, or returns a *Throttled
@@ -96,9 +101,10 @@ func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error)
 }
 
 // End settles an attempt with the login's outcome: bad credentials count
-// as a failure; a success, or any other error (a cancelled request, a full
-// queue), leaves no trace. A success clears no earlier failure, so that a
-// guesser who owns one account cannot reset an address's count with it.
+// as a failure; a success makes the username known; any other error (a
+// cancelled request, a full queue) leaves no trace. A success clears no
+// earlier failure, so that a guesser who owns one account cannot reset an
+// address's count with it.
 func (a *Attempt) End(err error, now time.Time) {
 	t := a.t
 	t.mu.Lock()
@@ -108,15 +114,52 @@ func (a *Attempt) End(err error, now time.Time) {
 			e.inflight--
 		}
 	}
-	if errors.Is(err, ErrBadCredentials) {
+	switch {
+	case errors.Is(err, ErrBadCredentials):
 		t.bump(a.ids[0], t.o.Free, now)
 		t.bump(a.ids[1], t.o.UserFree, now)
+	case err == nil:
+		t.recognise(a.ids[1], now)
 	}
 	for _, id := range a.ids {
 		if e := t.keys[id]; e != nil && e.failures == 0 && e.inflight == 0 {
 			delete(t.keys, id)
 		}
 	}
+}
+
+// Recognise records a good login of username that did not pass Begin (an
+// app password).
+func (t *Throttle) Recognise(username string, now time.Time) {
+	id := t.id('u', username)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.recognise(id, now)
+}
+
+// Known reports whether username logged in well within KnownFor.
+func (t *Throttle) Known(username string, now time.Time) bool {
+	id := t.id('u', username)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	last, ok := t.known[id]
+	return ok && now.Sub(last) < t.o.KnownFor
+}
+
+// recognise records a good login of the username id; when MaxKeys are
+// known, the stale ones go, and a new one waits until there is room.
+func (t *Throttle) recognise(id throttleID, now time.Time) {
+	if _, ok := t.known[id]; !ok && len(t.known) >= t.o.MaxKeys {
+		for k, last := range t.known {
+			if now.Sub(last) >= t.o.KnownFor {
+				delete(t.known, k)
+			}
+		}
+		if len(t.known) >= t.o.MaxKeys {
+			return
+		}
+	}
+	t.known[id] = now
 }
 
 // wait is how long an attempt on record id must wait: until its backoff
