@@ -197,3 +197,95 @@ func TestHugeUsernamesKeepNoMemory(t *testing.T) {
 		t.Fatalf("the server grew by %d KiB answering 1,000 logins with %d KiB usernames", grew, nameSize>>10)
 	}
 }
+
+// TestKnownUsersLogInUnderAFlood is issue 11 point 3 on the binary: 100
+// threads send bad logins from ever new addresses until the Argon2 queue
+// turns logins away; meanwhile three users who logged in before, whose
+// cached logins are stale (the password was set again from the CLI), log
+// in afresh, each within 2 s.
+func TestKnownUsersLogInUnderAFlood(t *testing.T) {
+	s := startServer(t, "")
+	users := []string{"kim", "lou", "max"}
+	for _, u := range users {
+		addUser(t, s.data, u, u+"-password")
+		s.client(t, u, u+"-password").must(207, "PROPFIND", "/dav/calendars/"+u+"/", "", "Depth", "0")
+		if out, err := coffer(t, u+"-password\n"+u+"-new-password\n", "user", "passwd", u, "--password-stdin", "--data", s.data); err != nil {
+			t.Fatalf("user passwd: %v\n%s", err, out)
+		}
+		secrets.add(u + "-new-password")
+	}
+	stop := make(chan struct{})
+	var flood sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for w := 0; w < 100; w++ {
+		flood.Add(1)
+		go func() {
+			defer flood.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c := clientFrom(t, fmt.Sprintf("127.%d.%d.%d", 10+w, n/250%250, 1+n%250))
+				req, _ := http.NewRequest("PROPFIND", s.URL+"dav/", nil)
+				req.SetBasicAuth(fmt.Sprintf("guess-%d-%d", w, n), "wrong-password")
+				req.Header.Set("Depth", "0")
+				resp, err := c.Do(req)
+				if err != nil {
+					continue // the server may be busy accepting; the flood goes on
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				c.CloseIdleConnections()
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				mu.Unlock()
+			}
+		}()
+	}
+	defer func() { close(stop); flood.Wait() }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		full := statuses[503] > 0
+		mu.Unlock()
+		if full {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the flood never filled the Argon2 queue")
+		}
+	}
+	took := make([]time.Duration, len(users))
+	codes := make([]int, len(users))
+	var logins sync.WaitGroup
+	for i, u := range users {
+		logins.Add(1)
+		go func() {
+			defer logins.Done()
+			c := clientFrom(t, fmt.Sprintf("127.0.9.%d", 1+i))
+			req, _ := http.NewRequest("PROPFIND", s.URL+"dav/calendars/"+u+"/", nil)
+			req.SetBasicAuth(u, u+"-new-password")
+			req.Header.Set("Depth", "0")
+			start := time.Now()
+			resp, err := c.Do(req)
+			took[i] = time.Since(start)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	logins.Wait()
+	mu.Lock()
+	t.Logf("fresh logins of known users under a 100-thread flood: %v, statuses %v; flood answers so far %v", took, codes, statuses)
+	mu.Unlock()
+	for i, u := range users {
+		if codes[i] != 207 || took[i] > 2*time.Second {
+			t.Errorf("%s's fresh login under the flood: %d after %v, want 207 within 2 s", u, codes[i], took[i])
+		}
+	}
+}
