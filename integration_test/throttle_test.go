@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -286,6 +287,91 @@ func TestKnownUsersLogInUnderAFlood(t *testing.T) {
 	for i, u := range users {
 		if codes[i] != 207 || took[i] > 2*time.Second {
 			t.Errorf("%s's fresh login under the flood: %d after %v, want 207 within 2 s", u, codes[i], took[i])
+		}
+	}
+}
+
+// propfindAs sends a Depth 0 PROPFIND of path as user and returns the status.
+func propfindAs(t *testing.T, c *http.Client, url, user, password string) int {
+	t.Helper()
+	req, _ := http.NewRequest("PROPFIND", url, nil)
+	req.SetBasicAuth(user, password)
+	req.Header.Set("Depth", "0")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestParallelAndSpreadGuesses is issue 11 points 2 and 4 on the binary:
+// 100 parallel guesses from one new address get at most 5 answers checked
+// by Argon2 (401), the rest 503; once a username has more than 50
+// failures, one guess from each of 100 new addresses gets 503, while the
+// owner's cached login and app password still answer 207.
+func TestParallelAndSpreadGuesses(t *testing.T) {
+	s := startServer(t, "")
+	addUser(t, s.data, "vera", "vera-password")
+	laptop := s.client(t, "vera", "vera-password")
+	laptop.must(207, "PROPFIND", "/dav/calendars/vera/", "", "Depth", "0")
+	created := laptop.must(201, "POST", "/account/app-passwords", `{"label": "phone"}`, "Content-Type", "application/json")
+	var app struct{ Password string }
+	if err := json.Unmarshal([]byte(created.Body), &app); err != nil || app.Password == "" {
+		t.Fatalf("app password: %v %s", err, created.Body)
+	}
+	secrets.add(app.Password)
+	url := s.URL + "dav/calendars/vera/"
+
+	// Point 2: 100 at once from one address.
+	one := clientFrom(t, "127.0.3.1")
+	one.Transport.(*http.Transport).MaxIdleConnsPerHost = 100
+	statuses := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code := propfindAs(t, one, url, "vera", fmt.Sprint("parallel-guess-", i))
+			mu.Lock()
+			statuses[code]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	t.Logf("100 parallel guesses from one address: %v (each 401 is one Argon2 run)", statuses)
+	if statuses[401] > 5 || statuses[401]+statuses[503] != 100 {
+		t.Errorf("100 parallel guesses from one address: %v; want at most 5 checked (401), the rest 503", statuses)
+	}
+
+	// Point 4: past 50 failures, spread guesses are slowed too.
+	for i := 0; statuses[401] <= 50; i++ {
+		switch code := propfindAs(t, clientFrom(t, fmt.Sprintf("127.0.4.%d", 1+i)), url, "vera", fmt.Sprint("guess-", i)); {
+		case code == 401:
+			statuses[401]++
+		case code == 503 && i < 200:
+			time.Sleep(time.Second) // the 51st failure waits the first backoff
+		default:
+			t.Fatalf("guess %d from a new address: %d", i, code)
+		}
+	}
+	spread := map[int]int{}
+	for i := 0; i < 100; i++ {
+		spread[propfindAs(t, clientFrom(t, fmt.Sprintf("127.0.5.%d", 1+i)), url, "vera", fmt.Sprint("spread-", i))]++
+	}
+	t.Logf("one guess from each of 100 new addresses, past 50 failures: %v", spread)
+	if spread[503] != 100 {
+		t.Errorf("one guess from each of 100 new addresses past 50 failures: %v; want all 503", spread)
+	}
+	for _, password := range []string{"vera-password", app.Password} {
+		if code := propfindAs(t, clientFrom(t, "127.0.6.1"), url, "vera", password); code != 207 {
+			t.Errorf("vera's own device during the guessing: %d, want 207", code)
 		}
 	}
 }
