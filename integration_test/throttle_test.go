@@ -374,4 +374,21 @@ func TestParallelAndSpreadGuesses(t *testing.T) {
 			t.Errorf("vera's own device during the guessing: %d, want 207", code)
 		}
 	}
+	// Point 5 on /account/, which shares the throttle: no ERROR line either.
+	for i := 0; i < 20; i++ {
+		req, _ := http.NewRequest("GET", s.URL+"account/export", nil)
+		req.SetBasicAuth("vera", fmt.Sprint("export-guess-", i))
+		resp, err := one.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Fatalf("a guess on /account/ from a throttled address: %d", resp.StatusCode)
+		}
+	}
+	if out := s.output(); strings.Contains(out, "request failed") {
+		t.Errorf("throttled logins logged as failures:\n%s", out)
+	}
 }
