@@ -37,7 +37,7 @@ type Throttle struct {
 // record costs the same whatever the length of the name it counts.
 type throttleID [16]byte
 
-// throttleKey is the failure record of one address, username or pair.
+// throttleKey is the failure record of one address or username.
 type throttleKey struct {
 	failures int
 	inflight int // attempts admitted and not yet settled; they count as failures
