@@ -192,7 +192,7 @@ func (s *Service) RevokeAppPassword(ctx context.Context, id *Identity, appID str
 func (s *Service) Argon2Runs() uint64 { return s.argon2Runs.Load() }
 
 // verifyApp checks a credential against the user's app passwords with one
-// HMAC each, without Argon2 and without the Argon2 semaphore. A credential
+// HMAC each, without Argon2 and without a place in the Argon2 queue. A credential
 // that is not one of them gives errNotAppPassword, and the caller goes on
 // to the password check, which makes unknown users and wrong app passwords
 // cost the same as a wrong password.

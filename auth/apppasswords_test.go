@@ -102,10 +102,11 @@ func TestAppPasswordLoginSkipsArgon2(t *testing.T) {
 		t.Fatalf("created %+v with secret of %d letters", info, len(NormalizeSecret(secret)))
 	}
 	// Hold the only Argon2 place: a login that needed it would time out.
-	if err := s.sem.Acquire(ctx, 1); err != nil {
+	release, err := s.gate.acquire(ctx, "", true)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.sem.Release(1)
+	defer release()
 	runs := s.Argon2Runs()
 	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

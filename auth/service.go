@@ -7,13 +7,12 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -40,14 +39,24 @@ type Store interface {
 }
 
 // PasswordStamper is a Store that can tell cheaply which password hash an
-// account holds now. With it, a login cached before the password was set by
-// another process (coffer user passwd, user recover) is verified again.
+// account holds now, and whether it still exists. With it, a login cached
+// before the password was set by another process (coffer user passwd, user
+// recover) is verified again, and one of an account deleted by another
+// process (coffer user delete) is refused.
 type PasswordStamper interface {
 	PasswordPHC(ctx context.Context, account int64) (string, error)
 }
 
 // ErrUnknownUser is what a Store returns for a username it does not hold.
 var ErrUnknownUser = errors.New("auth: unknown user")
+
+// ErrNotAUsername is a login refused because its name breaks the username
+// rule; it is ErrBadCredentials to callers, and costs no Argon2 run and no
+// throttle entry.
+var ErrNotAUsername = fmt.Errorf("%w: not a possible username", ErrBadCredentials)
+
+// usernamePattern is the one username rule, of account creation and of login.
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,63}$`)
 
 // Identity is a verified user and the keys their credential unlocked.
 type Identity struct {
@@ -72,7 +81,9 @@ type Options struct {
 	CacheMax time.Duration
 	// MaxArgon2 bounds concurrent Argon2 runs (each takes the KDF's memory). Zero means 2.
 	MaxArgon2 int
-	// MaxWaiting bounds logins queued for Argon2; beyond it logins are throttled. Zero means 64.
+	// MaxWaiting bounds the logins queued for Argon2 in each of its two
+	// lanes (known usernames, the rest); beyond it logins are throttled.
+	// Zero means 64.
 	MaxWaiting int
 	Now        func() time.Time // the clock; nil means time.Now
 	Throttle   ThrottleOptions  // backoff for failed logins from one address or on one username
@@ -85,7 +96,7 @@ type Options struct {
 type Service struct {
 	o          Options
 	store      Store
-	sem        *semaphore.Weighted
+	gate       *admission // the Argon2 places, handed out fairly
 	flight     singleflight.Group
 	dummy      string // a PHC string checked for unknown users, so they cost as much as known ones
 	macKey     []byte // keys the cache, so that no password is kept in memory
@@ -93,10 +104,16 @@ type Service struct {
 	cache      map[string]*cacheEntry
 	byUser     map[string]map[string]struct{}
 	gens       map[string]uint64 // per user, raised by Forget, so a login verified before it is not cached after it
-	waiting    int
-	apps       *appState     // app passwords: see apppasswords.go
-	argon2Runs atomic.Uint64 // Argon2 verifications started
-	throttle   *Throttle     // failed logins, per address and username
+	apps       *appState         // app passwords: see apppasswords.go
+	argon2Runs atomic.Uint64     // Argon2 verifications started
+	throttle   *Throttle         // failed logins, per address and username
+}
+
+// queueSlot is where a login waits for Argon2: its source (address or
+// IPv6 /64), and whether its username is known.
+type queueSlot struct {
+	source string
+	known  bool
 }
 
 // cacheEntry is one verified login.
@@ -148,7 +165,7 @@ func New(store Store, o Options) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		o: o, store: store, sem: semaphore.NewWeighted(int64(o.MaxArgon2)), dummy: dummy, macKey: key,
+		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), dummy: dummy, macKey: key,
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
 		apps: apps, throttle: NewThrottle(o.Throttle),
 	}, nil
@@ -163,45 +180,54 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Identi
 
 // LoginFrom is Login for a client at addr ("host:port" or a bare host),
 // whose failed logins are throttled per address and per username. A
-// verified login in the cache is answered before any throttling, so a
-// user's own syncing devices keep working while someone else guesses.
+// verified login in the cache and an app password are answered before any
+// throttling, so a user's own syncing devices keep working while someone
+// else guesses.
 func (s *Service) LoginFrom(ctx context.Context, username, password, addr string) (*Identity, error) {
+	if CheckUsername(username) != nil {
+		return nil, ErrNotAUsername
+	}
 	key := s.cacheKey(username, password)
 	if id := s.cached(key); id != nil && s.current(ctx, key, id) {
 		s.touchApp(ctx, id, time.Time{})
 		return id, nil
 	}
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
+	src := sourceOf(addr)
+	gen := s.generation(username)
+	// An app password costs no Argon2 and is checked before the throttle:
+	// guesses on the username never slow down the user's own devices.
+	if id, err := s.verifyApp(ctx, username, password); !errors.Is(err, errNotAppPassword) {
+		if err == nil {
+			s.remember(key, id, gen)
+			s.throttle.Recognise(username, s.o.Now())
+		}
+		return id, err
 	}
-	if addr != "" {
-		if err := s.throttle.Check(username, addr, s.o.Now()); err != nil {
+	// A username that logged in well lately waits in a lane of its own;
+	// so do local commands (no address).
+	q := queueSlot{source: src, known: src == "" || s.throttle.Known(username, s.o.Now())}
+	var attempt *Attempt
+	if src != "" {
+		a, err := s.throttle.Begin(username, src, s.o.Now())
+		if err != nil {
 			return nil, err
 		}
+		attempt = a
 	}
 	// Identical concurrent logins share one verification.
 	v, err, _ := s.flight.Do(key, func() (any, error) {
 		if id := s.cached(key); id != nil {
 			return id, nil
 		}
-		gen := s.generation(username)
-		id, err := s.verifyApp(ctx, username, password)
-		if errors.Is(err, errNotAppPassword) {
-			id, err = s.verify(ctx, username, password)
-		}
+		id, err := s.verify(ctx, username, password, q)
 		if err != nil {
 			return nil, err
 		}
 		s.remember(key, id, gen)
 		return id, nil
 	})
-	if addr != "" {
-		switch {
-		case errors.Is(err, ErrBadCredentials):
-			s.throttle.Fail(username, addr, s.o.Now())
-		case err == nil:
-			s.throttle.Succeed(username, addr)
-		}
+	if attempt != nil {
+		attempt.End(err, s.o.Now())
 	}
 	if err != nil {
 		return nil, err
@@ -298,6 +324,15 @@ func (s *Service) Forget(username string) {
 	delete(s.byUser, username)
 }
 
+// CheckUsername reports whether name can be a username: 1 to 64 lower-case
+// letters, digits and . _ @ + -, starting with a letter or digit.
+func CheckUsername(name string) error {
+	if len(name) > 64 || !usernamePattern.MatchString(name) {
+		return errors.New("use 1 to 64 lower-case letters, digits and . _ @ + -, starting with a letter or digit")
+	}
+	return nil
+}
+
 // CheckPassword reports whether a password is acceptable for a new credential.
 func CheckPassword(password string) error {
 	if len(password) < 8 {
@@ -332,8 +367,8 @@ func NormalizeSecret(s string) string {
 
 // verify runs the slow path: Argon2id to check the password, then Argon2id
 // again to derive the wrapping key and unwrap the user key.
-func (s *Service) verify(ctx context.Context, username, password string) (*Identity, error) {
-	release, err := s.acquire(ctx)
+func (s *Service) verify(ctx context.Context, username, password string, q queueSlot) (*Identity, error) {
+	release, err := s.acquire(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -373,15 +408,17 @@ func (s *Service) verify(ctx context.Context, username, password string) (*Ident
 	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys, phc: phc}, nil
 }
 
-// current reports whether a cached password login still matches the
-// stored password hash; a stale one is dropped from the cache.
+// current reports whether a cached login still holds: its account still
+// exists (it may have been deleted by another process, the CLI), and for a
+// password login the stored hash is still the one it was verified
+// against. A stale one is dropped from the cache.
 func (s *Service) current(ctx context.Context, key string, id *Identity) bool {
 	stamper, ok := s.store.(PasswordStamper)
-	if !ok || id.phc == "" {
+	if !ok {
 		return true
 	}
 	phc, err := stamper.PasswordPHC(ctx, id.AccountID)
-	if err == nil && phc == id.phc {
+	if err == nil && (id.phc == "" || phc == id.phc) {
 		return true
 	}
 	s.mu.Lock()
@@ -409,24 +446,15 @@ func (s *Service) passwordSlot(account int64, keys *encryption.Keyring, password
 	return phc, slot, err
 }
 
-// acquire takes one of the Argon2 places, or throttles when too many wait.
-func (s *Service) acquire(ctx context.Context) (func(), error) {
-	s.mu.Lock()
-	if s.waiting >= s.o.MaxWaiting {
-		s.mu.Unlock()
-		return nil, &Throttled{RetryAfter: 5 * time.Second}
-	}
-	s.waiting++
-	s.mu.Unlock()
-	err := s.sem.Acquire(ctx, 1)
-	s.mu.Lock()
-	s.waiting--
-	s.mu.Unlock()
+// acquire takes one of the Argon2 places in q's turn, or throttles when
+// q's lane or its source's share of it is full.
+func (s *Service) acquire(ctx context.Context, q queueSlot) (func(), error) {
+	release, err := s.gate.acquire(ctx, q.source, q.known)
 	if err != nil {
 		return nil, err
 	}
 	s.argon2Runs.Add(1)
-	return func() { s.sem.Release(1) }, nil
+	return release, nil
 }
 
 func (s *Service) cacheKey(username, password string) string {

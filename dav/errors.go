@@ -133,9 +133,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			h.Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
 	}
-	if e.Status >= 500 {
+	if e.Status >= 500 && e.Err != nil {
 		// Method, path, status and error only: never a body, a property
-		// value or a credential.
+		// value or a credential. A 5xx without a cause is an answer chosen
+		// on purpose (throttling), not a failure, and is not logged here.
 		log.Error("dav request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", e.Err)
 	}
 	body := errorBody(e)

@@ -50,6 +50,7 @@ type handler struct {
 	limits          limits
 	parsed          *parsedCache
 	log             *slog.Logger
+	refusals        *loginLog // refused and throttled logins, once per address a minute
 }
 
 // request is the state of one authenticated request.
@@ -106,6 +107,7 @@ func NewHandler(o Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.refusals = newLoginLog(h.log)
 	switch {
 	case o.ParsedCache == 0:
 		h.parsed = newParsedCache(5000, 30*time.Minute)
@@ -213,9 +215,13 @@ func (h *handler) login(r *http.Request) (*Account, error) {
 	switch {
 	case err == nil && acct != nil && acct.Space != nil:
 		return acct, nil
+	case errors.Is(err, auth.ErrNotAUsername):
+		h.refusals.note(r.RemoteAddr, "login refused", time.Now(), "reason", "not a possible username")
+		return nil, errStatus(http.StatusUnauthorized, "invalid username or password")
 	case errors.Is(err, auth.ErrBadCredentials):
 		return nil, errStatus(http.StatusUnauthorized, "invalid username or password")
 	case errors.As(err, &throttled):
+		h.refusals.note(r.RemoteAddr, "login throttled", time.Now(), "retry_after", throttled.RetryAfter.Round(time.Second).String())
 		return nil, &Error{Status: http.StatusServiceUnavailable, Message: "too many login attempts; try again later", RetryAfter: throttled.RetryAfter}
 	case errors.As(err, &blocked):
 		// A blocked account must never look empty: 403 with the reason.

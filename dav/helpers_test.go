@@ -15,7 +15,7 @@ import (
 )
 
 // fakeAuth knows alice and bob (password "pw"), a blocked carol and a
-// throttled dave.
+// throttled dave, and refuses names that break the username rule.
 type fakeAuth struct {
 	accounts map[string]*Account
 }
@@ -26,6 +26,9 @@ func (f *fakeAuth) Login(ctx context.Context, username, password, remoteAddr str
 		return nil, &auth.Blocked{Reason: "Your subscription ended; data is deleted on 2025-06-01."}
 	case "dave":
 		return nil, &auth.Throttled{RetryAfter: 90 * time.Second}
+	}
+	if auth.CheckUsername(username) != nil {
+		return nil, auth.ErrNotAUsername
 	}
 	a, ok := f.accounts[username]
 	if !ok || password != "pw" {

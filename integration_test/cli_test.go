@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,43 @@ func TestUserCommands(t *testing.T) {
 	s.client(t, "carol", "new-carol-password").must(401, "PROPFIND", "/dav/calendars/carol/", "", "Depth", "0")
 	if out, _ := coffer(t, "", "user", "list", "--data", s.data); strings.Contains(out, "carol") {
 		t.Fatalf("carol is still listed:\n%s", out)
+	}
+}
+
+// TestDeletedUserIsRefusedAtOnce is issue 11 point 13: after "coffer user
+// delete" while the server runs, the user's cached logins, app password
+// and account password alike, answer 401 at once, on DAV and on
+// /account/, and never 500.
+func TestDeletedUserIsRefusedAtOnce(t *testing.T) {
+	s := startServer(t, "")
+	addUser(t, s.data, "dora", "dora-password")
+	dora := s.client(t, "dora", "dora-password")
+	created := dora.must(201, "POST", "/account/app-passwords", `{"label": "phone"}`, "Content-Type", "application/json")
+	var app struct{ Password string }
+	if err := json.Unmarshal([]byte(created.Body), &app); err != nil || app.Password == "" {
+		t.Fatalf("app password: %v %s", err, created.Body)
+	}
+	phone := s.client(t, "dora", app.Password)
+	for _, c := range []*client{dora, phone} {
+		c.must(207, "PROPFIND", "/dav/calendars/dora/", "", "Depth", "1")
+		c.must(200, "GET", "/account/export", "")
+	}
+	if out, err := coffer(t, "", "user", "delete", "dora", "--data", s.data); err != nil {
+		t.Fatalf("user delete: %v\n%s", err, out)
+	}
+	for _, tt := range []struct {
+		name         string
+		c            *client
+		method, path string
+	}{
+		{"app password, DAV", phone, "PROPFIND", "/dav/calendars/dora/"},
+		{"app password, export", phone, "GET", "/account/export"},
+		{"password, DAV", dora, "PROPFIND", "/dav/calendars/dora/"},
+		{"password, export", dora, "GET", "/account/export"},
+	} {
+		if r := tt.c.do(tt.method, tt.path, "", "Depth", "1"); r.Status != 401 {
+			t.Errorf("%s after the account was deleted: %d, want 401\n%.300s", tt.name, r.Status, r.Body)
+		}
 	}
 }
 

@@ -47,14 +47,15 @@ func badField(field, message string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Field: field, Message: message}
 }
 
-// fail writes err as a JSON answer. Causes are logged for 5xx only, with
-// the method, path and status: never a credential or a body.
+// fail writes err as a JSON answer. Causes are logged for 5xx with a
+// cause only, with the method, path and status: never a credential or a
+// body.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *apiError
 	if !errors.As(err, &e) {
 		e = &apiError{Status: http.StatusInternalServerError, Message: "the request failed; try again later", Err: err}
 	}
-	if e.Status >= 500 {
+	if e.Status >= 500 && e.Err != nil { // a 503 throttle has no cause: it is an answer, not a failure
 		h.o.Logger.Error("account request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", e.Err)
 	}
 	writeError(w, e)

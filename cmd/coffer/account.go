@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
+	"github.com/coffer-dav/coffer/auth"
 )
 
 // lifecycleFlags are the lifecycle and SMTP settings of serve and the CLI.
@@ -128,8 +129,8 @@ func newLifecycle(a *app, s account.Settings, m account.Mailer, log *slog.Logger
 type creator struct{ a *app }
 
 func (c creator) CreateAccount(ctx context.Context, n account.NewAccount) (*account.Created, error) {
-	if !usernamePattern.MatchString(n.Username) {
-		return nil, &account.FieldError{Field: "username", Message: "use 1 to 64 lower-case letters, digits and . _ @ + -, starting with a letter or digit"}
+	if err := auth.CheckUsername(n.Username); err != nil {
+		return nil, &account.FieldError{Field: "username", Message: err.Error()}
 	}
 	u, err := c.a.createUser(ctx, newUser{username: n.Username, email: n.Email, displayName: n.DisplayName, password: n.Password, start: n.Start})
 	if errors.Is(err, errUserExists) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"syscall"
 	"time"
 
@@ -222,12 +221,10 @@ type createdUser struct {
 	recoveryCode string
 }
 
-var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,63}$`)
-
 // createUser creates an account with its key slots and default collections.
 func (a *app) createUser(ctx context.Context, u newUser) (*createdUser, error) {
-	if !usernamePattern.MatchString(u.username) {
-		return nil, fmt.Errorf("username %q: use 1 to 64 lower-case letters, digits and . _ @ + -, starting with a letter or digit", u.username)
+	if err := auth.CheckUsername(u.username); err != nil {
+		return nil, fmt.Errorf("username %q: %w", u.username, err)
 	}
 	e, err := a.auth.Enroll(u.password)
 	if err != nil {

@@ -251,6 +251,8 @@ func loginResult(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
+	case errors.Is(err, auth.ErrNotAUsername):
+		return "refused"
 	case errors.Is(err, auth.ErrBadCredentials):
 		return "bad_credentials"
 	case errors.As(err, &blocked):

@@ -135,6 +135,8 @@ func (fakeLogins) Login(ctx context.Context, username, password, remoteAddr stri
 		return nil, &auth.Throttled{RetryAfter: time.Minute}
 	case "erin":
 		return nil, errors.New("database is locked")
+	case "Not A Name":
+		return nil, auth.ErrNotAUsername
 	}
 	return nil, auth.ErrBadCredentials
 }
@@ -151,7 +153,7 @@ func (fakeSpace) Collection(ctx context.Context, home storage.Home, name string)
 func TestLoginMetrics(t *testing.T) {
 	m := newMetrics(nil)
 	a := m.authenticator(fakeLogins{})
-	for _, u := range []string{"alice", "alice", "bob", "carol", "dave", "erin"} {
+	for _, u := range []string{"alice", "alice", "bob", "carol", "dave", "erin", "Not A Name"} {
 		acct, err := a.Login(context.Background(), u, "pw", "127.0.0.1:5000")
 		if (err == nil) != (u == "alice") {
 			t.Fatalf("login %s: %v", u, err)
@@ -162,7 +164,7 @@ func TestLoginMetrics(t *testing.T) {
 			}
 		}
 	}
-	for result, want := range map[string]float64{"ok": 2, "bad_credentials": 1, "blocked": 1, "throttled": 1, "error": 1} {
+	for result, want := range map[string]float64{"ok": 2, "bad_credentials": 1, "blocked": 1, "throttled": 1, "error": 1, "refused": 1} {
 		if got := testutil.ToFloat64(m.logins.WithLabelValues(result)); got != want {
 			t.Errorf("logins{%s} = %v, want %v", result, got, want)
 		}
@@ -174,7 +176,7 @@ func TestLoginMetrics(t *testing.T) {
 	if !strings.Contains(body, `coffer_storage_duration_seconds_count{op="collection"} 2`) {
 		t.Errorf("storage calls not timed:\n%s", body)
 	}
-	if !strings.Contains(body, "coffer_dav_login_duration_seconds_count 6") {
+	if !strings.Contains(body, "coffer_dav_login_duration_seconds_count 7") {
 		t.Errorf("logins not timed")
 	}
 }
