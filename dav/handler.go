@@ -39,6 +39,10 @@ type Options struct {
 	// queries; 0 means 5,000, negative turns the cache off.
 	ParsedCache int
 	Logger      *slog.Logger // default slog.Default()
+	// PublicURL is the server's root as clients reach it (behind a proxy,
+	// the proxy's), e.g. https://dav.example.org/; the .well-known
+	// redirects point into it. Empty: they carry the path alone.
+	PublicURL string
 }
 
 // handler serves the DAV tree.
@@ -51,6 +55,7 @@ type handler struct {
 	parsed          *parsedCache
 	log             *slog.Logger
 	refusals        *loginLog // refused and throttled logins, once per address a minute
+	davRoot         string    // where the .well-known redirects point
 }
 
 // request is the state of one authenticated request.
@@ -94,6 +99,7 @@ func NewHandler(o Options) http.Handler {
 		quota:           max(o.QuotaBytes, 0),
 		limits:          newLimits(o),
 		log:             o.Logger,
+		davRoot:         strings.TrimSuffix(o.PublicURL, "/") + davPrefix,
 	}
 	if h.maxResourceSize <= 0 {
 		h.maxResourceSize = defaultMaxResourceSize
@@ -149,7 +155,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	case "/.well-known/caldav", "/.well-known/carddav":
 		// RFC 6764 section 5, without authentication; 301 keeps the method
 		// for every client (never 303, which turns PROPFIND into GET).
-		w.Header().Set("Location", davPrefix)
+		w.Header().Set("Location", h.davRoot)
 		w.WriteHeader(http.StatusMovedPermanently)
 		return nil
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,6 +27,7 @@ func serve(args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
 	accessDir := fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off")
 	accessKeep := fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept")
+	publicURL := fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the start page and the .well-known redirects; empty: the listen address")
 	trusted := fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored")
 	lf := addLifecycleFlags(fs)
 	op := addOperatorFlags(fs)
@@ -41,6 +44,10 @@ func serve(args []string) error {
 		return errors.New("--access-log-keep must be positive")
 	}
 	proxies, err := parseTrustedProxies(*trusted)
+	if err != nil {
+		return err
+	}
+	public, err := parsePublicURL(*publicURL)
 	if err != nil {
 		return err
 	}
@@ -89,14 +96,18 @@ func serve(args []string) error {
 		scheme = "https"
 	}
 	base := fmt.Sprintf("%s://%s/", scheme, displayAddr(ln.Addr()))
-	if err := firstAccount(ctx, a, base); err != nil {
+	clients := base
+	if public != "" {
+		clients = public
+	}
+	if err := firstAccount(ctx, a, clients); err != nil {
 		ln.Close()
 		return err
 	}
 
-	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log}
+	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log, PublicURL: public}
 	limits.apply(&davOpts)
-	handler := a.withSelfService(log, routes(dav.NewHandler(davOpts)))
+	handler := a.withSelfService(log, routes(dav.NewHandler(davOpts), clients))
 	if *accessDir != "" {
 		al, err := newAccessLog(*accessDir, *accessKeep, log)
 		if err != nil {
@@ -119,6 +130,9 @@ func serve(args []string) error {
 		}
 	}()
 	fmt.Printf("coffer: serving on %s\n", base)
+	if public != "" {
+		fmt.Printf("coffer: clients reach it at %s\n", public)
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "tls", *certFile != "")
 
 	select {
@@ -135,18 +149,62 @@ func serve(args []string) error {
 	return nil
 }
 
-// routes serves /healthz and hands everything else to the DAV handler. It
-// does not use http.ServeMux, which would clean ".." out of paths with a
-// redirect: the DAV layer sees raw paths and refuses such tricks itself.
-func routes(davHandler http.Handler) http.Handler {
+// routes serves /healthz and the start page, and hands everything else to
+// the DAV handler. It does not use http.ServeMux, which would clean ".."
+// out of paths with a redirect: the DAV layer sees raw paths and refuses
+// such tricks itself. base is the URL clients are told to use.
+func routes(davHandler http.Handler, base string) http.Handler {
+	page := startPage(base)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
+		switch {
+		case get && r.URL.Path == "/healthz":
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			fmt.Fprintln(w, "ok")
-			return
+		case get && r.URL.Path == "/":
+			// A browser gets a page that says what this is, never a bare
+			// 401 that pops up a login box.
+			h := w.Header()
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "no-store")
+			w.Write(page)
+		default:
+			davHandler.ServeHTTP(w, r)
 		}
-		davHandler.ServeHTTP(w, r)
 	})
+}
+
+// startPage is the page served at /: what this server is and the URL to
+// enter in a client. It loads nothing, from here or elsewhere.
+func startPage(base string) []byte {
+	u := html.EscapeString(base)
+	return []byte(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Coffer</title></head>
+<body>
+<h1>Coffer</h1>
+<p>This server keeps calendars, tasks and contacts (CalDAV and CardDAV), encrypted under each user's own key.</p>
+<p>To sync, add an account in DAVx5, Thunderbird, iOS or macOS, or GNOME Evolution with this URL,
+your username and your password (or an app password):</p>
+<p><code>` + u + `</code></p>
+</body></html>
+`)
+}
+
+// parsePublicURL checks --public-url: an http or https URL of the server's
+// root, with no path, query or credentials; empty stays empty.
+func parsePublicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("--public-url %q: want the server's root as clients reach it, such as https://dav.example.org/ (no path: Coffer's tree lives at /dav/)", s)
+	}
+	return u.Scheme + "://" + u.Host + "/", nil
 }
 
 // firstAccount creates an account when the database has none, and prints
