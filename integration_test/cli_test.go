@@ -180,3 +180,22 @@ func TestReadOnlyDataFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestServeReadsConfigFile: serve takes its settings from --config, and the
+// command line wins over the file.
+func TestServeReadsConfigFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "coffer.toml")
+	example, err := exec.Command(binary, "config", "example").Output()
+	if err != nil || !strings.Contains(string(example), "# public-url = ") {
+		t.Fatalf("config example: %v\n%s", err, example)
+	}
+	body := strings.Replace(string(example), `# public-url = ""`, `public-url = "https://cal.example.net/"`, 1)
+	body = strings.Replace(body, `# listen = "127.0.0.1:8008"`, `listen = "127.0.0.1:1"`, 1) // the flag below wins
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerWith(t, "", "--config", file)
+	if !strings.Contains(s.output(), "clients reach it at https://cal.example.net/") {
+		t.Fatalf("serve did not take public-url from the file:\n%s", s.output())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -25,24 +26,38 @@ func newFlags(name string, c *config) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // parse reports errors and help itself
 	fs.StringVar(&c.data, "data", "./coffer-data", "data folder: database and server secret")
 	fs.StringVar(&c.escrowPublicKey, "escrow-public-key", "", "operator escrow public key file (coffer escrow keygen): every user key also gets a slot sealed to it")
-	mem := uint(encryption.DefaultKDF.MemoryKiB)
-	fs.Func("argon2-memory", fmt.Sprintf("Argon2id memory in KiB (default %d)", mem), func(s string) error {
-		_, err := fmt.Sscan(s, &c.kdf.MemoryKiB)
-		return err
-	})
-	fs.Func("argon2-time", fmt.Sprintf("Argon2id passes (default %d)", encryption.DefaultKDF.Time), func(s string) error {
-		_, err := fmt.Sscan(s, &c.kdf.Time)
-		return err
-	})
-	fs.Func("argon2-threads", fmt.Sprintf("Argon2id lanes (default %d)", encryption.DefaultKDF.Threads), func(s string) error {
-		_, err := fmt.Sscan(s, &c.kdf.Threads)
-		return err
-	})
+	fs.String("config", "", "TOML file of settings, one key per flag (coffer config example); flags and COFFER_* variables win over it")
+	d := encryption.DefaultKDF
+	for _, k := range []struct {
+		name, usage string
+		def         uint64
+		into        func(uint64)
+		bits        int
+	}{
+		{"argon2-memory", "Argon2id memory in KiB", uint64(d.MemoryKiB), func(v uint64) { c.kdf.MemoryKiB = uint32(v) }, 32},
+		{"argon2-time", "Argon2id passes", uint64(d.Time), func(v uint64) { c.kdf.Time = uint32(v) }, 32},
+		{"argon2-threads", "Argon2id lanes", uint64(d.Threads), func(v uint64) { c.kdf.Threads = uint8(v) }, 8},
+	} {
+		fs.Func(k.name, k.usage, func(s string) error {
+			v, err := strconv.ParseUint(s, 10, k.bits)
+			if err == nil {
+				k.into(v)
+			}
+			return err
+		})
+		fs.Lookup(k.name).DefValue = strconv.FormatUint(k.def, 10)
+	}
 	return fs
 }
 
-// parse reads COFFER_* variables for every flag, then the command line, which wins.
+// parse reads the config file (--config or COFFER_CONFIG), then COFFER_*
+// variables for every flag, then the command line, which wins.
 func parse(fs *flag.FlagSet, c *config, args []string) ([]string, error) {
+	if path := configPath(args); path != "" {
+		if err := applyConfigFile(fs, path); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "COFFER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

@@ -21,6 +21,7 @@ Usage:
   coffer backup DEST [--no-secret] [--data DIR]
   coffer restore SRC [--force] [--data DIR]
   coffer escrow keygen PRIVATE-FILE PUBLIC-FILE
+  coffer config example     (a commented config file with every setting; use it with --config FILE)
   coffer version
 
 Only serve and restore create a data folder; the other commands refuse a folder
@@ -61,6 +62,8 @@ func run(args []string) error {
 		return restore(args[1:])
 	case "escrow":
 		return escrowCmd(args[1:])
+	case "config":
+		return configCmd(args[1:])
 	case "version", "--version":
 		fmt.Println(version())
 		return nil

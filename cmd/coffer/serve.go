@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"html"
 	"log/slog"
@@ -18,21 +19,42 @@ import (
 	"github.com/coffer-dav/coffer/dav"
 )
 
+// serveFlags are serve's settings beyond the shared ones.
+type serveFlags struct {
+	listen, certFile, keyFile, accessDir, publicURL, trusted *string
+	accessKeep                                               *time.Duration
+	lf                                                       *lifecycleFlags
+	op                                                       *operatorFlags
+	limits                                                   *limitFlags
+	mf                                                       *metricsFlags
+}
+
+// newServeFlags registers every serve flag on a new flag set; the config
+// file's example lists them.
+func newServeFlags(c *config) (*flag.FlagSet, *serveFlags) {
+	fs := newFlags("serve", c)
+	f := &serveFlags{
+		listen:     fs.String("listen", "127.0.0.1:8008", "address to listen on"),
+		certFile:   fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key"),
+		keyFile:    fs.String("tls-key", "", "TLS private key file (PEM)"),
+		accessDir:  fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off"),
+		accessKeep: fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept"),
+		publicURL:  fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the start page and the .well-known redirects; empty: the listen address"),
+		trusted:    fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored"),
+		lf:         addLifecycleFlags(fs),
+		op:         addOperatorFlags(fs),
+		limits:     addLimitFlags(fs),
+		mf:         addMetricsFlags(fs),
+	}
+	return fs, f
+}
+
 // serve runs the DAV server until SIGINT or SIGTERM.
 func serve(args []string) error {
 	var c config
-	fs := newFlags("serve", &c)
-	listen := fs.String("listen", "127.0.0.1:8008", "address to listen on")
-	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
-	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
-	accessDir := fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off")
-	accessKeep := fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept")
-	publicURL := fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the start page and the .well-known redirects; empty: the listen address")
-	trusted := fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored")
-	lf := addLifecycleFlags(fs)
-	op := addOperatorFlags(fs)
-	limits := addLimitFlags(fs)
-	mf := addMetricsFlags(fs)
+	fs, sf := newServeFlags(&c)
+	listen, certFile, keyFile, accessDir, accessKeep := sf.listen, sf.certFile, sf.keyFile, sf.accessDir, sf.accessKeep
+	publicURL, trusted, lf, op, limits, mf := sf.publicURL, sf.trusted, sf.lf, sf.op, sf.limits, sf.mf
 	if _, err := parse(fs, &c, args); err != nil {
 		return err
 	}
