@@ -168,6 +168,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > h.maxBodySize {
 		return errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
 	}
+	if err := checkIfHeader(r); err != nil {
+		return err
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodySize)
 	req := &request{h: h, w: w, r: r, ctx: r.Context(), acct: acct, space: acct.Space}
 	if req.path, err = req.settle(path); err != nil {
