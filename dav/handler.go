@@ -154,6 +154,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if strings.HasPrefix(p, "/.well-known/") {
 		return errStatus(http.StatusNotFound, "no such resource")
 	}
+	if changesData(r.Method) && CrossSite(r) {
+		return errCrossSite // before any login: a browser's cached credentials do nothing
+	}
 	acct, err := h.login(r)
 	if err != nil {
 		return err

@@ -40,6 +40,8 @@ var (
 	errNotFound     = &apiError{Status: http.StatusNotFound, Message: "no such endpoint"}
 	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Message: "sign in with your username and password"}
 	errNeedPassword = &apiError{Status: http.StatusForbidden, Message: "an app password cannot do this; sign in with your account password"}
+	errCrossSite    = &apiError{Status: http.StatusForbidden, Message: "a request from another site cannot use your account"}
+	errNotJSON      = &apiError{Status: http.StatusUnsupportedMediaType, Message: "send the body as Content-Type: application/json"}
 )
 
 // badField answers 400 for one request field.
