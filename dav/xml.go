@@ -60,6 +60,9 @@ type multistatus struct {
 	responses []*response
 	syncToken string
 	minimal   bool // Prefer: return=minimal / Brief: t; drop 404 propstats
+	// description is the DAV:responsedescription of the whole answer (RFC
+	// 4918 section 14.25), e.g. naming objects a query left out.
+	description string
 }
 
 // XML constants.
@@ -573,6 +576,9 @@ func (m *multistatus) appendTo(b []byte) []byte {
 		}
 		b = append(b, "</D:response>"...)
 	}
+	if m.description != "" {
+		b = append(appendEscaped(append(b, "<D:responsedescription>"...), m.description), "</D:responsedescription>"...)
+	}
 	if m.syncToken != "" {
 		b = append(appendEscaped(append(b, "<D:sync-token>"...), m.syncToken), "</D:sync-token>"...)
 	}
@@ -583,7 +589,7 @@ func (m *multistatus) appendTo(b []byte) []byte {
 // and text it holds, with room for escaping (CRLF line ends), and some
 // for the fixed elements.
 func (m *multistatus) sizeHint() int {
-	n := 512 + len(m.syncToken)
+	n := 512 + len(m.syncToken) + 2*len(m.description)
 	for _, r := range m.responses {
 		n += 96 + len(r.href)
 		for _, ps := range r.propstats {
