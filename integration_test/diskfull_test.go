@@ -66,7 +66,7 @@ func fillDisk(t *testing.T, path string) {
 // that writes then answers 507 sufficient-disk-space (RFC 4918 section
 // 11.5, RFC 4331 section 6), never 500; reads keep working; and once space
 // returns the same writes succeed, without a restart, with nothing lost and
-// the database intact.
+// the database intact. /account/ answers 507 the same way.
 func TestDiskFull(t *testing.T) {
 	dir := mountTmpfs(t, "24m")
 	data := filepath.Join(dir, "data")
@@ -103,6 +103,10 @@ func TestDiskFull(t *testing.T) {
 			t.Errorf("%s on a full disk: status %d, want 507 sufficient-disk-space\n%s", w.name, r.Status, r.Body)
 		}
 	}
+	const newApp = `{"label": "on a full disk"}`
+	if r := gus.do("POST", "/account/app-passwords", newApp, "Content-Type", "application/json"); r.Status != 507 {
+		t.Errorf("creating an app password on a full disk: status %d, want 507\n%s", r.Status, r.Body)
+	}
 	// Reads go on, and show that nothing changed.
 	if got := gus.must(200, "GET", cal+"kept.ics", "").Body; got != kept {
 		t.Errorf("kept.ics on a full disk: %q", got)
@@ -111,6 +115,9 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("doomed.ics on a full disk: %q", got)
 	}
 	gus.must(404, "GET", cal+"new.ics", "")
+	if list := gus.must(200, "GET", "/account/app-passwords", "").Body; strings.Contains(list, "full disk") {
+		t.Errorf("an app password was created on a full disk: %s", list)
+	}
 	if r := gus.must(207, "PROPFIND", cal, "", "Depth", "1"); strings.Contains(r.Body, "Renamed") || !strings.Contains(r.Body, "kept.ics") {
 		t.Errorf("PROPFIND on a full disk:\n%s", r.Body)
 	}
@@ -128,6 +135,7 @@ func TestDiskFull(t *testing.T) {
 		gus.must(w.ok, w.method, w.path, w.body, w.headers...)
 	}
 	gus.must(404, "GET", cal+"doomed.ics", "")
+	gus.must(201, "POST", "/account/app-passwords", newApp, "Content-Type", "application/json")
 	gus.must(404, "GET", files+"a.txt", "")
 	if got := gus.must(200, "GET", files+"c.txt", "").Body; got != "some notes" {
 		t.Errorf("c.txt after the MOVE: %q", got)

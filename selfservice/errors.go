@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // apiError is an answer other than success: a status and a sentence for
@@ -53,7 +54,11 @@ func badField(field, message string) *apiError {
 // the method, path and status: never a credential or a body.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *apiError
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, storage.ErrFull):
+		e = &apiError{Status: http.StatusInsufficientStorage, Message: "the server's disk is full; try again later", Err: err}
+	default:
 		e = &apiError{Status: http.StatusInternalServerError, Message: "the request failed; try again later", Err: err}
 	}
 	if e.Status >= 500 {
