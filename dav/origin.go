@@ -13,6 +13,8 @@ var errCrossSite = errStatus(http.StatusForbidden, "a request from another site 
 // Sec-Fetch-Site (Fetch Metadata) other than same-origin or none, or an
 // Origin (RFC 6454 section 7) that is "null" or names another host than
 // the request's. DAV clients, curl and other programs send neither header.
+// The headers decide, never the User-Agent: Thunderbird sends a Gecko one
+// from its own code (clients.md 4.1), which no page triggers.
 func CrossSite(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
