@@ -171,7 +171,9 @@ func (c *evalCtx) seriesOf(comp *goical.Component) *series {
 // prepare parses the master's recurrence data and the overrides.
 func (c *evalCtx) prepare(s *series) error {
 	s.byRID = map[int64]*override{}
-	s.byComp = map[*goical.Component]*override{}
+	if len(s.overrides) > 0 {
+		s.byComp = make(map[*goical.Component]*override, len(s.overrides))
+	}
 	s.rdateSet = map[int64]bool{}
 	s.exAbs = map[int64]bool{}
 	s.exDays = map[time.Time]bool{}
