@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ var (
 	condSupportedCollation = xml.Name{Space: nsCalDAV, Local: "supported-collation"}     // RFC 4791 7.8
 	condSupportedCalData   = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"} // RFC 4791 9.6
 	condTooManyInstances   = xml.Name{Space: nsCoffer, Local: "too-many-instances"}      // ours: expansion cap
+	condMaxInstances       = xml.Name{Space: nsCalDAV, Local: "max-instances"}           // RFC 4791 5.3.2.1
 	pnCalendarTimezone     = xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}       // RFC 4791 5.2.2
 	pnCalendarTimezoneID   = xml.Name{Space: nsCalDAV, Local: "calendar-timezone-id"}    // RFC 7809 5.2
 	errNoCalendarTimeRange = errStatus(http.StatusBadRequest, "free-busy-query needs a time-range with a start and an end")
@@ -59,12 +61,27 @@ func storedText(c *storage.Collection, name xml.Name) string {
 // calendarIndex computes the query index entry of a calendar object: its
 // component type, UID and the span of its instances, so that queries skip
 // what cannot match without opening the body.
+//
+// An object whose RDATEs, overrides and instances within that span pass the
+// instance cap is refused with 403 max-instances: every time-range query
+// on it would fail, however narrow.
 func calendarIndex(obj *ical.Object, coll *storage.Collection, opts ical.Options) ([]byte, error) {
 	sum, err := ical.Summarize(obj, calendarLocation(coll), opts)
+	if errors.Is(err, ical.ErrTooManyInstances) || errors.Is(err, ical.ErrTooComplex) {
+		return nil, errCond(http.StatusForbidden, condMaxInstances, fmt.Sprintf(
+			"the recurrence set has more dates, overrides or instances than the server evaluates (%d)", opts.MaxInstances))
+	}
 	if err != nil {
 		return nil, calendarError(err)
 	}
 	return sum.MarshalBinary()
+}
+
+// oversized reports whether obj is one that calendarIndex now refuses,
+// stored in coll before PUT checked it.
+func (q *request) oversized(coll *storage.Collection, obj *ical.Object) bool {
+	_, err := calendarIndex(obj, coll, q.h.limits.calendar)
+	return err != nil && asError(err).Precondition == condMaxInstances
 }
 
 // parseCalendarQueryFilter reads the filter of a calendar-query (RFC 4791 9.7).
@@ -211,13 +228,36 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 	for _, n := range names {
 		cheap = cheap && fromIndexOnly[n]
 	}
+	// An object stored before PUT checked its size fails any query on the
+	// cap; it is left out and named, so that the rest of the calendar
+	// still answers. A cap hit by an object within it means the query
+	// asks too much, and stays 403.
+	var skipped []string
+	skip := func(e storage.IndexEntry, err error) bool {
+		if asError(err).Precondition != condTooManyInstances {
+			return false
+		}
+		if obj, _ := q.parsedObject(res.coll, e); obj == nil || !q.oversized(res.coll, obj) {
+			return false
+		}
+		skipped = append(skipped, objectResource(res, storage.Object{Name: e.Name}).path.href())
+		return true
+	}
+	defer func() {
+		if len(skipped) > 0 {
+			ms.description = fmt.Sprintf("left out, with more recurrence dates, overrides or instances than the server evaluates (%d): %s",
+				opts.MaxInstances, strings.Join(skipped, " "))
+		}
+	}()
 	for _, e := range cands {
 		if cheap {
 			// The index entry answers; the object is opened only to be
 			// evaluated, and kept parsed for the client's next poll.
 			if !e.certain {
 				ok, err := q.matchCached(res.coll, e.IndexEntry, rr.calFilter, opts)
-				if err != nil {
+				if err != nil && skip(e.IndexEntry, err) {
+					continue
+				} else if err != nil {
 					return err
 				}
 				if !ok {
@@ -226,7 +266,9 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 			}
 			o := storage.Object{Name: e.Name, ETag: e.ETag, ContentType: calendarContentType}
 			r, err := q.objectResponse(objectResource(res, o), names, rr)
-			if err != nil {
+			if err != nil && skip(e.IndexEntry, err) {
+				continue
+			} else if err != nil {
 				return err
 			}
 			ms.responses = append(ms.responses, r)
@@ -243,12 +285,16 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 			continue // stored before validation was this strict: never matches
 		}
 		ok, err := ical.Match(obj, rr.calFilter, opts)
-		if err != nil {
+		if err != nil && skip(e.IndexEntry, calendarError(err)) {
+			continue
+		} else if err != nil {
 			return calendarError(err)
 		}
 		if ok {
 			r, err := q.objectResponse(objectResource(res, *o), names, rr)
-			if err != nil {
+			if err != nil && skip(e.IndexEntry, err) {
+				continue
+			} else if err != nil {
 				return err
 			}
 			ms.responses = append(ms.responses, r)
@@ -260,27 +306,40 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 // matchCached evaluates the filter on one object, parsed from the cache
 // when the same version was parsed before.
 func (q *request) matchCached(coll *storage.Collection, e storage.IndexEntry, f *ical.Filter, opts ical.Options) (bool, error) {
-	key := parsedKey{account: q.acct.ID, collection: coll.ID, name: e.Name, etag: e.ETag}
-	obj := q.h.parsed.get(key)
+	obj, err := q.parsedObject(coll, e)
 	if obj == nil {
-		o, err := q.space.Object(q.ctx, coll.ID, e.Name, true)
-		if errors.Is(err, storage.ErrNotFound) {
-			return false, nil
-		} else if err != nil {
-			return false, errInternal(err)
-		}
-		if obj, err = ical.Parse(o.Body); err != nil {
-			return false, nil // stored before validation was this strict: never matches
-		}
-		// A body read after the index may be newer; cache it under its own ETag.
-		key.etag = o.ETag
-		q.h.parsed.put(key, obj)
+		return false, err
 	}
 	ok, err := ical.Match(obj, f, opts)
 	if err != nil {
 		return false, calendarError(err)
 	}
 	return ok, nil
+}
+
+// parsedObject returns the object of an index entry parsed, from the cache
+// when the same version was parsed before, and keeps it there. It is nil
+// for an object deleted meanwhile, or stored before validation was this
+// strict, which never matches.
+func (q *request) parsedObject(coll *storage.Collection, e storage.IndexEntry) (*ical.Object, error) {
+	key := parsedKey{account: q.acct.ID, collection: coll.ID, name: e.Name, etag: e.ETag}
+	if obj := q.h.parsed.get(key); obj != nil {
+		return obj, nil
+	}
+	o, err := q.space.Object(q.ctx, coll.ID, e.Name, true)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, errInternal(err)
+	}
+	obj, err := ical.Parse(o.Body)
+	if err != nil {
+		return nil, nil
+	}
+	// A body read after the index may be newer; cache it under its own ETag.
+	key.etag = o.ETag
+	q.h.parsed.put(key, obj)
+	return obj, nil
 }
 
 // renderCalendarData returns the calendar-data of an object as the request
@@ -334,6 +393,17 @@ func (q *request) freeBusy(res *resource, n *node) error {
 		}
 	}
 	periods, err := ical.FreeBusy(objs, tr, opts)
+	if errors.Is(err, ical.ErrTooManyInstances) || errors.Is(err, ical.ErrTooComplex) {
+		// Objects stored before PUT checked their size are left out, as
+		// calendarQuery leaves them out.
+		kept := objs[:0]
+		for _, obj := range objs {
+			if !q.oversized(res.coll, obj) {
+				kept = append(kept, obj)
+			}
+		}
+		periods, err = ical.FreeBusy(kept, tr, opts)
+	}
 	if err != nil {
 		return calendarError(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -202,7 +203,10 @@ func (q *request) validateFor(to *storage.Collection, src *resource) error {
 	}
 	switch to.Kind {
 	case storage.KindCalendar:
-		_, _, err = validateCalendar(o.Body, supportedComponents(to))
+		var obj *ical.Object
+		if _, obj, err = validateCalendar(o.Body, supportedComponents(to)); err == nil {
+			_, err = calendarIndex(obj, to, q.h.limits.calendar) // max-instances, as for PUT
+		}
 	case storage.KindAddressBook:
 		_, err = validateVCard(o.Body)
 	}

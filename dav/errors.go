@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // Error is a DAV error answer: an HTTP status, optionally a precondition or
@@ -62,6 +64,8 @@ var (
 	condCannotModify = xml.Name{Space: nsDAV, Local: "cannot-modify-protected-property"}
 	// RFC 4331 section 6.
 	condQuotaNotExceeded = xml.Name{Space: nsDAV, Local: "quota-not-exceeded"}
+	// RFC 4331 section 6: no room on the disk, as opposed to the user's quota.
+	condSufficientDiskSpace = xml.Name{Space: nsDAV, Local: "sufficient-disk-space"}
 	// RFC 6578 section 3.2.
 	condValidSyncToken = xml.Name{Space: nsDAV, Local: "valid-sync-token"}
 	// RFC 3253 section 3.6.
@@ -97,8 +101,12 @@ func errCond(status int, cond xml.Name, msg string) *Error {
 }
 
 // errInternal wraps a storage or other server failure; the cause is logged,
-// never sent.
+// never sent. A write refused for a full disk is no failure of the request:
+// it is 507 sufficient-disk-space, and can be retried once space returns.
 func errInternal(err error) *Error {
+	if errors.Is(err, storage.ErrFull) {
+		return &Error{Status: http.StatusInsufficientStorage, Precondition: condSufficientDiskSpace, Message: "the server's disk is full; try again later", Err: err}
+	}
 	return &Error{Status: http.StatusInternalServerError, Message: "internal server error", Err: err}
 }
 

@@ -28,6 +28,11 @@ func addXMLSeeds(f *testing.F) {
 	for _, s := range xmlSeeds {
 		f.Add([]byte(s))
 	}
+	// Bodies in other encodings, by declaration and by byte order mark.
+	patch := `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Café</D:displayname></D:prop></D:set></D:propertyupdate>`
+	f.Add([]byte(latin1(`<?xml version="1.0" encoding="ISO-8859-1"?>` + patch)))
+	f.Add([]byte(utf16Body(`<?xml version="1.0" encoding="UTF-16"?>`+patch, false)))
+	f.Add([]byte("\xEF\xBB\xBF" + patch))
 }
 
 // checkSerialized asserts that a stored property value is a well-formed,

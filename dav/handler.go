@@ -162,6 +162,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if strings.HasPrefix(p, "/.well-known/") {
 		return errStatus(http.StatusNotFound, "no such resource")
 	}
+	if changesData(r.Method) && CrossSite(r) {
+		return errCrossSite // before any login: a browser's cached credentials do nothing
+	}
 	acct, err := h.login(r)
 	if err != nil {
 		return err
@@ -175,6 +178,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.ContentLength > h.maxBodySize {
 		return errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
+	}
+	if err := checkIfHeader(r); err != nil {
+		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodySize)
 	req := &request{h: h, w: w, r: r, ctx: r.Context(), acct: acct, space: acct.Space}

@@ -145,3 +145,47 @@ func TestQuotaProperties(t *testing.T) {
 		})
 	}
 }
+
+// TestGetUserContentHeaders: every GET of user content is neither sniffed
+// nor run as a document of the service origin, and what a browser would
+// render (HTML, SVG, XML) is an attachment.
+func TestGetUserContentHeaders(t *testing.T) {
+	ts := newTestServer(t)
+	const p = "/dav/calendars/alice/web/"
+	if rec := ts.do(t, "alice", "MKCOL", p, ""); rec.Code != 201 {
+		t.Fatalf("MKCOL: %d", rec.Code)
+	}
+	const script = `<html><body><script>fetch("/account/app-passwords",{method:"POST",body:"{}"})</script></body></html>`
+	tests := []struct {
+		name, path, contentType, body string
+		attachment                    bool
+	}{
+		{"HTML with a script", p + "x.html", "text/html; charset=utf-8", script, true},
+		{"XHTML", p + "x.xhtml", "application/xhtml+xml", script, true},
+		{"SVG", p + "x.svg", "image/svg+xml", `<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`, true},
+		{"XML", p + "x.xml", "text/xml", `<?xml-stylesheet href="x.xsl"?><a/>`, true},
+		{"application/xml", p + "y.xml", "application/xml", `<a/>`, true},
+		{"no usable type", p + "z", "not a type", script, false}, // stored as application/octet-stream
+		{"plain text", p + "x.txt", "text/plain", script, false},
+		{"PNG", p + "x.png", "image/png", "\x89PNG\r\n\x1a\n\x00", false},
+		{"event", calPath + "ev1.ics", "text/calendar", icsEvent, false},
+		{"card", "/dav/addressbooks/alice/contacts/card1.vcf", "text/vcard", vcard3, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if rec := ts.do(t, "alice", "PUT", tc.path, tc.body, "Content-Type: "+tc.contentType); rec.Code != 201 {
+				t.Fatalf("PUT: %d %s", rec.Code, rec.Body.String())
+			}
+			for _, method := range []string{"GET", "HEAD"} {
+				rec := ts.do(t, "alice", method, tc.path, "")
+				h := rec.Header()
+				if rec.Code != 200 || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != "sandbox" {
+					t.Fatalf("%s: %d, nosniff %q, CSP %q", method, rec.Code, h.Get("X-Content-Type-Options"), h.Get("Content-Security-Policy"))
+				}
+				if got := h.Get("Content-Disposition") == "attachment"; got != tc.attachment {
+					t.Fatalf("%s of %s: Content-Disposition %q", method, h.Get("Content-Type"), h.Get("Content-Disposition"))
+				}
+			}
+		})
+	}
+}

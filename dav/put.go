@@ -25,6 +25,13 @@ func (q *request) get() error {
 		return err
 	}
 	h := q.w.Header()
+	// User content is served on the same origin as /account/: one host
+	// and no configuration for self-hosters, so no second origin for the
+	// dashboard. Instead no answer is sniffed into another type, and a
+	// sandboxed document has an opaque origin: it runs no script and
+	// reaches /account/ only as a cross-site request, which that refuses.
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
 	if res.path.kind != pathObject {
 		body := "Coffer CalDAV/CardDAV server\n"
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -50,12 +57,32 @@ func (q *request) get() error {
 		ct = "application/octet-stream"
 	}
 	h.Set("Content-Type", ct)
+	if !inlineType(ct) {
+		h.Set("Content-Disposition", "attachment")
+	}
 	h.Set("Content-Length", strconv.Itoa(len(o.Body)))
 	q.w.WriteHeader(http.StatusOK)
 	if q.r.Method != http.MethodHead {
 		_, _ = q.w.Write(o.Body)
 	}
 	return nil
+}
+
+// inlineType reports whether a browser may show a body of this media type
+// in place: the types it only displays, never runs (calendars and cards,
+// plain text, raster images). Any other, HTML, SVG and XML first, goes out
+// as an attachment.
+func inlineType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "text/calendar", "text/vcard", "text/x-vcard", "text/plain", "application/octet-stream",
+		"image/png", "image/jpeg", "image/gif", "image/webp":
+		return true
+	}
+	return false
 }
 
 // put answers PUT on an object (RFC 4791 5.3.2, RFC 6352 6.3.2): it

@@ -142,6 +142,7 @@ func TestPutInvalid(t *testing.T) {
 		{"vcard line without colon", cardPath, "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card1\r\nFN x\r\nEND:VCARD\r\n", "valid-address-data"},
 		{"vcard without END", cardPath, "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card1\r\nFN:x\r\n", "valid-address-data"},
 		{"two vcards", cardPath, vcard3 + vcard4, "valid-address-data"},
+		{"vcard without FN", cardPath, "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card1\r\nN:Doe;Jane;;;\r\nEND:VCARD\r\n", "valid-address-data"},
 		{"calendar into address book", cardPath, icsEvent, "valid-address-data"},
 	}
 	for _, tc := range tests {

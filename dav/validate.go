@@ -156,6 +156,11 @@ func validateVCard(body []byte) (uid string, err error) {
 	default:
 		return "", invalid("VERSION must be 3.0 or 4.0")
 	}
+	// FN is required in 3.0 (RFC 2426 section 3.1.1) and 4.0 (RFC 6350
+	// section 6.2.1); ../shared/clients.md names no client that omits it.
+	if card.Get(vcard.FieldFormattedName) == nil {
+		return "", invalid("FN is required")
+	}
 	return strings.TrimSpace(card.Value(vcard.FieldUID)), nil
 }
 

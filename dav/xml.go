@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -11,6 +12,10 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // node is one element of a parsed request body (any RFC 4918 / 4791 / 6352
@@ -55,6 +60,9 @@ type multistatus struct {
 	responses []*response
 	syncToken string
 	minimal   bool // Prefer: return=minimal / Brief: t; drop 404 propstats
+	// description is the DAV:responsedescription of the whole answer (RFC
+	// 4918 section 14.25), e.g. naming objects a query left out.
+	description string
 }
 
 // XML constants.
@@ -98,8 +106,7 @@ func parseXML(r io.Reader) (*node, error) {
 // prefix, or a prefix bound to the empty name), which encoding/xml lets
 // through; so namespaces are resolved here from the raw tokens.
 func parseXMLLimited(r io.Reader, lim xmlLimits) (*node, error) {
-	dec := xml.NewDecoder(r)
-	dec.Strict = true
+	dec := newXMLDecoder(r)
 	var (
 		root     *node
 		stack    []*node
@@ -210,6 +217,44 @@ func parseXMLLimited(r io.Reader, lim xmlLimits) (*node, error) {
 		return nil, errMalformedXML
 	}
 	return root, nil
+}
+
+// newXMLDecoder returns a strict decoder that reads r in the encoding its
+// byte order mark or XML declaration names (XML 1.0 section 4.3.3, which
+// RFC 4918 section 8.2 defers to): a UTF-8 mark is dropped, a UTF-16 one
+// transcodes the rest, and a declared encoding such as ISO-8859-1 is
+// decoded through its IANA name. A declaration that contradicts the mark,
+// or names an unknown encoding, fails the parse.
+func newXMLDecoder(r io.Reader) *xml.Decoder {
+	br := bufio.NewReader(r)
+	utf16 := false
+	switch mark, _ := br.Peek(3); {
+	case bytes.HasPrefix(mark, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+		r = br
+	case bytes.HasPrefix(mark, []byte{0xFE, 0xFF}), bytes.HasPrefix(mark, []byte{0xFF, 0xFE}):
+		utf16 = true
+		r = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+	default:
+		r = br
+	}
+	dec := xml.NewDecoder(r)
+	dec.Strict = true
+	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
+		isUTF16 := strings.HasPrefix(strings.ToLower(label), "utf-16")
+		switch {
+		case utf16 && isUTF16:
+			return in, nil // already transcoded
+		case utf16 || isUTF16:
+			return nil, errors.New("the declared encoding contradicts the byte order mark")
+		}
+		enc, err := ianaindex.IANA.Encoding(label)
+		if err != nil || enc == nil {
+			return nil, errors.New("unsupported encoding")
+		}
+		return enc.NewDecoder().Reader(in), nil
+	}
+	return dec
 }
 
 // is reports whether the element has the given namespace and local name.
@@ -531,6 +576,9 @@ func (m *multistatus) appendTo(b []byte) []byte {
 		}
 		b = append(b, "</D:response>"...)
 	}
+	if m.description != "" {
+		b = append(appendEscaped(append(b, "<D:responsedescription>"...), m.description), "</D:responsedescription>"...)
+	}
 	if m.syncToken != "" {
 		b = append(appendEscaped(append(b, "<D:sync-token>"...), m.syncToken), "</D:sync-token>"...)
 	}
@@ -541,7 +589,7 @@ func (m *multistatus) appendTo(b []byte) []byte {
 // and text it holds, with room for escaping (CRLF line ends), and some
 // for the fixed elements.
 func (m *multistatus) sizeHint() int {
-	n := 512 + len(m.syncToken)
+	n := 512 + len(m.syncToken) + 2*len(m.description)
 	for _, r := range m.responses {
 		n += 96 + len(r.href)
 		for _, ps := range r.propstats {

@@ -193,7 +193,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		alice.must(207, "PROPPATCH", p, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>`+authzMark+` name</D:displayname></D:prop></D:set></D:propertyupdate>`)
 	}
 	alice.must(207, "PROPPATCH", azCal+"secret.ics", `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><X:note xmlns:X="urn:x">`+authzMark+` dead property</X:note></D:prop></D:set></D:propertyupdate>`)
-	alice.must(201, "POST", "/account/app-passwords", `{"label": "`+authzMark+` phone"}`)
+	alice.must(201, "POST", "/account/app-passwords", `{"label": "`+authzMark+` phone"}`, "Content-Type", "application/json")
 	var appPasswords struct {
 		List []struct{ ID string } `json:"app_passwords"`
 	}

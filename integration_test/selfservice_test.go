@@ -38,7 +38,7 @@ func TestSelfService(t *testing.T) {
 	}
 
 	// An app password works for DAV; the list never shows it.
-	r := dora.must(201, "POST", "/account/app-passwords", `{"label": "Dora's phone"}`)
+	r := dora.must(201, "POST", "/account/app-passwords", `{"label": "Dora's phone"}`, "Content-Type", "application/json")
 	var created struct{ ID, Password string }
 	if err := json.Unmarshal([]byte(r.Body), &created); err != nil || created.Password == "" {
 		t.Fatalf("create app password: %s", r.Body)
@@ -96,7 +96,7 @@ func TestSelfService(t *testing.T) {
 	phone.must(401, "PROPFIND", cal, "", "Depth", "0")
 
 	// A password change: the old one stops at once, the data stays readable.
-	dora.must(200, "POST", "/account/password", `{"current": "dora-password", "new": "dora-new-password"}`)
+	dora.must(200, "POST", "/account/password", `{"current": "dora-password", "new": "dora-new-password"}`, "Content-Type", "application/json")
 	secrets.add("dora-new-password")
 	dora.must(401, "PROPFIND", cal, "", "Depth", "0")
 	dora = s.client(t, "dora", "dora-new-password")
@@ -105,8 +105,8 @@ func TestSelfService(t *testing.T) {
 	}
 
 	// Erasure needs the password again, then leaves nothing behind.
-	dora.must(403, "POST", "/account/erase", `{"password": "dora-password"}`)
-	dora.must(200, "POST", "/account/erase", `{"password": "dora-new-password"}`)
+	dora.must(403, "POST", "/account/erase", `{"password": "dora-password"}`, "Content-Type", "application/json")
+	dora.must(200, "POST", "/account/erase", `{"password": "dora-new-password"}`, "Content-Type", "application/json")
 	dora.must(401, "PROPFIND", cal, "", "Depth", "0")
 	for _, name := range []string{"coffer.db", "coffer.db-wal"} {
 		content, err := os.ReadFile(filepath.Join(s.data, name))
@@ -133,4 +133,41 @@ func readZip(t *testing.T, zr *zip.Reader, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCrossSiteRequests replays, against the binary, the request a page on
+// another site makes with the browser's cached Basic credentials: a
+// text/plain POST that created an app password. It and its variants are
+// refused, DAV writes from another site too, and nothing changes; the same
+// requests without those headers, as programs and DAV clients send them,
+// work.
+func TestCrossSiteRequests(t *testing.T) {
+	s := startServer(t, "")
+	addUser(t, s.data, "fritz", "fritz-password")
+	fritz := s.client(t, "fritz", "fritz-password")
+	fritz.must(200, "GET", "/account/app-passwords", "") // the credentials are now cached
+	const label = `{"label": "evil"}`
+	ev := "/dav/calendars/fritz/calendar/x.ics"
+	for _, rq := range []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+	}{
+		{"text/plain from evil.example", "POST", "/account/app-passwords", label, []string{"Content-Type", "text/plain", "Origin", "https://evil.example"}, 403},
+		{"text/plain without Origin", "POST", "/account/app-passwords", label, []string{"Content-Type", "text/plain"}, 415},
+		{"JSON, Sec-Fetch-Site cross-site", "POST", "/account/app-passwords", label, []string{"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"}, 403},
+		{"DAV PUT from evil.example", "PUT", ev, event("evil", "Evil"), []string{"Content-Type", "text/calendar", "Origin", "https://evil.example"}, 403},
+		{"DAV MKCALENDAR from evil.example", "MKCALENDAR", "/dav/calendars/fritz/evil/", "", []string{"Origin", "https://evil.example"}, 403},
+	} {
+		if r := fritz.do(rq.method, rq.path, rq.body, rq.headers...); r.Status != rq.status {
+			t.Errorf("%s: status %d, want %d\n%s", rq.name, r.Status, rq.status, r.Body)
+		}
+	}
+	if list := fritz.must(200, "GET", "/account/app-passwords", "").Body; strings.Contains(list, "evil") {
+		t.Fatalf("a cross-site request created an app password: %s", list)
+	}
+	fritz.must(404, "GET", ev, "")
+	fritz.must(404, "PROPFIND", "/dav/calendars/fritz/evil/", "", "Depth", "0")
+	fritz.must(201, "POST", "/account/app-passwords", `{"label": "laptop"}`, "Content-Type", "application/json")
+	fritz.must(201, "PUT", ev, event("own", "Own"), "Content-Type", "text/calendar")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -196,8 +197,15 @@ func (h *Handler) record(ctx context.Context, account int64, kind, detail string
 	}
 }
 
-// readJSON reads a bounded JSON object into v; anything else is a 400.
+// readJSON reads a bounded JSON object into v: a body of another type is a
+// 415, anything else but a JSON object a 400.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	// Only application/json: a browser sends it cross-site only after a
+	// CORS preflight, which nothing here answers, so no form or text/plain
+	// POST from another page can act with cached credentials.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return errNotJSON
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -254,3 +254,48 @@ func flip(s string) string {
 	}
 	return s[:len(s)-1] + string(repl)
 }
+
+// TestCrossSiteRefused: with the browser's cached Basic credentials, a page
+// of another site cannot act on the account: bodies must be application/json
+// (which a browser sends cross-site only after a preflight nothing answers),
+// and an Origin or Sec-Fetch-Site naming another site is refused before any
+// login. Programs, which send neither header, and same-origin pages work.
+func TestCrossSiteRefused(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", "alice-password")
+	const pw, label = "alice-password", `{"label": "CSRF"}`
+	tests := []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+	}{
+		{"text/plain from evil.example (the attack)", "POST", "/account/app-passwords", label, []string{"Content-Type", "text/plain", "Origin", "https://evil.example"}, 403},
+		{"text/plain, no Origin", "POST", "/account/app-passwords", label, []string{"Content-Type", "text/plain;charset=UTF-8"}, 415},
+		{"a form", "POST", "/account/app-passwords", "label=CSRF", []string{"Content-Type", "application/x-www-form-urlencoded"}, 415},
+		{"multipart", "POST", "/account/erase", "--b\r\n\r\n" + pw + "\r\n--b--", []string{"Content-Type", "multipart/form-data; boundary=b"}, 415},
+		{"no type", "POST", "/account/password", `{"current": "alice-password", "new": "new-password-1"}`, []string{"Content-Type", ""}, 415},
+		{"JSON from evil.example", "POST", "/account/app-passwords", label, []string{"Origin", "https://evil.example"}, 403},
+		{"JSON, Sec-Fetch-Site cross-site", "POST", "/account/app-passwords", label, []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"JSON, Sec-Fetch-Site same-site", "POST", "/account/app-passwords", label, []string{"Sec-Fetch-Site", "same-site"}, 403},
+		{"JSON from a sandboxed page", "POST", "/account/app-passwords", label, []string{"Origin", "null"}, 403},
+		{"same host, other port", "POST", "/account/app-passwords", label, []string{"Origin", "http://127.0.0.1:1"}, 403},
+		{"erase from evil.example", "POST", "/account/erase", `{"password": "alice-password"}`, []string{"Origin", "https://evil.example"}, 403},
+		{"revoke from evil.example", "DELETE", "/account/app-passwords/abcdefabcdefabcd", "", []string{"Origin", "https://evil.example"}, 403},
+		{"export for evil.example", "GET", "/account/export", "", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"JSON, no Origin (curl)", "POST", "/account/app-passwords", `{"label": "curl"}`, nil, 201},
+		{"JSON, same origin", "POST", "/account/app-passwords", `{"label": "same origin"}`, []string{"Origin", e.srv.URL, "Sec-Fetch-Site", "same-origin"}, 201},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := e.do("alice", pw, tt.method, tt.path, tt.body, tt.headers...)
+			if a.status != tt.status {
+				t.Fatalf("%d, want %d: %s", a.status, tt.status, a.body)
+			}
+		})
+	}
+	// Only the two allowed requests created anything; the password holds.
+	b := e.must(200, "alice", pw, "GET", "/account/app-passwords", "").body
+	if strings.Count(b, `"label"`) != 2 || strings.Contains(b, "CSRF") {
+		t.Fatalf("app passwords after the cross-site requests: %s", b)
+	}
+}

@@ -181,6 +181,9 @@ func (e *env) do(user, password, method, path, body string, headers ...string) a
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // as the README's curl examples send
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

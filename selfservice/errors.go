@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // apiError is an answer other than success: a status and a sentence for
@@ -40,6 +41,8 @@ var (
 	errNotFound     = &apiError{Status: http.StatusNotFound, Message: "no such endpoint"}
 	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Message: "sign in with your username and password"}
 	errNeedPassword = &apiError{Status: http.StatusForbidden, Message: "an app password cannot do this; sign in with your account password"}
+	errCrossSite    = &apiError{Status: http.StatusForbidden, Message: "a request from another site cannot use your account"}
+	errNotJSON      = &apiError{Status: http.StatusUnsupportedMediaType, Message: "send the body as Content-Type: application/json"}
 )
 
 // badField answers 400 for one request field.
@@ -52,7 +55,11 @@ func badField(field, message string) *apiError {
 // body.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *apiError
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, storage.ErrFull):
+		e = &apiError{Status: http.StatusInsufficientStorage, Message: "the server's disk is full; try again later", Err: err}
+	default:
 		e = &apiError{Status: http.StatusInternalServerError, Message: "the request failed; try again later", Err: err}
 	}
 	if e.Status >= 500 && e.Err != nil { // a 503 throttle has no cause: it is an answer, not a failure

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -119,6 +120,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if serve == nil {
 		w.Header().Set("Allow", allow)
 		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Message: "use " + allow + " here"})
+		return
+	}
+	if dav.CrossSite(r) {
+		writeError(w, errCrossSite) // before any login: a browser's cached credentials do nothing
 		return
 	}
 	who, err := h.login(r)

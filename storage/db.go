@@ -16,8 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
 
 // DB is an open Coffer database.
@@ -188,7 +189,18 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return errClosed
 	}
 	// Once taken, the write's outcome is reported even if ctx ends meanwhile.
-	return <-req.done
+	return noSpace(<-req.done)
+}
+
+// noSpace marks err with ErrFull when SQLite could not write for want of
+// space: SQLITE_FULL, or an I/O error whose errno is ENOSPC (a sync or a
+// resize of the WAL or its index).
+func noSpace(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	return err
 }
 
 // committer takes the waiting writes and runs them in batches until Close.

@@ -186,6 +186,10 @@ var (
 	ErrPrecondition = errors.New("storage: precondition failed")
 	ErrBadRevision  = errors.New("storage: unknown revision")
 	ErrInvalid      = errors.New("storage: invalid request") // e.g. moving a collection into itself
+	// ErrFull wraps a write that failed because the disk (or the
+	// database's size limit) is full; it changed nothing, and the same
+	// write succeeds once space returns.
+	ErrFull = errors.New("storage: the disk is full")
 )
 
 // UIDConflict reports that another object in the collection has the same UID.

@@ -58,6 +58,7 @@ type series struct {
 	exDays    map[time.Time]bool
 	overrides []*override
 	byRID     map[int64]*override
+	byComp    map[*goical.Component]*override
 	future    []*override // THISANDFUTURE overrides, in RID order
 	slack     time.Duration
 	err       error
@@ -170,6 +171,9 @@ func (c *evalCtx) seriesOf(comp *goical.Component) *series {
 // prepare parses the master's recurrence data and the overrides.
 func (c *evalCtx) prepare(s *series) error {
 	s.byRID = map[int64]*override{}
+	if len(s.overrides) > 0 {
+		s.byComp = make(map[*goical.Component]*override, len(s.overrides))
+	}
 	s.rdateSet = map[int64]bool{}
 	s.exAbs = map[int64]bool{}
 	s.exDays = map[time.Time]bool{}
@@ -238,6 +242,7 @@ func (c *evalCtx) prepare(s *series) error {
 		o.inst = c.instanceAt(o.comp, &ot, ot.start.wall)
 		o.inst.recurring, o.inst.rid, o.inst.ridDate = true, o.rid, o.ridDate
 		s.byRID[o.rid.Unix()] = o
+		s.byComp[o.comp] = o
 		if o.future {
 			s.future = append(s.future, o)
 			length := time.Duration(0)

@@ -40,9 +40,10 @@ const (
 var errSummary = errors.New("ical: malformed summary encoding")
 
 // Summarize computes the Summary of obj with floating and all-day values read
-// in defaultLoc (nil: UTC) and then widened to hold in any zone. When
-// expanding a COUNT rule hits a cap, the summary is made unbounded rather
-// than failing.
+// in defaultLoc (nil: UTC) and then widened to hold in any zone. It walks
+// every RDATE and override and a COUNT rule in full, as a query may have
+// to; past the caps of opts it fails with ErrTooManyInstances or
+// ErrTooComplex, since queries on such an object would fail the same way.
 func Summarize(obj *Object, defaultLoc *time.Location, opts Options) (sum Summary, err error) {
 	opts.Location = defaultLoc
 	err = safeCall(func() error {
@@ -100,9 +101,8 @@ func (c *evalCtx) summarize() (Summary, error) {
 			sum.Recurring = true
 		}
 		var hint time.Time
-		full := true
 		if s.rule != nil && s.recurring() && s.rule.count == 0 {
-			full = false // bounded by UNTIL or infinite: no need to walk it
+			// Bounded by UNTIL or infinite: no need to walk it.
 			hint = c.abs(s.mt.start).Add(24 * time.Hour)
 			if s.rule.until == "" {
 				openHi = true
@@ -121,14 +121,6 @@ func (c *evalCtx) summarize() (Summary, error) {
 			widen(a.Add(-pad), b.Add(pad))
 			return true
 		})
-		if errors.Is(err, ErrTooManyInstances) || errors.Is(err, ErrTooComplex) {
-			if full {
-				openHi = true
-				c.b.err = nil
-				c.b.instances, c.b.steps = 0, 0
-				continue
-			}
-		}
 		if err != nil {
 			return sum, err
 		}

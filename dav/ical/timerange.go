@@ -127,6 +127,19 @@ func (c *evalCtx) compOverlaps(comp *goical.Component, tr TimeRange) (bool, erro
 		return false, nil
 	}
 	s := c.seriesOf(comp)
+	if o := s.byComp[comp]; o != nil && !o.future && s.err == nil {
+		// An override supplies its own instance alone, as each reports it:
+		// walking the whole series for every override would cost the
+		// series' size once per override. The walk of the series counts
+		// the override's instance already, so here it costs a step only.
+		if o.cancelled {
+			return false, nil
+		}
+		if !c.b.step(1) {
+			return false, c.b.err
+		}
+		return c.instOverlaps(&o.inst, tr), nil
+	}
 	found := false
 	err := c.each(s, tr.Start, tr.End, func(in *instance) bool {
 		if in.comp != comp && !(comp == s.master && in.recurring) {
