@@ -135,9 +135,11 @@ func (db *DB) SetPassword(ctx context.Context, account int64, phc string, slot e
 }
 
 // DeleteAccount destroys an account: its key slots first, so that nothing
-// left behind can be opened, then its rows. Freed pages are zeroed
-// (secure_delete), and the WAL is checkpointed and the file rebuilt so that
-// no copy of a key or record remains.
+// left behind can be opened, then its rows, in one transaction. Freed cells
+// and pages are zeroed (secure_delete), and the WAL is checkpointed into the
+// file, so that neither keeps a copy of a key or record. The rebuild of the
+// whole file, which costs what the file holds, is left pending for
+// RebuildWhenQuiet: no writer waits for it here.
 func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM key_slots WHERE account_id = ?`, account); err != nil {
@@ -150,12 +152,12 @@ func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return markRebuild(ctx, tx)
 	})
 	if err != nil {
 		return err
 	}
-	return db.Checkpoint(ctx)
+	return db.checkpoint(ctx)
 }
 
 func putSlot(ctx context.Context, tx *sql.Tx, account int64, kind string, s encryption.Slot) error {

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
@@ -26,6 +28,8 @@ type DB struct {
 	read  *sql.DB // many connections for readers, which WAL lets run beside the writer
 	path  string
 	index *indexCache
+
+	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
 
 	writes  chan *writeReq // transactions waiting for the committer
 	stop    chan struct{}  // closed by Close
@@ -113,21 +117,6 @@ func (db *DB) Close() error {
 	db.closing.Do(func() { close(db.stop) })
 	<-db.stopped
 	return errors.Join(db.read.Close(), db.write.Close())
-}
-
-// Checkpoint copies the WAL into the database file and truncates it, then
-// rebuilds the file so that no freed page keeps an old record.
-func (db *DB) Checkpoint(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: checkpoint: %w", err)
-	}
-	if _, err := db.write.ExecContext(ctx, "VACUUM"); err != nil {
-		return fmt.Errorf("storage: vacuum: %w", err)
-	}
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: checkpoint: %w", err)
-	}
-	return nil
 }
 
 // migrate applies the embedded migrations newer than the database's
@@ -265,6 +254,7 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			}
 		}
 	}
+	db.lastWrite.Store(time.Now().UnixNano())
 	for i, r := range batch {
 		r.done <- results[i]
 	}
@@ -286,5 +276,6 @@ func (db *DB) runAlone(r *writeReq) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("storage: commit: %w", err)
 	}
+	db.lastWrite.Store(time.Now().UnixNano())
 	return nil
 }

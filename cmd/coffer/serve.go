@@ -14,6 +14,7 @@ import (
 
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/dav"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // serve runs the DAV server until SIGINT or SIGTERM.
@@ -25,6 +26,7 @@ func serve(args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
 	accessDir := fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off")
 	accessKeep := fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept")
+	rebuildQuiet := fs.Duration("rebuild-quiet", time.Minute, "after an erase, rebuild the database file once no write has come for this long (at the latest after 24h)")
 	lf := addLifecycleFlags(fs)
 	op := addOperatorFlags(fs)
 	limits := addLimitFlags(fs)
@@ -36,8 +38,8 @@ func serve(args []string) error {
 		return err
 	}
 	limits.applyMemoryLimit()
-	if *accessKeep <= 0 {
-		return errors.New("--access-log-keep must be positive")
+	if *accessKeep <= 0 || *rebuildQuiet <= 0 {
+		return errors.New("--access-log-keep and --rebuild-quiet must be positive")
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -51,6 +53,13 @@ func serve(args []string) error {
 		return err
 	}
 	defer a.Close()
+	go a.db.RebuildWhenQuiet(ctx, storage.RebuildOptions{Quiet: *rebuildQuiet, Report: func(took time.Duration, err error) {
+		if err != nil {
+			log.Error("database rebuild failed", "err", err)
+			return
+		}
+		log.Info("database rebuilt", "took", took)
+	}})
 	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
 		return err
 	}
