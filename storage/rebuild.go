@@ -96,7 +96,8 @@ func (db *DB) RebuildWhenQuiet(ctx context.Context, o RebuildOptions) {
 	}
 	tick := time.NewTicker(min(max(o.Quiet/4, 10*time.Millisecond), 15*time.Second))
 	defer tick.Stop()
-	var since time.Time // when this loop first saw the pending mark
+	var since time.Time     // when this loop first saw the pending mark
+	var notBefore time.Time // after a failure (a VACUUM needs room for a copy of the file): not again for an hour
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,6 +112,9 @@ func (db *DB) RebuildWhenQuiet(ctx context.Context, o RebuildOptions) {
 		if since.IsZero() {
 			since = time.Now()
 		}
+		if time.Now().Before(notBefore) {
+			continue
+		}
 		quiet := time.Since(time.Unix(0, db.lastWrite.Load())) >= o.Quiet
 		if !quiet && time.Since(since) < o.MaxDelay {
 			continue
@@ -121,6 +125,9 @@ func (db *DB) RebuildWhenQuiet(ctx context.Context, o RebuildOptions) {
 			return
 		}
 		since = time.Time{}
+		if err != nil {
+			notBefore = time.Now().Add(time.Hour)
+		}
 		if o.Report != nil {
 			o.Report(time.Since(start), err)
 		}

@@ -2,6 +2,9 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -54,5 +57,54 @@ func TestRebuildWhenQuiet(t *testing.T) {
 	}
 	if n := freelist(); n != 0 {
 		t.Fatalf("%d free pages after the rebuild", n)
+	}
+}
+
+// TestRebuildFailureWaits: a rebuild that fails (here the file is locked by
+// another writer; on a full disk, a VACUUM has no room for its copy) is not
+// tried again at every tick, each time making the writers wait, but an hour
+// later.
+func TestRebuildFailureWaits(t *testing.T) {
+	db, _, dir := testSpace(t)
+	ctx := context.Background()
+	acct, err := db.AccountByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteAccount(ctx, acct.ID); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := db.write.ExecContext(ctx, "PRAGMA busy_timeout = 20"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var failures int
+	loop, stop := context.WithCancel(ctx)
+	defer stop()
+	go db.RebuildWhenQuiet(loop, RebuildOptions{Quiet: 10 * time.Millisecond, Report: func(_ time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failures++
+		}
+	}})
+	time.Sleep(500 * time.Millisecond) // some twenty ticks
+	mu.Lock()
+	defer mu.Unlock()
+	if failures != 1 {
+		t.Fatalf("%d failed rebuilds in half a second, want 1", failures)
+	}
+	if pending, err := db.RebuildPending(ctx); err != nil || !pending {
+		t.Fatalf("after the failure: pending %v (%v), want true", pending, err)
 	}
 }
