@@ -3,6 +3,8 @@ package dav
 import (
 	"encoding/xml"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -271,4 +273,60 @@ func TestUnknownReport(t *testing.T) {
 	wantError(t, ts.do(t, "alice", "REPORT", calPath, `<D:expand-property xmlns:D="DAV:"/>`), 403, "<D:supported-report/>")
 	wantError(t, ts.do(t, "alice", "REPORT", "/dav/principals/alice/", `<A:principal-search-property-set xmlns:A="DAV:"/>`), 403, "<D:supported-report/>")
 	wantError(t, ts.do(t, "alice", "REPORT", calPath, ""), 400, "")
+}
+
+// TestTokensTellNothingOfOthers: bob's ctags and sync tokens stay as they
+// are while alice changes her data in every way a client does, and bob's
+// next change moves his token by one: a token counts its owner's changes
+// alone (it once came from one counter for all users, so bob watched
+// alice's activity in his own tokens).
+func TestTokensTellNothingOfOthers(t *testing.T) {
+	ts := newTestServer(t)
+	bobCal, bobBook := "/dav/calendars/bob/calendar/", "/dav/addressbooks/bob/contacts/"
+	ts.do(t, "bob", "PUT", bobCal+"b.ics", icsOther, "Content-Type: text/calendar")
+	tokens := func(user string, paths ...string) []string {
+		t.Helper()
+		var out []string
+		for _, p := range paths {
+			got := parseMS(t, ts.do(t, user, "PROPFIND", p, bodyDAVx5Caps, "Depth: 0")).Responses[0].ok(t)
+			tok := regexp.MustCompile(`<D:sync-token>([^<]*)</D:sync-token>`).FindStringSubmatch(got)
+			ctag := regexp.MustCompile(`<CS:getctag>([^<]*)</CS:getctag>`).FindStringSubmatch(got)
+			if tok == nil || ctag == nil {
+				t.Fatalf("%s: no sync-token or getctag in %s", p, got)
+			}
+			sync := parseMS(t, ts.do(t, user, "REPORT", p, fmt.Sprintf(bodyDAVx5Sync, ""), "Depth: 0")).SyncToken
+			out = append(out, tok[1], ctag[1], sync)
+		}
+		return out
+	}
+	steps := []struct {
+		name, method, path, body string
+		headers                  []string
+	}{
+		{"PUT event", "PUT", calPath + "ev1.ics", icsEvent, []string{"Content-Type: text/calendar; charset=utf-8", "If-None-Match: *"}},
+		{"PUT update", "PUT", calPath + "ev1.ics", icsEventV2, []string{"Content-Type: text/calendar; charset=utf-8"}},
+		{"PUT card", "PUT", bookPath + "c.vcf", vcard4, []string{"Content-Type: text/vcard"}},
+		{"DELETE", "DELETE", calPath + "ev1.ics", "", nil},
+		{"PROPPATCH", "PROPPATCH", calPath, bodyAppleProppatch, nil},
+		{"MKCALENDAR", "MKCALENDAR", "/dav/calendars/alice/work/", bodyDAVx5Mkcalendar, nil},
+	}
+	bobBefore := tokens("bob", bobCal, bobBook)
+	for _, st := range steps {
+		aliceBefore := tokens("alice", calPath)
+		if rec := ts.do(t, "alice", st.method, st.path, st.body, st.headers...); rec.Code >= 300 {
+			t.Fatalf("%s: status %d\n%s", st.name, rec.Code, rec.Body.String())
+		}
+		if st.method != "MKCALENDAR" && st.path != bookPath+"c.vcf" && slices.Equal(tokens("alice", calPath), aliceBefore) {
+			t.Errorf("%s: alice's own tokens did not move", st.name)
+		}
+		if got := tokens("bob", bobCal, bobBook); !slices.Equal(got, bobBefore) {
+			t.Errorf("after alice's %s, bob's tokens moved: %v, were %v", st.name, got, bobBefore)
+		}
+	}
+	ts.do(t, "bob", "PUT", bobCal+"b2.ics", strings.ReplaceAll(icsOther, "UID:other", "UID:other2"), "Content-Type: text/calendar")
+	before, _ := parseSyncToken(bobBefore[0])
+	after, _ := parseSyncToken(tokens("bob", bobCal)[0])
+	if after != before+1 {
+		t.Errorf("bob's token went from %d to %d with one change of his own", before, after)
+	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -38,11 +39,15 @@ type NewAccount struct {
 // fails with ErrExists when the username is taken.
 func (db *DB) CreateAccount(ctx context.Context, a NewAccount) (*Account, error) {
 	now := time.Now().UTC()
+	rev, err := firstRevision()
+	if err != nil {
+		return nil, err
+	}
 	var out *Account
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO accounts (username, email, display_name, password_phc, created_at) VALUES (?, ?, ?, ?, ?)`,
-			a.Username, a.Email, a.DisplayName, a.PasswordPHC, now.Unix())
+			`INSERT INTO accounts (username, email, display_name, password_phc, created_at, revision) VALUES (?, ?, ?, ?, ?, ?)`,
+			a.Username, a.Email, a.DisplayName, a.PasswordPHC, now.Unix(), rev)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return ErrExists
@@ -135,9 +140,11 @@ func (db *DB) SetPassword(ctx context.Context, account int64, phc string, slot e
 }
 
 // DeleteAccount destroys an account: its key slots first, so that nothing
-// left behind can be opened, then its rows. Freed pages are zeroed
-// (secure_delete), and the WAL is checkpointed and the file rebuilt so that
-// no copy of a key or record remains.
+// left behind can be opened, then its rows, in one transaction. Freed cells
+// and pages are zeroed (secure_delete), and the WAL is checkpointed into the
+// file, so that neither keeps a copy of a key or record. The rebuild of the
+// whole file, which costs what the file holds, is left pending for
+// RebuildWhenQuiet: no writer waits for it here.
 func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM key_slots WHERE account_id = ?`, account); err != nil {
@@ -150,12 +157,26 @@ func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return markRebuild(ctx, tx)
 	})
 	if err != nil {
 		return err
 	}
-	return db.Checkpoint(ctx)
+	return db.checkpoint(ctx)
+}
+
+// firstRevision is where a new account's revision counter starts: at a
+// random point, so that an account erased and created again under its name
+// does not count through the tokens its devices still hold for the old one
+// (they get valid-sync-token, not a silent gap), and a start says nothing
+// of anyone. The range leaves room for 2^59 changes within the 18 digits a
+// token may have.
+func firstRevision() (int64, error) {
+	b, err := encryption.RandomBytes(8)
+	if err != nil {
+		return 0, err
+	}
+	return 1<<40 + int64(binary.BigEndian.Uint64(b)%(1<<50)), nil
 }
 
 func putSlot(ctx context.Context, tx *sql.Tx, account int64, kind string, s encryption.Slot) error {

@@ -91,12 +91,9 @@ func (db *DB) DeleteAppPassword(ctx context.Context, account int64, id string) e
 		return err
 	}
 	// secure_delete zeroed the freed cells; the checkpoint carries the zeroed
-	// pages into the file and empties the WAL. A full rebuild (Checkpoint)
-	// is left to account deletion, where its cost is warranted.
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: checkpoint: %w", err)
-	}
-	return nil
+	// pages into the file and empties the WAL. A full rebuild (Rebuild) is
+	// left to account deletion.
+	return db.checkpoint(ctx)
 }
 
 // TouchAppPassword records when an app password was last used.

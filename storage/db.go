@@ -16,7 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
@@ -27,6 +29,8 @@ type DB struct {
 	read  *sql.DB // many connections for readers, which WAL lets run beside the writer
 	path  string
 	index *indexCache
+
+	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
 
 	writes  chan *writeReq // transactions waiting for the committer
 	stop    chan struct{}  // closed by Close
@@ -114,21 +118,6 @@ func (db *DB) Close() error {
 	db.closing.Do(func() { close(db.stop) })
 	<-db.stopped
 	return errors.Join(db.read.Close(), db.write.Close())
-}
-
-// Checkpoint copies the WAL into the database file and truncates it, then
-// rebuilds the file so that no freed page keeps an old record.
-func (db *DB) Checkpoint(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: checkpoint: %w", err)
-	}
-	if _, err := db.write.ExecContext(ctx, "VACUUM"); err != nil {
-		return fmt.Errorf("storage: vacuum: %w", err)
-	}
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: checkpoint: %w", err)
-	}
-	return nil
 }
 
 // migrate applies the embedded migrations newer than the database's
@@ -277,6 +266,7 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			}
 		}
 	}
+	db.lastWrite.Store(time.Now().UnixNano())
 	for i, r := range batch {
 		r.done <- results[i]
 	}
@@ -298,5 +288,6 @@ func (db *DB) runAlone(r *writeReq) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("storage: commit: %w", err)
 	}
+	db.lastWrite.Store(time.Now().UnixNano())
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +39,14 @@ CREATE UNIQUE INDEX objects_uid ON objects (collection_id, uid_mac) WHERE uid_ma
 PRAGMA user_version = 3;
 `
 
+// revisionsShared undoes the per-account revisions: one counter for the
+// whole database again, at the given value, as before that migration.
+const revisionsShared = `
+CREATE TABLE revision_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT INTO revision_counter (id, value) VALUES (1, %d);
+ALTER TABLE accounts DROP COLUMN revision;
+`
+
 // TestMigrationMovesBodiesOut: a database written with the 0001 layout
 // opens with every object, body, property and UID rule intact.
 func TestMigrationMovesBodiesOut(t *testing.T) {
@@ -60,7 +70,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if _, err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.write.ExecContext(ctx, objectsLayout0001); err != nil {
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
 		t.Fatal(err)
 	}
 	keys := s.(*sqliteSpace).keys
@@ -89,5 +99,99 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	var conflict *UIDConflict
 	if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: "new.ics", UID: "05.ics", Body: []byte("x")}); !errors.As(err, &conflict) {
 		t.Fatalf("UID rule lost: %v", err)
+	}
+}
+
+// TestMigrationKeepsSyncTokens: tokens handed out while one counter served
+// the whole database still answer with exactly the changes after them once
+// each account counts on its own, and a collection created afterwards still
+// refuses them.
+func TestMigrationKeepsSyncTokens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := newUserSpace(t, db, "alice"), newUserSpace(t, db, "bob")
+	c := mustCollection(t, alice, "work")
+	put := func(s Space, coll int64, name string) int64 {
+		t.Helper()
+		o, err := s.PutObject(ctx, coll, PutOptions{Name: name, Body: []byte(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Object.Revision
+	}
+	put(alice, c.ID, "a.ics")
+	t1 := put(alice, c.ID, "b.ics")
+	bc := mustCollection(t, bob, "home")
+	put(bob, bc.ID, "x.ics")
+	t2 := put(alice, c.ID, "c.ics")
+
+	// Back to the shared counter.
+	names, err := migrations.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := 0
+	for _, e := range names {
+		if n, ok := strings.CutSuffix(e.Name(), "_account_revisions.sql"); ok {
+			version, _ = strconv.Atoi(n)
+		}
+	}
+	// The shared counter stood above every stored revision.
+	var shared int64
+	if err := db.read.QueryRowContext(ctx, `SELECT max(revision) + 50 FROM collections`).Scan(&shared); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
+		t.Fatalf("downgrade to version %d: %v", version-1, err)
+	}
+	aliceKeys, aliceID := alice.(*sqliteSpace).keys, alice.(*sqliteSpace).user
+	bobKeys, bobID := bob.(*sqliteSpace).keys, bob.(*sqliteSpace).user
+	db.Close()
+
+	db, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	alice, bob = db.Space(aliceID, aliceKeys), db.Space(bobID, bobKeys)
+	if rev := put(alice, c.ID, "d.ics"); rev != shared+1 {
+		t.Errorf("first revision after the migration: %d, want %d", rev, shared+1)
+	}
+	if err := alice.DeleteObject(ctx, c.ID, "a.ics", DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	later := mustCollection(t, alice, "later")
+	tests := []struct {
+		name  string
+		coll  int64
+		since int64
+		want  string // name, "-" for a deletion, in revision order
+		err   error
+	}{
+		{"initial", c.ID, 0, "b c d a-", nil},
+		{"old token", c.ID, t1, "c d a-", nil},
+		{"newer old token", c.ID, t2, "d a-", nil},
+		{"old token on a newer collection", later.ID, t1, "", ErrBadRevision},
+	}
+	for _, tt := range tests {
+		changes, _, err := alice.Changes(ctx, tt.coll, tt.since)
+		var got []string
+		for _, ch := range changes {
+			n := strings.TrimSuffix(ch.Name, ".ics")
+			if ch.Deleted {
+				n += "-"
+			}
+			got = append(got, n)
+		}
+		if !errors.Is(err, tt.err) || strings.Join(got, " ") != tt.want {
+			t.Errorf("%s: %q, %v; want %q, %v", tt.name, got, err, tt.want, tt.err)
+		}
+	}
+	if rev := put(bob, bc.ID, "y.ics"); rev != shared+1 {
+		t.Errorf("bob's first revision after the migration: %d, want %d", rev, shared+1)
 	}
 }

@@ -115,7 +115,7 @@ func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*C
 	now := time.Now().UTC().Truncate(time.Second)
 	c := &Collection{Home: n.Home, Name: n.Name, Kind: n.Kind, Props: clone(n.Props), Created: now}
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
-		rev, err := nextRevision(ctx, tx)
+		rev, err := s.nextRevision(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 		if err != nil {
 			return err
 		}
-		if c.Revision, err = nextRevision(ctx, tx); err != nil {
+		if c.Revision, err = s.nextRevision(ctx, tx); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE collections SET props_sealed = ?, revision = ? WHERE id = ?`, sealed, c.Revision, id); err != nil {
@@ -471,7 +471,7 @@ func (s *sqliteSpace) bump(ctx context.Context, tx *sql.Tx, collection int64) (i
 // bumpCounting gives a collection the next revision and moves its object
 // count and byte total by the given amounts.
 func (s *sqliteSpace) bumpCounting(ctx context.Context, tx *sql.Tx, collection, objects, bytes int64) (int64, error) {
-	rev, err := nextRevision(ctx, tx)
+	rev, err := s.nextRevision(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
@@ -576,10 +576,16 @@ func checkMatch(exists bool, current, ifMatch string, ifNoneMatch bool) error {
 	return nil
 }
 
-// nextRevision draws the next value of the database-wide revision counter.
-func nextRevision(ctx context.Context, tx *sql.Tx) (int64, error) {
+// nextRevision draws the next value of the user's revision counter. Each
+// user has one of their own, so that a token or ctag moves with that user's
+// changes alone; one counter for all the user's collections keeps a
+// collection created later above every token of an older one of its name.
+func (s *sqliteSpace) nextRevision(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var rev int64
-	err := tx.QueryRowContext(ctx, `UPDATE revision_counter SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&rev)
+	err := tx.QueryRowContext(ctx, `UPDATE accounts SET revision = revision + 1 WHERE id = ? RETURNING revision`, s.user).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
 	if err != nil {
 		return 0, fmt.Errorf("storage: next revision: %w", err)
 	}

@@ -257,7 +257,7 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		}
 	}
 	scan()
-	if err := db.Checkpoint(ctx); err != nil {
+	if err := db.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
 	scan()

@@ -152,7 +152,7 @@ func (s *sqliteSpace) tree(ctx context.Context, tx *sql.Tx) ([]treeEntry, error)
 // renameCollection gives a collection a new home and name. Its records are
 // bound to its random id, not its name, so only the name is sealed anew.
 func (s *sqliteSpace) renameCollection(ctx context.Context, tx *sql.Tx, c treeEntry, home Home, name string) error {
-	rev, err := nextRevision(ctx, tx)
+	rev, err := s.nextRevision(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	if err != nil {
 		return err
 	}
-	rev, err := nextRevision(ctx, tx)
+	rev, err := s.nextRevision(ctx, tx)
 	if err != nil {
 		return err
 	}

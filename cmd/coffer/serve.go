@@ -17,12 +17,13 @@ import (
 
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/dav"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // serveFlags are serve's settings beyond the shared ones.
 type serveFlags struct {
 	listen, certFile, keyFile, accessDir, publicURL, trusted *string
-	accessKeep                                               *time.Duration
+	accessKeep, rebuildQuiet                                 *time.Duration
 	lf                                                       *lifecycleFlags
 	op                                                       *operatorFlags
 	limits                                                   *limitFlags
@@ -34,17 +35,18 @@ type serveFlags struct {
 func newServeFlags(c *config) (*flag.FlagSet, *serveFlags) {
 	fs := newFlags("serve", c)
 	f := &serveFlags{
-		listen:     fs.String("listen", "127.0.0.1:8008", "address to listen on"),
-		certFile:   fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key"),
-		keyFile:    fs.String("tls-key", "", "TLS private key file (PEM)"),
-		accessDir:  fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off"),
-		accessKeep: fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept"),
-		publicURL:  fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the start page and the .well-known redirects; empty: the listen address"),
-		trusted:    fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored"),
-		lf:         addLifecycleFlags(fs),
-		op:         addOperatorFlags(fs),
-		limits:     addLimitFlags(fs),
-		mf:         addMetricsFlags(fs),
+		listen:       fs.String("listen", "127.0.0.1:8008", "address to listen on"),
+		certFile:     fs.String("tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key"),
+		keyFile:      fs.String("tls-key", "", "TLS private key file (PEM)"),
+		accessDir:    fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off"),
+		accessKeep:   fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept"),
+		rebuildQuiet: fs.Duration("rebuild-quiet", time.Minute, "after an erase, rebuild the database file once no write has come for this long (at the latest after 24h)"),
+		publicURL:    fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the start page and the .well-known redirects; empty: the listen address"),
+		trusted:      fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored"),
+		lf:           addLifecycleFlags(fs),
+		op:           addOperatorFlags(fs),
+		limits:       addLimitFlags(fs),
+		mf:           addMetricsFlags(fs),
 	}
 	return fs, f
 }
@@ -55,6 +57,7 @@ func serve(args []string) error {
 	fs, sf := newServeFlags(&c)
 	listen, certFile, keyFile, accessDir, accessKeep := sf.listen, sf.certFile, sf.keyFile, sf.accessDir, sf.accessKeep
 	publicURL, trusted, lf, op, limits, mf := sf.publicURL, sf.trusted, sf.lf, sf.op, sf.limits, sf.mf
+	rebuildQuiet := sf.rebuildQuiet
 	if _, err := parse(fs, &c, args); err != nil {
 		return err
 	}
@@ -62,8 +65,8 @@ func serve(args []string) error {
 		return err
 	}
 	limits.applyMemoryLimit()
-	if *accessKeep <= 0 {
-		return errors.New("--access-log-keep must be positive")
+	if *accessKeep <= 0 || *rebuildQuiet <= 0 {
+		return errors.New("--access-log-keep and --rebuild-quiet must be positive")
 	}
 	proxies, err := parseTrustedProxies(*trusted)
 	if err != nil {
@@ -98,6 +101,13 @@ func serve(args []string) error {
 	}
 	defer a.Close()
 	fmt.Printf("coffer: data folder %s\n", absPath(c.data))
+	go a.db.RebuildWhenQuiet(ctx, storage.RebuildOptions{Quiet: *rebuildQuiet, Report: func(took time.Duration, err error) {
+		if err != nil {
+			log.Error("database rebuild failed", "err", err)
+			return
+		}
+		log.Info("database rebuilt", "took", took)
+	}})
 	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
 		return err
 	}
