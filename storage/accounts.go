@@ -162,7 +162,7 @@ func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 	if err != nil {
 		return err
 	}
-	return db.checkpoint(ctx)
+	return db.purged(ctx)
 }
 
 // firstRevision is where a new account's revision counter starts: at a

@@ -93,7 +93,7 @@ func (db *DB) DeleteAppPassword(ctx context.Context, account int64, id string) e
 	// secure_delete zeroed the freed cells; the checkpoint carries the zeroed
 	// pages into the file and empties the WAL. A full rebuild (Rebuild) is
 	// left to account deletion.
-	return db.checkpoint(ctx)
+	return db.purged(ctx)
 }
 
 // TouchAppPassword records when an app password was last used.

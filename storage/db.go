@@ -31,6 +31,7 @@ type DB struct {
 	index *indexCache
 
 	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
+	walDirty  atomic.Bool  // a purge's checkpoint was kept from emptying the WAL; RebuildWhenQuiet retries it
 
 	writes  chan *writeReq // transactions waiting for the committer
 	stop    chan struct{}  // closed by Close
@@ -76,7 +77,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
 	q.Set("_secure_delete", "on")
 	// Keep prepared statements per connection: preparing was a fifth of the
 	// time of every read and write.

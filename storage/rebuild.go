@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // RebuildOptions configures RebuildWhenQuiet.
@@ -42,15 +44,77 @@ func (db *DB) RebuildPending(ctx context.Context) (bool, error) {
 	return ok, err
 }
 
+// busyTimeoutMS is how long a connection waits for a lock held by another.
+const busyTimeoutMS = 10000
+
+// checkpointWait bounds how long a purge retries its checkpoint before it
+// leaves it to RebuildWhenQuiet.
+const checkpointWait = 2 * time.Second
+
+// errCheckpointBusy reports readers that kept the WAL from being emptied.
+var errCheckpointBusy = errors.New("storage: readers kept the WAL from being emptied")
+
 // checkpoint copies the WAL into the database file and truncates it, so
 // that the pages an erase zeroed replace the old ones in the file and no
 // earlier copy stays in the WAL. It costs what the WAL holds, not what the
-// file holds.
+// file holds. A reader in the middle of a transaction keeps the WAL from
+// being truncated, and SQLite then reports busy in its answer rather than
+// failing: each try waits for no lock and gives the write connection back,
+// so writers go on between tries, and after checkpointWait it gives up
+// with errCheckpointBusy.
 func (db *DB) checkpoint(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: checkpoint: %w", err)
+	deadline := time.Now().Add(checkpointWait)
+	for {
+		done, err := db.tryCheckpoint(ctx)
+		if err != nil || done {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errCheckpointBusy
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return nil
+}
+
+// tryCheckpoint runs one TRUNCATE checkpoint without waiting for locks and
+// reports whether it emptied the WAL.
+func (db *DB) tryCheckpoint(ctx context.Context) (bool, error) {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("storage: checkpoint: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return false, fmt.Errorf("storage: checkpoint: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.Itoa(busyTimeoutMS))
+	var busy, frames, copied int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied)
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("storage: checkpoint: %w", err)
+	}
+	return busy == 0, nil
+}
+
+// purged checkpoints after a purge committed. When readers keep the WAL
+// from being emptied, the purge stays pending: a rebuild is marked, and
+// RebuildWhenQuiet retries the checkpoint at each tick until it passes.
+// The purge itself has happened; the caller is not told of the delay.
+func (db *DB) purged(ctx context.Context) error {
+	err := db.checkpoint(ctx)
+	if !errors.Is(err, errCheckpointBusy) {
+		return err
+	}
+	db.walDirty.Store(true)
+	return db.inTx(ctx, func(tx *sql.Tx) error { return markRebuild(ctx, tx) })
 }
 
 // Rebuild rewrites the whole database file (VACUUM), which also drops the
@@ -78,8 +142,11 @@ func (db *DB) Rebuild(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, `DELETE FROM settings WHERE key = ? AND value = ?`, rebuildKey, mark); err != nil {
 		return fmt.Errorf("storage: rebuild: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("storage: rebuild: checkpoint: %w", err)
+	conn.Close() // the checkpoint below lets writers go between its tries
+	if err := db.checkpoint(ctx); errors.Is(err, errCheckpointBusy) {
+		db.walDirty.Store(true)
+	} else if err != nil {
+		return fmt.Errorf("storage: rebuild: %w", err)
 	}
 	return nil
 }
@@ -103,6 +170,11 @@ func (db *DB) RebuildWhenQuiet(ctx context.Context, o RebuildOptions) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if db.walDirty.Load() {
+			if err := db.checkpoint(ctx); err == nil {
+				db.walDirty.Store(false)
+			}
 		}
 		pending, err := db.RebuildPending(ctx)
 		if err != nil || !pending {
