@@ -9,13 +9,23 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNothingReadableAtRest writes events, tasks, contacts and a collection
 // name that carry markers, then searches every file of the data folder for
 // them: while the server runs (the WAL holds the newest pages) and after it stopped.
 func TestNothingReadableAtRest(t *testing.T) {
-	s := startServer(t, "")
+	t.Setenv("COFFER_OPERATOR_LISTEN", "127.0.0.1:0")
+	t.Setenv("COFFER_OPERATOR_TOKEN", operatorToken)
+	t.Setenv("COFFER_LIFECYCLE", "on")
+	secrets.add(operatorToken)
+	s := startServerWith(t, "", "--rebuild-quiet", "100ms")
+	m := operatorLine.FindStringSubmatch(s.output())
+	if m == nil {
+		t.Fatalf("no operator API address in the output:\n%s", s.output())
+	}
+	api := strings.TrimSuffix(m[1], "/")
 	c := s.client(t, s.User, s.Password)
 	home := "/dav/calendars/" + s.User + "/"
 	book := "/dav/addressbooks/" + s.User + "/contacts/"
@@ -57,6 +67,40 @@ func TestNothingReadableAtRest(t *testing.T) {
 		}
 	}
 	scan("while serving")
+
+	// An app password with a marked label, and the notification its
+	// creation records: the label is sealed, and the event names no device.
+	const label = "ZQX-LABEL-3309 iPhone"
+	needles["app-password label"] = []byte("ZQX-LABEL-3309")
+	c.must(201, "POST", "/account/app-passwords", `{"label": "`+label+`"}`, "Content-Type", "application/json")
+	if !strings.Contains(c.must(200, "GET", "/account/app-passwords", "").Body, label) {
+		t.Fatal("the app password's label does not read back")
+	}
+	if exp := c.must(200, "GET", "/account/export", "").Body; !strings.Contains(exp, "notifications.json") {
+		t.Fatal("the export has no notifications")
+	}
+	scan("after an app password and its notification")
+
+	// A display-name change through the operator API: the display name is
+	// readable to the operator (README), the rest stays sealed.
+	const name = "ZQX-NAME-5512"
+	if status, _ := operator(t, api, operatorToken, "PATCH", "/v1/accounts/"+s.User, `{"display_name": "`+name+`"}`); status != 200 {
+		t.Fatalf("display-name change: %d", status)
+	}
+	scan("after a display-name change")
+
+	// The purge: after the erase and the rebuild it schedules, nothing of
+	// the account is left, its display name included.
+	c.must(200, "POST", "/account/erase", `{"password": "`+s.Password+`"}`, "Content-Type", "application/json")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.output(), `msg="database rebuilt"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no rebuild within 30s after the erase:\n%s", s.output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	needles["display name"] = []byte(name)
+	scan("after the purge")
 	s.Stop()
 	scan("after shutdown")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
 )
@@ -261,6 +262,39 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan()
+
+	// An app password's sealed label, a notification, and an account whose
+	// readable columns carry markers, then purged: after the purge's
+	// checkpoint and the rebuild, neither file holds any of it.
+	acct, err := db.AccountByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateAppPassword(ctx, acct.ID, AppPassword{ID: "app1", LabelSealed: []byte("sealed-label"), Verifier: []byte("v"),
+		Slot: encryption.Slot{KDF: "secret$AAAA", Wrapped: []byte("wrapped")}, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	scan()
+	doomed, err := db.CreateAccount(ctx, NewAccount{Username: "erased-user", Email: "erased@example.org", DisplayName: "ERASED-DISPLAY-NAME", PasswordPHC: "x",
+		Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteAccount(ctx, doomed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scan()
+	for _, name := range []string{"coffer.db", "coffer.db-wal"} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		for _, needle := range []string{"ERASED-DISPLAY-NAME", "erased@example.org", "erased-user"} {
+			if bytes.Contains(b, []byte(needle)) {
+				t.Errorf("%s still holds %q of the purged account", name, needle)
+			}
+		}
+	}
 }
 
 func TestDeleteAccountRemovesEverything(t *testing.T) {
