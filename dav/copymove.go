@@ -97,8 +97,12 @@ func (q *request) parseDestination(v string) (resourcePath, error) {
 	}
 	p, err := parsePath(u.EscapedPath())
 	if err != nil {
-		if asError(err).Status == http.StatusBadRequest {
+		switch e := asError(err); e.Status {
+		case http.StatusBadRequest:
 			return p, err
+		case http.StatusRequestURITooLong:
+			// The request's own URI is fine: the name it asks for is not.
+			return p, errStatus(http.StatusForbidden, e.Message)
 		}
 		return p, errCond(http.StatusForbidden, condNeedPrivileges, "nothing can be copied or moved there")
 	}

@@ -176,3 +176,36 @@ func TestQuotaCreditsReplacedDestination(t *testing.T) {
 		{"object copy to a new name", "COPY", r + "a.txt", "", []string{"Destination: " + r + "c.txt"}, 507, "quota-not-exceeded"},
 	})
 }
+
+// TestNameLimits: a name beyond 255 bytes or a path beyond 4 KiB, decoded,
+// gets 414 with the cap in the message (403 as a Destination), and
+// nothing is stored; names at the caps are served.
+func TestNameLimits(t *testing.T) {
+	ts := newTestServer(t)
+	const p = "/dav/addressbooks/alice/p/"
+	n := func(k int) string { return strings.Repeat("n", k) }
+	// 24 + 16 × 251 bytes: a last segment of 56 bytes makes 4,096.
+	deep := "/dav/addressbooks/alice/" + strings.Repeat(n(250)+"/", 16)
+	runLimitCases(t, ts, []limitCase{
+		{"plain collection", "MKCOL", p, "", nil, 201, ""},
+		{"a 255-byte name", "PUT", p + n(255), "x", nil, 201, ""},
+		{"a 256-byte name", "PUT", p + n(256), "x", nil, 414, "at most 255 bytes"},
+		{"a 256-byte name, escaped", "PUT", p + strings.Repeat("%C3%A9", 128), "x", nil, 414, "at most 255 bytes"},
+		{"a 256-byte collection", "MKCOL", p + n(256) + "/", "", nil, 414, "at most 255 bytes"},
+		{"a 256-byte GET", "GET", p + n(256), "", nil, 414, "at most 255 bytes"},
+		{"a 256-byte destination", "MOVE", p + n(255), "", []string{"Destination: " + p + n(256)}, 403, "at most 255 bytes"},
+		{"a 300 KB name", "PUT", p + n(300000), "x", nil, 414, "at most 4096 bytes"},
+		{"a path of 4,097 bytes", "PUT", deep + n(57), "x", nil, 414, "at most 4096 bytes"},
+		{"a path of 4,096 bytes", "PUT", deep + n(56), "x", nil, 409, ""}, // its parent does not exist
+		{"the 255-byte name is still there", "GET", p + n(255), "", nil, 200, ""},
+		{"the 255-byte name moves", "MOVE", p + n(255), "", []string{"Destination: " + p + n(254)}, 201, ""},
+	})
+	coll, err := ts.alice.Collection(t.Context(), "addressbooks", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := ts.alice.Objects(t.Context(), coll.ID)
+	if err != nil || len(objs) != 1 || objs[0].Name != n(254) {
+		t.Errorf("stored %d objects (%v), want only the moved one", len(objs), err)
+	}
+}
