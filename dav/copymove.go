@@ -171,7 +171,7 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 				return false, false, errInternal(err)
 			}
 		}
-		if err := q.checkQuota(to, dest.name, src.obj.Size-freed); err != nil {
+		if err := q.checkQuota(to, dest.name, src.obj.Size+src.obj.Props.Size()-freed, false); err != nil {
 			return false, false, err
 		}
 	}
@@ -292,10 +292,6 @@ func (q *request) checkCollectionLimits(c *storage.Collection, dest resourcePath
 	if q.h.quota == 0 || shallow {
 		return nil
 	}
-	used, err := q.usedBytes()
-	if err != nil {
-		return errInternal(err)
-	}
 	added, err := q.treeBytes(src)
 	if err != nil {
 		return errInternal(err)
@@ -304,8 +300,5 @@ func (q *request) checkCollectionLimits(c *storage.Collection, dest resourcePath
 	if err != nil {
 		return errInternal(err)
 	}
-	if used+added-freed > q.h.quota {
-		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
-	}
-	return nil
+	return q.checkRoom(added - freed)
 }

@@ -156,7 +156,7 @@ func TestCollectionCountLimit(t *testing.T) {
 // counts what it replaces, for collections and for an object put in the
 // place of a collection.
 func TestQuotaCreditsReplacedDestination(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.QuotaBytes = 100 })
+	ts := newTestServer(t, withRoom(t, 100)) // each object counts 40 bytes and its name
 	const p, r = "/dav/addressbooks/alice/p/", "/dav/addressbooks/alice/r/"
 	forty := strings.Repeat("x", 40)
 	runLimitCases(t, ts, []limitCase{
@@ -207,5 +207,48 @@ func TestNameLimits(t *testing.T) {
 	objs, err := ts.alice.Objects(t.Context(), coll.ID)
 	if err != nil || len(objs) != 1 || objs[0].Name != n(254) {
 		t.Errorf("stored %d objects (%v), want only the moved one", len(objs), err)
+	}
+}
+
+// TestPropertyLimits: a PROPPATCH or MKCOL whose properties would pass the
+// per-resource cap gets 507 max-properties-size with the cap in the
+// message, one that would pass the quota 507 quota-not-exceeded, and
+// neither stores anything; what shrinks is always allowed.
+func TestPropertyLimits(t *testing.T) {
+	ts := newTestServer(t, withRoom(t, 2600), func(o *Options) { o.MaxPropertiesSize = 2048 })
+	const p = "/dav/addressbooks/alice/p/"
+	set := func(local string, n int) string {
+		return `<?xml version="1.0" encoding="UTF-8"?><A:propertyupdate xmlns:A="DAV:"><A:set><A:prop><X:` + local +
+			` xmlns:X="urn:x">` + strings.Repeat("v", n) + `</X:` + local + `></A:prop></A:set></A:propertyupdate>`
+	}
+	const remove = `<A:propertyupdate xmlns:A="DAV:"><A:remove><A:prop><X:a xmlns:X="urn:x"/></A:prop></A:remove></A:propertyupdate>`
+	mkcol := `<D:mkcol xmlns:D="DAV:"><D:set><D:prop><D:resourcetype><D:collection/></D:resourcetype><D:displayname>` +
+		strings.Repeat("n", 3000) + `</D:displayname></D:prop></D:set></D:mkcol>`
+	runLimitCases(t, ts, []limitCase{
+		{"Apple's colour", "PROPPATCH", calPath, bodyAppleProppatch, nil, 207, ""},
+		{"beyond the cap", "PROPPATCH", calPath, set("a", 3000), nil, 507, "at most 2048 bytes"},
+		{"plain collection", "MKCOL", p, "", nil, 201, ""},
+		{"object", "PUT", p + "o.txt", "x", nil, 201, ""},
+		{"beyond the cap on the object", "PROPPATCH", p + "o.txt", set("a", 3000), nil, 507, "max-properties-size"},
+		{"beyond the cap on the principal", "PROPPATCH", "/dav/principals/alice/", set("a", 3000), nil, 507, "max-properties-size"},
+		{"beyond the cap on a home", "PROPPATCH", "/dav/addressbooks/alice/", set("a", 3000), nil, 507, "max-properties-size"},
+		{"beyond the cap by MKCOL", "MKCOL", p + "q/", mkcol, []string{"Content-Type: application/xml"}, 507, "max-properties-size"},
+		{"within the cap", "PROPPATCH", p + "o.txt", set("a", 700), nil, 207, ""},
+		{"within the cap, replaced", "PROPPATCH", p + "o.txt", set("a", 750), nil, 207, ""},
+		{"within the cap 2", "PROPPATCH", p, set("a", 700), nil, 207, ""},
+		{"within the cap 3", "PROPPATCH", "/dav/principals/alice/", set("a", 700), nil, 207, ""},
+		{"beyond the quota", "PROPPATCH", "/dav/addressbooks/alice/", set("a", 700), nil, 507, "quota-not-exceeded"},
+		{"removing makes room", "PROPPATCH", p + "o.txt", remove, nil, 207, ""},
+		{"within the quota again", "PROPPATCH", "/dav/addressbooks/alice/", set("a", 700), nil, 207, ""},
+	})
+	coll, err := ts.alice.Collection(t.Context(), "calendars", "calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := coll.Props["{urn:x}a"]; ok {
+		t.Errorf("a refused property was stored")
+	}
+	if _, err := ts.alice.Collection(t.Context(), "addressbooks", "p/q"); err == nil {
+		t.Errorf("a refused MKCOL created its collection")
 	}
 }

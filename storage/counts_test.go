@@ -7,8 +7,9 @@ import (
 )
 
 // TestKeptTotalsAgreeWithRows: the object count and byte total kept on
-// each collection row equal what the objects themselves add up to, and
-// each object has its one body, after every kind of write.
+// each collection row equal what the objects themselves add up to (body,
+// name and dead properties) plus the collection's properties, and each
+// object has its one body, after every kind of write.
 func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	db, s, _ := testSpace(t)
 	ctx := context.Background()
@@ -22,23 +23,27 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	}
 	check := func(step string) {
 		t.Helper()
-		rows, err := db.read.Query(`SELECT c.id, c.object_count, c.object_bytes, count(o.size), coalesce(sum(o.size), 0)
-			FROM collections c LEFT JOIN objects o ON o.collection_id = c.id GROUP BY c.id`)
+		all, err := s.Collections(ctx, HomeCalendars)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, keptN, keptB, n, bytes int64
-			if err := rows.Scan(&id, &keptN, &keptB, &n, &bytes); err != nil {
+		var usage int64
+		for _, c := range all {
+			objs, err := s.Objects(ctx, c.ID)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if keptN != n || keptB != bytes {
-				t.Fatalf("%s: collection %d keeps %d objects / %d bytes, holds %d / %d", step, id, keptN, keptB, n, bytes)
+			bytes := c.Props.Size()
+			for _, o := range objs {
+				bytes += o.Charge()
 			}
-			if c, err := s.Counts(ctx, id); err != nil || c.Objects != n || c.Bytes != bytes {
-				t.Fatalf("%s: Counts(%d) = %+v, %v", step, id, c, err)
+			usage += bytes
+			if k, err := s.Counts(ctx, c.ID); err != nil || k.Objects != int64(len(objs)) || k.Bytes != bytes {
+				t.Fatalf("%s: Counts(%s) = %+v, %v; holds %d objects, %d bytes", step, c.Name, k, err, len(objs), bytes)
 			}
+		}
+		if n, err := s.Usage(ctx); err != nil || n != usage {
+			t.Fatalf("%s: usage %d, %v; holds %d", step, n, err, usage)
 		}
 		// Every object has exactly one body, and no body outlives its object.
 		var objects, bodies, orphans int
@@ -56,6 +61,18 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	check("create")
 	put(a, "1", "a much longer body than before")
 	check("replace")
+	if _, err := s.PatchObject(ctx, a.ID, "1", Props{"{x}a": []byte("<x:a>value</x:a>"), "{x}b": []byte("<x:b/>")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("object properties set")
+	if _, err := s.PatchObject(ctx, a.ID, "1", nil, []string{"{x}b"}); err != nil {
+		t.Fatal(err)
+	}
+	check("object property removed")
+	if _, err := s.PatchCollection(ctx, a.ID, Props{"{DAV:}displayname": []byte("<D:displayname>A much longer name</D:displayname>")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("collection properties")
 	if err := s.DeleteObject(ctx, a.ID, "2", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +93,4 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("collection move")
-	if n, err := s.Usage(ctx); err != nil || n == 0 {
-		t.Fatalf("usage %d, %v", n, err)
-	}
 }

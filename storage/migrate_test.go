@@ -34,11 +34,14 @@ DROP TABLE object_bodies;
 DROP TABLE objects;
 ALTER TABLE objects_old RENAME TO objects;
 CREATE UNIQUE INDEX objects_uid ON objects (collection_id, uid_mac) WHERE uid_mac IS NOT NULL;
+ALTER TABLE collections DROP COLUMN props_bytes;
+ALTER TABLE account_props DROP COLUMN bytes;
 PRAGMA user_version = 3;
 `
 
 // TestMigrationMovesBodiesOut: a database written with the 0001 layout
-// opens with every object, body, property and UID rule intact.
+// opens with every object, body, property and UID rule intact, and with
+// names and properties counted (0005), at most high until the next write.
 func TestMigrationMovesBodiesOut(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "coffer.db")
@@ -58,6 +61,10 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 		want[name] = body
 	}
 	if _, err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	exact, err := s.Counts(ctx, c.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.write.ExecContext(ctx, objectsLayout0001); err != nil {
@@ -85,6 +92,9 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	}
 	if o, err := s.Object(ctx, c.ID, "03.ics", false); err != nil || string(o.Props["{x:}p"]) == "" {
 		t.Fatalf("dead property lost: %+v, %v", o, err)
+	}
+	if k, err := s.Counts(ctx, c.ID); err != nil || k.Bytes < exact.Bytes || k.Bytes > exact.Bytes+21*100 {
+		t.Fatalf("after the migration the collection counts %+v (%v), exactly %d", k, err, exact.Bytes)
 	}
 	var conflict *UIDConflict
 	if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: "new.ics", UID: "05.ics", Body: []byte("x")}); !errors.As(err, &conflict) {
