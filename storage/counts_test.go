@@ -94,3 +94,54 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	}
 	check("collection move")
 }
+
+// TestChangeLogKeepsOneRowPerName: the change log holds one row per object
+// name, tombstones included, however often a name is written and deleted,
+// so that with names capped (255 bytes in the DAV layer) it never
+// outgrows the collection plus its deletions.
+func TestChangeLogKeepsOneRowPerName(t *testing.T) {
+	db, s, _ := testSpace(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "log")
+	cycle := func(name string) {
+		t.Helper()
+		if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: name, Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PatchObject(ctx, c.ID, name, Props{"{x}p": []byte("v")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteObject(ctx, c.ID, name, DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func() (n, bytes int64) {
+		t.Helper()
+		if err := db.read.QueryRow(`SELECT count(*), coalesce(sum(length(name_sealed)), 0) FROM changes WHERE collection_id = ?`, c.ID).Scan(&n, &bytes); err != nil {
+			t.Fatal(err)
+		}
+		return n, bytes
+	}
+	long := func(i int) string { return fmt.Sprintf("%0255d", i) }
+	tests := []struct {
+		name     string
+		names    func(i int) string
+		wantRows int64
+	}{
+		{"one name, 60 cycles", func(int) string { return long(0) }, 1},
+		{"60 names", long, 60}, // name 0 again, and 59 new ones
+	}
+	for _, tc := range tests {
+		for i := range 60 {
+			cycle(tc.names(i))
+		}
+		n, bytes := rows()
+		if n != tc.wantRows || bytes > n*(255+64) {
+			t.Errorf("%s: the log holds %d rows of %d bytes, want %d rows of at most 255 bytes and the sealing", tc.name, n, bytes, tc.wantRows)
+		}
+	}
+	changes, _, err := s.Changes(ctx, c.ID, 0)
+	if err != nil || len(changes) != 60 || !changes[0].Deleted {
+		t.Fatalf("Changes: %d, %v", len(changes), err)
+	}
+}
