@@ -98,8 +98,12 @@ func (q *request) parseDestination(v string) (resourcePath, error) {
 	}
 	p, err := parsePath(u.EscapedPath())
 	if err != nil {
-		if asError(err).Status == http.StatusBadRequest {
+		switch e := asError(err); e.Status {
+		case http.StatusBadRequest:
 			return p, err
+		case http.StatusRequestURITooLong:
+			// The request's own URI is fine: the name it asks for is not.
+			return p, errStatus(http.StatusForbidden, e.Message)
 		}
 		return p, errCond(http.StatusForbidden, condNeedPrivileges, "nothing can be copied or moved there")
 	}
@@ -168,7 +172,7 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 				return false, false, errInternal(err)
 			}
 		}
-		if err := q.checkQuota(to, dest.name, src.obj.Size-freed); err != nil {
+		if err := q.checkQuota(to, dest.name, src.obj.Size+src.obj.Props.Size()-freed, false); err != nil {
 			return false, false, err
 		}
 	}
@@ -292,10 +296,6 @@ func (q *request) checkCollectionLimits(c *storage.Collection, dest resourcePath
 	if q.h.quota == 0 || shallow {
 		return nil
 	}
-	used, err := q.usedBytes()
-	if err != nil {
-		return errInternal(err)
-	}
 	added, err := q.treeBytes(src)
 	if err != nil {
 		return errInternal(err)
@@ -304,8 +304,5 @@ func (q *request) checkCollectionLimits(c *storage.Collection, dest resourcePath
 	if err != nil {
 		return errInternal(err)
 	}
-	if used+added-freed > q.h.quota {
-		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
-	}
-	return nil
+	return q.checkRoom(added - freed)
 }

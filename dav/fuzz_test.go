@@ -177,7 +177,8 @@ func FuzzValidateVCard(f *testing.F) {
 }
 
 // FuzzHandler drives the whole handler with arbitrary methods, paths and
-// bodies: client input never yields a 500 or a panic.
+// bodies: client input never yields a 500 or a panic (507 is a refusal),
+// and never properties past the cap.
 func FuzzHandler(f *testing.F) {
 	for i, s := range xmlSeeds {
 		methods := []string{"PROPFIND", "PROPPATCH", "MKCALENDAR", "MKCOL", "REPORT"}
@@ -189,6 +190,11 @@ func FuzzHandler(f *testing.F) {
 	f.Add("MKCOL", "/dav/calendars/alice/p/q/", []byte(nil))
 	f.Add("COPY", "/dav/calendars/alice/calendar/", []byte(nil))
 	f.Add("MOVE", "/dav/calendars/alice/calendar/a%40b.ics", []byte(nil))
+	// PROPPATCH with large and with many properties, beyond the cap and within it.
+	for _, b := range []string{manyProps(1, 70000), manyProps(300, 250), manyProps(100, 100)} {
+		f.Add("PROPPATCH", "/dav/calendars/alice/calendar/", []byte(b))
+		f.Add("PROPPATCH", "/dav/principals/alice/", []byte(b))
+	}
 	// One server for all inputs: state left by one input is more input for the next.
 	ts := newTestServer(f)
 	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
@@ -199,8 +205,18 @@ func FuzzHandler(f *testing.F) {
 		req.SetBasicAuth("alice", "pw")
 		rec := httptest.NewRecorder()
 		ts.h.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
+		if rec.Code >= 500 && rec.Code != http.StatusInsufficientStorage {
 			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		if method == "PROPPATCH" {
+			// No PROPPATCH takes a resource's properties past the cap.
+			cal, err := ts.alice.Collection(t.Context(), storage.HomeCalendars, "calendar")
+			if err == nil && cal.Props.Size() > defaultMaxProps {
+				t.Fatalf("%s %s: the calendar holds %d bytes of properties", method, path, cal.Props.Size())
+			}
+			if p, err := ts.alice.Props(t.Context(), storage.ScopePrincipal); err == nil && p.Size() > defaultMaxProps {
+				t.Fatalf("%s %s: the principal holds %d bytes of properties", method, path, p.Size())
+			}
 		}
 	})
 }
@@ -260,4 +276,16 @@ func FuzzCopyMove(f *testing.F) {
 			t.Fatalf("bob's calendars changed: %d", len(cs))
 		}
 	})
+}
+
+// manyProps is a PROPPATCH body, in Apple's style, setting n dead
+// properties of size bytes each.
+func manyProps(n, size int) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<A:propertyupdate xmlns:A="DAV:"><A:set><A:prop>`)
+	for i := range n {
+		fmt.Fprintf(&b, `<X:p%d xmlns:X="urn:x">%s</X:p%d>`, i, strings.Repeat("v", size), i)
+	}
+	b.WriteString(`</A:prop></A:set></A:propertyupdate>`)
+	return b.String()
 }

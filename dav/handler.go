@@ -21,8 +21,9 @@ type Options struct {
 	Auth            Authenticator // checks Basic credentials; required
 	MaxResourceSize int64         // largest object body; default 20 MiB, advertised as max-resource-size
 	MaxBodySize     int64         // largest request body of any kind; default 25 MiB
-	// QuotaBytes is each user's storage quota (RFC 4331), enforced on PUT
-	// and COPY with 507 quota-not-exceeded. 0 means no quota: then
+	// QuotaBytes is each user's storage quota (RFC 4331), enforced on PUT,
+	// COPY, PROPPATCH and MKCOL with 507 quota-not-exceeded. Bodies, names
+	// and properties count against it. 0 means no quota: then
 	// quota-available-bytes is not reported at all (a 404 propstat, which
 	// RFC 4331 section 3 allows for unlimited storage), since the DAV
 	// layer knows no meaningful free space; quota-used-bytes always is.
@@ -35,6 +36,9 @@ type Options struct {
 	MaxInstances     int   // most recurrence instances examined per object and query; default 10000
 	MaxObjects       int64 // most objects in one collection; default 100000
 	MaxCollections   int64 // most collections of one user; default 1000
+	// MaxPropertiesSize caps the stored properties of one resource (names
+	// and values); default 64 KiB.
+	MaxPropertiesSize int64
 	// ParsedCache bounds the calendar objects kept parsed for repeated
 	// queries; 0 means 5,000, negative turns the cache off.
 	ParsedCache int

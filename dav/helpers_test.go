@@ -170,3 +170,14 @@ func wantError(t testing.TB, rec *httptest.ResponseRecorder, status int, cond st
 		t.Fatalf("error body lacks %s:\n%s", cond, rec.Body.String())
 	}
 }
+
+// withRoom sets a quota of extra bytes beyond what the properties of a
+// freshly provisioned account already take.
+func withRoom(t testing.TB, extra int64) func(*Options) {
+	t.Helper()
+	base, err := newTestServer(t).alice.Usage(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(o *Options) { o.QuotaBytes = base + extra }
+}

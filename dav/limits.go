@@ -18,6 +18,7 @@ type limits struct {
 	calendar       ical.Options // caps of every evaluation of client-stored data
 	maxObjects     int64        // per collection; negative for none
 	maxCollections int64        // per user; negative for none
+	maxProps       int64        // bytes of the stored properties of one resource
 }
 
 // xmlLimits bound one XML document.
@@ -34,6 +35,7 @@ const (
 	defaultMaxInstances     = ical.DefaultMaxInstances
 	defaultMaxObjects       = 100000
 	defaultMaxCollections   = 1000
+	defaultMaxProps         = 64 << 10
 	// stepsPerInstance scales the expansion work budget with the instance cap.
 	stepsPerInstance = ical.DefaultMaxSteps / ical.DefaultMaxInstances
 )
@@ -48,9 +50,12 @@ var defaultXMLLimits = xmlLimits{depth: defaultXMLDepth, elements: defaultXMLEle
 // (RFC 4918 section 11.5: the server cannot store what was asked, and
 // deleting something makes room), never 403, which clients read as a
 // permission problem.
+// The properties cap is of the same kind: RFC 4918 section 9.2.1 gives 507
+// for a property the server has no room to record.
 var (
 	condMaxObjects     = xml.Name{Space: nsCoffer, Local: "max-resources-per-collection"}
 	condMaxCollections = xml.Name{Space: nsCoffer, Local: "max-collections"}
+	condMaxProps       = xml.Name{Space: nsCoffer, Local: "max-properties-size"}
 )
 
 // newLimits fills in the defaults of the caps in o.
@@ -60,6 +65,10 @@ func newLimits(o Options) limits {
 		multigetHrefs:  orDefault(o.MaxMultigetHrefs, defaultMaxMultigetHrefs),
 		maxObjects:     o.MaxObjects,
 		maxCollections: o.MaxCollections,
+		maxProps:       o.MaxPropertiesSize,
+	}
+	if l.maxProps <= 0 {
+		l.maxProps = defaultMaxProps
 	}
 	n := orDefault(o.MaxInstances, defaultMaxInstances)
 	l.calendar = ical.Options{MaxInstances: n, MaxSteps: n * stepsPerInstance}
@@ -113,6 +122,37 @@ func (q *request) checkObjectCount(coll *storage.Collection, name string) error 
 		"a collection may hold at most "+strconv.FormatInt(max, 10)+" resources")
 }
 
+// checkProps refuses properties that would grow a resource's from before
+// to after bytes beyond the properties cap, or the account beyond its quota.
+// What shrinks is always allowed, so a resource over a lowered cap can be
+// cleaned up. Like the quota, it is checked before the write.
+func (q *request) checkProps(before, after int64) error {
+	if after <= before {
+		return nil
+	}
+	if after > q.h.limits.maxProps {
+		return errCond(http.StatusInsufficientStorage, condMaxProps,
+			"the properties of one resource may take at most "+strconv.FormatInt(q.h.limits.maxProps, 10)+" bytes")
+	}
+	return q.checkRoom(after - before)
+}
+
+// checkRoom refuses adding bytes that take the account beyond its quota
+// (RFC 4331 section 6: 507 with quota-not-exceeded).
+func (q *request) checkRoom(bytes int64) error {
+	if q.h.quota == 0 || bytes <= 0 {
+		return nil
+	}
+	used, err := q.usedBytes()
+	if err != nil {
+		return errInternal(err)
+	}
+	if used+bytes > q.h.quota {
+		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
+	}
+	return nil
+}
+
 // checkCollectionCount refuses adding collections, net of those replaced,
 // beyond the user's limit.
 func (q *request) checkCollectionCount(adding, replacing int) error {
@@ -147,7 +187,7 @@ func (q *request) subtree(home storage.Home, name string) ([]storage.Collection,
 	return out, nil
 }
 
-// treeBytes returns the size of the objects in cs.
+// treeBytes returns what the collections in cs count for: their objects and properties.
 func (q *request) treeBytes(cs []storage.Collection) (int64, error) {
 	var n int64
 	for _, c := range cs {

@@ -156,7 +156,7 @@ func TestCollectionCountLimit(t *testing.T) {
 // counts what it replaces, for collections and for an object put in the
 // place of a collection.
 func TestQuotaCreditsReplacedDestination(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.QuotaBytes = 100 })
+	ts := newTestServer(t, withRoom(t, 100)) // each object counts 40 bytes and its name
 	const p, r = "/dav/addressbooks/alice/p/", "/dav/addressbooks/alice/r/"
 	forty := strings.Repeat("x", 40)
 	runLimitCases(t, ts, []limitCase{
@@ -175,4 +175,80 @@ func TestQuotaCreditsReplacedDestination(t *testing.T) {
 		{"object copy over a collection", "COPY", r + "a.txt", "", []string{"Destination: " + r + "sub"}, 204, ""},
 		{"object copy to a new name", "COPY", r + "a.txt", "", []string{"Destination: " + r + "c.txt"}, 507, "quota-not-exceeded"},
 	})
+}
+
+// TestNameLimits: a name beyond 255 bytes or a path beyond 4 KiB, decoded,
+// gets 414 with the cap in the message (403 as a Destination), and
+// nothing is stored; names at the caps are served.
+func TestNameLimits(t *testing.T) {
+	ts := newTestServer(t)
+	const p = "/dav/addressbooks/alice/p/"
+	n := func(k int) string { return strings.Repeat("n", k) }
+	// 24 + 16 × 251 bytes: a last segment of 56 bytes makes 4,096.
+	deep := "/dav/addressbooks/alice/" + strings.Repeat(n(250)+"/", 16)
+	runLimitCases(t, ts, []limitCase{
+		{"plain collection", "MKCOL", p, "", nil, 201, ""},
+		{"a 255-byte name", "PUT", p + n(255), "x", nil, 201, ""},
+		{"a 256-byte name", "PUT", p + n(256), "x", nil, 414, "at most 255 bytes"},
+		{"a 256-byte name, escaped", "PUT", p + strings.Repeat("%C3%A9", 128), "x", nil, 414, "at most 255 bytes"},
+		{"a 256-byte collection", "MKCOL", p + n(256) + "/", "", nil, 414, "at most 255 bytes"},
+		{"a 256-byte GET", "GET", p + n(256), "", nil, 414, "at most 255 bytes"},
+		{"a 256-byte destination", "MOVE", p + n(255), "", []string{"Destination: " + p + n(256)}, 403, "at most 255 bytes"},
+		{"a 300 KB name", "PUT", p + n(300000), "x", nil, 414, "at most 4096 bytes"},
+		{"a path of 4,097 bytes", "PUT", deep + n(57), "x", nil, 414, "at most 4096 bytes"},
+		{"a path of 4,096 bytes", "PUT", deep + n(56), "x", nil, 409, ""}, // its parent does not exist
+		{"the 255-byte name is still there", "GET", p + n(255), "", nil, 200, ""},
+		{"the 255-byte name moves", "MOVE", p + n(255), "", []string{"Destination: " + p + n(254)}, 201, ""},
+	})
+	coll, err := ts.alice.Collection(t.Context(), "addressbooks", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := ts.alice.Objects(t.Context(), coll.ID)
+	if err != nil || len(objs) != 1 || objs[0].Name != n(254) {
+		t.Errorf("stored %d objects (%v), want only the moved one", len(objs), err)
+	}
+}
+
+// TestPropertyLimits: a PROPPATCH or MKCOL whose properties would pass the
+// per-resource cap gets 507 max-properties-size with the cap in the
+// message, one that would pass the quota 507 quota-not-exceeded, and
+// neither stores anything; what shrinks is always allowed.
+func TestPropertyLimits(t *testing.T) {
+	ts := newTestServer(t, withRoom(t, 2600), func(o *Options) { o.MaxPropertiesSize = 2048 })
+	const p = "/dav/addressbooks/alice/p/"
+	set := func(local string, n int) string {
+		return `<?xml version="1.0" encoding="UTF-8"?><A:propertyupdate xmlns:A="DAV:"><A:set><A:prop><X:` + local +
+			` xmlns:X="urn:x">` + strings.Repeat("v", n) + `</X:` + local + `></A:prop></A:set></A:propertyupdate>`
+	}
+	const remove = `<A:propertyupdate xmlns:A="DAV:"><A:remove><A:prop><X:a xmlns:X="urn:x"/></A:prop></A:remove></A:propertyupdate>`
+	mkcol := `<D:mkcol xmlns:D="DAV:"><D:set><D:prop><D:resourcetype><D:collection/></D:resourcetype><D:displayname>` +
+		strings.Repeat("n", 3000) + `</D:displayname></D:prop></D:set></D:mkcol>`
+	runLimitCases(t, ts, []limitCase{
+		{"Apple's colour", "PROPPATCH", calPath, bodyAppleProppatch, nil, 207, ""},
+		{"beyond the cap", "PROPPATCH", calPath, set("a", 3000), nil, 507, "at most 2048 bytes"},
+		{"plain collection", "MKCOL", p, "", nil, 201, ""},
+		{"object", "PUT", p + "o.txt", "x", nil, 201, ""},
+		{"beyond the cap on the object", "PROPPATCH", p + "o.txt", set("a", 3000), nil, 507, "max-properties-size"},
+		{"beyond the cap on the principal", "PROPPATCH", "/dav/principals/alice/", set("a", 3000), nil, 507, "max-properties-size"},
+		{"beyond the cap on a home", "PROPPATCH", "/dav/addressbooks/alice/", set("a", 3000), nil, 507, "max-properties-size"},
+		{"beyond the cap by MKCOL", "MKCOL", p + "q/", mkcol, []string{"Content-Type: application/xml"}, 507, "max-properties-size"},
+		{"within the cap", "PROPPATCH", p + "o.txt", set("a", 700), nil, 207, ""},
+		{"within the cap, replaced", "PROPPATCH", p + "o.txt", set("a", 750), nil, 207, ""},
+		{"within the cap 2", "PROPPATCH", p, set("a", 700), nil, 207, ""},
+		{"within the cap 3", "PROPPATCH", "/dav/principals/alice/", set("a", 700), nil, 207, ""},
+		{"beyond the quota", "PROPPATCH", "/dav/addressbooks/alice/", set("a", 700), nil, 507, "quota-not-exceeded"},
+		{"removing makes room", "PROPPATCH", p + "o.txt", remove, nil, 207, ""},
+		{"within the quota again", "PROPPATCH", "/dav/addressbooks/alice/", set("a", 700), nil, 207, ""},
+	})
+	coll, err := ts.alice.Collection(t.Context(), "calendars", "calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := coll.Props["{urn:x}a"]; ok {
+		t.Errorf("a refused property was stored")
+	}
+	if _, err := ts.alice.Collection(t.Context(), "addressbooks", "p/q"); err == nil {
+		t.Errorf("a refused MKCOL created its collection")
+	}
 }

@@ -125,6 +125,9 @@ func (q *request) mkcol() error {
 	if err := q.checkCollectionCount(1, 0); err != nil {
 		return err
 	}
+	if err := q.checkProps(0, m.props.Size()); err != nil {
+		return err
+	}
 	_, err = q.space.CreateCollection(q.ctx, storage.NewCollection{Home: p.home, Name: p.coll, Kind: m.kind, Props: m.props})
 	if errors.Is(err, storage.ErrExists) {
 		return errStatus(http.StatusMethodNotAllowed, "a collection already exists here")

@@ -3,6 +3,7 @@ package dav
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/coffer-dav/coffer/storage"
@@ -40,18 +41,35 @@ const (
 	// maxNesting caps how deep plain collections nest below a top-level
 	// collection of a home.
 	maxNesting = 16
+	// maxSegment caps one decoded path segment, a collection or object
+	// name, as file systems cap a file name.
+	maxSegment = 255
+	// maxPath caps a whole decoded path. A name is stored sealed and, once
+	// deleted, kept as a tombstone in the change log: without the caps a
+	// client could fill the disk with names alone.
+	maxPath = 4096
 )
 
-var errBadPath = errStatus(http.StatusBadRequest, "the request path is malformed")
+var (
+	errBadPath = errStatus(http.StatusBadRequest, "the request path is malformed")
+	// RFC 9110 section 15.5.15: 414 URI Too Long.
+	errLongSegment = errStatus(http.StatusRequestURITooLong, "a collection or resource name may have at most "+strconv.Itoa(maxSegment)+" bytes")
+	errLongPath    = errStatus(http.StatusRequestURITooLong, "a path may have at most "+strconv.Itoa(maxPath)+" bytes")
+)
 
 // parsePath decodes an escaped absolute path. Each segment is
 // percent-decoded on its own, so "a@b.ics" and "a%40b.ics" are the same
-// resource, while "%2F", ".", ".." and empty inner segments are refused.
+// resource, while "%2F", ".", ".." and empty inner segments are refused,
+// and so are segments and paths beyond maxSegment and maxPath bytes
+// (decoded, so that a path and its canonical href measure the same).
 // It never touches storage.
 func parsePath(escaped string) (resourcePath, error) {
 	var p resourcePath
 	if !strings.HasPrefix(escaped, "/") {
 		return p, errBadPath
+	}
+	if len(escaped) > 3*maxPath { // longer than any escaping of maxPath bytes
+		return p, errLongPath
 	}
 	trimmed := escaped[1:]
 	if strings.HasSuffix(trimmed, "/") {
@@ -65,6 +83,10 @@ func parsePath(escaped string) (resourcePath, error) {
 	}
 	raw := strings.Split(trimmed, "/")
 	segs := make([]string, len(raw))
+	size := len(raw) // the decoded path's length: a slash before each segment
+	if p.trailing {
+		size++
+	}
 	for i, s := range raw {
 		if s == "" {
 			return p, errBadPath
@@ -77,6 +99,12 @@ func parsePath(escaped string) (resourcePath, error) {
 			if r < 0x20 || r == 0x7f {
 				return p, errBadPath
 			}
+		}
+		if len(d) > maxSegment {
+			return p, errLongSegment
+		}
+		if size += len(d); size > maxPath {
+			return p, errLongPath
 		}
 		segs[i] = d
 	}

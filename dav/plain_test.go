@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -97,8 +98,14 @@ func TestNestedPlainCollections(t *testing.T) {
 
 // TestQuotaProperties: RFC 4331 properties on every collection and home;
 // quota-available-bytes only with a configured quota, which PUT and COPY
-// then enforce with 507 quota-not-exceeded.
+// then enforce with 507 quota-not-exceeded. The account's usage counts the
+// object's body and name besides the provisioned collections' properties.
 func TestQuotaProperties(t *testing.T) {
+	base, err := newTestServer(t).alice.Usage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := fmt.Sprintf("<D:quota-used-bytes>%d</D:quota-used-bytes>", base+7+5)
 	const pf = `<propfind xmlns="DAV:"><prop><quota-used-bytes/><quota-available-bytes/><current-user-privilege-set/><owner/></prop></propfind>`
 	tests := []struct {
 		name    string
@@ -106,8 +113,8 @@ func TestQuotaProperties(t *testing.T) {
 		want    []string
 		missing string
 	}{
-		{"no quota", 0, []string{"<D:quota-used-bytes>7</D:quota-used-bytes>", "<D:write/>", "<D:owner><D:href>/dav/principals/alice/</D:href>"}, "<D:quota-available-bytes/>"},
-		{"quota", 100, []string{"<D:quota-used-bytes>7</D:quota-used-bytes>", "<D:quota-available-bytes>93</D:quota-available-bytes>"}, ""},
+		{"no quota", 0, []string{used, "<D:write/>", "<D:owner><D:href>/dav/principals/alice/</D:href>"}, "<D:quota-available-bytes/>"},
+		{"quota", base + 100, []string{used, "<D:quota-available-bytes>88</D:quota-available-bytes>"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,8 +140,8 @@ func TestQuotaProperties(t *testing.T) {
 				return
 			}
 			wantError(t, ts.do(t, "alice", "PUT", "/dav/addressbooks/alice/p/big.txt", strings.Repeat("x", 94)), 507, "quota-not-exceeded")
-			// Replacing an object credits what it replaces.
-			if rec := ts.do(t, "alice", "PUT", "/dav/addressbooks/alice/p/a.txt", strings.Repeat("x", 100)); rec.Code != 204 {
+			// Replacing an object credits what it replaces: 95 bytes and the name fill the quota.
+			if rec := ts.do(t, "alice", "PUT", "/dav/addressbooks/alice/p/a.txt", strings.Repeat("x", 95)); rec.Code != 204 {
 				t.Fatalf("replacing PUT: %d %s", rec.Code, rec.Body)
 			}
 			wantError(t, ts.do(t, "alice", "COPY", "/dav/addressbooks/alice/p/a.txt", "", "Destination: /dav/addressbooks/alice/p/b.txt"), 507, "quota-not-exceeded")

@@ -2,7 +2,9 @@ package dav
 
 import (
 	"encoding/xml"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -98,6 +100,9 @@ func (q *request) proppatch() error {
 		return nil
 	}
 	set, remove := patchSets(ops)
+	if err := q.checkPatch(res, set, remove); err != nil {
+		return err
+	}
 	if err := apply(set, remove); err != nil {
 		return storageErr(err)
 	}
@@ -137,6 +142,38 @@ func (q *request) patcher(res *resource) func(set storage.Props, remove []string
 		}
 	}
 	return nil
+}
+
+// checkPatch refuses a patch that would take the resource's properties
+// beyond their cap or the account beyond its quota, before anything is
+// stored: the update is atomic (RFC 4918 section 9.2), so the whole request
+// fails with 507 and the condition.
+func (q *request) checkPatch(res *resource, set storage.Props, remove []string) error {
+	var current storage.Props
+	switch res.path.kind {
+	case pathCollection:
+		current = res.coll.Props
+	case pathObject:
+		current = res.obj.Props
+	default:
+		scope := storage.ScopePrincipal
+		if res.path.kind == pathHome {
+			scope = storage.Scope(res.path.home)
+		}
+		var err error
+		if current, err = q.space.Props(q.ctx, scope); err != nil {
+			return errInternal(err)
+		}
+	}
+	// patchSets never sets and removes the same property.
+	before := current.Size()
+	after := before
+	for _, k := range append(slices.Collect(maps.Keys(set)), remove...) {
+		if old, ok := current[k]; ok {
+			after -= int64(len(k) + len(old))
+		}
+	}
+	return q.checkProps(before, after+set.Size())
 }
 
 // patchSets folds the instructions, in document order, into what to set

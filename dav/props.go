@@ -376,7 +376,8 @@ func (q *request) quotaProp(name xml.Name) (string, bool) {
 	return textElem(name, strconv.FormatInt(max(q.h.quota-used, 0), 10)), true
 }
 
-// usedBytes returns the bytes the user's objects take, read once per request.
+// usedBytes returns the bytes the user's objects, names and properties
+// take, read once per request.
 func (q *request) usedBytes() (int64, error) {
 	if q.usage == nil {
 		n, err := q.space.Usage(q.ctx)

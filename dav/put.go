@@ -141,7 +141,7 @@ func (q *request) put() error {
 	if err := q.putPreconditions(coll, &opts); err != nil {
 		return err
 	}
-	if err := q.checkQuota(coll, p.name, int64(len(body))); err != nil {
+	if err := q.checkQuota(coll, p.name, int64(len(body)), true); err != nil {
 		return err
 	}
 	if err := q.checkObjectCount(coll, p.name); err != nil {
@@ -184,26 +184,24 @@ func (q *request) uidConflict(err error, coll *storage.Collection) error {
 	return e
 }
 
-// checkQuota refuses a write of size bytes to name in coll that would
-// take the account over its quota (RFC 4331 section 6: 507 with
-// quota-not-exceeded); what the write replaces is credited.
-func (q *request) checkQuota(coll *storage.Collection, name string, size int64) error {
+// checkQuota refuses storing size bytes (body and properties) as name in
+// coll when that would take the account over its quota; the name counts
+// too, and what the write replaces is credited. keepProps says the object
+// there keeps its properties (PUT), so they count on both sides.
+func (q *request) checkQuota(coll *storage.Collection, name string, size int64, keepProps bool) error {
 	if q.h.quota == 0 {
 		return nil
 	}
-	used, err := q.usedBytes()
-	if err != nil {
-		return errInternal(err)
-	}
+	added := size + int64(len(name))
 	if old, err := q.space.Object(q.ctx, coll.ID, name, false); err == nil {
-		used -= old.Size
+		added -= old.Size + int64(len(name))
+		if !keepProps {
+			added -= old.Props.Size()
+		}
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return errInternal(err)
 	}
-	if used+size > q.h.quota {
-		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
-	}
-	return nil
+	return q.checkRoom(added)
 }
 
 // putPreconditions turns If-Match and If-None-Match into the storage

@@ -27,7 +27,7 @@ func TestImportLimits(t *testing.T) {
 	}{
 		{"ivo", nil, nil, "imported 3 objects", ""},
 		{"ida", nil, []string{"--max-objects-per-collection", "2"}, "imported 2 objects", "refused (507): a collection may hold at most 2 resources"},
-		{"ike", []string{"COFFER_QUOTA=1000B"}, nil, "imported 1 objects", "refused (507): the account's storage quota is used up"},
+		{"ike", []string{"COFFER_QUOTA=3700B"}, nil, "imported 1 objects", "refused (507): the account's storage quota is used up"},
 		{"ira", nil, []string{"--max-resource-size", "500B"}, "imported 0 objects", "refused (403): the resource exceeds the size limit"},
 	}
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ const dailyEvent = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGI
 // each limit answers with its precondition or 413, never a 5xx, and
 // stores nothing.
 func TestLimitsAreConfigurable(t *testing.T) {
-	s := startServerWith(t, "", "--max-resource-size", "2KiB", "--max-body-size", "4KiB", "--quota", "6KiB",
+	s := startServerWith(t, "", "--max-resource-size", "2KiB", "--max-body-size", "4KiB", "--quota", "8KiB", // the provisioned collections' properties take about 2.5 KiB
 		"--max-xml-depth", "8", "--max-xml-elements", "40", "--max-multiget", "3", "--max-instances", "100",
 		"--max-objects-per-collection", "3", "--max-collections", "5")
 	addUser(t, s.data, "lim", "limits-password")

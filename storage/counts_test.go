@@ -7,8 +7,9 @@ import (
 )
 
 // TestKeptTotalsAgreeWithRows: the object count and byte total kept on
-// each collection row equal what the objects themselves add up to, and
-// each object has its one body, after every kind of write.
+// each collection row equal what the objects themselves add up to (body,
+// name and dead properties) plus the collection's properties, and each
+// object has its one body, after every kind of write.
 func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	db, s, _ := testSpace(t)
 	ctx := context.Background()
@@ -22,23 +23,27 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	}
 	check := func(step string) {
 		t.Helper()
-		rows, err := db.read.Query(`SELECT c.id, c.object_count, c.object_bytes, count(o.size), coalesce(sum(o.size), 0)
-			FROM collections c LEFT JOIN objects o ON o.collection_id = c.id GROUP BY c.id`)
+		all, err := s.Collections(ctx, HomeCalendars)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, keptN, keptB, n, bytes int64
-			if err := rows.Scan(&id, &keptN, &keptB, &n, &bytes); err != nil {
+		var usage int64
+		for _, c := range all {
+			objs, err := s.Objects(ctx, c.ID)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if keptN != n || keptB != bytes {
-				t.Fatalf("%s: collection %d keeps %d objects / %d bytes, holds %d / %d", step, id, keptN, keptB, n, bytes)
+			bytes := c.Props.Size()
+			for _, o := range objs {
+				bytes += o.Charge()
 			}
-			if c, err := s.Counts(ctx, id); err != nil || c.Objects != n || c.Bytes != bytes {
-				t.Fatalf("%s: Counts(%d) = %+v, %v", step, id, c, err)
+			usage += bytes
+			if k, err := s.Counts(ctx, c.ID); err != nil || k.Objects != int64(len(objs)) || k.Bytes != bytes {
+				t.Fatalf("%s: Counts(%s) = %+v, %v; holds %d objects, %d bytes", step, c.Name, k, err, len(objs), bytes)
 			}
+		}
+		if n, err := s.Usage(ctx); err != nil || n != usage {
+			t.Fatalf("%s: usage %d, %v; holds %d", step, n, err, usage)
 		}
 		// Every object has exactly one body, and no body outlives its object.
 		var objects, bodies, orphans int
@@ -56,6 +61,18 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	check("create")
 	put(a, "1", "a much longer body than before")
 	check("replace")
+	if _, err := s.PatchObject(ctx, a.ID, "1", Props{"{x}a": []byte("<x:a>value</x:a>"), "{x}b": []byte("<x:b/>")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("object properties set")
+	if _, err := s.PatchObject(ctx, a.ID, "1", nil, []string{"{x}b"}); err != nil {
+		t.Fatal(err)
+	}
+	check("object property removed")
+	if _, err := s.PatchCollection(ctx, a.ID, Props{"{DAV:}displayname": []byte("<D:displayname>A much longer name</D:displayname>")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("collection properties")
 	if err := s.DeleteObject(ctx, a.ID, "2", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +93,55 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("collection move")
-	if n, err := s.Usage(ctx); err != nil || n == 0 {
-		t.Fatalf("usage %d, %v", n, err)
+}
+
+// TestChangeLogKeepsOneRowPerName: the change log holds one row per object
+// name, tombstones included, however often a name is written and deleted,
+// so that with names capped (255 bytes in the DAV layer) it never
+// outgrows the collection plus its deletions.
+func TestChangeLogKeepsOneRowPerName(t *testing.T) {
+	db, s, _ := testSpace(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "log")
+	cycle := func(name string) {
+		t.Helper()
+		if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: name, Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PatchObject(ctx, c.ID, name, Props{"{x}p": []byte("v")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteObject(ctx, c.ID, name, DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func() (n, bytes int64) {
+		t.Helper()
+		if err := db.read.QueryRow(`SELECT count(*), coalesce(sum(length(name_sealed)), 0) FROM changes WHERE collection_id = ?`, c.ID).Scan(&n, &bytes); err != nil {
+			t.Fatal(err)
+		}
+		return n, bytes
+	}
+	long := func(i int) string { return fmt.Sprintf("%0255d", i) }
+	tests := []struct {
+		name     string
+		names    func(i int) string
+		wantRows int64
+	}{
+		{"one name, 60 cycles", func(int) string { return long(0) }, 1},
+		{"60 names", long, 60}, // name 0 again, and 59 new ones
+	}
+	for _, tc := range tests {
+		for i := range 60 {
+			cycle(tc.names(i))
+		}
+		n, bytes := rows()
+		if n != tc.wantRows || bytes > n*(255+64) {
+			t.Errorf("%s: the log holds %d rows of %d bytes, want %d rows of at most 255 bytes and the sealing", tc.name, n, bytes, tc.wantRows)
+		}
+	}
+	changes, _, err := s.Changes(ctx, c.ID, 0)
+	if err != nil || len(changes) != 60 || !changes[0].Deleted {
+		t.Fatalf("Changes: %d, %v", len(changes), err)
 	}
 }

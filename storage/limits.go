@@ -9,7 +9,7 @@ import (
 type Counts struct {
 	Collections int64 // the user's collections, in both homes
 	Objects     int64 // objects in the collection asked for
-	Bytes       int64 // the size of those objects
+	Bytes       int64 // what those objects and the collection's properties count for (Object.Charge, Props.Size)
 }
 
 // Counts returns the number of the user's collections, and the number and
@@ -21,7 +21,7 @@ func (s *sqliteSpace) Counts(ctx context.Context, collection int64) (Counts, err
 	err := s.db.read.QueryRowContext(ctx, `
 		SELECT (SELECT count(*) FROM collections WHERE account_id = ?1),
 		       coalesce((SELECT object_count FROM collections WHERE id = ?2 AND account_id = ?1), 0),
-		       coalesce((SELECT object_bytes FROM collections WHERE id = ?2 AND account_id = ?1), 0)`, s.user, collection).Scan(&c.Collections, &c.Objects, &c.Bytes)
+		       coalesce((SELECT object_bytes + props_bytes FROM collections WHERE id = ?2 AND account_id = ?1), 0)`, s.user, collection).Scan(&c.Collections, &c.Objects, &c.Bytes)
 	if err != nil {
 		return Counts{}, fmt.Errorf("storage: counts: %w", err)
 	}

@@ -25,6 +25,7 @@ func TestCounts(t *testing.T) {
 	if _, err := other.PutObject(ctx, theirs.ID, PutOptions{Name: "x", Body: []byte("xyz")}); err != nil {
 		t.Fatal(err)
 	}
+	// A collection of mustCollection has 64 bytes of properties: "{DAV:}displayname" and its value.
 	tests := []struct {
 		name       string
 		space      Space
@@ -32,10 +33,10 @@ func TestCounts(t *testing.T) {
 		want       Counts
 	}{
 		{"no collection", s, 0, Counts{Collections: 2}},
-		{"with objects", s, a.ID, Counts{Collections: 2, Objects: 2, Bytes: 8}},
-		{"empty", s, b.ID, Counts{Collections: 2}},
+		{"with objects", s, a.ID, Counts{Collections: 2, Objects: 2, Bytes: 64 + 8 + 8}}, // bodies and names,
+		{"empty", s, b.ID, Counts{Collections: 2, Bytes: 64}},
 		{"another user's collection", s, theirs.ID, Counts{Collections: 2}},
-		{"the other user", other, theirs.ID, Counts{Collections: 1, Objects: 1, Bytes: 3}},
+		{"the other user", other, theirs.ID, Counts{Collections: 1, Objects: 1, Bytes: 64 + 3 + 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

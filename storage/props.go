@@ -18,7 +18,8 @@ func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name st
 		}
 		mac := s.objectMAC(ref.uid, name)
 		var sealedName, sealed []byte
-		err = tx.QueryRowContext(ctx, `SELECT name_sealed, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&sealedName, &sealed)
+		var oldMeta int64
+		err = tx.QueryRowContext(ctx, `SELECT name_sealed, props_sealed, meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&sealedName, &sealed, &oldMeta)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -34,11 +35,12 @@ func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name st
 		if sealed, err = s.sealPropsAD(ad, props); err != nil {
 			return err
 		}
-		rev, err := s.bump(ctx, tx, ref.id)
+		meta := int64(len(name)) + props.Size()
+		rev, err := s.bumpCounting(ctx, tx, ref.id, 0, meta-oldMeta)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE objects SET props_sealed = ?, revision = ? WHERE collection_id = ? AND name_mac = ?`, sealed, rev, ref.id, mac); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE objects SET props_sealed = ?, meta_bytes = ?, revision = ? WHERE collection_id = ? AND name_mac = ?`, sealed, meta, rev, ref.id, mac); err != nil {
 			return fmt.Errorf("storage: update object: %w", err)
 		}
 		return logChange(ctx, tx, ref.id, mac, sealedName, rev, false)
@@ -82,8 +84,8 @@ func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, set Props, re
 			if sealed, err = s.sealPropsAD(s.scopeAD(scope), props); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO account_props (account_id, scope, props_sealed) VALUES (?, ?, ?)
-				ON CONFLICT (account_id, scope) DO UPDATE SET props_sealed = excluded.props_sealed`, s.user, string(scope), sealed)
+			_, err = tx.ExecContext(ctx, `INSERT INTO account_props (account_id, scope, props_sealed, bytes) VALUES (?, ?, ?, ?)
+				ON CONFLICT (account_id, scope) DO UPDATE SET props_sealed = excluded.props_sealed, bytes = excluded.bytes`, s.user, string(scope), sealed, props.Size())
 		}
 		if err != nil {
 			return fmt.Errorf("storage: write account properties: %w", err)
@@ -94,11 +96,12 @@ func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, set Props, re
 	return out, err
 }
 
-// Usage returns the bytes the user's objects take.
+// Usage returns the bytes the user's objects, names and properties take.
 func (s *sqliteSpace) Usage(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.read.QueryRowContext(ctx,
-		`SELECT coalesce(sum(object_bytes), 0) FROM collections WHERE account_id = ?`, s.user).Scan(&n)
+		`SELECT coalesce((SELECT sum(object_bytes + props_bytes) FROM collections WHERE account_id = ?1), 0)
+		      + coalesce((SELECT sum(bytes) FROM account_props WHERE account_id = ?1), 0)`, s.user).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("storage: usage: %w", err)
 	}

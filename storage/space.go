@@ -172,7 +172,7 @@ type Space interface {
 	Props(ctx context.Context, scope Scope) (Props, error)
 	// PatchProps sets and removes properties of the principal or of a home.
 	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) (Props, error)
-	// Usage returns the bytes the user's objects take.
+	// Usage returns the bytes the user's objects, names and properties take.
 	Usage(ctx context.Context) (int64, error)
 	// Counts returns the number of the user's collections and the number
 	// and size of the objects in one of them (0 for none).
@@ -198,3 +198,17 @@ type UIDConflict struct {
 }
 
 func (e *UIDConflict) Error() string { return fmt.Sprintf("storage: UID already used by %q", e.Name) }
+
+// Size returns the bytes the properties count for against the quota: their
+// names and values.
+func (p Props) Size() int64 {
+	var n int64
+	for k, v := range p {
+		n += int64(len(k) + len(v))
+	}
+	return n
+}
+
+// Charge returns the bytes the object counts for against the quota and
+// its collection's total: body, name and dead properties.
+func (o *Object) Charge() int64 { return o.Size + int64(len(o.Name)) + o.Props.Size() }

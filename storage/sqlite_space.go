@@ -120,8 +120,8 @@ func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*C
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.user, string(n.Home), string(n.Kind), uid, mac, name, props, rev, rev, now.Unix())
+			`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.user, string(n.Home), string(n.Kind), uid, mac, name, props, n.Props.Size(), rev, rev, now.Unix())
 		if err != nil {
 			if isUniqueViolation(err) {
 				return ErrExists
@@ -158,7 +158,7 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 		if c.Revision, err = s.nextRevision(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE collections SET props_sealed = ?, revision = ? WHERE id = ?`, sealed, c.Revision, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE collections SET props_sealed = ?, props_bytes = ?, revision = ? WHERE id = ?`, sealed, c.Props.Size(), c.Revision, id); err != nil {
 			return fmt.Errorf("storage: update collection: %w", err)
 		}
 		out = c
@@ -461,11 +461,6 @@ func (s *sqliteSpace) remember(id int64, uid []byte) {
 		s.refs = map[int64][]byte{}
 	}
 	s.refs[id] = uid
-}
-
-// bump gives a collection the next revision and returns it.
-func (s *sqliteSpace) bump(ctx context.Context, tx *sql.Tx, collection int64) (int64, error) {
-	return s.bumpCounting(ctx, tx, collection, 0, 0)
 }
 
 // bumpCounting gives a collection the next revision and moves its object

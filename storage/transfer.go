@@ -180,8 +180,8 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 		return err
 	}
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), props, rev, rev, time.Now().Unix())
+		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), props, c.Props.Size(), rev, rev, time.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("storage: copy collection: %w", err)
 	}
@@ -259,9 +259,9 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if err != nil {
 		return nil, err
 	}
-	var id, oldSize int64
+	var id, oldCharge int64
 	replaced := true
-	switch err := tx.QueryRowContext(ctx, `SELECT id, size FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldSize); {
+	switch err := tx.QueryRowContext(ctx, `SELECT id, size + meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldCharge); {
 	case errors.Is(err, sql.ErrNoRows):
 		replaced = false
 	case err != nil:
@@ -271,7 +271,8 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if replaced {
 		added = 0
 	}
-	rev, err := s.bumpCounting(ctx, tx, dst.id, added, int64(len(body))-oldSize)
+	meta := int64(len(name)) + props.Size()
+	rev, err := s.bumpCounting(ctx, tx, dst.id, added, int64(len(body))+meta-oldCharge)
 	if err != nil {
 		return nil, err
 	}
@@ -281,17 +282,17 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	sealedBody := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body)
 	if replaced {
 		_, err = tx.ExecContext(ctx,
-			`UPDATE objects SET etag = ?, size = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ? WHERE id = ?`,
-			etag, len(body), now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps, id)
+			`UPDATE objects SET etag = ?, size = ?, meta_bytes = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ? WHERE id = ?`,
+			etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps, id)
 		if err == nil {
 			_, err = tx.ExecContext(ctx, `UPDATE object_bodies SET body_sealed = ? WHERE object_id = ?`, sealedBody, id)
 		}
 	} else {
 		var res sql.Result
 		res, err = tx.ExecContext(ctx,
-			`INSERT INTO objects (collection_id, name_mac, etag, size, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, props_sealed)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			dst.id, mac, etag, len(body), now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps)
+			`INSERT INTO objects (collection_id, name_mac, etag, size, meta_bytes, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, props_sealed)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dst.id, mac, etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps)
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
@@ -312,7 +313,7 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 func (s *sqliteSpace) removeObject(ctx context.Context, tx *sql.Tx, c collectionRef, mac []byte) error {
 	var sealedName []byte
 	var size int64
-	if err := tx.QueryRowContext(ctx, `SELECT name_sealed, size FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac).Scan(&sealedName, &size); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT name_sealed, size + meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac).Scan(&sealedName, &size); err != nil {
 		return fmt.Errorf("storage: read object: %w", err)
 	}
 	rev, err := s.bumpCounting(ctx, tx, c.id, -1, -size)

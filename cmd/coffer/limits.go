@@ -15,7 +15,7 @@ import (
 
 // limitFlags are serve's caps on requests, users and connections.
 type limitFlags struct {
-	maxResource, maxBody, quota, memory                byteSize
+	maxResource, maxBody, quota, memory, maxProps      byteSize
 	xmlDepth, xmlElements, multiget, instances         int
 	objects, collections                               int64
 	readHeaderTimeout, readTimeout, writeTimeout, idle time.Duration
@@ -30,7 +30,9 @@ func addLimitFlags(fs *flag.FlagSet) *limitFlags {
 	l := &limitFlags{maxResource: 20 << 20, maxBody: 25 << 20}
 	fs.Var(&l.maxResource, "max-resource-size", "largest calendar object, contact or file (e.g. 20MiB)")
 	fs.Var(&l.maxBody, "max-body-size", "largest request body of any kind; at least --max-resource-size")
-	fs.Var(&l.quota, "quota", "storage quota of each user (e.g. 1GiB); 0: none")
+	fs.Var(&l.quota, "quota", "storage quota of each user (e.g. 1GiB), bodies, names and properties alike; 0: none")
+	l.maxProps = 64 << 10
+	fs.Var(&l.maxProps, "max-properties-size", "largest total of the stored properties of one resource (e.g. 64KiB)")
 	l.memory = 100 << 20
 	fs.Var(&l.memory, "memory-limit", "soft limit on the server's memory: beyond it the Go runtime collects and returns memory sooner (GOMEMLIMIT wins when set); 0: none")
 	fs.IntVar(&l.xmlDepth, "max-xml-depth", 64, "deepest nesting of an XML request body")
@@ -69,8 +71,8 @@ func (l *limitFlags) applyMemoryLimit() {
 // check refuses values that would switch a limit off by accident.
 func (l *limitFlags) check() error {
 	switch {
-	case l.maxResource <= 0 || l.maxBody <= 0:
-		return fmt.Errorf("--max-resource-size and --max-body-size must be positive")
+	case l.maxResource <= 0 || l.maxBody <= 0 || l.maxProps <= 0:
+		return fmt.Errorf("--max-resource-size, --max-body-size and --max-properties-size must be positive")
 	case l.quota < 0 || l.memory < 0:
 		return fmt.Errorf("--quota and --memory-limit must not be negative")
 	case l.xmlDepth <= 0 || l.xmlElements <= 0 || l.multiget <= 0 || l.instances <= 0:
@@ -89,6 +91,7 @@ func (l *limitFlags) apply(o *dav.Options) {
 	o.MaxXMLDepth, o.MaxXMLElements = l.xmlDepth, l.xmlElements
 	o.MaxMultigetHrefs, o.MaxInstances = l.multiget, l.instances
 	o.MaxObjects, o.MaxCollections = l.objects, l.collections
+	o.MaxPropertiesSize = int64(l.maxProps)
 }
 
 // timeouts sets the connection timeouts of srv: a slow client cannot hold

@@ -161,10 +161,10 @@ func serve(args []string) error {
 			done <- srv.Serve(ln)
 		}
 	}()
-	fmt.Printf("coffer: serving on %s\n", base)
 	if public != "" {
 		fmt.Printf("coffer: clients reach it at %s\n", public)
 	}
+	fmt.Printf("coffer: serving on %s\n", base) // last: the line that says it is ready
 	log.Info("serving", "addr", ln.Addr().String(), "tls", *certFile != "")
 
 	select {
