@@ -163,8 +163,8 @@ func importArchive(ctx context.Context, t Target, zr *zip.Reader) (*ImportResult
 	if err := json.Unmarshal(raw, &man); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestFile, err)
 	}
-	if man.Format != formatName || man.Version != formatVersion {
-		return nil, fmt.Errorf("%s: format %q version %d is not one this server reads (%s %d)", manifestFile, man.Format, man.Version, formatName, formatVersion)
+	if man.Format != formatName || man.Version < 1 || man.Version > formatVersion {
+		return nil, fmt.Errorf("%s: format %q version %d is not one this server reads (%s 1 to %d)", manifestFile, man.Format, man.Version, formatName, formatVersion)
 	}
 	if err := checkManifest(&man); err != nil {
 		return nil, err
@@ -255,14 +255,17 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 	}
 	res.Collections++
 	var stream []byte
-	if cm.File != "" {
+	if cm.File != "" && slices.ContainsFunc(cm.Objects, func(o objectManifest) bool { return o.File == "" }) {
 		if stream, err = readEntry(files, cm.File, maxImportFile); err != nil {
 			return err
 		}
 	}
 	for _, om := range cm.Objects {
 		var body []byte
-		if stream != nil {
+		if om.File == "" {
+			if stream == nil {
+				return fmt.Errorf("object %q has no file", om.Name)
+			}
 			if om.Offset > int64(len(stream)) || om.Size > int64(len(stream))-om.Offset {
 				return fmt.Errorf("object %q lies beyond the end of %s", om.Name, cm.File)
 			}
