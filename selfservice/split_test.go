@@ -95,7 +95,8 @@ func bigCalendar(n int) string {
 
 // TestImportBigCalendar: a 2,000-event single-VCALENDAR export imports as
 // 2,000 objects, and every instance in March 2026 of the imported objects
-// is one of the source file's, and the other way round.
+// is one of the source file's, and the other way round; exporting the
+// account again gives one VCALENDAR with the same instances.
 func TestImportBigCalendar(t *testing.T) {
 	e := newEnv(t)
 	acct := e.addUser("alice", "alice-password")
@@ -157,11 +158,40 @@ func TestImportBigCalendar(t *testing.T) {
 		}
 		imported = append(imported, p)
 	}
-	// The source's series, cut apart here with go-ical's own parser and
-	// encoder (each with every time zone of the file), independently of
-	// the import's cut.
-	var source []*ical.Object
+	source := seriesApart(t, whole)
+	if len(source) != 2000 {
+		t.Fatalf("the source has %d UIDs", len(source))
+	}
+	want := instances(source)
+	total := sameInstances(t, "the import", want, instances(imported))
+	if total < 3000 {
+		t.Fatalf("only %d instances in March 2026 after the import", total)
+	}
+	t.Logf("%d instances in March 2026 compared", total)
+
+	// The export's calendar.ics is one VCALENDAR with the same instances.
+	var zipped bytes.Buffer
+	if err := Export(context.Background(), &zipped, space, acct, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := ical.Parse([]byte(unzip(t, zipped.Bytes())["calendar.ics"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := seriesApart(t, exported); len(out) != 2000 {
+		t.Fatalf("the exported calendar has %d UIDs", len(out))
+	} else {
+		sameInstances(t, "the export", want, instances(out))
+	}
+}
+
+// seriesApart cuts a calendar with many UIDs into an object per UID (each
+// with every time zone of the calendar), with go-ical's own parser and
+// encoder, independently of the import's cut.
+func seriesApart(t *testing.T, whole *ical.Object) []*ical.Object {
+	t.Helper()
 	root := whole.Calendar()
+	var order []string
 	byUID := map[string]*goical.Component{}
 	for _, ch := range root.Children {
 		if ch.Name == goical.CompTimezone {
@@ -169,6 +199,7 @@ func TestImportBigCalendar(t *testing.T) {
 		}
 		uid := ch.Props.Get(goical.PropUID).Value
 		if byUID[uid] == nil {
+			order = append(order, uid)
 			byUID[uid] = &goical.Component{Name: goical.CompCalendar, Props: root.Props}
 			for _, tz := range root.Children {
 				if tz.Name == goical.CompTimezone {
@@ -178,35 +209,36 @@ func TestImportBigCalendar(t *testing.T) {
 		}
 		byUID[uid].Children = append(byUID[uid].Children, ch)
 	}
-	for _, cal := range byUID {
+	var out []*ical.Object
+	for _, uid := range order {
 		var buf bytes.Buffer
-		if err := goical.NewEncoder(&buf).Encode(&goical.Calendar{Component: cal}); err != nil {
+		if err := goical.NewEncoder(&buf).Encode(&goical.Calendar{Component: byUID[uid]}); err != nil {
 			t.Fatal(err)
 		}
 		o, err := ical.Parse(buf.Bytes())
 		if err != nil {
 			t.Fatal(err)
 		}
-		source = append(source, o)
+		out = append(out, o)
 	}
-	if len(source) != 2000 {
-		t.Fatalf("the source has %d UIDs", len(source))
-	}
-	want, got := instances(source), instances(imported)
+	return out
+}
+
+// sameInstances reports every instance that is in one of want and got
+// and not as often in the other, and returns how many got holds.
+func sameInstances(t *testing.T, what string, want, got map[ical.BusyPeriod]int) int {
+	t.Helper()
 	total := 0
 	for p, n := range got {
 		total += n
 		if want[p] != n {
-			t.Errorf("instance %v–%v of the import is not in the source", p.Start, p.End)
+			t.Errorf("instance %v–%v of %s is not in the source", p.Start, p.End, what)
 		}
 	}
 	for p, n := range want {
 		if got[p] != n {
-			t.Errorf("instance %v–%v of the source is not in the import", p.Start, p.End)
+			t.Errorf("instance %v–%v of the source is not in %s", p.Start, p.End, what)
 		}
 	}
-	if total < 3000 {
-		t.Fatalf("only %d instances in March 2026 after the import", total)
-	}
-	t.Logf("%d instances in March 2026 compared", total)
+	return total
 }
