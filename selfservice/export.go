@@ -132,7 +132,8 @@ func exportCollection(ctx context.Context, zw *zip.Writer, space storage.Space, 
 		if calendar {
 			// One VCALENDAR for readers that want a single calendar, and
 			// each object's original beside it for a byte-exact restore.
-			_, parts := calendarParts(o.Body)
+			// A stored object is well formed: PUT parsed it.
+			_, parts, _ := calendarParts(o.Body)
 			for _, p := range parts {
 				switch {
 				case p.name != "VTIMEZONE":

@@ -113,34 +113,41 @@ func eachLine(data []byte, fn func(start, end int, text string)) {
 
 // calendarParts cuts one VCALENDAR into the lines of its own properties
 // (everything at its top level that is not a component, verbatim) and
-// its top-level components.
-func calendarParts(cal []byte) (props []byte, comps []calComponent) {
-	depth, start, startLine, line := 0, 0, 0, 0
+// its top-level components. ok is false when its BEGIN and END lines do
+// not pair up, so that no cut could keep every line.
+func calendarParts(cal []byte) (props []byte, comps []calComponent, ok bool) {
+	var open []string // the names of the components begun and not ended
+	start, startLine, line, ok := 0, 0, 0, true
 	eachLine(cal, func(pos, next int, text string) {
 		line++
 		upper := strings.ToUpper(text)
 		switch {
+		case !ok:
 		case strings.HasPrefix(upper, "BEGIN:"):
-			depth++
-			if depth == 2 {
+			open = append(open, strings.TrimSpace(upper[len("BEGIN:"):]))
+			if len(open) == 2 {
 				start, startLine = pos, line
 			}
 		case strings.HasPrefix(upper, "END:"):
-			if depth == 2 {
+			name := strings.TrimSpace(upper[len("END:"):])
+			if len(open) == 0 || open[len(open)-1] != name || (len(open) == 1 && next < len(cal)) {
+				ok = false
+				return
+			}
+			if len(open) == 2 {
 				body := cal[start:next]
-				name := strings.ToUpper(strings.TrimSpace(text[len("END:"):]))
 				key := objectUID(body)
 				if name == "VTIMEZONE" {
 					key = timezoneID(body)
 				}
 				comps = append(comps, calComponent{name: name, key: key, body: body, line: startLine})
 			}
-			depth--
-		case depth == 1:
+			open = open[:len(open)-1]
+		case len(open) == 1:
 			props = append(props, cal[pos:next]...)
 		}
 	})
-	return props, comps
+	return props, comps, ok && len(open) == 0
 }
 
 // tzidLine finds the TZID property of a VTIMEZONE (RFC 5545 section 3.8.3.1).
@@ -205,10 +212,14 @@ func assembleCalendar(props []byte, zones map[string][]byte, comps [][]byte, eol
 // splitCalendar cuts one VCALENDAR into one calendar object per UID: the
 // components of that UID (a series with its overrides), the time zones
 // they use, and the calendar's own properties, each verbatim. A calendar
-// with one UID (or none) stays as it is, byte for byte. A component
+// with one UID (or none), or whose structure is broken, stays as it is,
+// byte for byte, for the server to judge. A component
 // without a UID becomes an object of its own, for the server to refuse.
 func splitCalendar(c chunk) []chunk {
-	props, comps := calendarParts(c.body)
+	props, comps, ok := calendarParts(c.body)
+	if !ok {
+		return []chunk{c}
+	}
 	zones := map[string][]byte{}
 	var order []string
 	groups := map[string][]calComponent{}
