@@ -46,8 +46,8 @@ func TestSplitCalendar(t *testing.T) {
 			[]string{lf(head + berlin + master + "END:VCALENDAR\n"), lf(head + single + "END:VCALENDAR\n")}},
 		{"calendar properties after the components", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + utc + single + "METHOD:PUBLISH\r\nEND:VCALENDAR\r\n",
 			[]string{"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n" + utc + "END:VCALENDAR\r\n", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n" + single + "END:VCALENDAR\r\n"}},
-		{"an END without its BEGIN leaves the calendar whole", head + single + "END:VEVENT\r\n" + utc + "END:VCALENDAR\r\n", []string{head + single + "END:VEVENT\r\n" + utc + "END:VCALENDAR\r\n"}},
-		{"a BEGIN without its END leaves the calendar whole", head + single + "BEGIN:VALARM\r\n" + utc + "END:VCALENDAR\r\n", []string{head + single + "BEGIN:VALARM\r\n" + utc + "END:VCALENDAR\r\n"}},
+		{"an END without its BEGIN leaves the calendar whole", head + single + utc + "END:VEVENT\r\nEND:VCALENDAR\r\n", []string{head + single + utc + "END:VEVENT\r\nEND:VCALENDAR\r\n"}},
+		{"a BEGIN without its END leaves the calendar whole", head + single + utc + "BEGIN:VALARM\r\nEND:VCALENDAR\r\n", []string{head + single + utc + "BEGIN:VALARM\r\nEND:VCALENDAR\r\n"}},
 		{"components without a UID each on their own", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + "BEGIN:VEVENT\r\nSUMMARY:a\r\nEND:VEVENT\r\n" + "BEGIN:VEVENT\r\nSUMMARY:b\r\nEND:VEVENT\r\n" + "END:VCALENDAR\r\n",
 			[]string{"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:a\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"}},
 	}
