@@ -98,8 +98,9 @@ func importFile(ctx context.Context, c *config, l *limitFlags, username, file st
 	return nil
 }
 
-// progressEvery is how often a long import says how far it is.
-const progressEvery = 3 * time.Second
+// progressEvery is how often a long import says how far it is (a
+// variable for the tests).
+var progressEvery = 3 * time.Second
 
 // importSummary tells in one line what an import did, with the objects
 // written into each collection.
