@@ -75,7 +75,7 @@ func TestSelfService(t *testing.T) {
 	if out, err := coffer(t, "wrong-password\n", "import", "emil", zipFile, "--password-stdin", "--data", s.data); err == nil {
 		t.Fatalf("import with a wrong password succeeded:\n%s", out)
 	}
-	if out, err := coffer(t, "emil-password\n", "import", "emil", zipFile, "--password-stdin", "--data", s.data); err != nil || !strings.Contains(out, "imported 5 objects") {
+	if out, err := coffer(t, "emil-password\n", "import", "emil", zipFile, "--password-stdin", "--data", s.data); err != nil || !strings.Contains(out, "imported 5 of 5 objects") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	emil := s.client(t, "emil", "emil-password")

@@ -42,8 +42,10 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, who *auth.Ident
 }
 
 // Export writes one account as a zip to w: each calendar and task list as
-// an .ics stream and each address book as a .vcf stream of the stored
-// objects verbatim, plain collections' files under files/, and
+// one VCALENDAR (.ics) holding all its components and the time zones they
+// use, with each object's original under files/; each address book as a
+// .vcf stream of the stored cards verbatim; plain collections' files
+// under files/; and
 // collections.json, account.json and notifications.json.
 // The history is written as notifications.json; nil writes an empty list.
 func Export(ctx context.Context, w io.Writer, space storage.Space, acct *storage.Account, history any, now time.Time) error {
@@ -97,7 +99,12 @@ func exportCollection(ctx context.Context, zw *zip.Writer, space storage.Space, 
 	if err != nil {
 		return cm, err
 	}
-	var stream io.Writer
+	var (
+		stream   io.Writer
+		calendar = c.Kind == storage.KindCalendar
+		zones    = map[string][]byte{} // calendars: the first VTIMEZONE of each TZID
+		comps    [][]byte              // calendars: every other component, in order
+	)
 	switch c.Kind {
 	case storage.KindCalendar, storage.KindAddressBook:
 		ext := ".ics"
@@ -105,8 +112,10 @@ func exportCollection(ctx context.Context, zw *zip.Writer, space storage.Space, 
 			ext = ".vcf"
 		}
 		cm.File = names.name("", c.Name, ext)
-		if stream, err = zw.CreateHeader(&zip.FileHeader{Name: cm.File, Method: zip.Deflate, Modified: now}); err != nil {
-			return cm, err
+		if !calendar {
+			if stream, err = zw.CreateHeader(&zip.FileHeader{Name: cm.File, Method: zip.Deflate, Modified: now}); err != nil {
+				return cm, err
+			}
 		}
 	}
 	var offset int64
@@ -120,10 +129,24 @@ func exportCollection(ctx context.Context, zw *zip.Writer, space storage.Space, 
 		if len(o.Props) > 0 {
 			om.Props = encodeProps(o.Props)
 		}
+		if calendar {
+			// One VCALENDAR for readers that want a single calendar, and
+			// each object's original beside it for a byte-exact restore.
+			// A stored object is well formed: PUT parsed it.
+			_, parts, _ := calendarParts(o.Body)
+			for _, p := range parts {
+				switch {
+				case p.name != "VTIMEZONE":
+					comps = append(comps, p.body)
+				case zones[p.key] == nil:
+					zones[p.key] = p.body
+				}
+			}
+		}
 		if stream != nil {
-			// Objects follow each other verbatim; a line break goes between
-			// two only where an object does not end with one, and the
-			// offsets say exactly where each begins.
+			// Cards follow each other verbatim; a line break goes between
+			// two only where one does not end with one, and the offsets say
+			// exactly where each begins.
 			om.Offset = offset
 			if _, err := stream.Write(o.Body); err != nil {
 				return cm, err
@@ -147,8 +170,21 @@ func exportCollection(ctx context.Context, zw *zip.Writer, space storage.Space, 
 		}
 		cm.Objects = append(cm.Objects, om)
 	}
+	if calendar {
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: cm.File, Method: zip.Deflate, Modified: now})
+		if err != nil {
+			return cm, err
+		}
+		if _, err := f.Write(assembleCalendar([]byte(exportCalendarProps), zones, comps, "\r\n")); err != nil {
+			return cm, err
+		}
+	}
 	return cm, nil
 }
+
+// exportCalendarProps are the properties of an exported calendar (RFC
+// 5545 sections 3.7.3 and 3.7.4).
+const exportCalendarProps = "VERSION:2.0\r\nPRODID:-//Coffer//Export//EN\r\n"
 
 // writeJSONEntry writes v as an indented JSON file in the zip.
 func writeJSONEntry(zw *zip.Writer, name string, v any, now time.Time) error {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -58,13 +59,20 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("export headers: %v", zipA.header)
 	}
 	files := unzip(t, []byte(zipA.body))
-	wantFiles := []string{"account.json", "calendar.ics", "chores.ics", "collections.json", "contacts.vcf", "notifications.json", "office.ics", "tasks.ics"}
+	wantFiles := []string{"account.json", "calendar.ics", "chores.ics", "collections.json", "contacts.vcf", "files/0/in-default.ics", "files/2/ev-1@example.org.ics", "files/2/second.ics", "files/3/todo-1.ics", "notifications.json", "office.ics", "tasks.ics"}
 	if got := sortedKeys(files); !slices.Equal(got, wantFiles) {
 		t.Fatalf("export files = %v, want %v", got, wantFiles)
 	}
-	// Each stream is the stored objects verbatim, one after the other.
-	if want := eventCRLF + eventLF + "\r\n"; files["office.ics"] != want {
+	// Each calendar is one VCALENDAR of its objects' components, verbatim;
+	// the objects themselves are beside it.
+	vevent := func(s string) string {
+		return s[strings.Index(s, "BEGIN:VEVENT"):strings.Index(s, "END:VCALENDAR")]
+	}
+	if want := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Coffer//Export//EN\r\n" + vevent(eventCRLF) + vevent(eventLF) + "END:VCALENDAR\r\n"; files["office.ics"] != want {
 		t.Fatalf("office.ics = %q, want %q", files["office.ics"], want)
+	}
+	if files["files/2/ev-1@example.org.ics"] != eventCRLF || files["files/2/second.ics"] != eventLF {
+		t.Fatalf("the office calendar's objects are not the originals: %q, %q", files["files/2/ev-1@example.org.ics"], files["files/2/second.ics"])
 	}
 	if want := vcard3 + vcard4; files["contacts.vcf"] != want {
 		t.Fatalf("contacts.vcf = %q", files["contacts.vcf"])
@@ -211,4 +219,44 @@ func objectHrefs(body string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestImportVersion1Export: an export written before calendars became one
+// VCALENDAR (format version 1: objects found by offset in the .ics
+// stream) still restores byte for byte.
+func TestImportVersion1Export(t *testing.T) {
+	e := newEnv(t)
+	acct := e.addUser("carl", "carl-password")
+	id, err := e.auth.Login(context.Background(), "carl", "carl-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range map[string]string{
+		"calendar.ics": eventCRLF + eventLF + "\r\n",
+		"collections.json": fmt.Sprintf(`{"format":"coffer-export","version":1,"collections":[{"home":"calendars","name":"calendar","kind":"calendar","file":"calendar.ics","props":{},"objects":[
+			{"name":"one.ics","content_type":"text/calendar; charset=utf-8","offset":0,"size":%d},
+			{"name":"two.ics","content_type":"text/calendar; charset=utf-8","offset":%d,"size":%d}]}]}`, len(eventCRLF), len(eventCRLF), len(eventLF)),
+	} {
+		f, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(f, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(context.Background(), Target{AccountID: acct.ID, Username: "carl", Space: e.db.Space(acct.ID, id.Keys)}, bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil || res.Objects != 2 {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	for path, want := range map[string]string{"/dav/calendars/carl/calendar/one.ics": eventCRLF, "/dav/calendars/carl/calendar/two.ics": eventLF} {
+		if got := e.must(200, "carl", "carl-password", "GET", path, "").body; got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
 }

@@ -23,7 +23,7 @@ type collectionManifest struct {
 	Home    string           `json:"home"`
 	Name    string           `json:"name"`
 	Kind    string           `json:"kind"`
-	File    string           `json:"file,omitempty"` // the .ics or .vcf stream; empty for plain collections
+	File    string           `json:"file,omitempty"` // the .ics (one VCALENDAR) or .vcf stream; empty for plain collections
 	Props   propsJSON        `json:"props"`
 	Objects []objectManifest `json:"objects"`
 }
@@ -32,8 +32,8 @@ type collectionManifest struct {
 type objectManifest struct {
 	Name        string    `json:"name"`
 	ContentType string    `json:"content_type"`
-	File        string    `json:"file,omitempty"` // plain collections: the object's own file
-	Offset      int64     `json:"offset"`         // calendars and address books: where it starts in File
+	File        string    `json:"file,omitempty"` // plain collections and calendars: the object's own file
+	Offset      int64     `json:"offset"`         // address books (and calendars of version 1): where it starts in the stream
 	Size        int64     `json:"size"`
 	Props       propsJSON `json:"props,omitzero"`
 }
@@ -56,7 +56,7 @@ type accountRecord struct {
 // The export format's name and version, and its fixed file names.
 const (
 	formatName        = "coffer-export"
-	formatVersion     = 1
+	formatVersion     = 2 // 2: calendars' objects are files of their own
 	manifestFile      = "collections.json"
 	accountFile       = "account.json"
 	notificationsFile = "notifications.json"

@@ -29,13 +29,19 @@ type Target struct {
 	// as a client's PUT meets them (quota, sizes, counts); its Auth and
 	// Logger are not used.
 	Limits dav.Options
+	// Progress, when set, is called as the import goes with the number
+	// of objects handled so far and the number in the file.
+	Progress func(done, total int)
 }
 
 // ImportResult tells what an import did.
 type ImportResult struct {
-	Collections int      // collections created or restored
-	Objects     int      // objects written
-	Skipped     []string // objects left out, each with the reason
+	Collections int            // collections created or restored
+	Objects     int            // objects written
+	Total       int            // objects in the file
+	Written     map[string]int // objects written, by collection name
+	Skipped     []string       // objects that were there already, each named
+	Refused     []string       // objects the server refused, each with the reason
 }
 
 // Import limits.
@@ -54,7 +60,8 @@ var ErrNotFresh = errors.New("an export restores only into collections that are 
 // zip restores every collection with its properties and objects byte for
 // byte; a single iCalendar or vCard stream goes into the default calendar
 // (or task list, by component) or address book, one object per VCALENDAR
-// or VCARD, each verbatim.
+// or VCARD, each verbatim, except that a VCALENDAR holding several UIDs
+// becomes an object per UID.
 func Import(ctx context.Context, t Target, r io.ReaderAt, size int64) (*ImportResult, error) {
 	head := make([]byte, 64)
 	n, err := r.ReadAt(head, 0)
@@ -92,13 +99,24 @@ func importStream(ctx context.Context, t Target, data []byte) (*ImportResult, er
 	if err != nil {
 		return nil, err
 	}
+	if kind == "VCALENDAR" {
+		// Exports of whole calendars hold one VCALENDAR with every event.
+		var objs []chunk
+		for _, c := range chunks {
+			objs = append(objs, splitCalendar(c)...)
+		}
+		chunks = objs
+	}
 	colls, err := t.Space.Collections(ctx, home)
 	if err != nil {
 		return nil, err
 	}
 	w := newDAVWriter(t)
-	res := &ImportResult{}
+	res := &ImportResult{Total: len(chunks), Written: map[string]int{}}
 	for i, c := range chunks {
+		if t.Progress != nil {
+			t.Progress(i, len(chunks))
+		}
 		what := fmt.Sprintf("object %d (line %d)", i+1, c.line)
 		var target *storage.Collection
 		if kind == "VCARD" {
@@ -107,7 +125,7 @@ func importStream(ctx context.Context, t Target, data []byte) (*ImportResult, er
 			target = firstOfKind(colls, storage.KindCalendar, mainComponent(c.body))
 		}
 		if target == nil {
-			res.Skipped = append(res.Skipped, what+": no "+map[string]string{"VCARD": "address book", "VCALENDAR": "calendar that accepts " + mainComponent(c.body)}[kind])
+			res.Refused = append(res.Refused, what+": no "+map[string]string{"VCARD": "address book", "VCALENDAR": "calendar that accepts " + mainComponent(c.body)}[kind])
 			continue
 		}
 		name, err := objectName(c.body, ext)
@@ -119,10 +137,11 @@ func importStream(ctx context.Context, t Target, data []byte) (*ImportResult, er
 		switch {
 		case err == nil:
 			res.Objects++
+			res.Written[target.Name]++
 		case errors.As(err, &pe) && pe.Status == http.StatusPreconditionFailed:
 			res.Skipped = append(res.Skipped, what+": "+name+" exists already")
 		case errors.As(err, &pe):
-			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: refused (%d): %s", what, pe.Status, pe.Message))
+			res.Refused = append(res.Refused, fmt.Sprintf("%s: refused (%d): %s", what, pe.Status, pe.Message))
 		default:
 			return res, err
 		}
@@ -144,8 +163,8 @@ func importArchive(ctx context.Context, t Target, zr *zip.Reader) (*ImportResult
 	if err := json.Unmarshal(raw, &man); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestFile, err)
 	}
-	if man.Format != formatName || man.Version != formatVersion {
-		return nil, fmt.Errorf("%s: format %q version %d is not one this server reads (%s %d)", manifestFile, man.Format, man.Version, formatName, formatVersion)
+	if man.Format != formatName || man.Version < 1 || man.Version > formatVersion {
+		return nil, fmt.Errorf("%s: format %q version %d is not one this server reads (%s 1 to %d)", manifestFile, man.Format, man.Version, formatName, formatVersion)
 	}
 	if err := checkManifest(&man); err != nil {
 		return nil, err
@@ -155,7 +174,10 @@ func importArchive(ctx context.Context, t Target, zr *zip.Reader) (*ImportResult
 	slices.SortStableFunc(order, func(a, b collectionManifest) int {
 		return strings.Count(a.Name, "/") - strings.Count(b.Name, "/")
 	})
-	res := &ImportResult{}
+	res := &ImportResult{Written: map[string]int{}}
+	for _, cm := range order {
+		res.Total += len(cm.Objects)
+	}
 	w := newDAVWriter(t)
 	for _, cm := range order {
 		if err := restoreCollection(ctx, t, w, files, cm, res); err != nil {
@@ -233,14 +255,17 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 	}
 	res.Collections++
 	var stream []byte
-	if cm.File != "" {
+	if cm.File != "" && slices.ContainsFunc(cm.Objects, func(o objectManifest) bool { return o.File == "" }) {
 		if stream, err = readEntry(files, cm.File, maxImportFile); err != nil {
 			return err
 		}
 	}
 	for _, om := range cm.Objects {
 		var body []byte
-		if stream != nil {
+		if om.File == "" {
+			if stream == nil {
+				return fmt.Errorf("object %q has no file", om.Name)
+			}
 			if om.Offset > int64(len(stream)) || om.Size > int64(len(stream))-om.Offset {
 				return fmt.Errorf("object %q lies beyond the end of %s", om.Name, cm.File)
 			}
@@ -262,6 +287,10 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 			}
 		}
 		res.Objects++
+		res.Written[cm.Name]++
+		if t.Progress != nil {
+			t.Progress(res.Objects, res.Total)
+		}
 	}
 	return nil
 }

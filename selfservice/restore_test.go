@@ -79,25 +79,30 @@ func TestImportSingleFiles(t *testing.T) {
 	broken := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:no uid\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	ics := eventCRLF + todo + "\r\n" + weird + broken + eventLF
 	tests := []struct {
-		name, data string
-		objects    int
-		skipped    []string
+		name, data       string
+		objects          int
+		skipped, refused []string
 	}{
-		{"calendar stream", ics, 4, []string{"object 4 (line 36): refused (403): every component needs a UID"}},
-		{"the same again", ics, 0, []string{"exists already", "exists already", "object 3 (line 24): refused (403): another resource in this collection has the same UID", "object 4 (line 36): refused (403): every component needs a UID", "exists already"}},
-		{"cards", vcard3 + vcard4, 2, nil},
+		{"calendar stream", ics, 4, nil, []string{"object 4 (line 36): refused (403): every component needs a UID"}},
+		{"the same again", ics, 0, []string{"exists already", "exists already", "exists already"}, []string{"object 3 (line 24): refused (403): another resource in this collection has the same UID", "object 4 (line 36): refused (403): every component needs a UID"}},
+		{"cards", vcard3 + vcard4, 2, nil, nil},
 	}
 	for _, tt := range tests {
 		res, err := Import(context.Background(), target, strings.NewReader(tt.data), int64(len(tt.data)))
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if res.Objects != tt.objects || len(res.Skipped) != len(tt.skipped) {
+		if res.Objects != tt.objects || len(res.Skipped) != len(tt.skipped) || len(res.Refused) != len(tt.refused) {
 			t.Fatalf("%s: %+v", tt.name, res)
 		}
 		for i, s := range tt.skipped {
 			if !strings.Contains(res.Skipped[i], s) {
 				t.Errorf("%s: skipped[%d] = %q, want %q", tt.name, i, res.Skipped[i], s)
+			}
+		}
+		for i, s := range tt.refused {
+			if !strings.Contains(res.Refused[i], s) {
+				t.Errorf("%s: refused[%d] = %q, want %q", tt.name, i, res.Refused[i], s)
 			}
 		}
 	}

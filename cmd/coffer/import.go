@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/coffer-dav/coffer/selfservice"
 )
@@ -61,12 +66,71 @@ func importFile(ctx context.Context, c *config, l *limitFlags, username, file st
 	t := selfservice.Target{AccountID: id.AccountID, Username: id.Username, Space: a.db.Space(id.AccountID, id.Keys),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	l.apply(&t.Limits)
-	res, err := selfservice.Import(ctx, t, f, st.Size())
-	if res != nil {
-		fmt.Fprintf(out, "imported %d objects into %d collections of %s\n", res.Objects, res.Collections, username)
-		for _, s := range res.Skipped {
-			fmt.Fprintf(out, "  skipped %s\n", s)
+	var last time.Time
+	t.Progress = func(done, total int) {
+		if now := time.Now(); now.Sub(last) >= progressEvery {
+			if !last.IsZero() {
+				fmt.Fprintf(out, "  %s of %s objects\n", count(done), count(total))
+			}
+			last = now
 		}
 	}
-	return err
+	res, err := selfservice.Import(ctx, t, f, st.Size())
+	if res == nil {
+		return err
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(out, "  skipped %s\n", s)
+	}
+	for _, s := range res.Refused {
+		fmt.Fprintf(out, "  refused %s\n", s)
+	}
+	summary := importSummary(username, res)
+	switch {
+	case err != nil:
+		fmt.Fprintln(out, summary)
+		return err
+	case len(res.Refused) > 0:
+		// The summary is the error, so that it comes last and the exit status says so.
+		return errors.New(summary)
+	}
+	fmt.Fprintln(out, summary)
+	return nil
+}
+
+// progressEvery is how often a long import says how far it is (a
+// variable for the tests).
+var progressEvery = 3 * time.Second
+
+// importSummary tells in one line what an import did, with the objects
+// written into each collection.
+func importSummary(username string, res *selfservice.ImportResult) string {
+	names := slices.Sorted(maps.Keys(res.Written))
+	per := make([]string, len(names))
+	for i, n := range names {
+		per[i] = n + ": " + count(res.Written[n])
+	}
+	s := fmt.Sprintf("imported %s of %s objects for %s", count(res.Objects), count(res.Total), username)
+	if len(per) > 0 {
+		s += " (" + strings.Join(per, ", ") + ")"
+	}
+	if n := len(res.Skipped); n > 0 {
+		s += fmt.Sprintf("; %s there already", count(n))
+	}
+	if n := len(res.Refused); n > 0 {
+		s += fmt.Sprintf("; %s refused: %s", count(n), res.Refused[0])
+		if n > 1 {
+			s += " (and the others listed above)"
+		}
+	}
+	return s
+}
+
+// count writes n with commas between thousands: 2,000.
+func count(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -165,7 +165,7 @@ func TestImportCommand(t *testing.T) {
 	if err := importFile(ctx, c, lim, "alice", ics, strings.NewReader("alice-password\n"), &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "imported 2 objects") {
+	if !strings.Contains(out.String(), "imported 2 of 2 objects") {
 		t.Fatalf("import said %q", out.String())
 	}
 
@@ -216,6 +216,25 @@ func TestImportCommand(t *testing.T) {
 		}
 		if string(o.Body) != want {
 			t.Fatalf("%s after restore: %q", coll, o.Body)
+		}
+	}
+}
+
+// TestImportSummary: the last line of an import counts in thousands and
+// names the collections written and the first refusal.
+func TestImportSummary(t *testing.T) {
+	tests := []struct {
+		res  selfservice.ImportResult
+		want string
+	}{
+		{selfservice.ImportResult{Objects: 1998, Total: 2000, Written: map[string]int{"tasks": 498, "calendar": 1500}, Refused: []string{"object 7 (line 90): refused (403): every component needs a UID", "object 9"}},
+			"imported 1,998 of 2,000 objects for ann (calendar: 1,500, tasks: 498); 2 refused: object 7 (line 90): refused (403): every component needs a UID (and the others listed above)"},
+		{selfservice.ImportResult{Total: 3, Skipped: []string{"a", "b", "c"}}, "imported 0 of 3 objects for ann; 3 there already"},
+		{selfservice.ImportResult{Objects: 1234567, Total: 1234567, Written: map[string]int{"contacts": 1234567}}, "imported 1,234,567 of 1,234,567 objects for ann (contacts: 1,234,567)"},
+	}
+	for _, tt := range tests {
+		if got := importSummary("ann", &tt.res); got != tt.want {
+			t.Errorf("got  %q\nwant %q", got, tt.want)
 		}
 	}
 }
