@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -56,7 +58,7 @@ func (s *sqliteSpace) Index(ctx context.Context, collection int64) ([]IndexEntry
 		return nil, 0, fmt.Errorf("storage: read collection: %w", err)
 	}
 	cache := s.db.index
-	key := string(uid)
+	key := indexKey(s.user, uid)
 	base, ok := cache.revisionOf(key)
 	switch {
 	case ok && base == rev:
@@ -224,6 +226,26 @@ func (c *indexCache) list(key string, rev int64) ([]IndexEntry, bool) {
 		out = append(out, e)
 	}
 	return out, true
+}
+
+// indexKey names a collection's cached index by its account and its
+// random uid, so that an account's entries can be found and dropped.
+func indexKey(account int64, collUID []byte) string {
+	return strconv.FormatInt(account, 10) + "/" + string(collUID)
+}
+
+// dropAccount forgets every cached index of an account, at its purge: the
+// decrypted entries must not outlive the data they came from.
+func (c *indexCache) dropAccount(account int64) {
+	prefix := strconv.FormatInt(account, 10) + "/"
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, ci := range c.colls {
+		if strings.HasPrefix(k, prefix) {
+			c.entries -= len(ci.byMAC)
+			delete(c.colls, k)
+		}
+	}
 }
 
 // evict drops the least recently used collections while over the bound,

@@ -102,3 +102,36 @@ func TestIndexCacheIsBounded(t *testing.T) {
 		t.Fatalf("cache holds %d entries in %d collections, bound 10", db.index.entries, len(db.index.colls))
 	}
 }
+
+// TestPurgeDropsCachedIndex: the decrypted index entries cached for an
+// account's collections go with the account; another account's stay.
+// Before, the cache was keyed by collection alone and kept a purged
+// account's entries until they were evicted.
+func TestPurgeDropsCachedIndex(t *testing.T) {
+	db, alice, _ := testSpace(t)
+	bob := newUserSpace(t, db, "bob")
+	ctx := context.Background()
+	for _, s := range []Space{alice, bob} {
+		c := mustCollection(t, s, "work")
+		for j := 0; j < 3; j++ {
+			if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: fmt.Sprint(j), Body: []byte("x"), Index: []byte("i")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := strings.Count(indexString(t, s, c.ID), "=i"); n != 3 {
+			t.Fatalf("%d entries listed", n)
+		}
+	}
+	acct, err := db.AccountByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteAccount(ctx, acct.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.index.mu.Lock()
+	defer db.index.mu.Unlock()
+	if db.index.entries != 3 || len(db.index.colls) != 1 {
+		t.Fatalf("after alice's purge the cache holds %d entries in %d collections, want bob's 3 in 1", db.index.entries, len(db.index.colls))
+	}
+}
