@@ -141,10 +141,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			h.Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
 	}
-	if e.Status >= 500 && e.Err != nil {
+	if e.Status >= 500 && e.Err != nil && r.Context().Err() == nil {
 		// Method, path, status and error only: never a body, a property
 		// value or a credential. A 5xx without a cause is an answer chosen
-		// on purpose (throttling), not a failure, and is not logged here.
+		// on purpose (throttling), not a failure, and is not logged here;
+		// nor is one after the client hung up (the request log says so).
 		log.Error("dav request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", e.Err)
 	}
 	body := errorBody(e)

@@ -153,9 +153,12 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			m.inFlight.Dec()
-			code := sw.Status()
+			class := codeClass(sw.Status())
+			if clientGone(r) {
+				class = "client_gone" // not a failure of the server's
+			}
 			method := methodLabel(r.Method)
-			m.requests.WithLabelValues(method, codeClass(code)).Inc()
+			m.requests.WithLabelValues(method, class).Inc()
 			m.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)

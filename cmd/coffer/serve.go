@@ -28,6 +28,7 @@ type serveFlags struct {
 	op                                                       *operatorFlags
 	limits                                                   *limitFlags
 	mf                                                       *metricsFlags
+	logs                                                     logFlags
 }
 
 // newServeFlags registers every serve flag on a new flag set; the config
@@ -47,6 +48,10 @@ func newServeFlags(c *config) (*flag.FlagSet, *serveFlags) {
 		op:           addOperatorFlags(fs),
 		limits:       addLimitFlags(fs),
 		mf:           addMetricsFlags(fs),
+		logs: logFlags{
+			format: fs.String("log-format", "text", "log lines as text or json"),
+			level:  fs.String("log-level", "info", "the least important log lines kept: debug, info (one line per request), warn or error"),
+		},
 	}
 	return fs, f
 }
@@ -79,7 +84,10 @@ func serve(args []string) error {
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log, err := sf.logs.newLogger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -150,7 +158,7 @@ func serve(args []string) error {
 		go al.Run(ctx, 10*time.Minute)
 		handler = al.Wrap(handler)
 	}
-	handler = proxies.wrap(m.wrap(handler))
+	handler = proxies.wrap(m.wrap(logRequests(log, *accessDir != "", handler)))
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	limits.timeouts(srv)
 	done := make(chan error, 1)
