@@ -38,8 +38,8 @@ var commands = map[string]command{
 	"account set":      {"USERNAME", "Change an account's display name or e-mail address."},
 	"account delete":   {"USERNAME", "Delete an account and all its data, for good."},
 	"account sweep":    {"", "Run the lifecycle's sweep once: reminders, retention, purges."},
-	"import":           {"USERNAME FILE", "Import an .ics, a .vcf or an export .zip into an account; reads the user's password (or recovery code) from standard input."},
-	"backup":           {"DEST", "Write a consistent copy of the data folder into the new folder DEST, while the server runs."},
+	"import":           {"USERNAME FILE", "Import an .ics, a .vcf or an export .zip into an account; reads the user's password (or recovery code) from standard input. May run beside a running serve."},
+	"backup":           {"DEST", "Write a consistent copy of the data folder into the new folder DEST. May run beside a running serve."},
 	"restore":          {"SRC", "Bring a backup folder back as the data folder; refused while a server runs on it."},
 }
 
@@ -51,6 +51,9 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: coffer %s %s\n", fs.Name(), args)
 	if cmd.about != "" {
 		fmt.Fprintf(w, "\n%s\n", cmd.about)
+	}
+	if strings.HasPrefix(fs.Name(), "user ") || strings.HasPrefix(fs.Name(), "account ") {
+		fmt.Fprintln(w, "May run beside a running serve.")
 	}
 	fmt.Fprintf(w, "\nFlags (each also as COFFER_<FLAG> in the environment):\n")
 	fs.VisitAll(func(f *flag.Flag) {
