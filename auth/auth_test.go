@@ -384,3 +384,33 @@ func TestUnknownUserCostsAsMuchAsAWrongPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginCacheHardLimit: a device that never stops polling still has its
+// login verified again once the cached login is CacheMax old, and not
+// before. Only the whole-life bound can end this entry: it is never idle.
+func TestLoginCacheHardLimit(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	clock := func() time.Time { return now }
+	s, st := newTestService(t, Options{Now: clock, CacheIdle: 2 * time.Hour, CacheMax: 24 * time.Hour})
+	ctx := context.Background()
+	if _, err := s.Login(ctx, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	start, calls := now, st.calls.Load()
+	for now.Sub(start) < 24*time.Hour {
+		if _, err := s.Login(ctx, "alice", "alice-password"); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(15 * time.Minute)
+	}
+	if got := st.calls.Load() - calls; got != 0 {
+		t.Fatalf("%d verifications within the first 24 hours of polling", got)
+	}
+	now = start.Add(24*time.Hour + time.Minute)
+	if _, err := s.Login(ctx, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.calls.Load() - calls; got != 1 {
+		t.Fatalf("%d verifications after 24 hours of polling, want 1: the cached login outlived CacheMax", got)
+	}
+}
