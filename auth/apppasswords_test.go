@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // appStore adds app passwords to memStore.
@@ -361,4 +364,70 @@ func flipLast(s string) string {
 		repl = 'B'
 	}
 	return s[:len(s)-1] + string(repl)
+}
+
+// TestAppPasswordSpellingsShareOneCacheEntry: 10,000 spellings of one app
+// password (case, dashes, spaces) keep one cached login, not one keyring
+// each; and the cache never holds more than CacheEntries logins. Before,
+// the cache was keyed by the password as typed: 5,000 spellings made 5,001
+// entries.
+func TestAppPasswordSpellingsShareOneCacheEntry(t *testing.T) {
+	s, _ := newAppTestService(t, Options{CacheEntries: 3})
+	ctx := context.Background()
+	alice, err := s.Login(ctx, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := s.CreateAppPassword(ctx, alice, "Pixel 9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := NormalizeSecret(secret)
+	rng := rand.New(rand.NewPCG(7, 7))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 10000; i++ {
+		var b strings.Builder
+		for j, r := range plain {
+			if j > 0 && rng.IntN(4) == 0 {
+				b.WriteString([]string{"-", " ", "--"}[rng.IntN(3)])
+			}
+			if rng.IntN(2) == 0 {
+				r = unicode.ToLower(r)
+			}
+			b.WriteRune(r)
+		}
+		if _, err := s.Login(ctx, "alice", b.String()); err != nil {
+			t.Fatalf("spelling %q: %v", b.String(), err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := s.cacheLen(); n != 2 { // the password login and the app password
+		t.Fatalf("%d cached logins after 10,000 spellings, want 2", n)
+	}
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("heap growth over 10,000 spellings: %d KiB", growth/1024)
+	if growth > 4<<20 {
+		t.Fatalf("the heap grew by %d KiB", growth/1024)
+	}
+	// The bound: more logins than CacheEntries evict the least recent.
+	if _, err := s.Login(ctx, "bob", "bob-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "alice", "alice-password"+"x"); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	bob, _ := s.Login(ctx, "bob", "bob-password")
+	_, bobApp, err := s.CreateAppPassword(ctx, bob, "tablet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "bob", bobApp); err != nil { // a fourth login
+		t.Fatal(err)
+	}
+	if n := s.cacheLen(); n != 3 {
+		t.Fatalf("%d cached logins, want the bound of 3", n)
+	}
 }

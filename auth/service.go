@@ -79,6 +79,9 @@ type Options struct {
 	// CacheMax bounds a cached login's whole life, so that a device that keeps
 	// syncing pays for Argon2 about once a day. Zero means 24 hours.
 	CacheMax time.Duration
+	// CacheEntries bounds the cached logins; beyond it the least recently
+	// used goes. Zero means 10,000.
+	CacheEntries int
 	// MaxArgon2 bounds concurrent Argon2 runs (each takes the KDF's memory). Zero means 2.
 	MaxArgon2 int
 	// MaxWaiting bounds the logins queued for Argon2 in each of its two
@@ -146,6 +149,9 @@ func New(store Store, o Options) (*Service, error) {
 	if o.MaxWaiting <= 0 {
 		o.MaxWaiting = 64
 	}
+	if o.CacheEntries <= 0 {
+		o.CacheEntries = 10000
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -192,13 +198,22 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		s.touchApp(ctx, id, time.Time{})
 		return id, nil
 	}
+	// App passwords are compared normalised (case, dashes, spaces), so
+	// their logins are cached under the normalised form: every spelling
+	// of one app password is one entry. Only an app-password login is
+	// answered from it, never one checked against the account password.
+	appKey := s.cacheKey(username, "\x00app\x00"+NormalizeSecret(password))
+	if id := s.cached(appKey); id != nil && id.AppPassword != "" && s.current(ctx, appKey, id) {
+		s.touchApp(ctx, id, time.Time{})
+		return id, nil
+	}
 	src := sourceOf(addr)
 	gen := s.generation(username)
 	// An app password costs no Argon2 and is checked before the throttle:
 	// guesses on the username never slow down the user's own devices.
 	if id, err := s.verifyApp(ctx, username, password); !errors.Is(err, errNotAppPassword) {
 		if err == nil {
-			s.remember(key, id, gen)
+			s.remember(appKey, id, gen)
 			s.throttle.Recognise(username, s.o.Now())
 		}
 		return id, err
@@ -489,6 +504,42 @@ func (s *Service) generation(username string) uint64 {
 	return s.gens[username]
 }
 
+// SweepCache drops expired cached logins every interval until ctx ends, so
+// that keyrings of logins nobody uses leave memory even when no new login
+// comes to trigger it.
+func (s *Service) SweepCache(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := s.o.Now()
+			s.mu.Lock()
+			s.sweepLocked(now)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// sweepLocked drops the expired entries; s.mu is held.
+func (s *Service) sweepLocked(now time.Time) {
+	for k, e := range s.cache {
+		if now.Sub(e.lastUsed) > s.o.CacheIdle || now.Sub(e.created) > s.o.CacheMax {
+			delete(s.cache, k)
+			delete(s.byUser[e.id.Username], k)
+		}
+	}
+}
+
+// cacheLen is the number of cached logins.
+func (s *Service) cacheLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cache)
+}
+
 func (s *Service) remember(key string, id *Identity, gen uint64) {
 	now := s.o.Now()
 	s.mu.Lock()
@@ -496,14 +547,20 @@ func (s *Service) remember(key string, id *Identity, gen uint64) {
 	if s.gens[id.Username] != gen {
 		return // the user's logins were forgotten while this one was verified
 	}
-	// Drop expired entries now and then, so the cache holds only live logins.
+	// Drop expired entries now and then, so the cache holds only live
+	// logins; when it is full all the same, the least recently used goes.
 	if len(s.cache) > 0 && len(s.cache)%256 == 0 {
+		s.sweepLocked(now)
+	}
+	if _, ok := s.cache[key]; !ok && len(s.cache) >= s.o.CacheEntries {
+		oldest, at := "", time.Time{}
 		for k, e := range s.cache {
-			if now.Sub(e.lastUsed) > s.o.CacheIdle || now.Sub(e.created) > s.o.CacheMax {
-				delete(s.cache, k)
-				delete(s.byUser[e.id.Username], k)
+			if oldest == "" || e.lastUsed.Before(at) {
+				oldest, at = k, e.lastUsed
 			}
 		}
+		delete(s.byUser[s.cache[oldest].id.Username], oldest)
+		delete(s.cache, oldest)
 	}
 	s.cache[key] = &cacheEntry{id: id, created: now, lastUsed: now}
 	if s.byUser[id.Username] == nil {

@@ -109,6 +109,7 @@ func serve(args []string) error {
 	}
 	defer a.Close()
 	fmt.Printf("coffer: data folder %s\n", absPath(c.data))
+	go a.auth.SweepCache(ctx, time.Minute)
 	go a.db.RebuildWhenQuiet(ctx, storage.RebuildOptions{Quiet: *rebuildQuiet, Report: func(took time.Duration, err error) {
 		if err != nil {
 			log.Error("database rebuild failed", "err", err)
