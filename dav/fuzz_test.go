@@ -8,6 +8,7 @@ import (
 	"github.com/coffer-dav/coffer/storage"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -47,14 +48,47 @@ func checkSerialized(t *testing.T, v string) {
 	}
 }
 
+// checkRefusal asserts that a refused input got a DAV error with a 4xx
+// status, the answer a client would see.
+func checkRefusal(t *testing.T, err error, b []byte) {
+	var de *Error
+	if !errors.As(err, &de) || de.Status < 400 || de.Status >= 500 {
+		t.Fatalf("refused without a 4xx DAV error (%v): %q", err, b)
+	}
+}
+
+// reparse renders an accepted tree and parses it again: the tree a parser
+// saw must survive its own serialization.
+func reparse(t *testing.T, n *node) *node {
+	again, err := parseXML(strings.NewReader(serializeElement(n)))
+	if err != nil || again == nil {
+		t.Fatalf("re-rendered tree does not parse (%v): %q", err, serializeElement(n))
+	}
+	return again
+}
+
+// FuzzParsePropfind: a refused body gets a 4xx DAV error; an accepted one
+// re-renders to a body that parses to an equal request.
 func FuzzParsePropfind(f *testing.F) {
 	addXMLSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := parseXML(bytes.NewReader(b))
 		if err != nil {
+			checkRefusal(t, err, b)
 			return
 		}
-		_, _ = parsePropfind(n)
+		pf, err := parsePropfind(n)
+		if err != nil {
+			checkRefusal(t, err, b)
+			return
+		}
+		if n == nil {
+			return
+		}
+		again, err := parsePropfind(reparse(t, n))
+		if err != nil || !reflect.DeepEqual(pf, again) {
+			t.Fatalf("re-rendered body parses to %+v (%v), not %+v", again, err, pf)
+		}
 	})
 }
 
@@ -96,16 +130,29 @@ func FuzzParseMkcol(f *testing.F) {
 	})
 }
 
+// FuzzParseReport: a refused body gets a 4xx DAV error; an accepted one
+// re-renders to a body that parses to an equal report request.
 func FuzzParseReport(f *testing.F) {
 	addXMLSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := parseXML(bytes.NewReader(b))
 		if err != nil {
+			checkRefusal(t, err, b)
 			return
 		}
 		rr, err := parseReport(n)
 		if err != nil {
+			checkRefusal(t, err, b)
 			return
+		}
+		again, err := parseReport(reparse(t, n))
+		if err != nil {
+			t.Fatalf("re-rendered body refused: %v", err)
+		}
+		rr2 := *rr
+		rr2.body, again.body = nil, nil // trees compared through their parse
+		if !reflect.DeepEqual(&rr2, again) {
+			t.Fatalf("re-rendered body parses to %+v, not %+v", again, &rr2)
 		}
 		if rr.kind == reportSyncCollection {
 			parseSyncToken(rr.syncToken)
@@ -166,13 +213,28 @@ func FuzzValidateCalendar(f *testing.F) {
 	})
 }
 
+// FuzzValidateVCard: a refused card gets CARDDAV:valid-address-data; an
+// accepted one is accepted unfolded too, with the same UID.
 func FuzzValidateVCard(f *testing.F) {
 	for _, s := range []string{vcard3, vcard4, "BEGIN:VCARD\r\nVERSION:3.0\r\nTEL;TYPE=\"a\"x:1\r\nEND:VCARD\r\n",
 		"BEGIN:VCARD\r\nVERSION:4.0\r\nPHOTO:data:image/jpeg;base64,AAAA\r\n BBBB\r\nEND:VCARD\r\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = validateVCard(b)
+		uid, err := validateVCard(b)
+		if err != nil {
+			var de *Error
+			if !errors.As(err, &de) || de.Status != http.StatusForbidden || de.Precondition != condValidAddressData {
+				t.Fatalf("refused without CARDDAV:valid-address-data (%v): %q", err, b)
+			}
+			return
+		}
+		// Folding is not content (RFC 6350 section 3.2): the unfolded
+		// card is accepted with the same UID.
+		uid2, err := validateVCard([]byte(unfold(string(b))))
+		if err != nil || uid2 != uid {
+			t.Fatalf("unfolded card: uid %q (%v), want %q: %q", uid2, err, uid, b)
+		}
 	})
 }
 
@@ -223,7 +285,8 @@ func FuzzHandler(f *testing.F) {
 
 // FuzzCopyMove drives COPY and MOVE with arbitrary paths and Destination,
 // Overwrite and Depth headers over plain collections, calendars and
-// address books: never a 500, never a 207 (Q14), never a change to bob.
+// address books, under whatever method it receives: never a 500, never a
+// 207 to COPY or MOVE (Q14), never a change to bob.
 func FuzzCopyMove(f *testing.F) {
 	seeds := []struct{ method, path, dest, overwrite, depth string }{
 		{"COPY", "/dav/calendars/alice/p/a.txt", "/dav/calendars/alice/p/b.txt", "F", ""},
@@ -240,6 +303,8 @@ func FuzzCopyMove(f *testing.F) {
 		{"COPY", "/dav/calendars/alice/p/a.txt", "mailto:alice@example.org", "", ""},
 		{"COPY", "/dav/calendars/alice/p/a.txt", "/dav/principals/alice/", "", ""},
 		{"MOVE", "/dav/calendars/alice/p/", "/dav/calendars/alice/p/a.txt", "T", ""},
+		{"PROPFIND", "/dav/calendars/alice/p/", "/dav/calendars/alice/q/", "T", "1"},
+		{"DELETE", "/dav/calendars/alice/p/sub/", "/dav/calendars/bob/calendar/", "F", "infinity"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.dest, s.overwrite, s.depth)
@@ -256,10 +321,9 @@ func FuzzCopyMove(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, method, path, dest, overwrite, depth string) {
-		if method != "COPY" && method != "MOVE" {
-			return
-		}
-		req, err := http.NewRequest(method, "http://h"+path, nil)
+		// Every method goes to the handler: one that is not COPY or MOVE
+		// still meets the Destination, Overwrite and Depth headers.
+		req, err := http.NewRequest(method, "http://h"+path, http.NoBody) // a server request always has a body
 		if err != nil {
 			return
 		}
@@ -269,7 +333,8 @@ func FuzzCopyMove(f *testing.F) {
 		req.Header.Set("Depth", depth)
 		rec := httptest.NewRecorder()
 		ts.h.ServeHTTP(rec, req)
-		if rec.Code >= 500 && rec.Code != http.StatusBadGateway || rec.Code == http.StatusMultiStatus {
+		copyMove := method == "COPY" || method == "MOVE"
+		if rec.Code >= 500 && !(copyMove && rec.Code == http.StatusBadGateway) || copyMove && rec.Code == http.StatusMultiStatus {
 			t.Fatalf("%s %s -> %q: %d %s", method, path, dest, rec.Code, rec.Body)
 		}
 		if cs, _ := ts.bob.Collections(t.Context(), "calendars"); len(cs) != 2 {
