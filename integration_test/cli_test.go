@@ -1,7 +1,9 @@
 package integration_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,12 +13,28 @@ import (
 	"time"
 )
 
+// cliTimeout bounds one CLI run: a command that should have been refused
+// but serves instead then fails its test rather than hanging it.
+const cliTimeout = 60 * time.Second
+
 // coffer runs the CLI against a data folder and returns its output.
 func coffer(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(binary, append(args, argon2Flags...)...)
+	return cofferEnv(t, nil, stdin, args...)
+}
+
+// cofferEnv runs the CLI like coffer, with env added to the environment.
+func cofferEnv(t *testing.T, env []string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args, argon2Flags...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return string(out), fmt.Errorf("still running after %v (killed): %w", cliTimeout, ctx.Err())
+	}
 	return string(out), err
 }
 
@@ -178,7 +196,7 @@ func TestReadOnlyDataFolder(t *testing.T) {
 		t.Cleanup(func() { os.Chmod(data, 0o700) })
 	}
 	for _, args := range [][]string{{"user", "list"}, {"serve", "--listen", "127.0.0.1:0"}} {
-		out, err := cofferWithin(t, 20*time.Second, append(args, "--data", data)...)
+		out, err := coffer(t, "", append(args, "--data", data)...)
 		if err == nil || !strings.Contains(out, "read-only") {
 			t.Errorf("coffer %v on a read-only folder: %v\n%s", args, err, out)
 		}

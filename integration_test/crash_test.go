@@ -126,15 +126,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	s.Stop()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "coffer.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var result string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&result); err != nil || result != "ok" {
-		t.Fatalf("integrity_check: %q, %v", result, err)
-	}
+	checkIntegrity(t, data)
 	t.Logf("%d kills, %d acknowledged writes, %d names", crashKills, acks, len(states))
 	if len(states) < 10 || acks < 5*crashKills {
 		t.Fatalf("only %d writes to %d names were acknowledged: the writers did not get going", acks, len(states))
@@ -227,5 +219,20 @@ func TestDurabilitySettings(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("durability %q lacks %s", line, want)
 		}
+	}
+}
+
+// checkIntegrity runs SQLite's integrity check on the database of a data
+// folder whose server has stopped.
+func checkIntegrity(t *testing.T, data string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "coffer.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var result string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&result); err != nil || result != "ok" {
+		t.Fatalf("integrity_check: %q, %v", result, err)
 	}
 }

@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"database/sql"
 	"errors"
 	"os"
 	"os/exec"
@@ -144,13 +143,5 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("PROPPATCH after space returned did not hold:\n%s", r.Body)
 	}
 	s.Stop()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "coffer.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var result string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&result); err != nil || result != "ok" {
-		t.Fatalf("integrity_check: %q, %v", result, err)
-	}
+	checkIntegrity(t, data)
 }

@@ -14,16 +14,6 @@ var (
 	newRecoveryCodeLine = regexp.MustCompile(`(?m)^\s*new recovery code:\s+(\S+)`)
 )
 
-// cofferEnv runs the CLI like coffer, with env added to the environment.
-func cofferEnv(t *testing.T, env []string, stdin string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(binary, append(args, argon2Flags...)...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
 // match returns the first group of re in out, or fails the test.
 func match(t *testing.T, re *regexp.Regexp, out string) string {
 	t.Helper()
