@@ -50,14 +50,13 @@ func logRequests(log *slog.Logger, withPath bool, next http.Handler) http.Handle
 		if st := sw.Status(); st == http.StatusUnauthorized || (st == http.StatusServiceUnavailable && sw.Header().Get("Retry-After") != "") {
 			return
 		}
-		attrs := []any{"method", methodLabel(r.Method), "status", sw.Status(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+		msg, status := "request", any(sw.Status())
+		if clientGone(r) {
+			msg, status = "client hung up", "none" // no answer reached it
+		}
+		attrs := []any{"method", methodLabel(r.Method), "status", status, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 		if withPath {
 			attrs = append(attrs, "path", r.URL.Path)
-		}
-		msg := "request"
-		if clientGone(r) {
-			msg = "client hung up"
-			attrs[3] = "none"
 		}
 		log.Info(msg, attrs...)
 	})
