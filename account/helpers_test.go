@@ -106,7 +106,7 @@ func (c testCreator) CreateAccount(ctx context.Context, n NewAccount) (*Created,
 		return nil, &FieldError{"username", "bad username"}
 	}
 	a, err := c.db.CreateAccount(ctx, storage.NewAccount{
-		Username: n.Username, Email: n.Email, DisplayName: n.DisplayName, PasswordPHC: "x",
+		Username: n.Username, Email: n.Email, DisplayName: n.DisplayName,
 		Slots:     func(int64) (map[string]encryption.Slot, error) { return nil, nil },
 		Lifecycle: c.l.Begin(n.Start, n.Email),
 	})

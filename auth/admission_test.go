@@ -28,7 +28,7 @@ func TestKnownUsersLogInDuringAFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.mu.Lock()
-		st.creds[name] = &Credentials{AccountID: int64(i + 2), Username: name, PasswordPHC: e.PasswordPHC, PasswordSlot: slots["password"]}
+		st.creds[name] = &Credentials{AccountID: int64(i + 2), Username: name, PasswordSlot: slots["password"]}
 		st.mu.Unlock()
 	}
 	for _, name := range users {

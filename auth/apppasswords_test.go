@@ -85,7 +85,7 @@ func newAppTestService(t *testing.T, o Options) (*Service, *appStore) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st.creds[name] = &Credentials{AccountID: int64(i + 1), Username: name, PasswordPHC: e.PasswordPHC, PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
+		st.creds[name] = &Credentials{AccountID: int64(i + 1), Username: name, PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
 	}
 	return s, st
 }

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,12 +44,12 @@ func (m *memStore) Credentials(ctx context.Context, username string) (*Credentia
 	return &cp, nil
 }
 
-func (m *memStore) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
+func (m *memStore) SetPassword(ctx context.Context, account int64, slot encryption.Slot) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.creds {
 		if c.AccountID == account {
-			c.PasswordPHC, c.PasswordSlot = phc, slot
+			c.PasswordSlot = slot
 			return nil
 		}
 	}
@@ -79,72 +78,8 @@ func newTestService(t *testing.T, o Options) (*Service, *memStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.creds["alice"] = &Credentials{AccountID: 1, Username: "alice", PasswordPHC: e.PasswordPHC, PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
+	st.creds["alice"] = &Credentials{AccountID: 1, Username: "alice", PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
 	return s, st
-}
-
-func TestPHCRoundTrip(t *testing.T) {
-	phc, err := HashPassword("hunter22", testKDF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(phc, "$argon2id$v=19$m=19456,t=2,p=1$") {
-		t.Fatalf("PHC string %q", phc)
-	}
-	tests := []struct {
-		password   string
-		want       encryption.KDFParams
-		ok, rehash bool
-	}{
-		{"hunter22", testKDF, true, false},
-		{"hunter23", testKDF, false, false},
-		{"", testKDF, false, false},
-		{"hunter22", encryption.DefaultKDF, true, true},
-	}
-	for _, tt := range tests {
-		ok, rehash, err := VerifyPassword(phc, tt.password, tt.want)
-		if err != nil || ok != tt.ok || rehash != tt.rehash {
-			t.Errorf("VerifyPassword(%q) = %v, %v, %v; want %v, %v", tt.password, ok, rehash, err, tt.ok, tt.rehash)
-		}
-	}
-}
-
-func TestParsePHCRejectsMalformed(t *testing.T) {
-	for _, s := range []string{
-		"",
-		"$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		"$argon2id$v=16$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		"$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",   // below the floor
-		"$argon2id$v=19$m=19456,t=2,p=1x$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", // trailing junk
-		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA", // padding
-		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",       // short salt
-		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",                  // short hash
-		"$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		"$argon2id$v=19$m=2097152,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", // above the ceiling
-		"$argon2id$v=19$m=65536,t=17,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  // above the ceiling
-		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA$",
-	} {
-		if _, err := parsePHC(s); !errors.Is(err, ErrPHC) {
-			t.Errorf("parsePHC(%q) = %v, want ErrPHC", s, err)
-		}
-	}
-}
-
-func FuzzParsePHC(f *testing.F) {
-	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
-	f.Add("$argon2id$v=19$m=65536,t=3,p=4$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-	f.Fuzz(func(t *testing.T, s string) {
-		h, err := parsePHC(s)
-		if err != nil {
-			return
-		}
-		if h.params.Validate() != nil {
-			t.Fatalf("parsePHC accepted %q below the floor", s)
-		}
-		if again, err := parsePHC(h.String()); err != nil || again.String() != h.String() {
-			t.Fatalf("PHC %q does not round-trip", s)
-		}
-	})
 }
 
 func TestLogin(t *testing.T) {
@@ -302,9 +237,6 @@ func TestRehashOnParameterChange(t *testing.T) {
 	if _, err := s2.Login(context.Background(), "alice", "alice-password"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(st.creds["alice"].PasswordPHC, "t=3") {
-		t.Fatalf("hash not upgraded: %s", st.creds["alice"].PasswordPHC)
-	}
 	if p, _ := encryption.KDFParamsOf(st.creds["alice"].PasswordSlot); p != stronger {
 		t.Fatalf("slot not rewrapped: %v", p)
 	}
@@ -313,15 +245,15 @@ func TestRehashOnParameterChange(t *testing.T) {
 	}
 }
 
-// stampStore is a memStore that also tells the stored hash, as the real store does.
+// stampStore is a memStore that also tells the stored slot's stamp, as the real store does.
 type stampStore struct{ *memStore }
 
-func (s stampStore) PasswordPHC(ctx context.Context, account int64) (string, error) {
+func (s stampStore) PasswordStamp(ctx context.Context, account int64) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.creds {
 		if c.AccountID == account {
-			return c.PasswordPHC, nil
+			return c.PasswordSlot.KDF, nil
 		}
 	}
 	return "", errors.New("no such account")
@@ -361,15 +293,19 @@ func TestPasswordSetElsewhereEndsCachedLogins(t *testing.T) {
 }
 
 // TestUnknownUserCostsAsMuchAsAWrongPassword: an unknown username goes
-// through the same Argon2 gate once, against a hash of the configured cost,
+// through the same Argon2 gate once, against a decoy slot of the configured cost,
 // exactly as a wrong password for a known one does, so the answer time
 // tells nothing about which usernames exist.
 func TestUnknownUserCostsAsMuchAsAWrongPassword(t *testing.T) {
 	s, _ := newTestService(t, Options{})
 	ctx := context.Background()
-	dummy, err := parsePHC(s.dummy)
-	if err != nil || dummy.params != testKDF {
-		t.Fatalf("the dummy hash %q is not of the configured cost %v: %v", s.dummy, testKDF, err)
+	// The decoy slot is of the configured cost, and a password gets as far
+	// as the AEAD with it (ErrOpen comes only after the Argon2 run).
+	if p, ok := encryption.KDFParamsOf(s.decoy); !ok || p != testKDF {
+		t.Fatalf("the decoy slot %q is not of the configured cost %v", s.decoy.KDF, testKDF)
+	}
+	if _, err := encryption.Unwrap(s.decoy, []byte("alice-password"), make([]byte, 32), encryption.SlotAD(0, "password")); !errors.Is(err, encryption.ErrOpen) {
+		t.Fatalf("the decoy slot fails before its Argon2 run: %v", err)
 	}
 	for _, tt := range []struct{ user, password string }{
 		{"alice", "wrong-password"},

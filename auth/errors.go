@@ -1,6 +1,7 @@
-// Package auth verifies credentials: Argon2id password hashes in PHC form,
-// the verified-login cache, the bound on concurrent Argon2 runs, and the
-// unwrapping of the user key that a login yields.
+// Package auth verifies credentials: a password by opening its key slot
+// (Argon2id and the server secret; no hash of the password is stored), app
+// passwords, the verified-login cache, the bound on concurrent Argon2 runs,
+// and the user key that a login yields.
 package auth
 
 import (

@@ -22,7 +22,7 @@ func newBenchService(b *testing.B) *Service {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st.creds["alice"] = &Credentials{AccountID: 1, Username: "alice", PasswordPHC: e.PasswordPHC, PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
+	st.creds["alice"] = &Credentials{AccountID: 1, Username: "alice", PasswordSlot: slots["password"], RecoverySlot: slots["recovery"]}
 	if _, err := s.Login(context.Background(), "alice", "alice-password"); err != nil {
 		b.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 // Service finds it by a type assertion.
 type SlotStore interface {
 	// SetCredentials stores slots by kind, replacing those of the same kinds,
-	// and the password hash when phc is not empty, in one transaction.
-	SetCredentials(ctx context.Context, account int64, phc string, slots map[string]encryption.Slot) error
+	// in one transaction.
+	SetCredentials(ctx context.Context, account int64, slots map[string]encryption.Slot) error
 }
 
 // Recovery errors.
@@ -98,7 +98,7 @@ func (s *Service) reset(ctx context.Context, c *Credentials, keys *encryption.Ke
 	if !ok {
 		return "", ErrRecoveryOff
 	}
-	phc, pw, err := s.passwordSlot(c.AccountID, keys, password)
+	pw, err := s.passwordSlot(c.AccountID, keys, password)
 	if err != nil {
 		return "", err
 	}
@@ -116,7 +116,7 @@ func (s *Service) reset(ctx context.Context, c *Credentials, keys *encryption.Ke
 			return "", err
 		}
 	}
-	err = st.SetCredentials(ctx, c.AccountID, phc, slots)
+	err = st.SetCredentials(ctx, c.AccountID, slots)
 	// Forget even on failure: a half-done change must not leave a cached login.
 	s.Forget(c.Username)
 	if err != nil {
@@ -156,7 +156,7 @@ func (s *Service) ensureEscrow(ctx context.Context, c *Credentials, keys *encryp
 	if err != nil {
 		return
 	}
-	if s.store.(SlotStore).SetCredentials(ctx, c.AccountID, "", map[string]encryption.Slot{"escrow": slot}) == nil {
+	if s.store.(SlotStore).SetCredentials(ctx, c.AccountID, map[string]encryption.Slot{"escrow": slot}) == nil {
 		c.EscrowSlot = slot
 	}
 }

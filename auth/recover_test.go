@@ -12,15 +12,12 @@ import (
 // slotStore adds SetCredentials to memStore.
 type slotStore struct{ *memStore }
 
-func (s slotStore) SetCredentials(ctx context.Context, account int64, phc string, slots map[string]encryption.Slot) error {
+func (s slotStore) SetCredentials(ctx context.Context, account int64, slots map[string]encryption.Slot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.creds {
 		if c.AccountID != account {
 			continue
-		}
-		if phc != "" {
-			c.PasswordPHC = phc
 		}
 		for kind, slot := range slots {
 			switch kind {
@@ -53,7 +50,7 @@ func newRecoveryService(t *testing.T, st Store, escrow *encryption.EscrowPublicK
 		t.Fatal(err)
 	}
 	ms := st.(interface{ mem() *memStore }).mem()
-	ms.creds["alice"] = &Credentials{AccountID: 1, Username: "alice", PasswordPHC: e.PasswordPHC,
+	ms.creds["alice"] = &Credentials{AccountID: 1, Username: "alice",
 		PasswordSlot: slots["password"], RecoverySlot: slots["recovery"], EscrowSlot: slots["escrow"]}
 	return s, e.RecoveryCode
 }

@@ -24,8 +24,7 @@ type Credentials struct {
 	Username     string
 	Email        string
 	DisplayName  string
-	PasswordPHC  string
-	PasswordSlot encryption.Slot
+	PasswordSlot encryption.Slot // opening it is the password check: no hash of the password is kept
 	RecoverySlot encryption.Slot
 	EscrowSlot   encryption.Slot // empty when the account has none
 }
@@ -34,17 +33,20 @@ type Credentials struct {
 type Store interface {
 	// Credentials returns the account's credentials, or ErrUnknownUser.
 	Credentials(ctx context.Context, username string) (*Credentials, error)
-	// SetPassword replaces the password hash and password slot together.
-	SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error
+	// SetPassword replaces the password slot.
+	SetPassword(ctx context.Context, account int64, slot encryption.Slot) error
 }
 
-// PasswordStamper is a Store that can tell cheaply which password hash an
+// PasswordStamper is a Store that can tell cheaply which password slot an
 // account holds now, and whether it still exists. With it, a login cached
 // before the password was set by another process (coffer user passwd, user
 // recover) is verified again, and one of an account deleted by another
 // process (coffer user delete) is refused.
 type PasswordStamper interface {
-	PasswordPHC(ctx context.Context, account int64) (string, error)
+	// PasswordStamp returns the KDF description of the account's password
+	// slot (every wrap draws a new salt, so it changes with each new slot),
+	// empty when it has none, or an error when the account is gone.
+	PasswordStamp(ctx context.Context, account int64) (string, error)
 }
 
 // ErrUnknownUser is what a Store returns for a username it does not hold.
@@ -66,7 +68,7 @@ type Identity struct {
 	DisplayName string
 	Keys        *encryption.Keyring
 	AppPassword string // the id of the app password that logged in; empty for the account password
-	phc         string // the password hash this login was verified against; empty for app passwords
+	stamp       string // the password slot's KDF description this login was verified against; empty for app passwords
 }
 
 // Options configures a Service.
@@ -101,8 +103,8 @@ type Service struct {
 	store      Store
 	gate       *admission // the Argon2 places, handed out fairly
 	flight     singleflight.Group
-	dummy      string // a PHC string checked for unknown users, so they cost as much as known ones
-	macKey     []byte // keys the cache, so that no password is kept in memory
+	decoy      encryption.Slot // a password slot tried for unknown users, so they cost as much as known ones
+	macKey     []byte          // keys the cache, so that no password is kept in memory
 	mu         sync.Mutex
 	cache      map[string]*cacheEntry
 	byUser     map[string]map[string]struct{}
@@ -159,19 +161,18 @@ func New(store Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The dummy is checked like a real hash but matches no password: its
-	// hash is random bytes, so building it costs no Argon2 run at start-up.
-	salt, err := encryption.RandomBytes(16 + 32)
+	// The decoy is tried like a real slot but opens with no password: its
+	// wrapped key is random bytes, so building it costs no Argon2 run at start-up.
+	decoy, err := encryption.DecoySlot(o.KDF)
 	if err != nil {
 		return nil, err
 	}
-	dummy := phcHash{params: o.KDF, salt: salt[:16], hash: salt[16:]}.String()
 	apps, err := newAppState(store, o.ServerSecret)
 	if err != nil {
 		return nil, err
 	}
 	return &Service{
-		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), dummy: dummy, macKey: key,
+		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), decoy: decoy, macKey: key,
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
 		apps: apps, throttle: NewThrottle(o.Throttle),
 	}, nil
@@ -261,10 +262,11 @@ func (s *Service) Unlock(ctx context.Context, username, secret string) (*Identit
 	return id, err
 }
 
-// Enrollment is what a new account stores: its password hash, and key slots
-// for its password and recovery code around a fresh user key.
+// Enrollment is what a new account stores: key slots for its password and
+// recovery code around a fresh user key. No hash of the password is kept:
+// opening the password slot, whose wrapping key also takes the server
+// secret, is the only check of a password.
 type Enrollment struct {
-	PasswordPHC  string
 	RecoveryCode string // shown to the user once, never stored
 	svc          *Service
 	password     string
@@ -276,10 +278,6 @@ func (s *Service) Enroll(password string) (*Enrollment, error) {
 	if err := CheckPassword(password); err != nil {
 		return nil, err
 	}
-	phc, err := HashPassword(password, s.o.KDF)
-	if err != nil {
-		return nil, err
-	}
 	key, err := encryption.NewUserKey()
 	if err != nil {
 		return nil, err
@@ -288,7 +286,7 @@ func (s *Service) Enroll(password string) (*Enrollment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Enrollment{PasswordPHC: phc, RecoveryCode: code, svc: s, password: password, userKey: key}, nil
+	return &Enrollment{RecoveryCode: code, svc: s, password: password, userKey: key}, nil
 }
 
 // Slots wraps the user key under the password, the recovery code and the
@@ -380,8 +378,12 @@ func NormalizeSecret(s string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
 }
 
-// verify runs the slow path: Argon2id to check the password, then Argon2id
-// again to derive the wrapping key and unwrap the user key.
+// verify runs the slow path: one Argon2id run derives the wrapping key of
+// the password slot, and the slot opening is the password check. No hash
+// of the password is stored, so the database alone cannot confirm a guess:
+// the wrapping key also takes the server secret. A wrong password and an
+// unknown username (tried against the decoy slot) both cost that one run
+// and get the same ErrBadCredentials.
 func (s *Service) verify(ctx context.Context, username, password string, q queueSlot) (*Identity, error) {
 	release, err := s.acquire(ctx, q)
 	if err != nil {
@@ -391,20 +393,16 @@ func (s *Service) verify(ctx context.Context, username, password string, q queue
 	c, err := s.store.Credentials(ctx, username)
 	if errors.Is(err, ErrUnknownUser) {
 		// An unknown user costs one Argon2 run, as a wrong password does.
-		VerifyPassword(s.dummy, password, s.o.KDF)
+		encryption.Unwrap(s.decoy, []byte(password), s.o.ServerSecret, encryption.SlotAD(0, "password"))
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
-	ok, rehash, err := VerifyPassword(c.PasswordPHC, password, s.o.KDF)
-	if err != nil {
-		return nil, fmt.Errorf("auth: stored hash of account %d: %w", c.AccountID, err)
-	}
-	if !ok {
+	raw, err := encryption.Unwrap(c.PasswordSlot, []byte(password), s.o.ServerSecret, encryption.SlotAD(c.AccountID, "password"))
+	if errors.Is(err, encryption.ErrOpen) {
 		return nil, ErrBadCredentials
 	}
-	raw, err := encryption.Unwrap(c.PasswordSlot, []byte(password), s.o.ServerSecret, encryption.SlotAD(c.AccountID, "password"))
 	if err != nil {
 		return nil, fmt.Errorf("auth: password slot of account %d: %w", c.AccountID, err)
 	}
@@ -412,28 +410,28 @@ func (s *Service) verify(ctx context.Context, username, password string, q queue
 	if err != nil {
 		return nil, err
 	}
-	phc := c.PasswordPHC
-	if p, ok := encryption.KDFParamsOf(c.PasswordSlot); rehash || !ok || p != s.o.KDF {
-		// The cost parameters changed: redo the hash and the slot under the new ones.
-		if phc, err = s.setPassword(ctx, c.AccountID, keys, password); err != nil {
+	stamp := c.PasswordSlot.KDF
+	if p, ok := encryption.KDFParamsOf(c.PasswordSlot); !ok || p != s.o.KDF {
+		// The cost parameters changed: rewrap the slot under the new ones.
+		if stamp, err = s.setPassword(ctx, c.AccountID, keys, password); err != nil {
 			return nil, err
 		}
 	}
 	s.ensureEscrow(ctx, c, keys)
-	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys, phc: phc}, nil
+	return &Identity{AccountID: c.AccountID, Username: c.Username, Email: c.Email, DisplayName: c.DisplayName, Keys: keys, stamp: stamp}, nil
 }
 
 // current reports whether a cached login still holds: its account still
 // exists (it may have been deleted by another process, the CLI), and for a
-// password login the stored hash is still the one it was verified
-// against. A stale one is dropped from the cache.
+// password login the stored password slot is still the one it was
+// verified against. A stale one is dropped from the cache.
 func (s *Service) current(ctx context.Context, key string, id *Identity) bool {
 	stamper, ok := s.store.(PasswordStamper)
 	if !ok {
 		return true
 	}
-	phc, err := stamper.PasswordPHC(ctx, id.AccountID)
-	if err == nil && (id.phc == "" || phc == id.phc) {
+	stamp, err := stamper.PasswordStamp(ctx, id.AccountID)
+	if err == nil && (id.stamp == "" || stamp == id.stamp) {
 		return true
 	}
 	s.mu.Lock()
@@ -443,22 +441,19 @@ func (s *Service) current(ctx context.Context, key string, id *Identity) bool {
 	return false
 }
 
+// setPassword stores a new password slot and returns its stamp (see
+// PasswordStamper).
 func (s *Service) setPassword(ctx context.Context, account int64, keys *encryption.Keyring, password string) (string, error) {
-	phc, slot, err := s.passwordSlot(account, keys, password)
+	slot, err := s.passwordSlot(account, keys, password)
 	if err != nil {
 		return "", err
 	}
-	return phc, s.store.SetPassword(ctx, account, phc, slot)
+	return slot.KDF, s.store.SetPassword(ctx, account, slot)
 }
 
-// passwordSlot returns a new password hash and the user key wrapped under the password.
-func (s *Service) passwordSlot(account int64, keys *encryption.Keyring, password string) (string, encryption.Slot, error) {
-	phc, err := HashPassword(password, s.o.KDF)
-	if err != nil {
-		return "", encryption.Slot{}, err
-	}
-	slot, err := encryption.WrapPassword(keys.UserKey(), []byte(password), s.o.ServerSecret, s.o.KDF, encryption.SlotAD(account, "password"))
-	return phc, slot, err
+// passwordSlot wraps the user key under the password.
+func (s *Service) passwordSlot(account int64, keys *encryption.Keyring, password string) (encryption.Slot, error) {
+	return encryption.WrapPassword(keys.UserKey(), []byte(password), s.o.ServerSecret, s.o.KDF, encryption.SlotAD(account, "password"))
 }
 
 // acquire takes one of the Argon2 places in q's turn, or throttles when

@@ -52,7 +52,7 @@ func newTestSpace(t testing.TB, db *storage.DB, username string) *testSpace {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := db.CreateAccount(context.Background(), storage.NewAccount{Username: username, PasswordPHC: "unused",
+	acct, err := db.CreateAccount(context.Background(), storage.NewAccount{Username: username,
 		Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -109,6 +109,18 @@ func WrapPassword(userKey, password, serverSecret []byte, p KDFParams, ad AD) (S
 	return wrap(userKey, password, serverSecret, kdf, ad)
 }
 
+// DecoySlot returns a password slot under p that no credential opens:
+// its wrapped key is random bytes. Unwrapping it costs one Argon2id run,
+// as a real password slot does, so a login on an unknown username takes
+// as long as one with a wrong password.
+func DecoySlot(p KDFParams) (Slot, error) {
+	b, err := RandomBytes(16 + chacha20poly1305.NonceSizeX + KeySize + chacha20poly1305.Overhead)
+	if err != nil {
+		return Slot{}, err
+	}
+	return Slot{KDF: "argon2id$v=19$" + p.String() + "$" + b64(b[:16]), Wrapped: b[16:]}, nil
+}
+
 // WrapSecret wraps userKey under a high-entropy secret (recovery code, app
 // password), for which a fast derivation is enough.
 func WrapSecret(userKey, secret, serverSecret []byte, ad AD) (Slot, error) {

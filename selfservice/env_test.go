@@ -75,7 +75,7 @@ func (s credStore) Credentials(ctx context.Context, username string) (*auth.Cred
 	if err != nil {
 		return nil, err
 	}
-	c := &auth.Credentials{AccountID: a.ID, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName, PasswordPHC: a.PasswordPHC}
+	c := &auth.Credentials{AccountID: a.ID, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName}
 	if c.PasswordSlot, err = s.db.Slot(ctx, a.ID, "password"); err != nil {
 		return nil, err
 	}
@@ -85,8 +85,8 @@ func (s credStore) Credentials(ctx context.Context, username string) (*auth.Cred
 	return c, nil
 }
 
-func (s credStore) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
-	return s.db.SetPassword(ctx, account, phc, slot)
+func (s credStore) SetPassword(ctx context.Context, account int64, slot encryption.Slot) error {
+	return s.db.SetPassword(ctx, account, slot)
 }
 
 func (s credStore) AppPasswords(ctx context.Context, account int64) ([]auth.StoredAppPassword, error) {
@@ -157,7 +157,7 @@ func (e *env) addUser(username, password string) *storage.Account {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	acct, err := e.db.CreateAccount(ctx, storage.NewAccount{Username: username, Email: username + "@example.org", DisplayName: strings.ToUpper(username[:1]) + username[1:], PasswordPHC: en.PasswordPHC, Slots: en.Slots})
+	acct, err := e.db.CreateAccount(ctx, storage.NewAccount{Username: username, Email: username + "@example.org", DisplayName: strings.ToUpper(username[:1]) + username[1:], Slots: en.Slots})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ type Account struct {
 	Username    string
 	Email       string
 	DisplayName string
-	PasswordPHC string
 	Created     time.Time
 }
 
@@ -27,7 +26,6 @@ type NewAccount struct {
 	Username    string
 	Email       string
 	DisplayName string
-	PasswordPHC string
 	// Slots returns the key slots to store, by kind, once the account's id is
 	// known (slots bind that id in their associated data).
 	Slots func(id int64) (map[string]encryption.Slot, error)
@@ -46,8 +44,8 @@ func (db *DB) CreateAccount(ctx context.Context, a NewAccount) (*Account, error)
 	var out *Account
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO accounts (username, email, display_name, password_phc, created_at, revision) VALUES (?, ?, ?, ?, ?, ?)`,
-			a.Username, a.Email, a.DisplayName, a.PasswordPHC, now.Unix(), rev)
+			`INSERT INTO accounts (username, email, display_name, created_at, revision) VALUES (?, ?, ?, ?, ?)`,
+			a.Username, a.Email, a.DisplayName, now.Unix(), rev)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return ErrExists
@@ -72,13 +70,13 @@ func (db *DB) CreateAccount(ctx context.Context, a NewAccount) (*Account, error)
 				return err
 			}
 		}
-		out = &Account{ID: id, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName, PasswordPHC: a.PasswordPHC, Created: time.Unix(now.Unix(), 0).UTC()}
+		out = &Account{ID: id, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName, Created: time.Unix(now.Unix(), 0).UTC()}
 		return nil
 	})
 	return out, err
 }
 
-const accountColumns = `id, username, email, display_name, password_phc, created_at`
+const accountColumns = `id, username, email, display_name, created_at`
 
 // AccountByUsername returns the account with that username, or ErrNotFound.
 func (db *DB) AccountByUsername(ctx context.Context, username string) (*Account, error) {
@@ -125,18 +123,10 @@ func (db *DB) Slot(ctx context.Context, account int64, kind string) (encryption.
 	return s, err
 }
 
-// SetPassword replaces an account's password hash and password slot together.
-func (db *DB) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_phc = ? WHERE id = ?`, phc, account)
-		if err != nil {
-			return fmt.Errorf("storage: set password: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return putSlot(ctx, tx, account, "password", slot)
-	})
+// SetPassword replaces an account's password slot, or gives ErrNotFound.
+// No hash of the password is stored: opening the slot checks the password.
+func (db *DB) SetPassword(ctx context.Context, account int64, slot encryption.Slot) error {
+	return db.SetCredentials(ctx, account, map[string]encryption.Slot{"password": slot})
 }
 
 // DeleteAccount destroys an account: its key slots first, so that nothing
@@ -194,7 +184,7 @@ func putSlot(ctx context.Context, tx *sql.Tx, account int64, kind string, s encr
 func scanAccount(scan func(...any) error) (*Account, error) {
 	var a Account
 	var created int64
-	if err := scan(&a.ID, &a.Username, &a.Email, &a.DisplayName, &a.PasswordPHC, &created); err != nil {
+	if err := scan(&a.ID, &a.Username, &a.Email, &a.DisplayName, &created); err != nil {
 		return nil, err
 	}
 	a.Created = time.Unix(created, 0).UTC()
@@ -206,12 +196,16 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
-// PasswordPHC returns the password hash an account holds now, or ErrNotFound.
-func (db *DB) PasswordPHC(ctx context.Context, account int64) (string, error) {
-	var phc string
-	err := db.read.QueryRowContext(ctx, `SELECT password_phc FROM accounts WHERE id = ?`, account).Scan(&phc)
+// PasswordStamp returns the KDF description of an account's password slot
+// (a fresh salt at every wrap, so it tells one slot from the next), empty
+// when it has none, or ErrNotFound when the account does not exist.
+func (db *DB) PasswordStamp(ctx context.Context, account int64) (string, error) {
+	var stamp string
+	err := db.read.QueryRowContext(ctx,
+		`SELECT coalesce((SELECT kdf FROM key_slots WHERE account_id = a.id AND kind = 'password'), '') FROM accounts a WHERE a.id = ?`,
+		account).Scan(&stamp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
-	return phc, err
+	return stamp, err
 }

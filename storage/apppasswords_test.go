@@ -20,7 +20,7 @@ func TestAppPasswordRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	acct, err := db.CreateAccount(ctx, NewAccount{Username: "alice", PasswordPHC: "x",
+	acct, err := db.CreateAccount(ctx, NewAccount{Username: "alice",
 		Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -97,7 +97,8 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, write); err != nil {
+	applied, err := migrate(ctx, write)
+	if err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -111,6 +112,15 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	db := &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries),
 		writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.committer()
+	if applied > 0 {
+		// A migration may have dropped readable values (0007: the password
+		// hashes); secure_delete zeroed them in the pages it wrote, and the
+		// checkpoint puts those pages in the file in place of the old ones.
+		if err := db.purged(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
@@ -122,47 +132,49 @@ func (db *DB) Close() error {
 }
 
 // migrate applies the embedded migrations newer than the database's
-// user_version, each in its own transaction.
-func migrate(ctx context.Context, db *sql.DB) error {
+// user_version, each in its own transaction, and returns how many it applied.
+func migrate(ctx context.Context, db *sql.DB) (int, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	sort.Strings(names)
 	var have int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return fmt.Errorf("storage: read schema version: %w", err)
+		return 0, fmt.Errorf("storage: read schema version: %w", err)
 	}
+	applied := 0
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
-			return fmt.Errorf("storage: migration %s: bad name", name)
+			return applied, fmt.Errorf("storage: migration %s: bad name", name)
 		}
 		if v <= have {
 			continue
 		}
 		script, err := migrations.ReadFile(name)
 		if err != nil {
-			return err
+			return applied, err
 		}
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return err
+			return applied, err
 		}
 		if _, err := tx.ExecContext(ctx, string(script)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("storage: migration %s: %w", base, err)
+			return applied, fmt.Errorf("storage: migration %s: %w", base, err)
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
 			tx.Rollback()
-			return err
+			return applied, err
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("storage: migration %s: %w", base, err)
+			return applied, fmt.Errorf("storage: migration %s: %w", base, err)
 		}
+		applied++
 	}
-	return nil
+	return applied, nil
 }
 
 // inTx runs fn in a write transaction and returns once its changes are

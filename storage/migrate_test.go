@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/coffer-dav/coffer/encryption"
 )
 
 // objectsLayout0001 turns the objects of a current database back into the
@@ -49,6 +52,12 @@ INSERT INTO revision_counter (id, value) VALUES (1, %d);
 ALTER TABLE accounts DROP COLUMN revision;
 `
 
+// passwordHashBack brings back the password hash column that migration
+// 0007 drops, so that a database turned back to an older version runs that
+// migration again.
+const passwordHashBack = `ALTER TABLE accounts ADD COLUMN password_phc TEXT NOT NULL DEFAULT '';
+`
+
 // TestMigrationMovesBodiesOut: a database written with the 0001 layout
 // opens with every object, body, property and UID rule intact, and with
 // names and properties counted (0006), at most high until the next write.
@@ -77,7 +86,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
+	if _, err := db.write.ExecContext(ctx, passwordHashBack+fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
 		t.Fatal(err)
 	}
 	keys := s.(*sqliteSpace).keys
@@ -157,7 +166,7 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	}
 	// The later migration (property sizes) is undone too, so that both run again.
 	undoLater := "ALTER TABLE objects DROP COLUMN meta_bytes; ALTER TABLE collections DROP COLUMN props_bytes; ALTER TABLE account_props DROP COLUMN bytes;"
-	if _, err := db.write.ExecContext(ctx, undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
+	if _, err := db.write.ExecContext(ctx, passwordHashBack+undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
 		t.Fatalf("downgrade to version %d: %v", version-1, err)
 	}
 	aliceKeys, aliceID := alice.(*sqliteSpace).keys, alice.(*sqliteSpace).user
@@ -205,5 +214,81 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	}
 	if rev := put(bob, bc.ID, "y.ics"); rev != shared+1 {
 		t.Errorf("bob's first revision after the migration: %d, want %d", rev, shared+1)
+	}
+}
+
+// migrationNumber returns the number of the migration whose file name ends
+// in suffix.
+func migrationNumber(t *testing.T, suffix string) int {
+	t.Helper()
+	names, err := migrations.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range names {
+		if n, ok := strings.CutSuffix(e.Name(), suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no migration *%s", suffix)
+	return 0
+}
+
+// TestMigrationDropsPasswordHash: a database from before the password
+// hash was dropped loses the column and every byte of the hashes it held
+// (in the file and the WAL, at once), keeps its accounts and key slots, and
+// has a rebuild pending; a database without accounts gets no rebuild.
+func TestMigrationDropsPasswordHash(t *testing.T) {
+	ctx := context.Background()
+	version := migrationNumber(t, "_drop_password_hash.sql")
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := db.RebuildPending(ctx); err != nil || pending {
+		t.Fatalf("a new database has a rebuild pending (%v)", err)
+	}
+	id := newUserSpace(t, db, "alice").(*sqliteSpace).user
+	before := encryption.Slot{KDF: "argon2id$v=19$m=19456,t=2,p=1$c2FsdA", Wrapped: []byte("wrapped key")}
+	if err := db.SetPassword(ctx, id, before); err != nil {
+		t.Fatal(err)
+	}
+	const hash = "$argon2id$v=19$m=19456,t=2,p=1$U2FsdFNhbHRTYWx0U2FsdA$SGFzaEhhc2hIYXNoSGFzaEhhc2hIYXNoSGFzaEhhc2g"
+	if _, err := db.write.ExecContext(ctx, passwordHashBack+fmt.Sprintf("UPDATE accounts SET password_phc = '%s'; DELETE FROM settings WHERE key = '%s'; PRAGMA user_version = %d;", hash, rebuildKey, version-1)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if b, _ := os.ReadFile(path); !bytes.Contains(b, []byte(hash)) {
+		t.Fatal("the old database does not hold the hash: the test is broken")
+	}
+
+	db, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('accounts') WHERE name = 'password_phc'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("accounts.password_phc after the migration: %d, %v", n, err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		if b, _ := os.ReadFile(f); bytes.Contains(b, []byte(hash[30:])) {
+			t.Errorf("%s still holds the dropped hash", filepath.Base(f))
+		}
+	}
+	if a, err := db.AccountByUsername(ctx, "alice"); err != nil || a.ID != id {
+		t.Fatalf("alice after the migration: %+v, %v", a, err)
+	}
+	after, err := db.Slot(ctx, id, "password")
+	if err != nil || after.KDF != before.KDF || !bytes.Equal(after.Wrapped, before.Wrapped) {
+		t.Errorf("the password slot changed in the migration: %v", err)
+	}
+	if pending, err := db.RebuildPending(ctx); err != nil || !pending {
+		t.Errorf("no rebuild pending after dropping the hashes (%v)", err)
 	}
 }

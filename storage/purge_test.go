@@ -23,7 +23,7 @@ func TestPurgeUnderConcurrentReader(t *testing.T) {
 	db, bob, dir := testSpace(t)
 	ctx := context.Background()
 	wrapped := bytes.Repeat([]byte("SLOT-MARKER-"), 8)
-	doomed, err := db.CreateAccount(ctx, NewAccount{Username: "carol", PasswordPHC: "x",
+	doomed, err := db.CreateAccount(ctx, NewAccount{Username: "carol",
 		Slots: func(int64) (map[string]encryption.Slot, error) {
 			return map[string]encryption.Slot{"password": {KDF: "secret$AAAA", Wrapped: wrapped}}, nil
 		}})

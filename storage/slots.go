@@ -10,9 +10,9 @@ import (
 )
 
 // SetCredentials stores key slots by kind, replacing those of the same
-// kinds, and the password hash when phc is not empty, in one transaction:
-// a recovery replaces the password and the recovery code together.
-func (db *DB) SetCredentials(ctx context.Context, account int64, phc string, slots map[string]encryption.Slot) error {
+// kinds, in one transaction: a recovery replaces the password and the
+// recovery code together. It gives ErrNotFound for an unknown account.
+func (db *DB) SetCredentials(ctx context.Context, account int64, slots map[string]encryption.Slot) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, account).Scan(&one)
@@ -21,11 +21,6 @@ func (db *DB) SetCredentials(ctx context.Context, account int64, phc string, slo
 		}
 		if err != nil {
 			return fmt.Errorf("storage: set credentials: %w", err)
-		}
-		if phc != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_phc = ? WHERE id = ?`, phc, account); err != nil {
-				return fmt.Errorf("storage: set password: %w", err)
-			}
 		}
 		for kind, s := range slots {
 			if err := putSlot(ctx, tx, account, kind, s); err != nil {

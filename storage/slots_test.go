@@ -8,8 +8,9 @@ import (
 	"github.com/coffer-dav/coffer/encryption"
 )
 
-// TestSetCredentials: the password hash and the slots change together,
-// other slots stay, and a missing account is ErrNotFound.
+// TestSetCredentials: the slots change together, other slots stay, the
+// password stamp follows the password slot, and a missing account is
+// ErrNotFound.
 func TestSetCredentials(t *testing.T) {
 	ctx := context.Background()
 	db, _, _ := testSpace(t)
@@ -18,10 +19,10 @@ func TestSetCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	slot := func(s string) encryption.Slot { return encryption.Slot{KDF: s, Wrapped: []byte(s)} }
-	if err := db.SetCredentials(ctx, acct.ID, "phc-1", map[string]encryption.Slot{"password": slot("p1"), "recovery": slot("r1")}); err != nil {
+	if err := db.SetCredentials(ctx, acct.ID, map[string]encryption.Slot{"password": slot("p1"), "recovery": slot("r1")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SetCredentials(ctx, acct.ID, "", map[string]encryption.Slot{"escrow": slot("e1"), "recovery": slot("r2")}); err != nil {
+	if err := db.SetCredentials(ctx, acct.ID, map[string]encryption.Slot{"escrow": slot("e1"), "recovery": slot("r2")}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -37,10 +38,25 @@ func TestSetCredentials(t *testing.T) {
 			t.Errorf("slot %s = %+v, %v; want %s", tt.kind, got, err, tt.want)
 		}
 	}
-	if a, _ := db.AccountByUsername(ctx, "alice"); a.PasswordPHC != "phc-1" {
-		t.Errorf("password hash = %q, want phc-1 (an empty phc keeps it)", a.PasswordPHC)
+	if stamp, err := db.PasswordStamp(ctx, acct.ID); err != nil || stamp != "p1" {
+		t.Errorf("password stamp = %q, %v; want p1", stamp, err)
 	}
-	if err := db.SetCredentials(ctx, acct.ID+100, "phc", map[string]encryption.Slot{"escrow": slot("x")}); !errors.Is(err, ErrNotFound) {
+	if err := db.SetPassword(ctx, acct.ID, slot("p2")); err != nil {
+		t.Fatal(err)
+	}
+	if stamp, err := db.PasswordStamp(ctx, acct.ID); err != nil || stamp != "p2" {
+		t.Errorf("password stamp after SetPassword = %q, %v; want p2", stamp, err)
+	}
+	if got, err := db.Slot(ctx, acct.ID, "recovery"); err != nil || got.KDF != "r2" {
+		t.Errorf("SetPassword changed the recovery slot: %+v, %v", got, err)
+	}
+	if err := db.SetCredentials(ctx, acct.ID+100, map[string]encryption.Slot{"escrow": slot("x")}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SetCredentials of a missing account = %v, want ErrNotFound", err)
+	}
+	if err := db.SetPassword(ctx, acct.ID+100, slot("x")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetPassword of a missing account = %v, want ErrNotFound", err)
+	}
+	if _, err := db.PasswordStamp(ctx, acct.ID+100); !errors.Is(err, ErrNotFound) {
+		t.Errorf("PasswordStamp of a missing account = %v, want ErrNotFound", err)
 	}
 }

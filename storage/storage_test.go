@@ -32,7 +32,7 @@ func newUserSpace(t testing.TB, db *DB, name string) Space {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := db.CreateAccount(context.Background(), NewAccount{Username: name, PasswordPHC: "x",
+	acct, err := db.CreateAccount(context.Background(), NewAccount{Username: name,
 		Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan()
-	doomed, err := db.CreateAccount(ctx, NewAccount{Username: "erased-user", Email: "erased@example.org", DisplayName: "ERASED-DISPLAY-NAME", PasswordPHC: "x",
+	doomed, err := db.CreateAccount(ctx, NewAccount{Username: "erased-user", Email: "erased@example.org", DisplayName: "ERASED-DISPLAY-NAME",
 		Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -234,7 +234,7 @@ func (a *app) createUser(ctx context.Context, u newUser) (*createdUser, error) {
 		u.displayName = u.username
 	}
 	acct, err := a.db.CreateAccount(ctx, storage.NewAccount{
-		Username: u.username, Email: u.email, DisplayName: u.displayName, PasswordPHC: e.PasswordPHC, Slots: e.Slots,
+		Username: u.username, Email: u.email, DisplayName: u.displayName, Slots: e.Slots,
 		Lifecycle: a.life.Begin(u.start, u.email),
 	})
 	if errors.Is(err, storage.ErrExists) {
@@ -265,7 +265,7 @@ func (s credentialStore) Credentials(ctx context.Context, username string) (*aut
 	if err != nil {
 		return nil, err
 	}
-	c := &auth.Credentials{AccountID: a.ID, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName, PasswordPHC: a.PasswordPHC}
+	c := &auth.Credentials{AccountID: a.ID, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName}
 	if c.PasswordSlot, err = s.db.Slot(ctx, a.ID, "password"); err != nil {
 		return nil, err
 	}
@@ -278,18 +278,18 @@ func (s credentialStore) Credentials(ctx context.Context, username string) (*aut
 	return c, nil
 }
 
-// SetCredentials stores a password hash and key slots together, for recovery and escrow.
-func (s credentialStore) SetCredentials(ctx context.Context, account int64, phc string, slots map[string]encryption.Slot) error {
-	return s.db.SetCredentials(ctx, account, phc, slots)
+// SetCredentials stores key slots together, for recovery and escrow.
+func (s credentialStore) SetCredentials(ctx context.Context, account int64, slots map[string]encryption.Slot) error {
+	return s.db.SetCredentials(ctx, account, slots)
 }
 
-// PasswordPHC lets auth notice a password set by another process.
-func (s credentialStore) PasswordPHC(ctx context.Context, account int64) (string, error) {
-	return s.db.PasswordPHC(ctx, account)
+// PasswordStamp lets auth notice a password set by another process.
+func (s credentialStore) PasswordStamp(ctx context.Context, account int64) (string, error) {
+	return s.db.PasswordStamp(ctx, account)
 }
 
-func (s credentialStore) SetPassword(ctx context.Context, account int64, phc string, slot encryption.Slot) error {
-	return s.db.SetPassword(ctx, account, phc, slot)
+func (s credentialStore) SetPassword(ctx context.Context, account int64, slot encryption.Slot) error {
+	return s.db.SetPassword(ctx, account, slot)
 }
 
 // davLogins adapts the login service to what the DAV layer needs.
