@@ -22,6 +22,28 @@ import (
 func TestFailedLoginsAreThrottled(t *testing.T) {
 	s := startServer(t, "")
 	addUser(t, s.data, "victim", "victim-password")
+	// The baseline is a server whose heap has reached its working size
+	// with Argon2, as it has after its first logins (a server that just
+	// started has run one Argon2 at most, for its first account): a few
+	// rounds of two wrong logins at once on that account, from addresses
+	// of their own, within their free failures.
+	for round := range 4 {
+		var warming sync.WaitGroup
+		for _, ip := range []string{"127.0.0.3", "127.0.0.4"} {
+			warming.Add(1)
+			go func() {
+				defer warming.Done()
+				req, _ := http.NewRequest("PROPFIND", s.URL+"dav/calendars/"+s.User+"/", nil)
+				req.SetBasicAuth(s.User, fmt.Sprintf("warm-up-guess-%d", round))
+				req.Header.Set("Depth", "0")
+				if resp, err := clientFrom(t, ip).Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		warming.Wait()
+	}
 	rssBefore := vmKiB(t, s.cmd.Process.Pid, "VmRSS")
 
 	attacker := clientFrom(t, "127.0.0.1")
