@@ -107,6 +107,10 @@ func errInternal(err error) *Error {
 	if errors.Is(err, storage.ErrFull) {
 		return &Error{Status: http.StatusInsufficientStorage, Precondition: condSufficientDiskSpace, Message: "the server's disk is full; try again later", Err: err}
 	}
+	if errors.Is(err, storage.ErrDamaged) {
+		// Never an empty or older value in its place; the log names the record.
+		return &Error{Status: http.StatusServiceUnavailable, Message: "a stored record is damaged; the operator has been told", Err: err}
+	}
 	return &Error{Status: http.StatusInternalServerError, Message: "internal server error", Err: err}
 }
 

@@ -70,13 +70,14 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 		}
 		want[name] = body
 	}
-	if _, err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
+	if err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	exact, err := s.Counts(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	undoPropertyRows(t, db, s)
 	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,9 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT max(revision) + 50 FROM collections`).Scan(&shared); err != nil {
 		t.Fatal(err)
 	}
-	// The later migration (property sizes) is undone too, so that both run again.
+	// The later migrations (property sizes, property rows) are undone too,
+	// so that all run again.
+	undoPropertyRows(t, db, alice, bob)
 	undoLater := "ALTER TABLE objects DROP COLUMN meta_bytes; ALTER TABLE collections DROP COLUMN props_bytes; ALTER TABLE account_props DROP COLUMN bytes;"
 	if _, err := db.write.ExecContext(ctx, undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
 		t.Fatalf("downgrade to version %d: %v", version-1, err)

@@ -133,7 +133,7 @@ type Space interface {
 	// CreateCollection creates a collection, or fails with ErrExists.
 	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
 	// PatchCollection sets and removes properties and raises the revision.
-	PatchCollection(ctx context.Context, id int64, set Props, remove []string) (*Collection, error)
+	PatchCollection(ctx context.Context, id int64, set Props, remove []string) error
 	// DeleteCollection removes a collection, the collections nested in it,
 	// and everything in them.
 	DeleteCollection(ctx context.Context, id int64) error
@@ -155,7 +155,7 @@ type Space interface {
 	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
 	// PatchObject sets and removes dead properties of an object. It records
 	// a change but keeps the ETag, which covers the body only.
-	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) (*Object, error)
+	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) error
 	// TransferObject copies or moves an object with its properties, in one
 	// transaction, recording changes on both sides. It fails with
 	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
@@ -171,7 +171,7 @@ type Space interface {
 	// Props returns the properties of the principal or of a home.
 	Props(ctx context.Context, scope Scope) (Props, error)
 	// PatchProps sets and removes properties of the principal or of a home.
-	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) (Props, error)
+	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) error
 	// Usage returns the bytes the user's objects, names and properties take.
 	Usage(ctx context.Context) (int64, error)
 	// Counts returns the number of the user's collections and the number
@@ -190,6 +190,9 @@ var (
 	// database's size limit) is full; it changed nothing, and the same
 	// write succeeds once space returns.
 	ErrFull = errors.New("storage: the disk is full")
+	// ErrDamaged wraps a read of a record that is missing, altered or put
+	// back from an older copy: the database was changed outside Coffer.
+	ErrDamaged = errors.New("storage: a stored record is damaged")
 )
 
 // UIDConflict reports that another object in the collection has the same UID.

@@ -24,6 +24,11 @@ type plainObject struct {
 	body   []byte
 	index  []byte
 	props  Props
+	id     int64  // the row it was read from, if any
+	mac    []byte // its name MAC there
+	// keepProps says that a replace keeps the properties already stored
+	// (PUT); props is then unused.
+	keepProps bool
 }
 
 // TransferObject copies or moves an object with its properties in one transaction.
@@ -43,7 +48,7 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		}
 		srcMAC := s.objectMAC(src.uid, name)
 		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ? AND o.name_mac = ?`, src.id, srcMAC)
-		obj, err := s.openRow(src.uid, row.Scan)
+		obj, err := s.openRow(ctx, tx, src.uid, row.Scan)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -137,16 +142,28 @@ func (s *sqliteSpace) tree(ctx context.Context, tx *sql.Tx) ([]treeEntry, error)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list collections: %w", err)
 	}
-	defer rows.Close()
-	var out []treeEntry
+	var cs []Collection
+	var uids [][]byte
 	for rows.Next() {
 		c, uid, err := s.scanCollectionUID(rows.Scan)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, treeEntry{Collection: *c, uid: uid})
+		cs, uids = append(cs, *c), append(uids, uid)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.collectionProps(ctx, tx, `c.account_id = ?`, []any{s.user}, cs, uids); err != nil {
+		return nil, err
+	}
+	out := make([]treeEntry, len(cs))
+	for i := range cs {
+		out[i] = treeEntry{Collection: cs[i], uid: uids[i]}
+	}
+	return out, nil
 }
 
 // renameCollection gives a collection a new home and name. Its records are
@@ -171,26 +188,25 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	if err != nil {
 		return err
 	}
-	props, err := s.sealProps(uid, c.Props)
-	if err != nil {
-		return err
-	}
 	rev, err := s.nextRevision(ctx, tx)
 	if err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), props, c.Props.Size(), rev, rev, time.Now().Unix())
+		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, X'', ?, ?, ?, ?)`,
+		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), c.Props.Size(), rev, rev, time.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("storage: copy collection: %w", err)
-	}
-	if !withMembers {
-		return nil
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
 		return err
+	}
+	if _, err := s.insertProps(ctx, tx, s.collectionOwner(id, uid), c.Props, rev); err != nil {
+		return err
+	}
+	if !withMembers {
+		return nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ?`, c.ID)
 	if err != nil {
@@ -198,7 +214,7 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	}
 	var members []*plainObject
 	for rows.Next() {
-		obj, err := s.openRow(c.uid, rows.Scan)
+		obj, err := s.openRow(ctx, nil, c.uid, rows.Scan)
 		if err != nil {
 			rows.Close()
 			return err
@@ -211,6 +227,11 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	}
 	dst := collectionRef{id: id, uid: uid}
 	for _, obj := range members {
+		if err := s.loadProps(ctx, tx, s.objectOwner(obj.id, c.uid, obj.mac), obj.props); err != nil {
+			return err
+		}
+	}
+	for _, obj := range members {
 		if _, err := s.writeObject(ctx, tx, dst, obj); err != nil {
 			return err
 		}
@@ -220,17 +241,20 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 
 // sealedColumns are the object columns that openRow reads, from sealedTables.
 const (
-	sealedColumns = `o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, b.body_sealed, o.props_sealed, o.index_sealed`
+	sealedColumns = `o.id, o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, b.body_sealed, o.props_sealed, o.index_sealed`
 	sealedTables  = `objects o JOIN object_bodies b ON b.object_id = o.id`
 )
 
-// openRow reads a row of sealedColumns and opens every sealed field.
-func (s *sqliteSpace) openRow(coll []byte, scan func(...any) error) (*plainObject, error) {
+// openRow reads a row of sealedColumns and opens every sealed field. With
+// a transaction at hand it reads the object's property rows too; without
+// one (while other rows are being read), the caller loads them into props.
+func (s *sqliteSpace) openRow(ctx context.Context, tx *sql.Tx, coll []byte, scan func(...any) error) (*plainObject, error) {
 	var mac, name, ctype, body, props, index []byte
 	o := &plainObject{}
-	if err := scan(&mac, &name, &o.uidMAC, &o.etag, &ctype, &body, &props, &index); err != nil {
+	if err := scan(&o.id, &mac, &name, &o.uidMAC, &o.etag, &ctype, &body, &props, &index); err != nil {
 		return nil, err
 	}
+	o.mac = mac
 	var errs [5]error
 	var plainName []byte
 	plainName, errs[0] = s.keys.Open(s.ad(coll, mac, fieldObjectName), name)
@@ -244,6 +268,11 @@ func (s *sqliteSpace) openRow(coll []byte, scan func(...any) error) (*plainObjec
 		return nil, fmt.Errorf("storage: open object: %w", err)
 	}
 	o.name = string(plainName)
+	if tx != nil {
+		if err := s.loadProps(ctx, tx, s.objectOwner(o.id, coll, mac), o.props); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
 }
 
@@ -255,13 +284,10 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if p.index != nil {
 		sealedIndex = s.keys.Seal(s.ad(dst.uid, mac, fieldObjectIndex), p.index)
 	}
-	sealedProps, err := s.sealPropsAD(s.ad(dst.uid, mac, fieldObjectProps), props)
-	if err != nil {
-		return nil, err
-	}
-	var id, oldCharge int64
+	var id, oldSize, oldMeta int64
+	var legacy []byte
 	replaced := true
-	switch err := tx.QueryRowContext(ctx, `SELECT id, size + meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldCharge); {
+	switch err := tx.QueryRowContext(ctx, `SELECT id, size, meta_bytes, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldSize, &oldMeta, &legacy); {
 	case errors.Is(err, sql.ErrNoRows):
 		replaced = false
 	case err != nil:
@@ -271,7 +297,14 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if replaced {
 		added = 0
 	}
+	oldCharge := oldSize + oldMeta
 	meta := int64(len(name)) + props.Size()
+	keep := p.keepProps && replaced
+	if keep {
+		meta = oldMeta // the same name, and the properties stay as they are
+	} else {
+		legacy = nil
+	}
 	rev, err := s.bumpCounting(ctx, tx, dst.id, added, int64(len(body))+meta-oldCharge)
 	if err != nil {
 		return nil, err
@@ -283,16 +316,19 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if replaced {
 		_, err = tx.ExecContext(ctx,
 			`UPDATE objects SET etag = ?, size = ?, meta_bytes = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ? WHERE id = ?`,
-			etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps, id)
+			etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, legacy, id)
 		if err == nil {
 			_, err = tx.ExecContext(ctx, `UPDATE object_bodies SET body_sealed = ? WHERE object_id = ?`, sealedBody, id)
+		}
+		if err == nil && !keep {
+			_, err = tx.ExecContext(ctx, `DELETE FROM object_props WHERE object_id = ?`, id)
 		}
 	} else {
 		var res sql.Result
 		res, err = tx.ExecContext(ctx,
-			`INSERT INTO objects (collection_id, name_mac, etag, size, meta_bytes, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, props_sealed)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			dst.id, mac, etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps)
+			`INSERT INTO objects (collection_id, name_mac, etag, size, meta_bytes, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dst.id, mac, etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex)
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
@@ -302,6 +338,11 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: write object: %w", err)
+	}
+	if !keep {
+		if _, err := s.insertProps(ctx, tx, s.objectOwner(id, dst.uid, mac), props, rev); err != nil {
+			return nil, err
+		}
 	}
 	if err := logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
 		return nil, err
