@@ -85,7 +85,7 @@ func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name st
 		if _, err := tx.ExecContext(ctx, `UPDATE objects SET props_sealed = NULL, meta_bytes = ?, revision = ? WHERE id = ?`, meta, rev, id); err != nil {
 			return fmt.Errorf("storage: update object: %w", err)
 		}
-		return logChange(ctx, tx, ref.id, mac, sealedName, rev, false)
+		return s.logChange(ctx, tx, ref.id, mac, sealedName, rev, false)
 	})
 }
 

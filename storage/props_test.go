@@ -231,7 +231,8 @@ func legacySet(t *testing.T, s *sqliteSpace, ad encryption.AD, p Props) []byte {
 }
 
 // undoPropertyRows puts every property of the spaces back into the whole
-// sealed sets of the schema before 0007, and drops the rows' tables.
+// sealed sets of the schema before 0007, drops the rows' tables, and undoes
+// the migrations after it, back to schema version 6.
 func undoPropertyRows(t *testing.T, db *DB, spaces ...Space) {
 	t.Helper()
 	ctx := context.Background()
@@ -244,7 +245,9 @@ func undoPropertyRows(t *testing.T, db *DB, spaces ...Space) {
 	for _, sp := range spaces {
 		undoSpace(t, db, sp.(*sqliteSpace), exec)
 	}
-	exec(`DROP TABLE collection_props; DROP TABLE object_props; DROP TABLE scope_props; PRAGMA user_version = 6`)
+	exec(`DROP TABLE collection_props; DROP TABLE object_props; DROP TABLE scope_props;
+		DROP INDEX changes_tombstones; ALTER TABLE collections DROP COLUMN tombstones; ALTER TABLE collections DROP COLUMN forgotten_rev;
+		PRAGMA user_version = 6`)
 }
 
 func undoSpace(t *testing.T, db *DB, s *sqliteSpace, exec func(string, ...any)) {

@@ -402,8 +402,8 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 	}
 	defer tx.Rollback()
 	var uid []byte
-	var rev, created int64
-	err = tx.QueryRowContext(ctx, `SELECT uid, revision, created_rev FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&uid, &rev, &created)
+	var rev, created, forgotten int64
+	err = tx.QueryRowContext(ctx, `SELECT uid, revision, created_rev, forgotten_rev FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&uid, &rev, &created, &forgotten)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, ErrNotFound
 	}
@@ -411,8 +411,9 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 		return nil, 0, fmt.Errorf("storage: read collection: %w", err)
 	}
 	// A revision from before this collection existed belongs to another one
-	// that had the same name; only 0 (the initial sync) is always valid.
-	if since < 0 || since > rev || (since != 0 && since < created) {
+	// that had the same name; one from before its forgotten deletions could
+	// miss one; only 0 (the initial sync) is always valid.
+	if since < 0 || since > rev || (since != 0 && (since < created || since < forgotten)) {
 		return nil, 0, ErrBadRevision
 	}
 	rows, err := tx.QueryContext(ctx,
@@ -598,14 +599,58 @@ func (s *sqliteSpace) nextRevision(ctx context.Context, tx *sql.Tx) (int64, erro
 	return rev, nil
 }
 
-// logChange records the latest change of one object name, replacing the older one.
-func logChange(ctx context.Context, tx *sql.Tx, collection int64, mac, sealedName []byte, rev int64, deleted bool) error {
-	_, err := tx.ExecContext(ctx,
+// logChange records the latest change of one object name, replacing the
+// older one, and keeps the collection's deletions within their bound.
+func (s *sqliteSpace) logChange(ctx context.Context, tx *sql.Tx, collection int64, mac, sealedName []byte, rev int64, deleted bool) error {
+	var was bool
+	err := tx.QueryRowContext(ctx, `SELECT deleted FROM changes WHERE collection_id = ? AND name_mac = ?`, collection, mac).Scan(&was)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("storage: log change: %w", err)
+	}
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO changes (collection_id, name_mac, name_sealed, revision, deleted) VALUES (?, ?, ?, ?, ?)
 		 ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, revision = excluded.revision, deleted = excluded.deleted`,
 		collection, mac, sealedName, rev, deleted)
 	if err != nil {
 		return fmt.Errorf("storage: log change: %w", err)
+	}
+	if was == deleted {
+		return nil
+	}
+	step := int64(1)
+	if was {
+		step = -1
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `UPDATE collections SET tombstones = tombstones + ? WHERE id = ? RETURNING tombstones`, step, collection).Scan(&n); err != nil {
+		return fmt.Errorf("storage: count deletions: %w", err)
+	}
+	if n <= s.db.maxTombstones {
+		return nil
+	}
+	return forgetTombstones(ctx, tx, collection, n-s.db.maxTombstones*9/10)
+}
+
+// forgetTombstones removes the oldest n deletions of a collection's change
+// log and notes the newest revision removed, below which a token could miss
+// one of them.
+func forgetTombstones(ctx context.Context, tx *sql.Tx, collection, n int64) error {
+	var upTo int64
+	err := tx.QueryRowContext(ctx, `SELECT revision FROM changes WHERE collection_id = ? AND deleted ORDER BY revision LIMIT 1 OFFSET ?`, collection, n-1).Scan(&upTo)
+	if err != nil {
+		return fmt.Errorf("storage: forget deletions: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE collection_id = ? AND deleted AND revision <= ?`, collection, upTo)
+	if err != nil {
+		return fmt.Errorf("storage: forget deletions: %w", err)
+	}
+	gone, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE collections SET tombstones = tombstones - ?, forgotten_rev = max(forgotten_rev, ?) WHERE id = ?`, gone, upTo, collection)
+	if err != nil {
+		return fmt.Errorf("storage: forget deletions: %w", err)
 	}
 	return nil
 }

@@ -344,7 +344,7 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 			return nil, err
 		}
 	}
-	if err := logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
+	if err := s.logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
 		return nil, err
 	}
 	return &Object{Name: name, ETag: etag, ContentType: string(ctype), Size: int64(len(body)), Modified: now, Revision: rev, Props: props}, nil
@@ -364,7 +364,7 @@ func (s *sqliteSpace) removeObject(ctx context.Context, tx *sql.Tx, c collection
 	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac); err != nil {
 		return fmt.Errorf("storage: delete object: %w", err)
 	}
-	return logChange(ctx, tx, c.id, mac, sealedName, rev, true)
+	return s.logChange(ctx, tx, c.id, mac, sealedName, rev, true)
 }
 
 // checkUID fails with a *UIDConflict when another object of the collection
