@@ -30,6 +30,8 @@ type DB struct {
 	path  string
 	index *indexCache
 
+	legacySeal bool // tests only: write object content as before seal version 1
+
 	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
 	walDirty  atomic.Bool  // a purge's checkpoint was kept from emptying the WAL; RebuildWhenQuiet retries it
 

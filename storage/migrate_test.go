@@ -59,6 +59,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // rows as the code of that time wrote them
 	s := newUserSpace(t, db, "alice")
 	c := mustCollection(t, s, "work")
 	want := map[string][]byte{}
@@ -123,6 +124,7 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // rows as the code of that time wrote them
 	alice, bob := newUserSpace(t, db, "alice"), newUserSpace(t, db, "bob")
 	c := mustCollection(t, alice, "work")
 	put := func(s Space, coll int64, name string) int64 {
@@ -155,8 +157,10 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT max(revision) + 50 FROM collections`).Scan(&shared); err != nil {
 		t.Fatal(err)
 	}
-	// The later migration (property sizes) is undone too, so that both run again.
-	undoLater := "ALTER TABLE objects DROP COLUMN meta_bytes; ALTER TABLE collections DROP COLUMN props_bytes; ALTER TABLE account_props DROP COLUMN bytes;"
+	// The later migrations (property sizes, sealed revisions) are undone
+	// too, so that all of them run again.
+	undoLater := "ALTER TABLE objects DROP COLUMN meta_bytes; ALTER TABLE collections DROP COLUMN props_bytes; ALTER TABLE account_props DROP COLUMN bytes;" +
+		"ALTER TABLE objects DROP COLUMN seal_v; ALTER TABLE objects DROP COLUMN sealed_rev; ALTER TABLE objects DROP COLUMN uid_sealed;"
 	if _, err := db.write.ExecContext(ctx, undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
 		t.Fatalf("downgrade to version %d: %v", version-1, err)
 	}
