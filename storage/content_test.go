@@ -140,6 +140,7 @@ func TestDamagedContent(t *testing.T) {
 		{"old body and ETag", `UPDATE object_bodies SET body_sealed = ?2 WHERE object_id = ?1; UPDATE objects SET etag = ?3 WHERE id = ?1`, "body", false},
 		{"old body and sealed_rev", `UPDATE object_bodies SET body_sealed = ?2 WHERE object_id = ?1; UPDATE objects SET sealed_rev = ?4 WHERE id = ?1`, "body", false},
 		{"old body, ETag and sealed_rev, current type", `UPDATE object_bodies SET body_sealed = ?2 WHERE object_id = ?1; UPDATE objects SET etag = ?3, sealed_rev = ?4 WHERE id = ?1`, "body", false},
+		{"old content, current ETag", `UPDATE object_bodies SET body_sealed = ?2 WHERE object_id = ?1; UPDATE objects SET sealed_rev = ?4, ctype_sealed = ?5, index_sealed = ?6, uid_sealed = ?7 WHERE id = ?1`, "body", false},
 		{"the whole old row", `UPDATE object_bodies SET body_sealed = ?2 WHERE object_id = ?1; UPDATE objects SET etag = ?3, sealed_rev = ?4, ctype_sealed = ?5, index_sealed = ?6, uid_sealed = ?7 WHERE id = ?1`, "body", true},
 		{"old content type", `UPDATE objects SET ctype_sealed = ?5 WHERE id = ?1`, "list", false},
 		{"old index entry", `UPDATE objects SET index_sealed = ?6 WHERE id = ?1`, "index", false},
