@@ -221,8 +221,10 @@ func TestDamagedContent(t *testing.T) {
 }
 
 // TestLegacyRowsOpenAndUpgrade: rows written before seal version 1 open
-// as they are (an index stored as NULL is none), and a write of the row
-// seals it anew, bound to its revision.
+// as they are (an index stored as NULL is none); a full load of the
+// collection's index seals their content anew, bound to their revision,
+// with nothing a client sees changed, so that an old body put back no
+// longer opens; and a write of the row seals it anew too.
 func TestLegacyRowsOpenAndUpgrade(t *testing.T) {
 	db, s, _ := testSpace(t)
 	ctx := context.Background()
@@ -235,6 +237,14 @@ func TestLegacyRowsOpenAndUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.legacySeal = false
+	before, err := s.Objects(ctx, c.ID)
+	if err != nil || len(before) != 2 {
+		t.Fatalf("old rows: %v, %v", before, err)
+	}
+	var legacyBody []byte
+	if err := db.read.QueryRow(`SELECT b.body_sealed FROM objects o JOIN object_bodies b ON b.object_id = o.id WHERE o.etag = ?`, before[1].ETag).Scan(&legacyBody); err != nil {
+		t.Fatal(err)
+	}
 	all, _, err := s.Index(ctx, c.ID)
 	if err != nil || len(all) != 2 {
 		t.Fatalf("index of old rows: %v, %v", all, err)
@@ -243,6 +253,28 @@ func TestLegacyRowsOpenAndUpgrade(t *testing.T) {
 		if want := map[string]string{"a.ics": "ia", "b.vcf": ""}[e.Name]; string(e.Index) != want {
 			t.Errorf("%s: index %q, want %q", e.Name, e.Index, want)
 		}
+	}
+	after, err := s.Objects(ctx, c.ID)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("after the index load: %v, %v", after, err)
+	}
+	for i, o := range after {
+		var v, sealedRev int64
+		if err := db.read.QueryRow(`SELECT seal_v, sealed_rev FROM objects WHERE collection_id = ? AND etag = ?`, c.ID, o.ETag).Scan(&v, &sealedRev); err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.Object(ctx, c.ID, o.Name, true)
+		if err != nil || v != sealCurrent || sealedRev != o.Revision || o.ETag != before[i].ETag || o.Revision != before[i].Revision || o.ContentType != before[i].ContentType ||
+			string(full.Body) != map[string]string{"a.ics": "A", "b.vcf": "B"}[o.Name] {
+			t.Errorf("%s after the index load: seal_v %d, sealed_rev %d, %+v, %v; before %+v", o.Name, v, sealedRev, full, err, before[i])
+		}
+	}
+	if all, _, err = s.Index(ctx, c.ID); err != nil || len(all) != 2 {
+		t.Fatalf("index after the upgrade: %v, %v", all, err)
+	}
+	exec(t, db, `UPDATE object_bodies SET body_sealed = ? WHERE object_id = (SELECT id FROM objects WHERE etag = ?)`, legacyBody, before[1].ETag)
+	if _, err := s.Object(ctx, c.ID, before[1].Name, true); !errors.Is(err, ErrDamaged) {
+		t.Errorf("the old body put back after the upgrade: %v, want ErrDamaged", err)
 	}
 	res, err := s.PutObject(ctx, c.ID, PutOptions{Name: "a.ics", UID: "ua", ContentType: "text/calendar", Body: []byte("A2")})
 	if err != nil {

@@ -69,17 +69,24 @@ func (s *sqliteSpace) Index(ctx context.Context, collection int64) ([]IndexEntry
 		}
 		cache.apply(key, base, rev, delta)
 	default:
-		all, err := s.indexScan(ctx, tx, collection, uid)
+		all, legacy, err := s.indexScan(ctx, tx, collection, uid)
 		if err != nil {
 			return nil, 0, err
 		}
 		cache.replace(key, rev, all)
+		if legacy {
+			// With the user's key at hand, rows from before seal version 1
+			// move to it; the entries stay the same. The upgrade is
+			// best-effort: a row it misses (a full disk) stays readable in
+			// the old form and is tried at the next full scan.
+			_ = s.upgradeLegacy(ctx, collectionRef{id: collection, uid: uid})
+		}
 	}
 	if out, ok := cache.list(key, rev); ok {
 		return out, rev, nil
 	}
 	// Another request moved the cache on meanwhile; answer from a fresh scan.
-	all, err := s.indexScan(ctx, tx, collection, uid)
+	all, _, err := s.indexScan(ctx, tx, collection, uid)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -90,28 +97,31 @@ func (s *sqliteSpace) Index(ctx context.Context, collection int64) ([]IndexEntry
 	return out, rev, nil
 }
 
-// indexScan opens the index entries of every object of a collection.
-func (s *sqliteSpace) indexScan(ctx context.Context, tx *sql.Tx, collection int64, uid []byte) (map[string]IndexEntry, error) {
+// indexScan opens the index entries of every object of a collection, and
+// tells whether any row is still in seal version 0.
+func (s *sqliteSpace) indexScan(ctx context.Context, tx *sql.Tx, collection int64, uid []byte) (map[string]IndexEntry, bool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name_mac, name_sealed, etag, index_sealed, seal_v, sealed_rev FROM objects WHERE collection_id = ?`, collection)
 	if err != nil {
-		return nil, fmt.Errorf("storage: read index: %w", err)
+		return nil, false, fmt.Errorf("storage: read index: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]IndexEntry{}
+	legacy := false
 	for rows.Next() {
 		var mac, name, index []byte
 		var etag string
 		var v, rev int64
 		if err := rows.Scan(&mac, &name, &etag, &index, &v, &rev); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		e, err := s.openIndexEntry(collectionRef{id: collection, uid: uid}, mac, name, etag, index, v, rev)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out[string(mac)] = e
+		legacy = legacy || v < sealCurrent
 	}
-	return out, rows.Err()
+	return out, legacy, rows.Err()
 }
 
 // indexDelta opens what changed in a collection after revision since.
