@@ -210,6 +210,7 @@ type DamagedError struct {
 	Err        error  // what failed; nil when the record is missing
 }
 
+// Error names the object by name MAC and collection id, and the record.
 func (e *DamagedError) Error() string {
 	what := "is missing"
 	if e.Err != nil {
