@@ -1,13 +1,9 @@
 package dav
 
 import (
-	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/coffer-dav/coffer/storage"
 )
 
 const calPath = "/dav/calendars/alice/calendar/"
@@ -252,19 +248,6 @@ func TestStorageFailureIs500WithoutDetails(t *testing.T) {
 	wantError(t, rec, 500, "")
 	if strings.Contains(rec.Body.String(), "secret") {
 		t.Fatalf("500 body leaks the cause: %s", rec.Body)
-	}
-}
-
-// TestDamagedRecordIs503AndLogged: a record that storage finds altered or
-// missing answers 503, never an empty value or a 500, and the log names it.
-func TestDamagedRecordIs503AndLogged(t *testing.T) {
-	var log strings.Builder
-	ts := newTestServer(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
-	ts.alice.fail = fmt.Errorf("%w: the properties of collection_props 7 have lost their digest", storage.ErrDamaged)
-	rec := ts.do(t, "alice", "PROPFIND", calPath, "", "Depth: 0")
-	wantError(t, rec, 503, "")
-	if !strings.Contains(log.String(), "collection_props 7") {
-		t.Fatalf("the log does not name the damaged record: %s", log.String())
 	}
 }
 

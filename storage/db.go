@@ -31,6 +31,7 @@ type DB struct {
 	index *indexCache
 
 	maxTombstones int64 // deletions a collection's change log remembers
+	legacySeal    bool  // tests only: write object content as before seal version 1
 
 	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
 	walDirty  atomic.Bool  // a purge's checkpoint was kept from emptying the WAL; RebuildWhenQuiet retries it

@@ -59,6 +59,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // rows as the code of that time wrote them
 	s := newUserSpace(t, db, "alice")
 	c := mustCollection(t, s, "work")
 	want := map[string][]byte{}
@@ -124,6 +125,7 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // rows as the code of that time wrote them
 	alice, bob := newUserSpace(t, db, "alice"), newUserSpace(t, db, "bob")
 	c := mustCollection(t, alice, "work")
 	put := func(s Space, coll int64, name string) int64 {
@@ -156,7 +158,7 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT max(revision) + 50 FROM collections`).Scan(&shared); err != nil {
 		t.Fatal(err)
 	}
-	// The later migrations (property sizes, property rows) are undone too,
+	// The later migrations (property sizes, property rows, sealed revisions) are undone too,
 	// so that all run again.
 	undoPropertyRows(t, db, alice, bob)
 	undoLater := "ALTER TABLE objects DROP COLUMN meta_bytes; ALTER TABLE collections DROP COLUMN props_bytes; ALTER TABLE account_props DROP COLUMN bytes;"

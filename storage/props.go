@@ -224,15 +224,15 @@ func (s *sqliteSpace) sealProp(o propOwner, mac []byte, rev int64, name string, 
 func (s *sqliteSpace) openProp(o propOwner, mac []byte, rev int64, sealed []byte) (string, []byte, error) {
 	plain, err := s.keys.Open(o.rowAD(mac, rev), sealed)
 	if err != nil {
-		return "", nil, damaged(o, "hold a value that does not open")
+		return "", nil, damagedProps(o, "hold a value that does not open")
 	}
 	n, k := binary.Uvarint(plain)
 	if k <= 0 || n > uint64(len(plain)-k) {
-		return "", nil, damaged(o, "hold a malformed value")
+		return "", nil, damagedProps(o, "hold a malformed value")
 	}
 	name := string(plain[k : k+int(n)])
 	if !encryption.Equal(mac, s.nameMAC(o, name)) {
-		return "", nil, damaged(o, "hold a name that does not match its key")
+		return "", nil, damagedProps(o, "hold a name that does not match its key")
 	}
 	return name, plain[k+int(n):], nil
 }
@@ -269,9 +269,9 @@ func (d propDigest) sub(t propDigest) propDigest {
 // digestMAC is the name MAC of the digest row; every property's is 32 bytes.
 var digestMAC = []byte{}
 
-// damaged reports a property set that does not add up, naming its owner by
+// damagedProps reports a property set that does not add up, naming its owner by
 // table and row id only.
-func damaged(o propOwner, why string) error {
+func damagedProps(o propOwner, why string) error {
 	return fmt.Errorf("%w: the properties of %s %v %s", ErrDamaged, o.table, o.key[0], why)
 }
 
@@ -294,7 +294,7 @@ func (s *sqliteSpace) openDigest(o propOwner, rev int64, sealed []byte) (propDig
 	var d propDigest
 	plain, err := s.keys.Open(o.rowAD(digestMAC, rev), sealed)
 	if err != nil || len(plain) != len(d) {
-		return d, damaged(o, "have a digest that does not open")
+		return d, damagedProps(o, "have a digest that does not open")
 	}
 	copy(d[:], plain)
 	return d, nil
@@ -360,10 +360,10 @@ func (s *sqliteSpace) loadPropRows(ctx context.Context, q rowsQuerier, query str
 	}
 	for _, t := range sums {
 		if !t.digest {
-			return damaged(t.o, "have lost their digest")
+			return damagedProps(t.o, "have lost their digest")
 		}
 		if !encryption.Equal(t.sum[:], t.stored[:]) {
-			return damaged(t.o, "do not match their digest: a row was removed or put back from an older copy")
+			return damagedProps(t.o, "do not match their digest: a row was removed or put back from an older copy")
 		}
 	}
 	return nil

@@ -247,6 +247,7 @@ func undoPropertyRows(t *testing.T, db *DB, spaces ...Space) {
 	}
 	exec(`DROP TABLE collection_props; DROP TABLE object_props; DROP TABLE scope_props;
 		DROP INDEX changes_tombstones; ALTER TABLE collections DROP COLUMN tombstones; ALTER TABLE collections DROP COLUMN forgotten_rev;
+		ALTER TABLE objects DROP COLUMN seal_v; ALTER TABLE objects DROP COLUMN sealed_rev; ALTER TABLE objects DROP COLUMN uid_sealed;
 		PRAGMA user_version = 6`)
 }
 
@@ -305,6 +306,7 @@ func TestLegacyPropertySetsMoveToRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // the content as the schema before 0007 had it, since undoPropertyRows goes back there
 	s := newUserSpace(t, db, "alice")
 	targets := propTargets(t, s)
 	want := Props{"{urn:x}a": []byte("<a xmlns='urn:x'>1</a>"), "{urn:x}b": []byte("two")}

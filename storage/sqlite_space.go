@@ -39,6 +39,7 @@ const (
 	fieldObjectBody      = "object.body"
 	fieldObjectProps     = "object.props"
 	fieldObjectIndex     = "object.index"
+	fieldObjectUID       = "object.uid"
 	fieldAccountProps    = "account.props"
 )
 
@@ -53,12 +54,6 @@ func (s *sqliteSpace) collectionMAC(home Home, name string) []byte {
 
 func (s *sqliteSpace) objectMAC(coll []byte, name string) []byte {
 	return s.keys.MAC("object", coll, []byte(name))
-}
-
-// uidMAC is not bound to a collection, so that a copy or move carries it
-// over without knowing the UID itself.
-func (s *sqliteSpace) uidMAC(uid string) []byte {
-	return s.keys.MAC("uid", []byte(uid))
 }
 
 func (s *sqliteSpace) etag(body []byte) string {
@@ -304,7 +299,7 @@ func (s *sqliteSpace) objectProps(ctx context.Context, ref collectionRef, query 
 
 // objectColumns are the columns of objects o that scanObject reads, before
 // the body column.
-const objectColumns = `o.id, o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision`
+const objectColumns = `o.id, o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision, o.seal_v, o.sealed_rev`
 
 // scanObject reads a row of objectColumns and a body column (NULL unless
 // withBody), opens its sealed fields, and returns the object and its key.
@@ -315,18 +310,18 @@ func (s *sqliteSpace) scanObject(ref collectionRef, scan func(...any) error, wit
 	var sealedName, ctype, props []byte
 	var sealedBody sql.RawBytes // opened before the next row, so never copied
 	o := &Object{}
-	var mod int64
-	if err := scan(&key.id, &key.mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody); err != nil {
+	var mod, v, rev int64
+	if err := scan(&key.id, &key.mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &v, &rev, &sealedBody); err != nil {
 		return nil, key, fmt.Errorf("storage: read object: %w", err)
 	}
-	if err := s.openObjectMeta(ref.uid, key.mac, sealedName, ctype, props, o); err != nil {
+	if err := s.openObjectMeta(ref, key.mac, sealedName, ctype, props, v, rev, o); err != nil {
 		return nil, key, err
 	}
 	o.Modified = time.Unix(mod, 0).UTC()
 	if withBody {
 		var err error
-		if o.Body, err = s.keys.Open(s.ad(ref.uid, key.mac, fieldObjectBody), sealedBody); err != nil {
-			return nil, key, fmt.Errorf("storage: open object body: %w", err)
+		if o.Body, err = s.openBody(ref, key.mac, o.ETag, v, rev, sealedBody); err != nil {
+			return nil, key, err
 		}
 	}
 	return o, key, nil
@@ -351,14 +346,12 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err := checkMatch(exists, current, p.IfMatch, p.IfNoneMatch); err != nil {
 			return err
 		}
-		var uid []byte
 		if p.UID != "" {
-			uid = s.uidMAC(p.UID)
-			if err := s.checkUID(ctx, tx, ref, uid, mac, []byte{}); err != nil {
+			if err := s.checkUID(ctx, tx, ref, s.uidMACs(ref.uid, p.UID), mac, []byte{}); err != nil {
 				return err
 			}
 		}
-		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uidMAC: uid, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true})
+		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true})
 		if err != nil {
 			return err
 		}
@@ -558,17 +551,19 @@ func (s *sqliteSpace) scanCollectionUID(scan func(...any) error) (*Collection, [
 	return &c, uid, nil
 }
 
-func (s *sqliteSpace) openObjectMeta(coll, obj, name, ctype, props []byte, o *Object) error {
-	n, err := s.keys.Open(s.ad(coll, obj, fieldObjectName), name)
+// openObjectMeta opens an object's name, content type (sealed in version
+// v at rev) and properties.
+func (s *sqliteSpace) openObjectMeta(ref collectionRef, obj, name, ctype, props []byte, v, rev int64, o *Object) error {
+	n, err := s.keys.Open(s.ad(ref.uid, obj, fieldObjectName), name)
 	if err != nil {
-		return fmt.Errorf("storage: open object name: %w", err)
+		return damaged(ref.id, obj, recordName, err)
 	}
-	t, err := s.keys.Open(s.ad(coll, obj, fieldObjectType), ctype)
+	t, err := s.openContent(ref, obj, fieldObjectType, recordType, v, rev, ctype)
 	if err != nil {
-		return fmt.Errorf("storage: open object type: %w", err)
+		return err
 	}
 	o.Name, o.ContentType = string(n), string(t)
-	o.Props, err = s.openProps(s.ad(coll, obj, fieldObjectProps), props)
+	o.Props, err = s.openProps(s.ad(ref.uid, obj, fieldObjectProps), props)
 	return err
 }
 
