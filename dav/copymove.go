@@ -155,8 +155,9 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 			return false, false, errStatus(http.StatusPreconditionFailed, "the destination exists and Overwrite is F")
 		}
 	}
+	var uid string // the UID the destination's rule checks, when parsed here
 	if to.Kind != storage.KindPlain && to.ID != src.coll.ID {
-		if err := q.validateFor(to, src); err != nil {
+		if uid, err = q.validateFor(to, src); err != nil {
 			return false, false, err
 		}
 	}
@@ -187,7 +188,7 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 		}
 	}
 	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name,
-		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite})
+		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid})
 	if err != nil {
 		if e := q.uidConflict(err, to); e != nil {
 			return false, false, e
@@ -199,22 +200,23 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 }
 
 // validateFor checks that an object may go into a calendar or address
-// book: the rules of PUT (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1).
-func (q *request) validateFor(to *storage.Collection, src *resource) error {
+// book: the rules of PUT (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1). It returns
+// the object's UID, which the destination's UID rule checks.
+func (q *request) validateFor(to *storage.Collection, src *resource) (uid string, err error) {
 	o, err := q.space.Object(q.ctx, src.coll.ID, src.obj.Name, true)
 	if err != nil {
-		return storageErr(err)
+		return "", storageErr(err)
 	}
 	switch to.Kind {
 	case storage.KindCalendar:
 		var obj *ical.Object
-		if _, obj, err = validateCalendar(o.Body, supportedComponents(to)); err == nil {
+		if uid, obj, err = validateCalendar(o.Body, supportedComponents(to)); err == nil {
 			_, err = calendarIndex(obj, to, q.h.limits.calendar) // max-instances, as for PUT
 		}
 	case storage.KindAddressBook:
-		_, err = validateVCard(o.Body)
+		uid, err = validateVCard(o.Body)
 	}
-	return err
+	return uid, err
 }
 
 // transferCollection copies or moves a collection with the collections

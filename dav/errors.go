@@ -102,10 +102,18 @@ func errCond(status int, cond xml.Name, msg string) *Error {
 
 // errInternal wraps a storage or other server failure; the cause is logged,
 // never sent. A write refused for a full disk is no failure of the request:
-// it is 507 sufficient-disk-space, and can be retried once space returns.
+// it is 507 sufficient-disk-space, and can be retried once space returns. A
+// damaged record is 503.
 func errInternal(err error) *Error {
 	if errors.Is(err, storage.ErrFull) {
 		return &Error{Status: http.StatusInsufficientStorage, Precondition: condSufficientDiskSpace, Message: "the server's disk is full; try again later", Err: err}
+	}
+	if errors.Is(err, storage.ErrDamaged) {
+		// A record of the database was altered outside Coffer. The cause,
+		// logged, names the object by collection id and name MAC. 503 and
+		// not 404 or an empty answer: a client that saw the object vanish
+		// would delete its own copy, maybe the last one.
+		return &Error{Status: http.StatusServiceUnavailable, Message: "a stored record is damaged; the operator has been told", Err: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Message: "internal server error", Err: err}
 }

@@ -123,13 +123,11 @@ func (q *request) patcher(res *resource) func(set storage.Props, remove []string
 	switch res.path.kind {
 	case pathCollection:
 		return func(set storage.Props, remove []string) error {
-			_, err := q.space.PatchCollection(q.ctx, res.coll.ID, set, remove)
-			return err
+			return q.space.PatchCollection(q.ctx, res.coll.ID, set, remove)
 		}
 	case pathObject:
 		return func(set storage.Props, remove []string) error {
-			_, err := q.space.PatchObject(q.ctx, res.coll.ID, res.obj.Name, set, remove)
-			return err
+			return q.space.PatchObject(q.ctx, res.coll.ID, res.obj.Name, set, remove)
 		}
 	case pathPrincipal, pathHome:
 		scope := storage.ScopePrincipal
@@ -137,8 +135,7 @@ func (q *request) patcher(res *resource) func(set storage.Props, remove []string
 			scope = storage.Scope(res.path.home)
 		}
 		return func(set storage.Props, remove []string) error {
-			_, err := q.space.PatchProps(q.ctx, scope, set, remove)
-			return err
+			return q.space.PatchProps(q.ctx, scope, set, remove)
 		}
 	}
 	return nil

@@ -24,12 +24,16 @@ const KeySize = 32
 var ErrOpen = errors.New("encryption: message authentication failed")
 
 // AD is the associated data that binds a sealed record to its place: the
-// owning user, the collection, the object and the field.
+// owning user, the collection, the object and the field, and, for records
+// that are one of many in a field or that must not be put back once
+// replaced, the part and the revision that wrote it.
 type AD struct {
 	User       int64
 	Collection []byte
 	Object     []byte
 	Field      string
+	Part       []byte // e.g. which property of a resource; nil for none
+	Revision   int64  // the revision that sealed the record; 0 for none
 }
 
 // Keyring holds the keys derived from one user's key. It lives only in memory.
@@ -135,6 +139,14 @@ func (ad AD) bytes() []byte {
 	for _, f := range [][]byte{ad.Collection, ad.Object, []byte(ad.Field)} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
+	}
+	// Records sealed before Part and Revision existed carry neither, so
+	// they are encoded only when set: the older encoding stays valid, and
+	// the extra length-prefixed field keeps the two apart.
+	if ad.Part != nil || ad.Revision != 0 {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(ad.Part)))
+		b = append(b, ad.Part...)
+		b = binary.BigEndian.AppendUint64(b, uint64(ad.Revision))
 	}
 	return b
 }

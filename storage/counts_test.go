@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 )
 
@@ -61,15 +63,15 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	check("create")
 	put(a, "1", "a much longer body than before")
 	check("replace")
-	if _, err := s.PatchObject(ctx, a.ID, "1", Props{"{x}a": []byte("<x:a>value</x:a>"), "{x}b": []byte("<x:b/>")}, nil); err != nil {
+	if err := s.PatchObject(ctx, a.ID, "1", Props{"{x}a": []byte("<x:a>value</x:a>"), "{x}b": []byte("<x:b/>")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("object properties set")
-	if _, err := s.PatchObject(ctx, a.ID, "1", nil, []string{"{x}b"}); err != nil {
+	if err := s.PatchObject(ctx, a.ID, "1", nil, []string{"{x}b"}); err != nil {
 		t.Fatal(err)
 	}
 	check("object property removed")
-	if _, err := s.PatchCollection(ctx, a.ID, Props{"{DAV:}displayname": []byte("<D:displayname>A much longer name</D:displayname>")}, nil); err != nil {
+	if err := s.PatchCollection(ctx, a.ID, Props{"{DAV:}displayname": []byte("<D:displayname>A much longer name</D:displayname>")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("collection properties")
@@ -108,7 +110,7 @@ func TestChangeLogKeepsOneRowPerName(t *testing.T) {
 		if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: name, Body: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.PatchObject(ctx, c.ID, name, Props{"{x}p": []byte("v")}, nil); err != nil {
+		if err := s.PatchObject(ctx, c.ID, name, Props{"{x}p": []byte("v")}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteObject(ctx, c.ID, name, DeleteOptions{}); err != nil {
@@ -143,5 +145,64 @@ func TestChangeLogKeepsOneRowPerName(t *testing.T) {
 	changes, _, err := s.Changes(ctx, c.ID, 0)
 	if err != nil || len(changes) != 60 || !changes[0].Deleted {
 		t.Fatalf("Changes: %d, %v", len(changes), err)
+	}
+}
+
+// TestChangeLogForgetsOldestDeletions: a collection's change log remembers
+// at most MaxTombstones deletions, so create-and-delete cycles of new names
+// cannot grow it without bound; a token older than what it forgot gets
+// ErrBadRevision (a fresh sync), and a newer one still gets every change.
+func TestChangeLogForgetsOldestDeletions(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), Options{MaxTombstones: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := newUserSpace(t, db, "alice")
+	c := mustCollection(t, s, "log")
+	keep, err := s.PutObject(ctx, c.ID, PutOptions{Name: "kept", Body: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldToken := keep.Object.Revision
+	var recent int64
+	for i := range 200 {
+		name := fmt.Sprintf("n%03d", i)
+		if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: name, Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteObject(ctx, c.ID, name, DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 195 {
+			_, recent, _ = s.Changes(ctx, c.ID, 0)
+		}
+	}
+	var rows, tombstones int64
+	if err := db.read.QueryRow(`SELECT (SELECT count(*) FROM changes WHERE collection_id = ?1), tombstones FROM collections WHERE id = ?1`, c.ID).Scan(&rows, &tombstones); err != nil {
+		t.Fatal(err)
+	}
+	if rows > 51 || tombstones != rows-1 {
+		t.Fatalf("after 200 deletions the log holds %d rows (%d deletions counted), want at most 50 deletions and the live object", rows, tombstones)
+	}
+	if _, _, err := s.Changes(ctx, c.ID, oldToken); !errors.Is(err, ErrBadRevision) {
+		t.Fatalf("a token from before the forgotten deletions: %v, want ErrBadRevision", err)
+	}
+	got, _, err := s.Changes(ctx, c.ID, recent)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("a recent token: %d changes (%v), want the 4 deletions after it", len(got), err)
+	}
+	for _, ch := range got {
+		if !ch.Deleted {
+			t.Fatalf("unexpected change %+v", ch)
+		}
+	}
+	// Bringing a deleted name back turns its deletion into a live change.
+	if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: "n199", Body: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.read.QueryRow(`SELECT tombstones FROM collections WHERE id = ?`, c.ID).Scan(&tombstones); err != nil || tombstones != rows-2 {
+		t.Fatalf("deletions counted after a name came back: %d, want %d", tombstones, rows-2)
 	}
 }

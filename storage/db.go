@@ -30,6 +30,9 @@ type DB struct {
 	path  string
 	index *indexCache
 
+	maxTombstones int64 // deletions a collection's change log remembers
+	legacySeal    bool  // tests only: write object content as before seal version 1
+
 	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
 	walDirty  atomic.Bool  // a purge's checkpoint was kept from emptying the WAL; RebuildWhenQuiet retries it
 
@@ -58,6 +61,10 @@ type Options struct {
 	ReadConns int
 	// IndexCacheEntries bounds the query index entries kept in memory; 0 means 200,000.
 	IndexCacheEntries int
+	// MaxTombstones bounds the deletions one collection's change log
+	// remembers; 0 means 10,000. Past it the oldest tenth is forgotten, and
+	// sync tokens older than those get ErrBadRevision.
+	MaxTombstones int
 }
 
 //go:embed migrations/*.sql
@@ -70,6 +77,9 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	if o.IndexCacheEntries <= 0 {
 		o.IndexCacheEntries = 200_000
+	}
+	if o.MaxTombstones <= 0 {
+		o.MaxTombstones = 10_000
 	}
 	// synchronous=FULL: an acknowledged write survives a crash or power loss.
 	// secure_delete: freed pages are zeroed, so deleted records leave no remnant.
@@ -109,7 +119,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(o.ReadConns)
 	read.SetMaxIdleConns(o.ReadConns)
-	db := &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries),
+	db := &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries), maxTombstones: int64(o.MaxTombstones),
 		writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.committer()
 	if applied > 0 {

@@ -69,17 +69,24 @@ func (s *sqliteSpace) Index(ctx context.Context, collection int64) ([]IndexEntry
 		}
 		cache.apply(key, base, rev, delta)
 	default:
-		all, err := s.indexScan(ctx, tx, collection, uid)
+		all, legacy, err := s.indexScan(ctx, tx, collection, uid)
 		if err != nil {
 			return nil, 0, err
 		}
 		cache.replace(key, rev, all)
+		if legacy {
+			// With the user's key at hand, rows from before seal version 1
+			// move to it; the entries stay the same. The upgrade is
+			// best-effort: a row it misses (a full disk) stays readable in
+			// the old form and is tried at the next full scan.
+			_ = s.upgradeLegacy(ctx, collectionRef{id: collection, uid: uid})
+		}
 	}
 	if out, ok := cache.list(key, rev); ok {
 		return out, rev, nil
 	}
 	// Another request moved the cache on meanwhile; answer from a fresh scan.
-	all, err := s.indexScan(ctx, tx, collection, uid)
+	all, _, err := s.indexScan(ctx, tx, collection, uid)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -90,33 +97,37 @@ func (s *sqliteSpace) Index(ctx context.Context, collection int64) ([]IndexEntry
 	return out, rev, nil
 }
 
-// indexScan opens the index entries of every object of a collection.
-func (s *sqliteSpace) indexScan(ctx context.Context, tx *sql.Tx, collection int64, uid []byte) (map[string]IndexEntry, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name_mac, name_sealed, etag, index_sealed FROM objects WHERE collection_id = ?`, collection)
+// indexScan opens the index entries of every object of a collection, and
+// tells whether any row is still in seal version 0.
+func (s *sqliteSpace) indexScan(ctx context.Context, tx *sql.Tx, collection int64, uid []byte) (map[string]IndexEntry, bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name_mac, name_sealed, etag, index_sealed, seal_v, sealed_rev FROM objects WHERE collection_id = ?`, collection)
 	if err != nil {
-		return nil, fmt.Errorf("storage: read index: %w", err)
+		return nil, false, fmt.Errorf("storage: read index: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]IndexEntry{}
+	legacy := false
 	for rows.Next() {
 		var mac, name, index []byte
 		var etag string
-		if err := rows.Scan(&mac, &name, &etag, &index); err != nil {
-			return nil, err
+		var v, rev int64
+		if err := rows.Scan(&mac, &name, &etag, &index, &v, &rev); err != nil {
+			return nil, false, err
 		}
-		e, err := s.openIndexEntry(uid, mac, name, etag, index)
+		e, err := s.openIndexEntry(collectionRef{id: collection, uid: uid}, mac, name, etag, index, v, rev)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out[string(mac)] = e
+		legacy = legacy || v < sealCurrent
 	}
-	return out, rows.Err()
+	return out, legacy, rows.Err()
 }
 
 // indexDelta opens what changed in a collection after revision since.
 func (s *sqliteSpace) indexDelta(ctx context.Context, tx *sql.Tx, collection int64, uid []byte, since int64) ([]indexDelta, error) {
 	rows, err := tx.QueryContext(ctx,
-		`SELECT c.name_mac, c.deleted, o.name_sealed, coalesce(o.etag, ''), o.index_sealed
+		`SELECT c.name_mac, c.deleted, o.name_sealed, coalesce(o.etag, ''), o.index_sealed, coalesce(o.seal_v, 0), coalesce(o.sealed_rev, 0)
 		 FROM changes c LEFT JOIN objects o ON o.collection_id = c.collection_id AND o.name_mac = c.name_mac
 		 WHERE c.collection_id = ? AND c.revision > ?`, collection, since)
 	if err != nil {
@@ -128,12 +139,13 @@ func (s *sqliteSpace) indexDelta(ctx context.Context, tx *sql.Tx, collection int
 		var mac, name, index []byte
 		var deleted bool
 		var etag string
-		if err := rows.Scan(&mac, &deleted, &name, &etag, &index); err != nil {
+		var v, rev int64
+		if err := rows.Scan(&mac, &deleted, &name, &etag, &index, &v, &rev); err != nil {
 			return nil, err
 		}
 		d := indexDelta{mac: string(mac), deleted: deleted || name == nil}
 		if !d.deleted {
-			if d.entry, err = s.openIndexEntry(uid, mac, name, etag, index); err != nil {
+			if d.entry, err = s.openIndexEntry(collectionRef{id: collection, uid: uid}, mac, name, etag, index, v, rev); err != nil {
 				return nil, err
 			}
 		}
@@ -142,19 +154,17 @@ func (s *sqliteSpace) indexDelta(ctx context.Context, tx *sql.Tx, collection int
 	return out, rows.Err()
 }
 
-func (s *sqliteSpace) openIndexEntry(uid, mac, name []byte, etag string, index []byte) (IndexEntry, error) {
+// openIndexEntry opens the name and the index entry, sealed in version v
+// at rev, of one object; a blanked or older entry is ErrDamaged.
+func (s *sqliteSpace) openIndexEntry(ref collectionRef, mac, name []byte, etag string, index []byte, v, rev int64) (IndexEntry, error) {
 	e := IndexEntry{ETag: etag}
-	plain, err := s.keys.Open(s.ad(uid, mac, fieldObjectName), name)
+	plain, err := s.keys.Open(s.ad(ref.uid, mac, fieldObjectName), name)
 	if err != nil {
-		return e, fmt.Errorf("storage: open object name: %w", err)
+		return e, damaged(ref.id, mac, recordName, err)
 	}
 	e.Name = string(plain)
-	if index != nil {
-		if e.Index, err = s.keys.Open(s.ad(uid, mac, fieldObjectIndex), index); err != nil {
-			return e, fmt.Errorf("storage: open index entry: %w", err)
-		}
-	}
-	return e, nil
+	e.Index, err = s.openIndex(ref, mac, v, rev, index)
+	return e, err
 }
 
 // revisionOf returns the revision the cached index of a collection reflects.

@@ -53,8 +53,8 @@ ALTER TABLE accounts DROP COLUMN revision;
 `
 
 // passwordHashBack brings back the password hash column that migration
-// 0007 drops, so that a database turned back to an older version runs that
-// migration again.
+// 0010 drops, so that a database turned back to an older version runs that
+// migration again; undoPropertyRows runs it.
 const passwordHashBack = `ALTER TABLE accounts ADD COLUMN password_phc TEXT NOT NULL DEFAULT '';
 `
 
@@ -68,6 +68,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // rows as the code of that time wrote them
 	s := newUserSpace(t, db, "alice")
 	c := mustCollection(t, s, "work")
 	want := map[string][]byte{}
@@ -79,14 +80,15 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 		}
 		want[name] = body
 	}
-	if _, err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
+	if err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	exact, err := s.Counts(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.write.ExecContext(ctx, passwordHashBack+fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
+	undoPropertyRows(t, db, s)
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
 		t.Fatal(err)
 	}
 	keys := s.(*sqliteSpace).keys
@@ -132,6 +134,7 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.legacySeal = true // rows as the code of that time wrote them
 	alice, bob := newUserSpace(t, db, "alice"), newUserSpace(t, db, "bob")
 	c := mustCollection(t, alice, "work")
 	put := func(s Space, coll int64, name string) int64 {
@@ -164,9 +167,11 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT max(revision) + 50 FROM collections`).Scan(&shared); err != nil {
 		t.Fatal(err)
 	}
-	// The later migration (property sizes) is undone too, so that both run again.
+	// The later migrations (property sizes, property rows, sealed revisions) are undone too,
+	// so that all run again.
+	undoPropertyRows(t, db, alice, bob)
 	undoLater := "ALTER TABLE objects DROP COLUMN meta_bytes; ALTER TABLE collections DROP COLUMN props_bytes; ALTER TABLE account_props DROP COLUMN bytes;"
-	if _, err := db.write.ExecContext(ctx, passwordHashBack+undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
+	if _, err := db.write.ExecContext(ctx, undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
 		t.Fatalf("downgrade to version %d: %v", version-1, err)
 	}
 	aliceKeys, aliceID := alice.(*sqliteSpace).keys, alice.(*sqliteSpace).user

@@ -115,6 +115,10 @@ type TransferOptions struct {
 	Move      bool // remove the source
 	Overwrite bool // replace an existing destination; otherwise it gives ErrPrecondition
 	Shallow   bool // for collections: copy the collection and its properties only (Depth: 0)
+	// UID is the object's UID as the protocol layer read it from the body,
+	// when it did (into a calendar or address book); it is what the
+	// destination's UID rule checks. Empty: the UID stored with the object.
+	UID string
 }
 
 // TransferResult tells what a COPY or MOVE did.
@@ -133,7 +137,7 @@ type Space interface {
 	// CreateCollection creates a collection, or fails with ErrExists.
 	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
 	// PatchCollection sets and removes properties and raises the revision.
-	PatchCollection(ctx context.Context, id int64, set Props, remove []string) (*Collection, error)
+	PatchCollection(ctx context.Context, id int64, set Props, remove []string) error
 	// DeleteCollection removes a collection, the collections nested in it,
 	// and everything in them.
 	DeleteCollection(ctx context.Context, id int64) error
@@ -155,7 +159,7 @@ type Space interface {
 	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
 	// PatchObject sets and removes dead properties of an object. It records
 	// a change but keeps the ETag, which covers the body only.
-	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) (*Object, error)
+	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) error
 	// TransferObject copies or moves an object with its properties, in one
 	// transaction, recording changes on both sides. It fails with
 	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
@@ -171,7 +175,7 @@ type Space interface {
 	// Props returns the properties of the principal or of a home.
 	Props(ctx context.Context, scope Scope) (Props, error)
 	// PatchProps sets and removes properties of the principal or of a home.
-	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) (Props, error)
+	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) error
 	// Usage returns the bytes the user's objects, names and properties take.
 	Usage(ctx context.Context) (int64, error)
 	// Counts returns the number of the user's collections and the number
@@ -190,7 +194,36 @@ var (
 	// database's size limit) is full; it changed nothing, and the same
 	// write succeeds once space returns.
 	ErrFull = errors.New("storage: the disk is full")
+	// ErrDamaged wraps a read that found a record of an object missing or
+	// failing to open: a sealed value blanked, put back from an older copy
+	// or moved from another row by whoever can write the database. It is
+	// never answered with an empty or an older value.
+	ErrDamaged = errors.New("storage: a record is damaged")
 )
+
+// DamagedError names the object whose record is damaged, by its
+// collection's row id and its name MAC, never by its name or content.
+type DamagedError struct {
+	Collection int64
+	NameMAC    []byte
+	Field      string // the record: body, index, content type, uid or name
+	Err        error  // what failed; nil when the record is missing
+}
+
+// Error names the object by name MAC and collection id, and the record.
+func (e *DamagedError) Error() string {
+	what := "is missing"
+	if e.Err != nil {
+		what = "fails to open: " + e.Err.Error()
+	}
+	return fmt.Sprintf("storage: object %x of collection %d: its %s %s", e.NameMAC, e.Collection, e.Field, what)
+}
+
+// Is makes a DamagedError match ErrDamaged.
+func (e *DamagedError) Is(target error) bool { return target == ErrDamaged }
+
+// Unwrap returns the cause.
+func (e *DamagedError) Unwrap() error { return e.Err }
 
 // UIDConflict reports that another object in the collection has the same UID.
 type UIDConflict struct {

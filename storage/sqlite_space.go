@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +39,7 @@ const (
 	fieldObjectBody      = "object.body"
 	fieldObjectProps     = "object.props"
 	fieldObjectIndex     = "object.index"
+	fieldObjectUID       = "object.uid"
 	fieldAccountProps    = "account.props"
 )
 
@@ -54,12 +54,6 @@ func (s *sqliteSpace) collectionMAC(home Home, name string) []byte {
 
 func (s *sqliteSpace) objectMAC(coll []byte, name string) []byte {
 	return s.keys.MAC("object", coll, []byte(name))
-}
-
-// uidMAC is not bound to a collection, so that a copy or move carries it
-// over without knowing the UID itself.
-func (s *sqliteSpace) uidMAC(uid string) []byte {
-	return s.keys.MAC("uid", []byte(uid))
 }
 
 func (s *sqliteSpace) etag(body []byte) string {
@@ -78,36 +72,45 @@ func (s *sqliteSpace) Collections(ctx context.Context, home Home) ([]Collection,
 	if err != nil {
 		return nil, fmt.Errorf("storage: list collections: %w", err)
 	}
-	defer rows.Close()
 	var out []Collection
+	var uids [][]byte
 	for rows.Next() {
-		c, err := s.scanCollection(rows.Scan)
+		c, uid, err := s.scanCollection(rows.Scan)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, *c)
+		out, uids = append(out, *c), append(uids, uid)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	err = s.collectionProps(ctx, s.db.read, `c.account_id = ? AND c.home = ?`, []any{s.user, string(home)}, out, uids)
+	return out, err
 }
 
 // Collection returns one collection, or ErrNotFound.
 func (s *sqliteSpace) Collection(ctx context.Context, home Home, name string) (*Collection, error) {
 	row := s.db.read.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE account_id = ? AND name_mac = ?`, s.user, s.collectionMAC(home, name))
-	c, err := s.scanCollection(row.Scan)
+	c, uid, err := s.scanCollection(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	out := []Collection{*c}
+	if err := s.collectionProps(ctx, s.db.read, `c.id = ?`, []any{c.ID}, out, [][]byte{uid}); err != nil {
+		return nil, err
+	}
+	return &out[0], nil
 }
 
 // CreateCollection creates a collection, or fails with ErrExists.
 func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*Collection, error) {
 	mac := s.collectionMAC(n.Home, n.Name)
 	uid, err := randomID()
-	if err != nil {
-		return nil, err
-	}
-	props, err := s.sealProps(uid, n.Props)
 	if err != nil {
 		return nil, err
 	}
@@ -120,51 +123,25 @@ func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*C
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.user, string(n.Home), string(n.Kind), uid, mac, name, props, n.Props.Size(), rev, rev, now.Unix())
+			`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, X'', ?, ?, ?, ?)`,
+			s.user, string(n.Home), string(n.Kind), uid, mac, name, n.Props.Size(), rev, rev, now.Unix())
 		if err != nil {
 			if isUniqueViolation(err) {
 				return ErrExists
 			}
 			return fmt.Errorf("storage: create collection: %w", err)
 		}
-		c.ID, err = res.LastInsertId()
+		if c.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
 		c.Revision = rev
+		_, err = s.insertProps(ctx, tx, s.collectionOwner(c.ID, uid), n.Props, rev)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// PatchCollection sets and removes properties and raises the revision.
-func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, remove []string) (*Collection, error) {
-	var out *Collection
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		row := tx.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ? AND account_id = ?`, id, s.user)
-		c, uid, err := s.scanCollectionUID(row.Scan)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		patch(c.Props, set, remove)
-		sealed, err := s.sealProps(uid, c.Props)
-		if err != nil {
-			return err
-		}
-		if c.Revision, err = s.nextRevision(ctx, tx); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE collections SET props_sealed = ?, props_bytes = ?, revision = ? WHERE id = ?`, sealed, c.Props.Size(), c.Revision, id); err != nil {
-			return fmt.Errorf("storage: update collection: %w", err)
-		}
-		out = c
-		return nil
-	})
-	return out, err
 }
 
 // DeleteCollection removes a collection, the collections nested in it, and
@@ -199,16 +176,26 @@ func (s *sqliteSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 	if err != nil {
 		return nil, fmt.Errorf("storage: list objects: %w", err)
 	}
-	defer rows.Close()
 	var out []Object
+	var keys []objectKey
 	for rows.Next() {
-		o, _, err := s.scanObject(ref, rows.Scan, false)
+		o, key, err := s.scanObject(ref, rows.Scan, false)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, *o)
+		out, keys = append(out, *o), append(keys, key)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	objs := make([]*Object, len(out))
+	for i := range out {
+		objs[i] = &out[i]
+	}
+	err = s.objectProps(ctx, ref, `SELECT p.object_id, p.name_mac, p.value_sealed, p.revision FROM object_props p JOIN objects o ON o.id = p.object_id WHERE o.collection_id = ?`, []any{ref.id}, objs, keys)
+	return out, err
 }
 
 // Object returns one object, with its body when withBody is set, or ErrNotFound.
@@ -264,44 +251,80 @@ func (s *sqliteSpace) objectsNamed(ctx context.Context, ref collectionRef, names
 	if err != nil {
 		return fmt.Errorf("storage: read objects: %w", err)
 	}
-	defer rows.Close()
+	var found []*Object
+	var keys []objectKey
 	for rows.Next() {
-		o, mac, err := s.scanObject(ref, rows.Scan, withBody)
+		o, key, err := s.scanObject(ref, rows.Scan, withBody)
 		if err != nil {
+			rows.Close()
 			return err
 		}
-		for _, i := range at[string(mac)] {
+		found, keys = append(found, o), append(keys, key)
+		for _, i := range at[string(key.mac)] {
 			out[i] = o
 		}
 	}
-	return rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil || len(found) == 0 {
+		return err
+	}
+	ids := make([]any, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	return s.objectProps(ctx, ref, `SELECT object_id, name_mac, value_sealed, revision FROM object_props WHERE object_id IN (`+strings.Repeat("?, ", len(ids)-1)+`?)`, ids, found, keys)
+}
+
+// objectKey is what reading an object's property rows needs of it.
+type objectKey struct {
+	id  int64
+	mac []byte
+}
+
+// objectProps adds to objs, whose keys are keys, the property rows that
+// query selects with args.
+func (s *sqliteSpace) objectProps(ctx context.Context, ref collectionRef, query string, args []any, objs []*Object, keys []objectKey) error {
+	byID := make(map[int64]int, len(keys))
+	for i, k := range keys {
+		byID[k.id] = i
+	}
+	return s.loadPropRows(ctx, s.db.read, query, args, func(id int64) (propOwner, Props) {
+		i, ok := byID[id]
+		if !ok {
+			return propOwner{}, nil
+		}
+		return s.objectOwner(id, ref.uid, keys[i].mac), objs[i].Props
+	})
 }
 
 // objectColumns are the columns of objects o that scanObject reads, before
 // the body column.
-const objectColumns = `o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision`
+const objectColumns = `o.id, o.name_mac, o.name_sealed, o.etag, o.ctype_sealed, o.props_sealed, o.size, o.modified_at, o.revision, o.seal_v, o.sealed_rev`
 
 // scanObject reads a row of objectColumns and a body column (NULL unless
-// withBody), opens its sealed fields, and returns the object and its name MAC.
-func (s *sqliteSpace) scanObject(ref collectionRef, scan func(...any) error, withBody bool) (*Object, []byte, error) {
-	var mac, sealedName, ctype, props []byte
+// withBody), opens its sealed fields, and returns the object and its key.
+// The properties are those sealed whole before they had rows, if any; the
+// caller adds the rows.
+func (s *sqliteSpace) scanObject(ref collectionRef, scan func(...any) error, withBody bool) (*Object, objectKey, error) {
+	var key objectKey
+	var sealedName, ctype, props []byte
 	var sealedBody sql.RawBytes // opened before the next row, so never copied
 	o := &Object{}
-	var mod int64
-	if err := scan(&mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &sealedBody); err != nil {
-		return nil, nil, fmt.Errorf("storage: read object: %w", err)
+	var mod, v, rev int64
+	if err := scan(&key.id, &key.mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &v, &rev, &sealedBody); err != nil {
+		return nil, key, fmt.Errorf("storage: read object: %w", err)
 	}
-	if err := s.openObjectMeta(ref.uid, mac, sealedName, ctype, props, o); err != nil {
-		return nil, nil, err
+	if err := s.openObjectMeta(ref, key.mac, sealedName, ctype, props, v, rev, o); err != nil {
+		return nil, key, err
 	}
 	o.Modified = time.Unix(mod, 0).UTC()
 	if withBody {
 		var err error
-		if o.Body, err = s.keys.Open(s.ad(ref.uid, mac, fieldObjectBody), sealedBody); err != nil {
-			return nil, nil, fmt.Errorf("storage: open object body: %w", err)
+		if o.Body, err = s.openBody(ref, key.mac, o.ETag, v, rev, sealedBody); err != nil {
+			return nil, key, err
 		}
 	}
-	return o, mac, nil
+	return o, key, nil
 }
 
 // PutObject creates or replaces an object after checking its preconditions
@@ -315,8 +338,7 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		}
 		mac := s.objectMAC(ref.uid, p.Name)
 		var current string
-		var props []byte
-		err = tx.QueryRowContext(ctx, `SELECT etag, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current, &props)
+		err = tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current)
 		exists := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("storage: read object: %w", err)
@@ -324,18 +346,12 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err := checkMatch(exists, current, p.IfMatch, p.IfNoneMatch); err != nil {
 			return err
 		}
-		var uid []byte
 		if p.UID != "" {
-			uid = s.uidMAC(p.UID)
-			if err := s.checkUID(ctx, tx, ref, uid, mac, []byte{}); err != nil {
+			if err := s.checkUID(ctx, tx, ref, s.uidMACs(ref.uid, p.UID), mac, []byte{}); err != nil {
 				return err
 			}
 		}
-		kept, err := s.openProps(s.ad(ref.uid, mac, fieldObjectProps), props)
-		if err != nil {
-			return err
-		}
-		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uidMAC: uid, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, props: kept})
+		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true})
 		if err != nil {
 			return err
 		}
@@ -379,8 +395,8 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 	}
 	defer tx.Rollback()
 	var uid []byte
-	var rev, created int64
-	err = tx.QueryRowContext(ctx, `SELECT uid, revision, created_rev FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&uid, &rev, &created)
+	var rev, created, forgotten int64
+	err = tx.QueryRowContext(ctx, `SELECT uid, revision, created_rev, forgotten_rev FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&uid, &rev, &created, &forgotten)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, ErrNotFound
 	}
@@ -388,8 +404,9 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 		return nil, 0, fmt.Errorf("storage: read collection: %w", err)
 	}
 	// A revision from before this collection existed belongs to another one
-	// that had the same name; only 0 (the initial sync) is always valid.
-	if since < 0 || since > rev || (since != 0 && since < created) {
+	// that had the same name; one from before its forgotten deletions could
+	// miss one; only 0 (the initial sync) is always valid.
+	if since < 0 || since > rev || (since != 0 && (since < created || since < forgotten)) {
 		return nil, 0, ErrBadRevision
 	}
 	rows, err := tx.QueryContext(ctx,
@@ -470,25 +487,50 @@ func (s *sqliteSpace) bumpCounting(ctx context.Context, tx *sql.Tx, collection, 
 	if err != nil {
 		return 0, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE collections SET revision = ?, object_count = object_count + ?, object_bytes = object_bytes + ? WHERE id = ?`,
+	return rev, s.moveCounts(ctx, tx, collection, rev, objects, bytes)
+}
+
+// moveCounts gives a collection revision rev and moves its object count and
+// byte total by the given amounts.
+func (s *sqliteSpace) moveCounts(ctx context.Context, tx *sql.Tx, collection, rev, objects, bytes int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE collections SET revision = ?, object_count = object_count + ?, object_bytes = object_bytes + ? WHERE id = ?`,
 		rev, objects, bytes, collection)
 	if err != nil {
-		return 0, fmt.Errorf("storage: bump revision: %w", err)
+		return fmt.Errorf("storage: bump revision: %w", err)
 	}
-	return rev, nil
+	return nil
 }
 
 // scanCollection reads a row of collectionColumns on a read path, and
 // remembers the collection for the request's later reads.
-func (s *sqliteSpace) scanCollection(scan func(...any) error) (*Collection, error) {
+func (s *sqliteSpace) scanCollection(scan func(...any) error) (*Collection, []byte, error) {
 	c, uid, err := s.scanCollectionUID(scan)
 	if err == nil {
 		s.remember(c.ID, uid) // read from the database: the next reads need not check it again
 	}
-	return c, err
+	return c, uid, err
 }
 
-// scanCollectionUID reads a row of collectionColumns and opens its sealed fields.
+// collectionProps adds to cs, whose random ids are uids, the property rows
+// of the collections c that cond selects with args.
+func (s *sqliteSpace) collectionProps(ctx context.Context, q rowsQuerier, cond string, args []any, cs []Collection, uids [][]byte) error {
+	byID := make(map[int64]int, len(cs))
+	for i := range cs {
+		byID[cs[i].ID] = i
+	}
+	return s.loadPropRows(ctx, q, `SELECT p.collection_id, p.name_mac, p.value_sealed, p.revision FROM collection_props p JOIN collections c ON c.id = p.collection_id WHERE `+cond, args,
+		func(id int64) (propOwner, Props) {
+			i, ok := byID[id]
+			if !ok {
+				return propOwner{}, nil
+			}
+			return s.collectionOwner(id, uids[i]), cs[i].Props
+		})
+}
+
+// scanCollectionUID reads a row of collectionColumns and opens its sealed
+// fields. The properties are those sealed whole before they had rows, if
+// any; the caller adds the rows.
 func (s *sqliteSpace) scanCollectionUID(scan func(...any) error) (*Collection, []byte, error) {
 	var c Collection
 	var home, kind string
@@ -509,55 +551,20 @@ func (s *sqliteSpace) scanCollectionUID(scan func(...any) error) (*Collection, [
 	return &c, uid, nil
 }
 
-// sealProps seals a collection's properties; the column is never NULL, so
-// an empty set is sealed too.
-func (s *sqliteSpace) sealProps(uid []byte, p Props) ([]byte, error) {
-	if len(p) == 0 {
-		return s.keys.Seal(s.ad(uid, nil, fieldCollectionProps), []byte("{}")), nil
-	}
-	return s.sealPropsAD(s.ad(uid, nil, fieldCollectionProps), p)
-}
-
-func (s *sqliteSpace) openObjectMeta(coll, obj, name, ctype, props []byte, o *Object) error {
-	n, err := s.keys.Open(s.ad(coll, obj, fieldObjectName), name)
+// openObjectMeta opens an object's name, content type (sealed in version
+// v at rev) and properties.
+func (s *sqliteSpace) openObjectMeta(ref collectionRef, obj, name, ctype, props []byte, v, rev int64, o *Object) error {
+	n, err := s.keys.Open(s.ad(ref.uid, obj, fieldObjectName), name)
 	if err != nil {
-		return fmt.Errorf("storage: open object name: %w", err)
+		return damaged(ref.id, obj, recordName, err)
 	}
-	t, err := s.keys.Open(s.ad(coll, obj, fieldObjectType), ctype)
+	t, err := s.openContent(ref, obj, fieldObjectType, recordType, v, rev, ctype)
 	if err != nil {
-		return fmt.Errorf("storage: open object type: %w", err)
+		return err
 	}
 	o.Name, o.ContentType = string(n), string(t)
-	o.Props, err = s.openProps(s.ad(coll, obj, fieldObjectProps), props)
+	o.Props, err = s.openProps(s.ad(ref.uid, obj, fieldObjectProps), props)
 	return err
-}
-
-// sealPropsAD seals properties under ad; no properties seal to nil.
-func (s *sqliteSpace) sealPropsAD(ad encryption.AD, p Props) ([]byte, error) {
-	if len(p) == 0 {
-		return nil, nil
-	}
-	plain, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("storage: encode properties: %w", err)
-	}
-	return s.keys.Seal(ad, plain), nil
-}
-
-// openProps opens properties sealed by sealPropsAD; nil opens to an empty set.
-func (s *sqliteSpace) openProps(ad encryption.AD, sealed []byte) (Props, error) {
-	p := Props{}
-	if sealed == nil {
-		return p, nil
-	}
-	plain, err := s.keys.Open(ad, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open properties: %w", err)
-	}
-	if err := json.Unmarshal(plain, &p); err != nil {
-		return nil, fmt.Errorf("storage: decode properties: %w", err)
-	}
-	return p, nil
 }
 
 // checkMatch applies If-Match and If-None-Match: * to the current state.
@@ -587,14 +594,58 @@ func (s *sqliteSpace) nextRevision(ctx context.Context, tx *sql.Tx) (int64, erro
 	return rev, nil
 }
 
-// logChange records the latest change of one object name, replacing the older one.
-func logChange(ctx context.Context, tx *sql.Tx, collection int64, mac, sealedName []byte, rev int64, deleted bool) error {
-	_, err := tx.ExecContext(ctx,
+// logChange records the latest change of one object name, replacing the
+// older one, and keeps the collection's deletions within their bound.
+func (s *sqliteSpace) logChange(ctx context.Context, tx *sql.Tx, collection int64, mac, sealedName []byte, rev int64, deleted bool) error {
+	var was bool
+	err := tx.QueryRowContext(ctx, `SELECT deleted FROM changes WHERE collection_id = ? AND name_mac = ?`, collection, mac).Scan(&was)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("storage: log change: %w", err)
+	}
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO changes (collection_id, name_mac, name_sealed, revision, deleted) VALUES (?, ?, ?, ?, ?)
 		 ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, revision = excluded.revision, deleted = excluded.deleted`,
 		collection, mac, sealedName, rev, deleted)
 	if err != nil {
 		return fmt.Errorf("storage: log change: %w", err)
+	}
+	if was == deleted {
+		return nil
+	}
+	step := int64(1)
+	if was {
+		step = -1
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `UPDATE collections SET tombstones = tombstones + ? WHERE id = ? RETURNING tombstones`, step, collection).Scan(&n); err != nil {
+		return fmt.Errorf("storage: count deletions: %w", err)
+	}
+	if n <= s.db.maxTombstones {
+		return nil
+	}
+	return forgetTombstones(ctx, tx, collection, n-s.db.maxTombstones*9/10)
+}
+
+// forgetTombstones removes the oldest n deletions of a collection's change
+// log and notes the newest revision removed, below which a token could miss
+// one of them.
+func forgetTombstones(ctx context.Context, tx *sql.Tx, collection, n int64) error {
+	var upTo int64
+	err := tx.QueryRowContext(ctx, `SELECT revision FROM changes WHERE collection_id = ? AND deleted ORDER BY revision LIMIT 1 OFFSET ?`, collection, n-1).Scan(&upTo)
+	if err != nil {
+		return fmt.Errorf("storage: forget deletions: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE collection_id = ? AND deleted AND revision <= ?`, collection, upTo)
+	if err != nil {
+		return fmt.Errorf("storage: forget deletions: %w", err)
+	}
+	gone, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE collections SET tombstones = tombstones - ?, forgotten_rev = max(forgotten_rev, ?) WHERE id = ?`, gone, upTo, collection)
+	if err != nil {
+		return fmt.Errorf("storage: forget deletions: %w", err)
 	}
 	return nil
 }

@@ -17,13 +17,20 @@ type treeEntry struct {
 
 // plainObject is an object's content before sealing.
 type plainObject struct {
-	name   string
-	uidMAC []byte
-	etag   string
-	ctype  []byte
-	body   []byte
-	index  []byte
-	props  Props
+	name      string
+	uid       string // the UID, "" for none, when uidKnown
+	uidKnown  bool   // false for a legacy row with a UID: only its legacyMAC is known
+	legacyMAC []byte // the UID MAC of a legacy row, not bound to its collection
+	etag      string
+	ctype     []byte
+	body      []byte
+	index     []byte
+	props     Props
+	id        int64  // the row it was read from, if any
+	mac       []byte // its name MAC there
+	// keepProps says that a replace keeps the properties already stored
+	// (PUT); props is then unused.
+	keepProps bool
 }
 
 // TransferObject copies or moves an object with its properties in one transaction.
@@ -43,7 +50,7 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		}
 		srcMAC := s.objectMAC(src.uid, name)
 		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ? AND o.name_mac = ?`, src.id, srcMAC)
-		obj, err := s.openRow(src.uid, row.Scan)
+		obj, err := s.openRow(ctx, tx, src, row.Scan)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -58,13 +65,16 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		if exists && !o.Overwrite {
 			return ErrPrecondition
 		}
-		if obj.uidMAC != nil {
+		if o.UID != "" {
+			obj.uid, obj.uidKnown = o.UID, true
+		}
+		if macs := s.uidLookups(dst, obj); macs != nil {
 			// The object being moved away does not conflict with itself.
 			skip := []byte{}
 			if o.Move && src.id == dst.id {
 				skip = srcMAC
 			}
-			if err := s.checkUID(ctx, tx, dst, obj.uidMAC, dstMAC, skip); err != nil {
+			if err := s.checkUID(ctx, tx, dst, macs, dstMAC, skip); err != nil {
 				return err
 			}
 		}
@@ -137,16 +147,28 @@ func (s *sqliteSpace) tree(ctx context.Context, tx *sql.Tx) ([]treeEntry, error)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list collections: %w", err)
 	}
-	defer rows.Close()
-	var out []treeEntry
+	var cs []Collection
+	var uids [][]byte
 	for rows.Next() {
 		c, uid, err := s.scanCollectionUID(rows.Scan)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, treeEntry{Collection: *c, uid: uid})
+		cs, uids = append(cs, *c), append(uids, uid)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.collectionProps(ctx, tx, `c.account_id = ?`, []any{s.user}, cs, uids); err != nil {
+		return nil, err
+	}
+	out := make([]treeEntry, len(cs))
+	for i := range cs {
+		out[i] = treeEntry{Collection: cs[i], uid: uids[i]}
+	}
+	return out, nil
 }
 
 // renameCollection gives a collection a new home and name. Its records are
@@ -171,26 +193,25 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	if err != nil {
 		return err
 	}
-	props, err := s.sealProps(uid, c.Props)
-	if err != nil {
-		return err
-	}
 	rev, err := s.nextRevision(ctx, tx)
 	if err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), props, c.Props.Size(), rev, rev, time.Now().Unix())
+		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, X'', ?, ?, ?, ?)`,
+		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), c.Props.Size(), rev, rev, time.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("storage: copy collection: %w", err)
-	}
-	if !withMembers {
-		return nil
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
 		return err
+	}
+	if _, err := s.insertProps(ctx, tx, s.collectionOwner(id, uid), c.Props, rev); err != nil {
+		return err
+	}
+	if !withMembers {
+		return nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ?`, c.ID)
 	if err != nil {
@@ -198,7 +219,7 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	}
 	var members []*plainObject
 	for rows.Next() {
-		obj, err := s.openRow(c.uid, rows.Scan)
+		obj, err := s.openRow(ctx, nil, collectionRef{id: c.ID, uid: c.uid}, rows.Scan)
 		if err != nil {
 			rows.Close()
 			return err
@@ -211,6 +232,11 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	}
 	dst := collectionRef{id: id, uid: uid}
 	for _, obj := range members {
+		if err := s.loadProps(ctx, tx, s.objectOwner(obj.id, c.uid, obj.mac), obj.props); err != nil {
+			return err
+		}
+	}
+	for _, obj := range members {
 		if _, err := s.writeObject(ctx, tx, dst, obj); err != nil {
 			return err
 		}
@@ -220,48 +246,74 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 
 // sealedColumns are the object columns that openRow reads, from sealedTables.
 const (
-	sealedColumns = `o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, b.body_sealed, o.props_sealed, o.index_sealed`
-	sealedTables  = `objects o JOIN object_bodies b ON b.object_id = o.id`
+	sealedColumns = `o.id, o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, b.body_sealed, o.props_sealed, o.index_sealed, o.seal_v, o.sealed_rev, o.uid_sealed`
+	// A LEFT JOIN, so that a body row gone reads as damage, not as no object.
+	sealedTables = `objects o LEFT JOIN object_bodies b ON b.object_id = o.id`
 )
 
-// openRow reads a row of sealedColumns and opens every sealed field.
-func (s *sqliteSpace) openRow(coll []byte, scan func(...any) error) (*plainObject, error) {
-	var mac, name, ctype, body, props, index []byte
+// openRow reads a row of sealedColumns and opens every sealed field. With
+// a transaction at hand it reads the object's property rows too; without
+// one (while other rows are being read), the caller loads them into props.
+func (s *sqliteSpace) openRow(ctx context.Context, tx *sql.Tx, ref collectionRef, scan func(...any) error) (*plainObject, error) {
+	var mac, name, uidMAC, ctype, body, props, index, uid []byte
+	var v, rev int64
 	o := &plainObject{}
-	if err := scan(&mac, &name, &o.uidMAC, &o.etag, &ctype, &body, &props, &index); err != nil {
+	if err := scan(&o.id, &mac, &name, &uidMAC, &o.etag, &ctype, &body, &props, &index, &v, &rev, &uid); err != nil {
 		return nil, err
 	}
-	var errs [5]error
-	var plainName []byte
-	plainName, errs[0] = s.keys.Open(s.ad(coll, mac, fieldObjectName), name)
-	o.ctype, errs[1] = s.keys.Open(s.ad(coll, mac, fieldObjectType), ctype)
-	o.body, errs[2] = s.keys.Open(s.ad(coll, mac, fieldObjectBody), body)
-	o.props, errs[3] = s.openProps(s.ad(coll, mac, fieldObjectProps), props)
-	if index != nil {
-		o.index, errs[4] = s.keys.Open(s.ad(coll, mac, fieldObjectIndex), index)
-	}
-	if err := errors.Join(errs[:]...); err != nil {
-		return nil, fmt.Errorf("storage: open object: %w", err)
+	o.mac = mac
+	plainName, err := s.keys.Open(s.ad(ref.uid, mac, fieldObjectName), name)
+	if err != nil {
+		return nil, damaged(ref.id, mac, recordName, err)
 	}
 	o.name = string(plainName)
+	if o.ctype, err = s.openContent(ref, mac, fieldObjectType, recordType, v, rev, ctype); err != nil {
+		return nil, err
+	}
+	if o.body, err = s.openBody(ref, mac, o.etag, v, rev, body); err != nil {
+		return nil, err
+	}
+	if o.index, err = s.openIndex(ref, mac, v, rev, index); err != nil {
+		return nil, err
+	}
+	if o.uid, o.uidKnown, err = s.openUID(ref, mac, v, rev, uid, uidMAC); err != nil {
+		return nil, err
+	}
+	if !o.uidKnown {
+		o.legacyMAC = uidMAC
+	}
+	if o.props, err = s.openProps(s.ad(ref.uid, mac, fieldObjectProps), props); err != nil {
+		return nil, fmt.Errorf("storage: open object: %w", err)
+	}
+	if tx != nil {
+		if err := s.loadProps(ctx, tx, s.objectOwner(o.id, ref.uid, mac), o.props); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
+}
+
+// uidLookups returns the UID MACs that p conflicts with in collection
+// dst, or nil when it has no UID. A legacy row's UID is not known, only
+// its MAC, which every legacy row of that UID shares.
+func (s *sqliteSpace) uidLookups(dst collectionRef, p *plainObject) [][]byte {
+	switch {
+	case !p.uidKnown:
+		return [][]byte{p.legacyMAC}
+	case p.uid != "":
+		return s.uidMACs(dst.uid, p.uid)
+	}
+	return nil
 }
 
 // writeObject creates or replaces an object from plaintext and logs the change.
 func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectionRef, p *plainObject) (*Object, error) {
-	name, uidMAC, etag, ctype, body, props := p.name, p.uidMAC, p.etag, p.ctype, p.body, p.props
+	name, etag, ctype, body, props := p.name, p.etag, p.ctype, p.body, p.props
 	mac := s.objectMAC(dst.uid, name)
-	var sealedIndex []byte
-	if p.index != nil {
-		sealedIndex = s.keys.Seal(s.ad(dst.uid, mac, fieldObjectIndex), p.index)
-	}
-	sealedProps, err := s.sealPropsAD(s.ad(dst.uid, mac, fieldObjectProps), props)
-	if err != nil {
-		return nil, err
-	}
-	var id, oldCharge int64
+	var id, oldSize, oldMeta int64
+	var legacy []byte
 	replaced := true
-	switch err := tx.QueryRowContext(ctx, `SELECT id, size + meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldCharge); {
+	switch err := tx.QueryRowContext(ctx, `SELECT id, size, meta_bytes, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldSize, &oldMeta, &legacy); {
 	case errors.Is(err, sql.ErrNoRows):
 		replaced = false
 	case err != nil:
@@ -271,39 +323,56 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	if replaced {
 		added = 0
 	}
+	oldCharge := oldSize + oldMeta
 	meta := int64(len(name)) + props.Size()
+	keep := p.keepProps && replaced
+	if keep {
+		meta = oldMeta // the same name, and the properties stay as they are
+	} else {
+		legacy = nil
+	}
 	rev, err := s.bumpCounting(ctx, tx, dst.id, added, int64(len(body))+meta-oldCharge)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	sealedName := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectName), []byte(name))
-	sealedType := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectType), ctype)
-	sealedBody := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectBody), body)
+	c := s.sealContent(dst, mac, rev, p)
 	if replaced {
 		_, err = tx.ExecContext(ctx,
-			`UPDATE objects SET etag = ?, size = ?, meta_bytes = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ? WHERE id = ?`,
-			etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps, id)
+			`UPDATE objects SET etag = ?, size = ?, meta_bytes = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ?,
+			 seal_v = ?, sealed_rev = ?, uid_sealed = ? WHERE id = ?`,
+			etag, len(body), meta, now.Unix(), rev, c.uidMAC, sealedName, c.ctype, c.index, legacy, c.v, c.rev, c.uid, id)
 		if err == nil {
-			_, err = tx.ExecContext(ctx, `UPDATE object_bodies SET body_sealed = ? WHERE object_id = ?`, sealedBody, id)
+			// An upsert: a body row found missing is written again.
+			_, err = tx.ExecContext(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES (?, ?)
+				ON CONFLICT (object_id) DO UPDATE SET body_sealed = excluded.body_sealed`, id, c.body)
+		}
+		if err == nil && !keep {
+			_, err = tx.ExecContext(ctx, `DELETE FROM object_props WHERE object_id = ?`, id)
 		}
 	} else {
 		var res sql.Result
 		res, err = tx.ExecContext(ctx,
-			`INSERT INTO objects (collection_id, name_mac, etag, size, meta_bytes, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, props_sealed)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			dst.id, mac, etag, len(body), meta, now.Unix(), rev, uidMAC, sealedName, sealedType, sealedIndex, sealedProps)
+			`INSERT INTO objects (collection_id, name_mac, etag, size, meta_bytes, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, seal_v, sealed_rev, uid_sealed)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dst.id, mac, etag, len(body), meta, now.Unix(), rev, c.uidMAC, sealedName, c.ctype, c.index, c.v, c.rev, c.uid)
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
 		if err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES (?, ?)`, id, sealedBody)
+			_, err = tx.ExecContext(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES (?, ?)`, id, c.body)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: write object: %w", err)
 	}
-	if err := logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
+	if !keep {
+		if _, err := s.insertProps(ctx, tx, s.objectOwner(id, dst.uid, mac), props, rev); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
 		return nil, err
 	}
 	return &Object{Name: name, ETag: etag, ContentType: string(ctype), Size: int64(len(body)), Modified: now, Revision: rev, Props: props}, nil
@@ -323,15 +392,19 @@ func (s *sqliteSpace) removeObject(ctx context.Context, tx *sql.Tx, c collection
 	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac); err != nil {
 		return fmt.Errorf("storage: delete object: %w", err)
 	}
-	return logChange(ctx, tx, c.id, mac, sealedName, rev, true)
+	return s.logChange(ctx, tx, c.id, mac, sealedName, rev, true)
 }
 
 // checkUID fails with a *UIDConflict when another object of the collection
-// than self and skip has the UID.
-func (s *sqliteSpace) checkUID(ctx context.Context, tx *sql.Tx, c collectionRef, uidMAC, self, skip []byte) error {
+// than self and skip has one of the UID MACs (the forms one UID takes).
+func (s *sqliteSpace) checkUID(ctx context.Context, tx *sql.Tx, c collectionRef, uidMACs [][]byte, self, skip []byte) error {
 	var otherMAC, otherName []byte
-	err := tx.QueryRowContext(ctx, `SELECT name_mac, name_sealed FROM objects WHERE collection_id = ? AND uid_mac = ? AND name_mac <> ? AND name_mac <> ?`,
-		c.id, uidMAC, self, skip).Scan(&otherMAC, &otherName)
+	args := []any{c.id, self, skip}
+	for _, m := range uidMACs {
+		args = append(args, m)
+	}
+	err := tx.QueryRowContext(ctx, `SELECT name_mac, name_sealed FROM objects WHERE collection_id = ? AND name_mac <> ? AND name_mac <> ? AND uid_mac IN (?`+strings.Repeat(", ?", len(uidMACs)-1)+`)`,
+		args...).Scan(&otherMAC, &otherName)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

@@ -293,7 +293,7 @@ func (s timedSpace) CreateCollection(ctx context.Context, c storage.NewCollectio
 	return s.Space.CreateCollection(ctx, c)
 }
 
-func (s timedSpace) PatchCollection(ctx context.Context, id int64, set storage.Props, remove []string) (*storage.Collection, error) {
+func (s timedSpace) PatchCollection(ctx context.Context, id int64, set storage.Props, remove []string) error {
 	defer s.since("patch_collection", time.Now())
 	return s.Space.PatchCollection(ctx, id, set, remove)
 }
@@ -328,7 +328,7 @@ func (s timedSpace) DeleteObject(ctx context.Context, collection int64, name str
 	return s.Space.DeleteObject(ctx, collection, name, o)
 }
 
-func (s timedSpace) PatchObject(ctx context.Context, collection int64, name string, set storage.Props, remove []string) (*storage.Object, error) {
+func (s timedSpace) PatchObject(ctx context.Context, collection int64, name string, set storage.Props, remove []string) error {
 	defer s.since("patch_object", time.Now())
 	return s.Space.PatchObject(ctx, collection, name, set, remove)
 }
