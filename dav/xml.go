@@ -165,13 +165,16 @@ func parseXMLLimited(r io.Reader, lim xmlLimits) (*node, error) {
 			}
 			scopes = append(scopes, scope)
 			space, ok := lookup(t.Name.Space)
-			if !ok {
+			if !ok || !qualifiedName(t.Name) {
 				return nil, errMalformedXML
 			}
 			n := &node{Name: xml.Name{Space: space, Local: t.Name.Local}}
 			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 					continue
+				}
+				if !qualifiedName(a.Name) {
+					return nil, errMalformedXML
 				}
 				if a.Name.Space != "" {
 					// Unprefixed attributes have no namespace; prefixed ones need a declared prefix.
@@ -615,4 +618,29 @@ func writeMultistatus(w http.ResponseWriter, m *multistatus) {
 		*buf = body
 		msBuffers.Put(buf)
 	}
+}
+
+// qualifiedName reports whether a raw name is a QName of Namespaces in XML
+// 1.0 section 4: a prefix, if any, and a local part that are both NCNames.
+// encoding/xml reads "p:-" as prefix "p" and local "-", and "a:b:c" as one
+// local name; neither could be written back as a name it would read again.
+func qualifiedName(n xml.Name) bool {
+	return (n.Space == "" || ncName(n.Space)) && ncName(n.Local)
+}
+
+// ncName reports whether s is an NCName (Namespaces in XML 1.0 section 3):
+// an XML Name without a colon. The later characters were checked by
+// encoding/xml already; the first must be one a name can start with, which
+// a name after a prefix escapes. A non-ASCII start is left to encoding/xml's
+// own table, so that what is accepted here is what it reads again.
+func ncName(s string) bool {
+	if s == "" || strings.ContainsRune(s, ':') {
+		return false
+	}
+	c := s[0]
+	if c < utf8.RuneSelf {
+		return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+	}
+	_, err := xml.NewDecoder(strings.NewReader("<" + s + "/>")).RawToken()
+	return err == nil
 }
