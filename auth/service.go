@@ -95,6 +95,8 @@ type Options struct {
 	// Escrow, when set, is the operator's escrow public key: every user key
 	// also gets a slot sealed to it, at enrollment or at the next login.
 	Escrow *encryption.EscrowPublicKey
+	// Sessions bounds the life of dashboard sessions.
+	Sessions SessionOptions
 }
 
 // Service verifies logins and hands out the keys they unlock.
@@ -110,6 +112,7 @@ type Service struct {
 	byUser     map[string]map[string]struct{}
 	gens       map[string]uint64 // per user, raised by Forget, so a login verified before it is not cached after it
 	apps       *appState         // app passwords: see apppasswords.go
+	sessions   *sessionState     // dashboard sessions: see sessions.go
 	argon2Runs atomic.Uint64     // Argon2 verifications started
 	throttle   *Throttle         // failed logins, per address and username
 }
@@ -171,10 +174,14 @@ func New(store Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessions, err := newSessionState(store, o.ServerSecret, o.Sessions)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), decoy: decoy, macKey: key,
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
-		apps: apps, throttle: NewThrottle(o.Throttle),
+		apps: apps, sessions: sessions, throttle: NewThrottle(o.Throttle),
 	}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // TestDatabaseAndSecretCannotOpenUserKey: an attacker holding the database
@@ -20,7 +21,7 @@ import (
 // the recovery code or the offline escrow private key, cannot open any key
 // slot, whatever they try as the credential: a forgotten password with none
 // of those means the data is gone. (TestAppPasswordSlotsNeedTheirSecret
-// extends this to app passwords.)
+// extends this to app passwords; a dashboard session's slot is tried here.)
 func TestDatabaseAndSecretCannotOpenUserKey(t *testing.T) {
 	for _, withEscrow := range []bool{false, true} {
 		t.Run(map[bool]string{false: "without escrow", true: "with escrow"}[withEscrow], func(t *testing.T) {
@@ -57,6 +58,15 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A signed-in dashboard: its slot is in the database, its id only in a cookie.
+	id, err := a.auth.Login(ctx, "alice", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := a.auth.StartSession(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a.Close()
 
 	// What the attacker has: the files.
@@ -87,7 +97,12 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 		slots[kind] = s
 	}
 	rows.Close()
-	wantSlots := []string{"password", "recovery"}
+	var sessionMAC []byte
+	if err := db.QueryRow(`SELECT id_mac FROM sessions WHERE account_id = ?`, u.account.ID).Scan(&sessionMAC); err != nil {
+		t.Fatal(err)
+	}
+	sessionKind := storage.SessionSlotKind(sessionMAC)
+	wantSlots := []string{"password", "recovery", sessionKind}
 	if withEscrow {
 		wantSlots = append(wantSlots, "escrow")
 	}
@@ -95,7 +110,7 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 		t.Fatalf("slots: %v, want %v", slots, wantSlots)
 	}
 	// Everything in the files that could stand in for a credential.
-	guesses := []string{"", "alice", email, string(secret), string(pubPEM)}
+	guesses := []string{"", "alice", email, string(secret), string(pubPEM), string(sessionMAC), sessionKind}
 	for _, s := range slots {
 		guesses = append(guesses, s.KDF, string(s.Wrapped))
 	}
@@ -153,6 +168,10 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 	key2, err := encryption.Unwrap(slots["recovery"], []byte(strings.ReplaceAll(u.recoveryCode, "-", "")), secret, encryption.SlotAD(u.account.ID, "recovery"))
 	if err != nil || string(key) != string(key2) {
 		t.Fatalf("recovery code does not open the same key: %v", err)
+	}
+	key4, err := encryption.Unwrap(slots[sessionKind], []byte(sess.Token), secret, encryption.SlotAD(u.account.ID, sessionKind))
+	if err != nil || string(key) != string(key4) {
+		t.Fatalf("the session's cookie does not open the same key: %v", err)
 	}
 	if withEscrow {
 		key3, err := encryption.OpenEscrow(slots["escrow"], escrowPriv, secret, encryption.SlotAD(u.account.ID, "escrow"))
