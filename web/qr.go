@@ -25,10 +25,9 @@ const qrQuietZone = 4
 // LoginActivity take VIEW intents of the schemes caldav, caldavs, carddav,
 // carddavs and davx5; loginInfoFromIntent turns caldav and carddav into
 // http, and caldavs, carddavs and davx5 into https, and keeps the host,
-// port, path and query (releases before the Compose login screen dropped
-// the port). It takes the user info decoded as one string and
-// splits it at ':', the first part being the user name and the second the
-// password. So:
+// port, path and query (earlier releases kept the host but dropped the
+// port). It takes the user info decoded as one string and splits it at
+// ':', the first part being the user name and the second the password. So:
 //
 //	https://dav.example.org/     → davx5://alice:PASSWORD@dav.example.org/
 //	http://calendar.lan:8080/    → caldav://alice:PASSWORD@calendar.lan:8080/
