@@ -188,7 +188,11 @@ func axeFile() string {
 	if p := os.Getenv("COFFER_AXE"); p != "" {
 		return p
 	}
-	return filepath.Join("..", ".ci", "node_modules", "axe-core", "axe.min.js")
+	p, err := filepath.Abs(filepath.Join("..", ".ci", "node_modules", "axe-core", "axe.min.js")) // tests run in integration_test/
+	if err != nil {
+		return filepath.Join("..", ".ci", "node_modules", "axe-core", "axe.min.js")
+	}
+	return p
 }
 
 // axeScript runs axe on the document and returns its violations, shortened.
@@ -216,7 +220,7 @@ func runAxe(r reporter, ctx context.Context, page string) {
 	path := axeFile()
 	src, err := os.ReadFile(path)
 	if err != nil {
-		needTool(r, fmt.Sprintf("axe-core not found at %s (%v); npm install --prefix .ci axe-core@4, or set COFFER_AXE to an axe.min.js", path, err))
+		needTool(r, fmt.Sprintf("axe-core not found at %s (%v); run npm install --prefix .ci axe-core@4 at the repo root, or set COFFER_AXE to an axe.min.js", path, err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
