@@ -3,6 +3,7 @@ package integration_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -28,9 +29,8 @@ import (
 // with checks for horizontal overflow on small and large screens, for
 // accessibility with axe-core, and full-page screenshots.
 
-// reporter is the part of testing.TB the checks report through, so that
-// the self-test can catch what they report.
-type reporter interface {
+// checkReporter is the part of testing.TB the checks report through, so the self-test can catch it.
+type checkReporter interface {
 	Helper()
 	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
@@ -43,8 +43,8 @@ const checkTimeout = 2 * time.Minute
 // overflowViewports are the screens checkNoOverflow lays the page out on: a small phone and a laptop.
 var overflowViewports = []struct{ width, height int64 }{{360, 640}, {1280, 800}}
 
-// needTool skips a test that lacks an external tool, and fails it under CI.
-func needTool(r reporter, msg string) {
+// needBrowserTool skips a test that lacks an external tool, and fails it under CI.
+func needBrowserTool(r checkReporter, msg string) {
 	r.Helper()
 	if os.Getenv("CI") != "" {
 		r.Fatalf("%s (CI must run this test; .ci/run installs it)", msg)
@@ -52,13 +52,12 @@ func needTool(r reporter, msg string) {
 	r.Skipf("%s", msg)
 }
 
-// newBrowser starts headless Debian chromium (1280×800 unless opts set
-// chromedp.WindowSize) and returns its context, cancelled at cleanup.
+// newBrowser starts headless chromium, 1280×800 unless opts hold chromedp.WindowSize, for the test's lifetime.
 func newBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		needTool(t, "chromium not installed; apt-get install chromium")
+		needBrowserTool(t, "chromium not installed; apt-get install chromium")
 	}
 	var out lockedBuffer
 	all := append([]chromedp.ExecAllocatorOption{
@@ -78,8 +77,14 @@ func newBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Cont
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), all...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
+		// A graceful close, so chromium removes its files in /tmp; then the process is waited for.
+		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+		defer ccancel()
+		if err := chromedp.Cancel(cctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Logf("closing chromium: %v", err)
+		}
 		cancel()
-		cancelAlloc() // waits for the browser process to exit
+		cancelAlloc()
 	})
 	// Start the browser now, on a context without a deadline (one would end the browser).
 	if err := chromedp.Do(ctx); err != nil {
@@ -108,8 +113,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// overflowScript measures the page's width against the viewport's and
-// describes the elements that reach past its right edge, widest first.
+// overflowScript measures the document against the viewport and names what reaches past its right edge.
 const overflowScript = `(() => {
 	const vw = window.innerWidth;
 	const clipped = el => {
@@ -153,9 +157,8 @@ type overflowReport struct {
 	} `json:"offenders"`
 }
 
-// checkNoOverflow loads page at 360×640 and at 1280×800 and reports an error
-// when the document is wider than the viewport, naming the widest elements.
-func checkNoOverflow(r reporter, ctx context.Context, page string) {
+// checkNoOverflow loads page at 360×640 and 1280×800 and reports each layout wider than the viewport.
+func checkNoOverflow(r checkReporter, ctx context.Context, page string) {
 	r.Helper()
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
@@ -213,14 +216,13 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// runAxe loads page, injects the local axe-core through the DevTools protocol
-// and reports every serious or critical violation.
-func runAxe(r reporter, ctx context.Context, page string) {
+// runAxe loads page, injects the local axe-core and reports every serious or critical violation.
+func runAxe(r checkReporter, ctx context.Context, page string) {
 	r.Helper()
 	path := axeFile()
 	src, err := os.ReadFile(path)
 	if err != nil {
-		needTool(r, fmt.Sprintf("axe-core not found at %s (%v); run npm install --prefix .ci axe-core@4 at the repo root, or set COFFER_AXE to an axe.min.js", path, err))
+		needBrowserTool(r, fmt.Sprintf("axe-core not found at %s (%v); run npm install --prefix .ci axe-core@4 at the repo root, or set COFFER_AXE to an axe.min.js", path, err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
@@ -252,8 +254,7 @@ func runAxe(r reporter, ctx context.Context, page string) {
 // unsafeFileChars are the characters a screenshot's file name does not keep.
 var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// screenshot saves a full-page PNG of the current page as TEST_name.png in
-// $COFFER_SCREENSHOTS (created when missing), else in t.TempDir(), and returns its path.
+// screenshot saves the current page whole as TEST_name.png in $COFFER_SCREENSHOTS or t.TempDir().
 func screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
 	dir := os.Getenv("COFFER_SCREENSHOTS")
@@ -309,9 +310,8 @@ func (f *fakeReporter) Skipf(format string, args ...any) {
 	runtime.Goexit()
 }
 
-// capture runs a check against a fakeReporter in its own goroutine and
-// returns what it reported.
-func capture(check func(r reporter)) *fakeReporter {
+// captureCheck runs check against a fakeReporter in its own goroutine and returns what it reported.
+func captureCheck(check func(r checkReporter)) *fakeReporter {
 	f := &fakeReporter{}
 	done := make(chan struct{})
 	go func() {
@@ -333,26 +333,26 @@ input { max-width: 100%; }`,
 	// probe.js records what the CSP blocked, so the self-test can see the policy at work.
 	"/probe.js": `window.cspViolations = [];
 document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
-	"/clean": page("Clean", `<h1>Calendars</h1>
+	"/clean": toolkitPage("Clean", `<h1>Calendars</h1>
 <p>Two calendars and one address book are shared with this account.</p>
 <form action="/clean"><label for="name">Calendar name</label> <input id="name" name="name" type="text"> <button type="submit">Create</button></form>`),
-	"/wide":      page("Wide", `<h1>Wide</h1><div id="banner" class="wide">banner</div>`),
-	"/longline":  page("Long line", `<h1>Long line</h1><pre id="log">`+strings.Repeat("BEGIN:VCALENDAR;", 20)+`</pre>`),
-	"/unlabeled": page("Unlabeled", `<h1>Unlabeled</h1><img src="/pixel.png"><input id="q" type="text">`),
+	"/wide":      toolkitPage("Wide", `<h1>Wide</h1><div id="banner" class="wide">banner</div>`),
+	"/longline":  toolkitPage("Long line", `<h1>Long line</h1><pre id="log">`+strings.Repeat("BEGIN:VCALENDAR;", 20)+`</pre>`),
+	"/unlabeled": toolkitPage("Unlabeled", `<h1>Unlabeled</h1><img src="/pixel.png"><input id="q" type="text">`),
 	// An inline script and an inline style, both of which the CSP must block.
-	"/inline": page("Inline", `<h1 style="color: red">Inline</h1><script>document.title = 'inline ran'</script>`),
+	"/inline": toolkitPage("Inline", `<h1 style="color: red">Inline</h1><script>document.title = 'inline ran'</script>`),
 }
 
-// page is a whole HTML document around body, with the stylesheet and the CSP probe.
-func page(title, body string) string {
+// toolkitPage is a whole HTML document around body, with the stylesheet and the CSP probe.
+func toolkitPage(title, body string) string {
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>` + title + `</title><link rel="stylesheet" href="/style.css"><script src="/probe.js"></script></head>
 <body><main>` + body + `</main></body></html>`
 }
 
-// pixelPNG is a 1×1 PNG for the image without alt text.
-func pixelPNG() []byte {
+// toolkitPixel is a 1×1 PNG for the image without alt text.
+func toolkitPixel() []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 1, 1))
 	img.Set(0, 0, color.Black)
 	var b bytes.Buffer
@@ -367,7 +367,7 @@ func serveToolkitPages(t *testing.T) string {
 		w.Header().Set("Content-Security-Policy", toolkitCSP)
 		if req.URL.Path == "/pixel.png" {
 			w.Header().Set("Content-Type", "image/png")
-			w.Write(pixelPNG())
+			w.Write(toolkitPixel())
 			return
 		}
 		body, ok := toolkitPages[req.URL.Path]
@@ -389,8 +389,7 @@ func serveToolkitPages(t *testing.T) string {
 	return srv.URL
 }
 
-// TestBrowserToolkit checks the toolkit on pages with known faults: the
-// checks pass a clean page and report the overflow and the missing labels.
+// TestBrowserToolkit checks that the checks pass a clean page and report pages with known faults.
 func TestBrowserToolkit(t *testing.T) {
 	start := time.Now()
 	ctx := newBrowser(t)
@@ -432,7 +431,7 @@ func TestBrowserToolkit(t *testing.T) {
 		t0 := time.Now()
 		checkNoOverflow(t, ctx, base+"/clean")
 		t.Logf("overflow check: %v", time.Since(t0).Round(time.Millisecond))
-		checkPNG(t, screenshot(t, ctx, "clean"), 1280)
+		checkScreenshotPNG(t, screenshot(t, ctx, "clean"), 1280)
 		t0 = time.Now()
 		runAxe(t, ctx, base+"/clean")
 		t.Logf("axe: %v", time.Since(t0).Round(time.Millisecond))
@@ -451,7 +450,7 @@ func TestBrowserToolkit(t *testing.T) {
 			{"/wide", "div#banner.wide 2000px wide"}, // an element's box
 			{"/longline", "pre#log"},                 // an element's text
 		} {
-			f := capture(func(r reporter) { checkNoOverflow(r, ctx, base+tt.page) })
+			f := captureCheck(func(r checkReporter) { checkNoOverflow(r, ctx, base+tt.page) })
 			if f.fatal != "" || f.skipped != "" {
 				t.Fatalf("checkNoOverflow stopped on %s: %s%s", tt.page, f.fatal, f.skipped)
 			}
@@ -469,11 +468,11 @@ func TestBrowserToolkit(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The full-page screenshot takes in the whole width.
-		checkPNG(t, screenshot(t, ctx, "wide"), 2000)
+		checkScreenshotPNG(t, screenshot(t, ctx, "wide"), 2000)
 	})
 
 	t.Run("axe", func(t *testing.T) {
-		f := capture(func(r reporter) { runAxe(r, ctx, base+"/unlabeled") })
+		f := captureCheck(func(r checkReporter) { runAxe(r, ctx, base+"/unlabeled") })
 		if f.skipped != "" {
 			t.Skip(f.skipped) // runAxe on the clean page has already skipped or failed the same way
 		}
@@ -494,20 +493,20 @@ func TestBrowserToolkit(t *testing.T) {
 	t.Run("axe-missing", func(t *testing.T) {
 		t.Setenv("COFFER_AXE", filepath.Join(t.TempDir(), "axe.min.js"))
 		t.Setenv("CI", "")
-		f := capture(func(r reporter) { runAxe(r, ctx, base+"/clean") })
+		f := captureCheck(func(r checkReporter) { runAxe(r, ctx, base+"/clean") })
 		if !strings.Contains(f.skipped, "npm install --prefix .ci axe-core@4") {
 			t.Errorf("runAxe without axe-core: skipped %q, fatal %q, want a skip saying how to install it", f.skipped, f.fatal)
 		}
 		t.Setenv("CI", "true")
-		if f := capture(func(r reporter) { runAxe(r, ctx, base+"/clean") }); f.fatal == "" {
+		if f := captureCheck(func(r checkReporter) { runAxe(r, ctx, base+"/clean") }); f.fatal == "" {
 			t.Errorf("runAxe without axe-core under CI did not fail (skipped %q)", f.skipped)
 		}
 	})
 	t.Logf("self-test took %v", time.Since(start).Round(time.Millisecond))
 }
 
-// checkPNG fails unless path is a PNG at least minWidth pixels wide.
-func checkPNG(t *testing.T, path string, minWidth int) {
+// checkScreenshotPNG fails unless path is a PNG at least minWidth pixels wide.
+func checkScreenshotPNG(t *testing.T, path string, minWidth int) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
