@@ -74,15 +74,24 @@ func TestPublicURL(t *testing.T) {
 					t.Errorf("%s: %d to %q", p, resp.StatusCode, loc)
 				}
 			}
+			// A signed-out browser at / is sent to the sign-in page, which
+			// names the URL to enter in a client.
 			resp, err := hc.Get(s.URL)
 			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin" {
+				t.Errorf("GET /: %d to %q, want the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if resp, err = hc.Get(s.URL + "signin"); err != nil {
 				t.Fatal(err)
 			}
 			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 || resp.Header.Get("WWW-Authenticate") != "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
 				!strings.Contains(string(page), want) || strings.Contains(string(page), "http-equiv") || strings.Contains(string(page), "<script") {
-				t.Errorf("GET /: %d %v\n%s", resp.StatusCode, resp.Header, page)
+				t.Errorf("GET /signin: %d %v\n%s", resp.StatusCode, resp.Header, page)
 			}
 		})
 	}

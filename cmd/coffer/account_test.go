@@ -71,7 +71,7 @@ func newLifeRig(t *testing.T) *lifeRig {
 		t.Fatal(err)
 	}
 	// Mounted as serve mounts it: DAV, and the users' own /account/ endpoints.
-	r.dav = httptest.NewServer(a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), "")))
+	r.dav = httptest.NewServer(a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), nil)))
 	r.api = httptest.NewServer(h)
 	t.Cleanup(r.dav.Close)
 	t.Cleanup(r.api.Close)

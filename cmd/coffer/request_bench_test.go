@@ -32,7 +32,7 @@ func BenchmarkRequestOverhead(b *testing.B) {
 	if _, err := a.createUser(ctx, newUser{username: "u", password: "bench-password"}); err != nil {
 		b.Fatal(err)
 	}
-	h := a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), ""))
+	h := a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), nil))
 	const body = `<propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag/><sync-token/></prop></propfind>`
 	request := func(base string) *http.Request {
 		req := httptest.NewRequest("PROPFIND", base+"/dav/calendars/u/calendar/", strings.NewReader(body))

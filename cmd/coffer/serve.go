@@ -5,19 +5,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/storage"
+	"github.com/coffer-dav/coffer/web"
 )
 
 // serveFlags are serve's settings beyond the shared ones.
@@ -42,7 +44,7 @@ func newServeFlags(c *config) (*flag.FlagSet, *serveFlags) {
 		accessDir:    fs.String("access-log", "", "folder for the access log (hourly JSON files); empty: off"),
 		accessKeep:   fs.Duration("access-log-keep", 48*time.Hour, "how long access-log files are kept"),
 		rebuildQuiet: fs.Duration("rebuild-quiet", time.Minute, "after an erase, rebuild the database file once no write has come for this long (at the latest after 24h)"),
-		publicURL:    fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the start page and the .well-known redirects; empty: the listen address"),
+		publicURL:    fs.String("public-url", "", "the URL clients reach this server at, e.g. https://dav.example.org/ behind a proxy; used in the first-run message, the dashboard and the .well-known redirects; empty: the listen address"),
 		trusted:      fs.String("trusted-proxy", "", "comma-separated networks of reverse proxies (e.g. 127.0.0.1/32) whose Forwarded or X-Forwarded-For header gives the client's address; empty: the headers are ignored"),
 		lf:           addLifecycleFlags(fs),
 		op:           addOperatorFlags(fs),
@@ -148,7 +150,13 @@ func serve(args []string) error {
 
 	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log, PublicURL: public}
 	limits.apply(&davOpts)
-	handler := a.withSelfService(log, routes(dav.NewHandler(davOpts), clients))
+	dashboard, err := web.New(web.Options{Auth: a.auth, Secure: *certFile != "" || strings.HasPrefix(public, "https://"), ClientURL: clients, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	go a.auth.SweepSessions(ctx, time.Minute)
+	handler := a.withSelfService(log, routes(dav.NewHandler(davOpts), dashboard))
 	if *accessDir != "" {
 		al, err := newAccessLog(*accessDir, *accessKeep, log)
 		if err != nil {
@@ -173,6 +181,7 @@ func serve(args []string) error {
 	if public != "" {
 		fmt.Printf("coffer: clients reach it at %s\n", public)
 	}
+	fmt.Printf("coffer: dashboard at %s\n", clients)
 	fmt.Printf("coffer: serving on %s\n", base) // last: the line that says it is ready
 	log.Info("serving", "addr", ln.Addr().String(), "tls", *certFile != "")
 
@@ -190,48 +199,25 @@ func serve(args []string) error {
 	return nil
 }
 
-// routes serves /healthz and the start page, and hands everything else to
-// the DAV handler. It does not use http.ServeMux, which would clean ".."
-// out of paths with a redirect: the DAV layer sees raw paths and refuses
-// such tricks itself. base is the URL clients are told to use.
-func routes(davHandler http.Handler, base string) http.Handler {
-	page := startPage(base)
+// routes serves /healthz and the dashboard's pages (web.Paths; with no
+// dashboard, those go to DAV too), and hands everything else to the DAV
+// handler. It does not use http.ServeMux, which would clean ".." out of
+// paths with a redirect: the DAV layer sees raw paths and refuses such
+// tricks itself.
+func routes(davHandler, dashboard http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		get := r.Method == http.MethodGet || r.Method == http.MethodHead
 		switch {
 		case get && r.URL.Path == "/healthz":
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			fmt.Fprintln(w, "ok")
-		case get && r.URL.Path == "/":
-			// A browser gets a page that says what this is, never a bare
-			// 401 that pops up a login box.
-			h := w.Header()
-			h.Set("Content-Type", "text/html; charset=utf-8")
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Cache-Control", "no-store")
-			w.Write(page)
+		case dashboard != nil && (get || r.Method == http.MethodPost) && slices.Contains(web.Paths, r.URL.Path):
+			// A browser gets the dashboard, never a bare 401 that pops up a login box.
+			dashboard.ServeHTTP(w, r)
 		default:
 			davHandler.ServeHTTP(w, r)
 		}
 	})
-}
-
-// startPage is the page served at /: what this server is and the URL to
-// enter in a client. It loads nothing, from here or elsewhere.
-func startPage(base string) []byte {
-	u := html.EscapeString(base)
-	return []byte(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Coffer</title></head>
-<body>
-<h1>Coffer</h1>
-<p>This server keeps calendars, tasks and contacts (CalDAV and CardDAV), encrypted under each user's own key.</p>
-<p>To sync, add an account in DAVx5, Thunderbird, iOS or macOS, or GNOME Evolution with this URL,
-your username and your password (or an app password):</p>
-<p><code>` + u + `</code></p>
-</body></html>
-`)
 }
 
 // parsePublicURL checks --public-url: an http or https URL of the server's
