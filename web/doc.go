@@ -1,4 +1,5 @@
-// Package web holds the account dashboard's parts. So far: the Apple
-// configuration profile and the DAVx5 link and QR code of its "connect a
-// device" page; the pages themselves are still to come.
+// Package web serves the account dashboard: so far the sign-in page, the
+// account page and signing out, on sessions kept by auth; and the Apple
+// configuration profile and the DAVx5 link and QR code of the coming
+// "connect a device" page.
 package web
