@@ -32,6 +32,9 @@ func TestCrossSiteWrites(t *testing.T) {
 		{"PROPFIND from evil.example reads", "PROPFIND", calPath, "", []string{evil, "Depth: 0"}, 207},
 		{"REPORT from evil.example reads", "REPORT", calPath, `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><D:href>` + ev + `</D:href></C:calendar-multiget>`, []string{evil}, 207},
 		{"same origin", "PROPPATCH", calPath, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Mine</D:displayname></D:prop></D:set></D:propertyupdate>`, []string{"Origin: http://dav.example.org:8443", "Sec-Fetch-Site: same-origin"}, 207},
+		// Chromium's own form post from a page with Referrer-Policy: no-referrer.
+		{"same origin, Origin null", "PROPPATCH", calPath, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Mine</D:displayname></D:prop></D:set></D:propertyupdate>`, []string{"Origin: null", "Sec-Fetch-Site: same-origin"}, 207},
+		{"cross-site fetch with a same-host Origin", "PROPPATCH", calPath, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Pwned</D:displayname></D:prop></D:set></D:propertyupdate>`, []string{"Origin: http://dav.example.org:8443", "Sec-Fetch-Site: cross-site"}, 403},
 		{"no Origin (DAV client)", "PUT", calPath + "y.ics", icsOther, nil, 201},
 	}
 	for _, tc := range tests {
