@@ -506,10 +506,10 @@ func (s *Service) generation(username string) uint64 {
 	return s.gens[username]
 }
 
-// SweepCache drops expired cached logins every interval until ctx ends, so
-// that keyrings of logins nobody uses leave memory even when no new login
-// comes to trigger it.
-func (s *Service) SweepCache(ctx context.Context, every time.Duration) {
+// Sweep drops expired cached logins, and deletes ended and idle dashboard
+// sessions, every interval until ctx ends, so that keyrings and session
+// slots nobody uses go even when no new login comes to trigger it.
+func (s *Service) Sweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -521,6 +521,7 @@ func (s *Service) SweepCache(ctx context.Context, every time.Duration) {
 			s.mu.Lock()
 			s.sweepLocked(now)
 			s.mu.Unlock()
+			s.sweepSessions(ctx, now)
 		}
 	}
 }

@@ -196,26 +196,14 @@ func (s *Service) EndSessions(ctx context.Context, account int64) error {
 	return s.sessions.store.DeleteSessions(ctx, account)
 }
 
-// SweepSessions deletes ended and idle sessions every so often until ctx ends.
-func (s *Service) SweepSessions(ctx context.Context, every time.Duration) {
+// sweepSessions deletes the sessions that have ended or been idle too long.
+func (s *Service) sweepSessions(ctx context.Context, now time.Time) {
 	if s.sessions.store == nil {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := s.o.Now().UTC()
-			_ = s.sessions.store.DeleteExpiredSessions(ctx, now, now.Add(-s.sessions.o.Idle))
-		}
-	}
+	now = now.UTC()
+	_ = s.sessions.store.DeleteExpiredSessions(ctx, now, now.Add(-s.sessions.o.Idle))
 }
-
-// SessionLimits returns the idle timeout and the absolute lifetime of sessions.
-func (s *Service) SessionLimits() SessionOptions { return s.sessions.o }
 
 // sessionIdentity is the identity a session acts as.
 func (s *Service) sessionIdentity(account int64, username string, keys *encryption.Keyring) *Identity {

@@ -145,8 +145,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		h.Set("Allow", allowHeader)
 	case http.StatusServiceUnavailable:
 		if e.RetryAfter > 0 {
-			secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
-			h.Set("Retry-After", strconv.FormatInt(secs, 10))
+			h.Set("Retry-After", RetryAfter(e.RetryAfter))
 		}
 	}
 	if e.Status >= 500 && e.Err != nil && r.Context().Err() == nil {
@@ -189,4 +188,10 @@ func errorBody(e *Error) []byte {
 	b.WriteString("<CO:message>" + escapeString(msg) + "</CO:message>")
 	b.WriteString("</D:error>\n")
 	return []byte(b.String())
+}
+
+// RetryAfter writes a wait as a Retry-After value (RFC 9110 section 10.2.3):
+// whole seconds, rounded up.
+func RetryAfter(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -75,7 +76,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Coffer", charset="UTF-8"`)
 	case http.StatusServiceUnavailable:
 		if e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+			w.Header().Set("Retry-After", dav.RetryAfter(e.RetryAfter))
 		}
 	}
 	writeJSON(w, e.Status, errorBody{Error: e.Message, Field: e.Field})

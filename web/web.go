@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -115,7 +116,7 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, status int,
 		http.Error(w, "no randomness", http.StatusInternalServerError)
 		return
 	}
-	token := encodeToken(raw)
+	token := base64.RawURLEncoding.EncodeToString(raw)
 	h.setCookie(w, formCookie, token, 0)
 	h.render(w, status, "signin.html", page{CSRF: token, Error: msg})
 }
@@ -133,7 +134,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	var throttled *auth.Throttled
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.RetryAfter))
+		w.Header().Set("Retry-After", dav.RetryAfter(throttled.RetryAfter))
 		h.signinForm(w, r, http.StatusServiceUnavailable, "Too many attempts. Please wait a little and try again.")
 		return
 	case err == nil && id.AppPassword != "":

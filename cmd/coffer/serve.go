@@ -111,7 +111,7 @@ func serve(args []string) error {
 	}
 	defer a.Close()
 	fmt.Printf("coffer: data folder %s\n", absPath(c.data))
-	go a.auth.SweepCache(ctx, time.Minute)
+	go a.auth.Sweep(ctx, time.Minute) // cached logins and dashboard sessions
 	go a.db.RebuildWhenQuiet(ctx, storage.RebuildOptions{Quiet: *rebuildQuiet, Report: func(took time.Duration, err error) {
 		if err != nil {
 			log.Error("database rebuild failed", "err", err)
@@ -155,7 +155,6 @@ func serve(args []string) error {
 		ln.Close()
 		return err
 	}
-	go a.auth.SweepSessions(ctx, time.Minute)
 	handler := a.withSelfService(log, routes(dav.NewHandler(davOpts), dashboard))
 	if *accessDir != "" {
 		al, err := newAccessLog(*accessDir, *accessKeep, log)
