@@ -88,6 +88,31 @@ func (db *DB) AccountByUsername(ctx context.Context, username string) (*Account,
 	return a, err
 }
 
+// AccountByEmail returns the one account with that e-mail address, compared
+// without regard to case, or ErrNotFound when none or several have it.
+func (db *DB) AccountByEmail(ctx context.Context, email string) (*Account, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email <> '' AND lower(email) = lower(?) LIMIT 2`, email)
+	if err != nil {
+		return nil, fmt.Errorf("storage: find account by e-mail: %w", err)
+	}
+	defer rows.Close()
+	var found []*Account
+	for rows.Next() {
+		a, err := scanAccount(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(found) != 1 {
+		return nil, ErrNotFound
+	}
+	return found[0], nil
+}
+
 // Accounts lists every account, by username.
 func (db *DB) Accounts(ctx context.Context) ([]Account, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY username`)

@@ -1,72 +1,174 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"errors"
-	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
+	"golang.org/x/text/language"
 )
 
 // Options configures New.
 type Options struct {
-	Auth        *auth.Service // verifies sign-ins and holds the sessions; required
-	Secure      bool          // served over TLS: the cookie is Secure and __Host- prefixed
-	ServiceName string        // shown in titles; empty means "Coffer"
-	ClientURL   string        // the URL to enter in a client, shown on the pages
-	Logger      *slog.Logger  // nil: slog.Default()
+	Auth       *auth.Service               // verifies sign-ins and holds the sessions; required
+	Life       *account.Lifecycle          // the account's state, history and changes; required
+	Store      Store                       // the accounts' records and data; required
+	Creator    account.Creator             // creates accounts at sign-up; required with Signup
+	Signup     bool                        // people may register themselves (needs e-mail)
+	Secure     bool                        // served over TLS: the cookie is Secure and __Host- prefixed
+	Operator   Operator                    // the operator's name, contacts and links
+	BaseURL    *url.URL                    // the server's root as clients reach it, for links and profiles; required
+	QuotaBytes int64                       // each account's storage quota; 0: none
+	Logger     *slog.Logger                // nil: slog.Default()
+	Now        func() time.Time            // nil: time.Now
+	Rand       func(n int) ([]byte, error) // nil: encryption.RandomBytes; tests set it
+}
+
+// Operator is what the operator tells the people who use the service.
+type Operator struct {
+	ServiceName string // shown in titles; empty means "Coffer"
+	Support     string // a support e-mail address; empty: none shown
+	TermsURL    string // the terms of service; empty: no link
+	PrivacyURL  string // the privacy notice; empty: no link
+	ShopURL     string // where a subscription is bought or extended; empty: no link
+}
+
+// Store is the accounts' records and data as the dashboard reads and erases them.
+type Store interface {
+	// Space opens an account's collections under its keys.
+	Space(account int64, keys *encryption.Keyring) storage.Space
+	// AccountByUsername returns an account, or storage.ErrNotFound.
+	AccountByUsername(ctx context.Context, username string) (*storage.Account, error)
+	// AccountByEmail returns the one account with an e-mail address, or storage.ErrNotFound.
+	AccountByEmail(ctx context.Context, email string) (*storage.Account, error)
+	// DeleteAccount erases an account at once.
+	DeleteAccount(ctx context.Context, account int64) error
 }
 
 // Handler serves the dashboard's pages.
 type Handler struct {
-	o     Options
-	pages *template.Template
+	o       Options
+	langs   []*lang
+	matcher language.Matcher
+	routes  map[string]route
+}
+
+// route is one dashboard path: what GET and POST do there, and whether
+// they need a signed-in session.
+type route struct {
+	get, post func(q *req)
+	public    bool // served without a session
+}
+
+// req is one dashboard request, with its session (nil when signed out)
+// and the language of its pages.
+type req struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	s    *auth.Session
+	lang *lang
+	csrf string // the form token of the pages written
 }
 
 // page is what every template gets.
 type page struct {
-	Service   string
-	ClientURL string
-	User      string // the signed-in username; empty when signed out
-	CSRF      string // the form token
-	Error     string // a sentence for the person, when the last form failed
+	Service  string
+	Operator Operator
+	Lang     string // the page's language tag
+	Path     string // the page's path, to mark the current navigation entry
+	BaseURL  string // the URL clients are set up with
+	User     string // the signed-in username; empty when signed out
+	CSRF     string // the form token
+	Signup   bool   // sign-up is open
+	Error    string // a message key, when the last form failed
+	Notice   string // a message key, when the last form did what it should
+	Data     any    // the page's own content
 }
 
 //go:embed templates/*.html
 var templates embed.FS
 
-// Paths are the dashboard's own paths; everything else is DAV's.
-var Paths = []string{"/", "/signin", "/signout", "/signout-all"}
+//go:embed static
+var static embed.FS
 
-// Cookie names: the session, and the sign-in form's token before a session exists.
+// Paths are the dashboard's own paths; everything else is DAV's.
+var Paths = []string{"/", "/signin", "/signout", "/signout-all", "/signup", "/confirm", "/resend",
+	"/devices", "/devices/profile", "/app-passwords", "/app-passwords/revoke", "/notifications",
+	"/settings", "/settings/name", "/settings/email", "/settings/password", "/settings/recovery", "/email/confirm",
+	"/data", "/data/export", "/data/erase", "/static/style.css"}
+
+// Cookie names: the session, and the form token of a browser without one.
 const (
 	sessionCookie = "coffer_session"
 	formCookie    = "coffer_form"
 )
 
+// maxForm bounds a form's body.
+const maxForm = 16 << 10
+
 // New returns the dashboard's handler.
 func New(o Options) (*Handler, error) {
-	if o.Auth == nil {
-		return nil, errors.New("web: Options.Auth is required")
+	switch {
+	case o.Auth == nil || o.Life == nil || o.Store == nil || o.BaseURL == nil:
+		return nil, errors.New("web: Options.Auth, Life, Store and BaseURL are required")
+	case o.Signup && o.Creator == nil:
+		return nil, errors.New("web: Options.Signup needs Options.Creator")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.ServiceName == "" {
-		o.ServiceName = "Coffer"
+	if o.Operator.ServiceName == "" {
+		o.Operator.ServiceName = "Coffer"
 	}
-	t, err := template.ParseFS(templates, "templates/*.html")
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = encryption.RandomBytes
+	}
+	langs, err := loadLangs()
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{o: o, pages: t}, nil
+	h := &Handler{o: o, langs: langs, matcher: newMatcher(langs)}
+	h.routes = map[string]route{
+		"/":                     {get: h.overview},
+		"/signin":               {get: h.signinForm, post: h.signin, public: true},
+		"/signout":              {post: h.signout},
+		"/signout-all":          {post: h.signoutAll},
+		"/signup":               {get: h.signupForm, post: h.signup, public: true},
+		"/confirm":              {get: h.confirmForm, post: h.confirm, public: true},
+		"/resend":               {get: h.resendForm, post: h.resend, public: true},
+		"/devices":              {get: h.devices, post: h.addDevice},
+		"/devices/profile":      {post: h.deviceProfile},
+		"/app-passwords":        {get: h.appPasswords, post: h.addAppPassword},
+		"/app-passwords/revoke": {post: h.revokeAppPassword},
+		"/notifications":        {get: h.notifications},
+		"/settings":             {get: h.settings},
+		"/settings/name":        {post: h.setName},
+		"/settings/email":       {post: h.setEmail},
+		"/settings/password":    {post: h.setPassword},
+		"/settings/recovery":    {post: h.newRecoveryCode},
+		"/email/confirm":        {get: h.emailConfirmForm, post: h.emailConfirm, public: true},
+		"/data":                 {get: h.data},
+		"/data/export":          {post: h.export},
+		"/data/erase":           {post: h.erase},
+		"/static/style.css":     {get: h.stylesheet, public: true},
+	}
+	return h, nil
 }
 
 // ServeHTTP routes a dashboard request.
@@ -78,110 +180,89 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
-	post := r.Method == http.MethodPost
-	if post && dav.CrossSite(r) {
-		h.render(w, http.StatusForbidden, "signin.html", page{Error: "This form was sent from another site, so it was refused."})
+	q := &req{w: w, r: r, lang: h.pick(r)}
+	rt, ok := h.routes[r.URL.Path]
+	var do func(*req)
+	switch {
+	case !ok:
+		http.NotFound(w, r)
+		return
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		do = rt.get
+	case r.Method == http.MethodPost:
+		do = rt.post
+	}
+	if do == nil {
+		hd.Set("Allow", allow(rt))
+		h.render(q, http.StatusMethodNotAllowed, "message.html", "err.method", nil)
 		return
 	}
-	switch {
-	case r.URL.Path == "/" && !post:
-		h.home(w, r)
-	case r.URL.Path == "/signin" && !post:
-		h.signinForm(w, r, http.StatusOK, "")
-	case r.URL.Path == "/signin" && post:
-		h.signin(w, r)
-	case (r.URL.Path == "/signout" || r.URL.Path == "/signout-all") && post:
-		h.signout(w, r, r.URL.Path == "/signout-all")
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if rt.public && r.URL.Path == "/static/style.css" {
+		do(q)
+		return
 	}
-}
-
-// home shows the signed-in account, or sends a signed-out browser to sign in.
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	s := h.session(r)
-	if s == nil {
+	q.s = h.session(r)
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		// A form sent from another site is refused before anything is read.
+		if dav.CrossSite(r) || r.ParseForm() != nil || !h.formToken(q, r.PostFormValue("csrf")) {
+			h.render(q, http.StatusForbidden, "message.html", "err.form", nil)
+			return
+		}
+	}
+	if !rt.public && q.s == nil {
+		if r.Method == http.MethodPost {
+			h.render(q, http.StatusForbidden, "message.html", "err.signedout", nil)
+			return
+		}
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	h.render(w, http.StatusOK, "home.html", page{User: s.Identity.Username, CSRF: s.CSRF})
+	do(q)
 }
 
-// signinForm shows the sign-in form with a fresh form token, also kept in
-// a cookie, so that only a page of this site can send the form.
-func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	raw, err := encryption.RandomBytes(24)
-	if err != nil {
-		http.Error(w, "no randomness", http.StatusInternalServerError)
-		return
+// allow lists the methods a route answers.
+func allow(rt route) string {
+	var m []string
+	if rt.get != nil {
+		m = append(m, "GET", "HEAD")
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
-	h.setCookie(w, formCookie, token, 0)
-	h.render(w, status, "signin.html", page{CSRF: token, Error: msg})
+	if rt.post != nil {
+		m = append(m, "POST")
+	}
+	return strings.Join(m, ", ")
 }
 
-// signin checks the form and the password, through the DAV login throttle,
-// and starts a session with a new id.
-func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	c, err := r.Cookie(h.cookieName(formCookie))
-	if err != nil || r.ParseForm() != nil || !sameToken(c.Value, r.PostFormValue("csrf")) {
-		h.signinForm(w, r, http.StatusForbidden, "The form had expired. Please sign in again.")
-		return
+// formToken reports whether a posted form token is this browser's: its
+// session's, or, signed out, the one in its form cookie (double submit).
+func (h *Handler) formToken(q *req, sent string) bool {
+	if q.s != nil {
+		return sameToken(q.s.CSRF, sent)
 	}
-	id, err := h.o.Auth.LoginFrom(r.Context(), r.PostFormValue("username"), r.PostFormValue("password"), r.RemoteAddr)
-	var throttled *auth.Throttled
+	c, err := q.r.Cookie(h.cookieName(formCookie))
+	return err == nil && sameToken(c.Value, sent)
+}
+
+// token returns the form token for the pages of this request: the
+// session's, or a new one kept in the form cookie.
+func (h *Handler) token(q *req) string {
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", dav.RetryAfter(throttled.RetryAfter))
-		h.signinForm(w, r, http.StatusServiceUnavailable, "Too many attempts. Please wait a little and try again.")
-		return
-	case err == nil && id.AppPassword != "":
-		err = auth.ErrBadCredentials // an app password is for a device
+	case q.s != nil:
+		return q.s.CSRF
+	case q.csrf != "":
+		return q.csrf
 	}
+	if c, err := q.r.Cookie(h.cookieName(formCookie)); err == nil && len(c.Value) >= 32 {
+		q.csrf = c.Value
+		return q.csrf
+	}
+	raw, err := h.o.Rand(24)
 	if err != nil {
-		status := http.StatusUnauthorized
-		if !errors.Is(err, auth.ErrBadCredentials) {
-			var blocked *auth.Blocked
-			if !errors.As(err, &blocked) {
-				h.o.Logger.Error("dashboard sign-in failed", "err", err)
-				status = http.StatusServiceUnavailable
-			}
-		}
-		h.signinForm(w, r, status, "That username and password do not match.")
-		return
+		return ""
 	}
-	s, err := h.o.Auth.StartSession(r.Context(), id)
-	if err != nil {
-		h.o.Logger.Error("dashboard session not started", "err", err)
-		h.signinForm(w, r, http.StatusServiceUnavailable, "Signing in is not possible just now. Please try again later.")
-		return
-	}
-	h.setCookie(w, formCookie, "", -1)
-	h.setCookie(w, sessionCookie, s.Token, int(time.Until(s.Expires).Seconds()))
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// signout ends this session on the server, or every session of the account.
-func (h *Handler) signout(w http.ResponseWriter, r *http.Request, everywhere bool) {
-	s := h.session(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if s == nil || r.ParseForm() != nil || !sameToken(s.CSRF, r.PostFormValue("csrf")) {
-		h.signinForm(w, r, http.StatusForbidden, "You were signed out already, or the form had expired.")
-		return
-	}
-	end := func() error { return h.o.Auth.EndSession(r.Context(), s.Token) }
-	if everywhere {
-		end = func() error { return h.o.Auth.EndSessions(r.Context(), s.Identity.AccountID) }
-	}
-	if err := end(); err != nil {
-		h.o.Logger.Error("dashboard sign-out failed", "err", err)
-		http.Error(w, "signing out failed; please try again", http.StatusServiceUnavailable)
-		return
-	}
-	h.setCookie(w, sessionCookie, "", -1)
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	q.csrf = base64.RawURLEncoding.EncodeToString(raw)
+	h.setCookie(q.w, formCookie, q.csrf, 0)
+	return q.csrf
 }
 
 // session returns the request's live session, or nil.
@@ -216,14 +297,60 @@ func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge in
 		HttpOnly: true, Secure: h.o.Secure, SameSite: http.SameSiteStrictMode})
 }
 
-// render writes a page.
-func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
-	p.Service, p.ClientURL = h.o.ServiceName, h.o.ClientURL
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := h.pages.ExecuteTemplate(w, name, p); err != nil {
+// render writes a page: its template, the message keys of its notice or
+// error (either may be ""), and its own content.
+func (h *Handler) render(q *req, status int, name, msg string, data any) {
+	p := page{Service: h.o.Operator.ServiceName, Operator: h.o.Operator, Lang: q.lang.tag, Path: q.r.URL.Path,
+		BaseURL: h.o.BaseURL.String(),
+		CSRF:    h.token(q), Signup: h.o.Signup, Data: data}
+	if status >= 400 {
+		p.Error = msg
+	} else {
+		p.Notice = msg
+	}
+	if q.s != nil {
+		p.User = q.s.Identity.Username
+	}
+	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	q.w.Header().Set("Content-Language", q.lang.tag)
+	q.w.WriteHeader(status)
+	if err := q.lang.pages.ExecuteTemplate(q.w, name, p); err != nil {
 		h.o.Logger.Error("dashboard page not rendered", "page", name, "err", err)
 	}
+}
+
+// done returns the notice a redirect asked a page to show ("?done=key"):
+// only a notice key of the catalogue, never text from the link.
+func done(q *req) string {
+	k := q.r.URL.Query().Get("done")
+	if _, ok := q.lang.msgs[k]; ok && strings.HasPrefix(k, "notice.") {
+		return k
+	}
+	return ""
+}
+
+// fail renders a page for an error no form field explains: a 503 with a
+// sentence, and the cause in the log.
+func (h *Handler) fail(q *req, what string, err error) {
+	h.o.Logger.Error("dashboard: "+what, "err", err)
+	h.render(q, http.StatusServiceUnavailable, "message.html", "err.unavailable", nil)
+}
+
+// seeOther answers a form with a redirect to a page (Post/Redirect/Get).
+func seeOther(q *req, path string) {
+	http.Redirect(q.w, q.r, path, http.StatusSeeOther)
+}
+
+// stylesheet serves the embedded stylesheet, which may be cached.
+func (h *Handler) stylesheet(q *req) {
+	b, err := fs.ReadFile(static, "static/style.css")
+	if err != nil {
+		http.NotFound(q.w, q.r)
+		return
+	}
+	q.w.Header().Set("Cache-Control", "public, max-age=3600")
+	q.w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	q.w.Write(b)
 }
 
 // sameToken compares two form tokens in constant time; empty never matches.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
-	"github.com/coffer-dav/coffer/web"
 )
 
 // dashRig is the dashboard mounted as serve mounts it, over a real database
@@ -40,7 +40,7 @@ func newDashRig(t *testing.T, secure bool) *dashRig {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dash, err := web.New(web.Options{Auth: a.auth, Secure: secure, Logger: quiet})
+	dash, err := addDashboardFlags(flag.NewFlagSet("test", flag.ContinueOnError)).dashboard(a, "http://dav.example.org/", secure, 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

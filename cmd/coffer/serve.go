@@ -30,6 +30,7 @@ type serveFlags struct {
 	op                                                       *operatorFlags
 	limits                                                   *limitFlags
 	mf                                                       *metricsFlags
+	dash                                                     *dashboardFlags
 	logs                                                     logFlags
 }
 
@@ -50,6 +51,7 @@ func newServeFlags(c *config) (*flag.FlagSet, *serveFlags) {
 		op:           addOperatorFlags(fs),
 		limits:       addLimitFlags(fs),
 		mf:           addMetricsFlags(fs),
+		dash:         addDashboardFlags(fs),
 		logs: logFlags{
 			format: fs.String("log-format", "text", "log lines as text or json"),
 			level:  fs.String("log-level", "info", "the least important log lines kept: debug, info (one line per request), warn or error"),
@@ -69,6 +71,9 @@ func serve(args []string) error {
 		return err
 	}
 	if err := limits.check(); err != nil {
+		return err
+	}
+	if err := sf.dash.check(lf); err != nil {
 		return err
 	}
 	limits.applyMemoryLimit()
@@ -150,7 +155,7 @@ func serve(args []string) error {
 
 	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log, PublicURL: public}
 	limits.apply(&davOpts)
-	dashboard, err := web.New(web.Options{Auth: a.auth, Secure: *certFile != "" || strings.HasPrefix(public, "https://"), ClientURL: clients, Logger: log})
+	dashboard, err := sf.dash.dashboard(a, clients, *certFile != "" || strings.HasPrefix(public, "https://"), davOpts.QuotaBytes, log)
 	if err != nil {
 		ln.Close()
 		return err
