@@ -30,7 +30,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, who *auth.Ident
 	}
 	now := h.o.Now().UTC()
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="coffer-%s-%s.zip"`, safeName(acct.Username), now.Format("2006-01-02")))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+ExportFilename(acct.Username, now)+`"`)
 	w.WriteHeader(http.StatusOK)
 	if err := Export(ctx, w, h.o.Store.Space(who.AccountID, who.Keys), acct, history, now); err != nil {
 		// The status is sent already: cut the connection, so that the
@@ -39,6 +39,12 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, who *auth.Ident
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// ExportFilename names an account's export for a download:
+// coffer-<username>-<date>.zip, with only safe characters.
+func ExportFilename(username string, now time.Time) string {
+	return fmt.Sprintf("coffer-%s-%s.zip", safeName(username), now.UTC().Format("2006-01-02"))
 }
 
 // Export writes one account as a zip to w: each calendar and task list as
