@@ -1,6 +1,8 @@
 package web
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +171,46 @@ func TestHistoryNewestFirst(t *testing.T) {
 	}
 	if !strings.Contains(langs[0].eventName(""), "Other") {
 		t.Errorf("an empty kind reads %q", langs[0].eventName(""))
+	}
+}
+
+// TestOverviewKeysInCatalogues: the message keys the overview, the
+// notifications and the data page name in Go (not in templates, which
+// TestCataloguesCoverEveryKey reads) are in every catalogue, the counts'
+// nouns included.
+func TestOverviewKeysInCatalogues(t *testing.T) {
+	langs, err := loadLangs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	re := regexp.MustCompile(`"((?:overview|notifications|data)\.[a-z0-9_.]*[a-z0-9_])"`)
+	for _, f := range []string{"overview.go", "data.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			if strings.HasSuffix(string(m[1]), ".html") {
+				continue // a template's name
+			}
+			keys = append(keys, string(m[1]))
+		}
+	}
+	if len(keys) < 30 {
+		t.Fatalf("found only %d keys: the pattern no longer matches the sources", len(keys))
+	}
+	for _, noun := range []string{"events", "tasks", "contacts", "entries"} {
+		keys = append(keys, "overview.count."+noun, "overview.count."+noun+".one")
+	}
+	for _, l := range langs {
+		for _, k := range keys {
+			if _, ok := l.msgs[k]; !ok {
+				t.Errorf("catalogue %s lacks %q", l.tag, k)
+			}
+		}
+		if got := l.count("events", 2); !strings.HasPrefix(got, "2 ") {
+			t.Errorf("%s: two events read %q", l.tag, got)
+		}
 	}
 }
