@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"html"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -152,6 +154,21 @@ func TestDashboardOverviewStates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// count runs a counting query on the database file.
+func (d *dashRig) count(query string) int {
+	d.t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(d.dir, "coffer.db")+"?mode=ro")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(query).Scan(&n); err != nil {
+		d.t.Fatal(err)
+	}
+	return n
 }
 
 // pay applies a payment to alice's account.
@@ -380,6 +397,9 @@ func TestDashboardErase(t *testing.T) {
 		}
 	}
 	d.page("/", c) // the session still works
+	if n := d.count(`SELECT count(*) FROM key_slots`); n < 4 {
+		t.Fatalf("%d key slots before the erasure: want password, recovery, app password and sessions", n)
+	}
 	other := d.signIn()
 	resp, body := d.do("POST", "/data/erase", url.Values{"csrf": {token}, "erase_username": {" alice "}, "erase_password": {"correct horse battery"}}, []*http.Cookie{c})
 	if resp.StatusCode != 200 || !strings.Contains(body, "Your account and all of its data are erased.") {
@@ -398,6 +418,9 @@ func TestDashboardErase(t *testing.T) {
 	if rows, slots := d.sessions(); rows != 0 || slots != 0 {
 		t.Fatalf("after the erasure: %d sessions, %d session slots", rows, slots)
 	}
+	if n := d.count(`SELECT count(*) FROM key_slots`); n != 0 {
+		t.Fatalf("after the erasure: %d key slots", n)
+	}
 	for _, k := range []*http.Cookie{c, other} {
 		if resp, _ := d.do("GET", "/", nil, []*http.Cookie{k}); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("a session of the erased account still opens: %d", resp.StatusCode)
@@ -409,5 +432,48 @@ func TestDashboardErase(t *testing.T) {
 	}
 	if _, err := d.a.auth.Login(ctx, "alice", appPassword); err == nil {
 		t.Error("the app password still logs in")
+	}
+}
+
+// TestDashboardEraseThrottled: wrong passwords on the erase form count
+// with failed sign-ins, and past the free ones the form answers 503 with
+// Retry-After, erasing nothing.
+func TestDashboardEraseThrottled(t *testing.T) {
+	d := newDashRig(t, false)
+	c := d.signIn()
+	token := csrfField.FindStringSubmatch(d.page("/data", c))[1]
+	wrong := url.Values{"csrf": {token}, "erase_username": {"alice"}, "erase_password": {"wrong horse battery"}}
+	var resp *http.Response
+	for i := 0; i < 10; i++ {
+		if resp, _ = d.do("POST", "/data/erase", wrong, []*http.Cookie{c}); resp.StatusCode != http.StatusForbidden {
+			break
+		}
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("ten wrong passwords: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if _, err := d.a.db.AccountByUsername(context.Background(), "alice"); err != nil {
+		t.Fatalf("the account is gone: %v", err)
+	}
+}
+
+// TestDashboardRetention: in retention, when DAV is blocked, the account
+// can still be downloaded and erased from the dashboard.
+func TestDashboardRetention(t *testing.T) {
+	d, clock := newDashLifeRig(t, time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC))
+	clock.Advance(40 * 24 * time.Hour)
+	d.dav(http.StatusForbidden, "PROPFIND", "/dav/calendars/alice/", "", "Depth", "1")
+	c := d.signIn()
+	token := csrfField.FindStringSubmatch(d.page("/data", c))[1]
+	resp, zipped := d.do("POST", "/data/export", url.Values{"csrf": {token}}, []*http.Cookie{c})
+	if resp.StatusCode != 200 || !strings.HasPrefix(zipped, "PK") {
+		t.Fatalf("export in retention: %d", resp.StatusCode)
+	}
+	resp, _ = d.do("POST", "/data/erase", url.Values{"csrf": {token}, "erase_username": {"alice"}, "erase_password": {"correct horse battery"}}, []*http.Cookie{c})
+	if resp.StatusCode != 200 {
+		t.Fatalf("erase in retention: %d", resp.StatusCode)
+	}
+	if _, err := d.a.db.AccountByUsername(context.Background(), "alice"); err == nil {
+		t.Fatal("the account is still there")
 	}
 }
