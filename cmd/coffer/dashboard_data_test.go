@@ -96,7 +96,7 @@ var (
 	stateText = regexp.MustCompile(`(?s)<p id="state">(.*?)</p>`)
 	usageText = regexp.MustCompile(`(?s)<p id="usage">(.*?)</p>`)
 	cardHTML  = regexp.MustCompile(`(?s)<li class="collection">(.*?)</li>`)
-	eventRow  = regexp.MustCompile(`(?s)<tr class="event">(.*?)</tr>`)
+	eventRow  = regexp.MustCompile(`(?s)<li class="event">(.*?)</li>`)
 	tagHTML   = regexp.MustCompile(`<[^>]*>`)
 	spaces    = regexp.MustCompile(`\s+`)
 )
@@ -257,8 +257,8 @@ func TestDashboardOverviewCollections(t *testing.T) {
 }
 
 var (
-	swatchFill = regexp.MustCompile(`^<svg class="swatch"[^>]*><rect [^>]*fill="([^"]*)"(?: fill-opacity="([^"]*)")?/></svg>`)
-	cardParts  = regexp.MustCompile(`<span class="name">(.*?)</span> <span class="hint">(.*?)</span>$`)
+	swatchFill = regexp.MustCompile(`^<h3><svg class="swatch"[^>]*><rect [^>]*fill="([^"]*)"(?: fill-opacity="([^"]*)")?/></svg>`)
+	cardParts  = regexp.MustCompile(`<span>(.*?)</span></h3><p class="hint">(.*?)</p>$`)
 )
 
 // card writes a collection card as "fill opacity | name | count", the name
@@ -296,10 +296,10 @@ func TestDashboardNotifications(t *testing.T) {
 		got = append(got, text(m[1]))
 	}
 	want := []string{
-		"17 December 2026 Subscription bought Plan yearly, paid through 2028-01-14. not sent",
-		"16 December 2026 Password changed The password was changed. not sent",
-		"15 December 2026 Trial started The free trial runs until 2027-01-14. not sent",
-		"15 December 2026 Account created not sent",
+		"17 December 2026 : Subscription bought Plan yearly, paid through 2028-01-14. E-mail: not sent",
+		"16 December 2026 : Password changed The password was changed. E-mail: not sent",
+		"15 December 2026 : Trial started The free trial runs until 2027-01-14. E-mail: not sent",
+		"15 December 2026 : Account created E-mail: not sent",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
