@@ -122,6 +122,8 @@ func (h *Handler) addDevice(q *req) {
 			h.fail(q, "QR code not made", err)
 			return
 		}
+		// The image's name in the page's language, in place of QRCodeSVG's own.
+		svg = strings.Replace(svg, `aria-label="QR code"`, `aria-label="`+template.HTMLEscapeString(q.lang.T("device.davx5.qr"))+`"`, 1)
 		// QRCodeSVG writes the markup itself, numbers and fixed text only;
 		// the link is a davx5:// or caldav:// URL html/template would
 		// otherwise refuse as an unknown scheme.

@@ -320,6 +320,9 @@ func TestDashboardDeviceDAVx5QR(t *testing.T) {
 	if svg == nil {
 		t.Fatalf("no <svg> inside #davx5-qr:\n%s", body)
 	}
+	if !strings.Contains(svg[1], `aria-label="QR code that sets up DAVx5"`) {
+		t.Errorf("the QR code is not named in the page's language: %.200s", svg[1])
+	}
 	if got := decodeQRSVG(t, svg[1]); got != want {
 		t.Errorf("QR code decodes to %q, want %q", got, want)
 	}
@@ -482,4 +485,37 @@ func decodeQRSVG(t *testing.T, svg string) string {
 		t.Fatalf("no QR code decoded from the page: %v", err)
 	}
 	return res.GetText()
+}
+
+// TestDashboardDeviceProfileThrottle: forged app passwords in the profile
+// form count as failed logins, as on DAV, so guessing through the form is
+// throttled (503 with Retry-After); the live app password is still
+// answered, since app passwords are checked before the throttle.
+func TestDashboardDeviceProfileThrottle(t *testing.T) {
+	d := newDashRig(t, false)
+	s := d.signIn()
+	csrf, seen := d.devicesForm("/devices", s)
+	_, body := d.do("POST", "/devices", url.Values{"csrf": {csrf}, "seen": {seen}, "client": {"apple"}, "label": {"iPad"}}, []*http.Cookie{s})
+	m := newSecretPattern.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no app password made")
+	}
+	throttled := false
+	for i := 0; i < 12 && !throttled; i++ {
+		guess := "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA-AAAAA-" + string(rune('A'+i)) + "A"
+		resp, body := d.do("POST", "/devices/profile", url.Values{"csrf": {csrf}, "secret": {guess}}, []*http.Cookie{s})
+		switch {
+		case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+			throttled = true
+		case resp.StatusCode != http.StatusForbidden || strings.Contains(body, "<plist"):
+			t.Fatalf("guess %d: %d, want 403 or 503", i, resp.StatusCode)
+		}
+	}
+	if !throttled {
+		t.Fatal("12 forged app passwords were never throttled")
+	}
+	resp, body := d.do("POST", "/devices/profile", url.Values{"csrf": {csrf}, "secret": {m[1]}}, []*http.Cookie{s})
+	if resp.StatusCode != 200 || !strings.Contains(body, "<plist") {
+		t.Fatalf("the live app password while throttled: %d, want the profile", resp.StatusCode)
+	}
 }
