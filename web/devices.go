@@ -32,6 +32,7 @@ type devicesPage struct {
 	Client    string   // the client chosen in the form
 	Label     string   // the label typed in the form
 	Mark      string   // the app passwords the form was made with (appPasswordMark)
+	Plain     bool     // the URL is http, which Apple's devices may refuse
 }
 
 // devicePage is the answer to POST /devices: the device's new app password,
@@ -92,6 +93,7 @@ func (h *Handler) devicesData(q *req) devicesPage {
 		Clients:   deviceClients,
 		Client:    deviceClients[0],
 		Mark:      mark,
+		Plain:     strings.EqualFold(h.o.BaseURL.Scheme, "http"),
 	}
 }
 

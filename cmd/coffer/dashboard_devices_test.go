@@ -161,6 +161,10 @@ func TestDashboardDeviceAppleProfile(t *testing.T) {
 			t.Fatalf("GET /devices: %d, lacks %q", resp.StatusCode, want)
 		}
 	}
+	resp, body = d.do("GET", "/devices", nil, []*http.Cookie{s}, "Accept-Language", "de-DE")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>Gerät verbinden</h1>") || !strings.Contains(body, `id="device-create"`) {
+		t.Fatalf("GET /devices in German: %d", resp.StatusCode)
+	}
 	csrf, seen := d.devicesForm("/devices", s)
 	resp, body = d.do("POST", "/devices", url.Values{"csrf": {csrf}, "seen": {seen}, "client": {"apple"}, "label": {"Alice's iPhone"}}, []*http.Cookie{s})
 	m := newSecretPattern.FindStringSubmatch(body)
@@ -168,6 +172,9 @@ func TestDashboardDeviceAppleProfile(t *testing.T) {
 		t.Fatalf("POST /devices apple: %d\n%s", resp.StatusCode, body)
 	}
 	secret := m[1]
+	if !strings.Contains(body, "plain HTTP") {
+		t.Error("the Apple page does not warn that the server's URL is http")
+	}
 	if resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("the page with the secret has Cache-Control %q", resp.Header.Get("Cache-Control"))
 	}
