@@ -151,6 +151,9 @@ func (h *Handler) deviceProfile(q *req) {
 	}
 	// A live app password is answered before the login throttle; a
 	// forged one counts as a failed login from this address, as on DAV.
+	// The login is for this session's username, so another account's app
+	// password fails already; the account id is compared all the same, in
+	// case the name now belongs to another account.
 	id, err := h.o.Auth.LoginFrom(q.r.Context(), user, secret, q.r.RemoteAddr)
 	var throttled *auth.Throttled
 	var blocked *auth.Blocked
