@@ -23,7 +23,9 @@ const (
 	EventAppPasswordRevoked    EventKind = "app_password_revoked"
 	EventSubscriptionExpiring  EventKind = "subscription_expiring" // a reminder before the trial or subscription ends
 	EventRetentionStarted      EventKind = "retention_started"
-	EventDeletionScheduled     EventKind = "deletion_scheduled" // a reminder before the data is deleted
+	EventDeletionScheduled     EventKind = "deletion_scheduled"     // a reminder before the data is deleted
+	EventConfirmationResent    EventKind = "confirmation_resent"    // the confirmation link of a pending account, sent again
+	EventEmailChangeRequested  EventKind = "email_change_requested" // a link to confirm a new address went to that address
 )
 
 // Event is one entry of an account's notification history.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -18,7 +19,10 @@ type Options struct {
 	Now      func() time.Time // the clock; nil means time.Now
 	Mailer   Mailer           // nil: events are recorded, not mailed
 	TokenKey []byte           // keys the e-mail confirmation tokens; at least 32 bytes
-	Logger   *slog.Logger     // nil means slog.Default()
+	// LinkBase is the dashboard's root (ending in "/"), for the links in
+	// the confirmation mails; nil: the mails give the code alone (CLI use).
+	LinkBase *url.URL
+	Logger   *slog.Logger // nil means slog.Default()
 	// OnPurge runs after an account was deleted, e.g. to forget its cached logins.
 	OnPurge func(username string)
 }
