@@ -121,7 +121,7 @@ func (l *Lifecycle) History(ctx context.Context, account int64) ([]Event, error)
 // Record adds an event to an account's history and mails it when SMTP is
 // configured. It is for changes made outside this package: kind is one of
 // EventPasswordChanged, EventAppPasswordCreated, EventAppPasswordRevoked,
-// EventDisplayNameChanged or EventEmailChanged. detail is a short sentence
+// EventDisplayNameChanged, EventEmailChanged or EventRecoveryCodeReplaced. detail is a short sentence
 // for the user, kept and mailed in clear: it must hold no secret and no
 // name the user gave (an app password's label stays sealed elsewhere).
 func (l *Lifecycle) Record(ctx context.Context, account int64, kind EventKind, detail string) error {

@@ -48,6 +48,7 @@ var subjects = map[EventKind]string{
 	EventDeletionScheduled:     "Your data will be deleted soon",
 	EventConfirmationResent:    "Please confirm your e-mail address",
 	EventEmailChangeRequested:  "A change of your e-mail address was requested",
+	EventRecoveryCodeReplaced:  "You have a new recovery code",
 }
 
 // deliver sends the e-mails that wait, of one account or (0) of all, and
@@ -113,7 +114,7 @@ func (l *Lifecycle) compose(job *storage.MailJob) Message {
 		fmt.Fprintf(&b, "\nYour confirmation code: %s\n", token)
 	}
 	switch kind {
-	case EventPasswordChanged, EventAppPasswordCreated, EventEmailChanged, EventEmailChangeRequested:
+	case EventPasswordChanged, EventAppPasswordCreated, EventEmailChanged, EventEmailChangeRequested, EventRecoveryCodeReplaced:
 		b.WriteString("\nIf this was not you, contact us at once.\n")
 	}
 	return Message{Subject: subject, Body: b.String()}
