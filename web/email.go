@@ -35,11 +35,23 @@ func (h *Handler) setEmail(q *req) {
 	case errors.Is(err, account.ErrNoMail):
 		h.settingsPage(q, http.StatusServiceUnavailable, "err.email.nomail", "")
 	default:
-		// The mail server refused or could not be reached: the error
-		// names the server, not the address.
-		h.o.Logger.Warn("e-mail change link not sent", "account", q.s.Identity.AccountID, "err", err)
+		// The mail server refused or could not be reached. Its answer
+		// may quote the address (a refused recipient): that is cut out.
+		h.o.Logger.Warn("e-mail change link not sent", "account", q.s.Identity.AccountID, "err", withoutAddresses(err.Error()))
 		h.settingsPage(q, http.StatusServiceUnavailable, "err.email.send", "")
 	}
+}
+
+// withoutAddresses replaces every word of s that holds an "@" with
+// "[address]", so that a log line keeps no e-mail address.
+func withoutAddresses(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		if strings.Contains(w, "@") {
+			words[i] = "[address]"
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // emailConfirmForm shows the new address's link page: one button, so that

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 type signupMailer struct {
 	mu   sync.Mutex
 	sent []signupMail
+	fail bool // refuse every mail, as a mail server that is down
 }
 
 // signupMail is one mail a signupMailer got.
@@ -30,6 +32,9 @@ type signupMail struct{ to, body string }
 func (m *signupMailer) Send(_ context.Context, to string, msg account.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("smtp: 451 4.3.0 <" + to + ">: try again later")
+	}
 	m.sent = append(m.sent, signupMail{to, msg.Body})
 	return nil
 }
@@ -481,5 +486,23 @@ func TestDashboardRecoveryCode(t *testing.T) {
 	}
 	if _, body := d.do("GET", "/settings", nil, []*http.Cookie{s}); secret.MatchString(body) {
 		t.Fatal("the code is shown again")
+	}
+}
+
+// TestDashboardEmailChangeMailFails: when the mail to the new address
+// cannot be sent, the page says so and the address stays.
+func TestDashboardEmailChangeMailFails(t *testing.T) {
+	d, m, _ := newSignupRig(t)
+	s := d.signIn()
+	m.mu.Lock()
+	m.fail = true
+	m.mu.Unlock()
+	resp, body := d.post("/settings", "/settings/email", url.Values{"email": {"alice@new.example"}}, []*http.Cookie{s})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "could not be sent") {
+		t.Fatalf("%d, want 503 with the reason:\n%s", resp.StatusCode, body)
+	}
+	id, _ := d.a.life.Lookup(context.Background(), "alice")
+	if v, _ := d.a.life.View(context.Background(), id, false); v.Email != "alice@example.org" {
+		t.Fatalf("address %s", v.Email)
 	}
 }
