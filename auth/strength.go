@@ -3,53 +3,127 @@
 package auth
 
 import (
+	_ "embed"
 	"errors"
+	"slices"
 	"strings"
-
-	"github.com/trustelem/zxcvbn"
+	"sync"
+	"unicode"
 )
 
-// minStrength is the least zxcvbn score (0 to 4) a new password needs. A
-// score of 2 means about a million guesses or more: every password of
-// zxcvbn's lists of leaked and common passwords, keyboard walks, dates,
-// repeats and their l33t variants score below it. Online guessing is
-// throttled and offline guessing needs the server secret as well as the
-// database, so the rule refuses what is guessed first without turning
-// people away with rules about character classes.
-const minStrength = 2
+// commonPasswordsText is the list of common passwords (see its header).
+//
+//go:embed common-passwords.txt
+var commonPasswordsText string
 
-// strengthPrefix bounds what the estimator reads: its cost grows with the
-// square of the length (a 1000-character password takes seconds), and a
-// password whose first 64 characters are strong is strong.
-const strengthPrefix = 64
+// commonPasswords is the sorted list, split on first use: a server that
+// checks no new password keeps no copy (the lines share the embedded text).
+var commonPasswords = sync.OnceValue(func() []string {
+	var out []string
+	for _, l := range strings.Split(commonPasswordsText, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+})
 
 // errWeakPassword is a password that is too easy to guess.
 var errWeakPassword = errors.New("the password is too common or too easy to guess; try a few unusual words together")
 
-// checkStrength refuses a password that is among the common ones or is
-// easily guessed, also from the account's own details (username, e-mail
-// address, display name), which are given as hints.
+// leet undoes the usual letter-for-digit swaps (p@ssw0rd).
+var leet = strings.NewReplacer("0", "o", "1", "i", "3", "e", "4", "a", "5", "s", "7", "t", "@", "a", "$", "s", "!", "i")
+
+// checkStrength refuses what is guessed first: the 20,000 most common
+// passwords, also with digits or symbols around them (Dragon2024!), with
+// letters swapped for digits (p@ssw0rd), or repeated (hunter2hunter2);
+// runs and repeats of one short piece (abcdefgh, 19871987); short
+// all-digit ones; and the account's own details (username, e-mail
+// address, display name, given as hints) with little else. A list and
+// rules rather than an estimator such as zxcvbn: its dictionaries cost a
+// running server several MB of heap for a check made at sign-up.
 func checkStrength(password string, hints []string) error {
-	p := []rune(password)
-	if len(p) > strengthPrefix {
-		p = p[:strengthPrefix]
+	p := strings.ToLower(password)
+	if weak(p) || weak(leet.Replace(p)) {
+		return errWeakPassword
 	}
-	var inputs []string
-	for _, h := range hints {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" {
-			continue
-		}
-		inputs = append(inputs, h)
-		// The parts of an e-mail address and of a name count on their own,
-		// and so do they run together ("zorba.quint" as "zorbaquint").
-		local, _, _ := strings.Cut(h, "@")
-		parts := strings.FieldsFunc(h, func(r rune) bool { return r == '@' || r == '.' || r == ' ' || r == '-' || r == '_' || r == '+' })
-		inputs = append(inputs, parts...)
-		inputs = append(inputs, strings.Join(strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == ' ' || r == '-' || r == '_' || r == '+' }), ""))
+	// Without the account's details, enough must remain.
+	rest := p
+	for _, h := range hintWords(hints) {
+		rest = strings.ReplaceAll(rest, h, "")
 	}
-	if zxcvbn.PasswordStrength(string(p), inputs).Score < minStrength {
+	if rest != p && (len(core(rest)) < 4 || weak(core(rest)) || weak(leet.Replace(core(rest)))) {
 		return errWeakPassword
 	}
 	return nil
+}
+
+// weak reports whether a lower-case password, or its letters without the
+// digits and symbols around them, is common or a run or repeat.
+func weak(p string) bool {
+	c := core(p)
+	if c == "" {
+		// Digits and symbols alone: long ones only, and no pattern.
+		return len(p) < 12 || patterned(p)
+	}
+	for _, s := range []string{p, c, unit(p), unit(c)} {
+		if patterned(s) || common(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// core strips everything but letters from both ends.
+func core(p string) string {
+	return strings.TrimFunc(p, func(r rune) bool { return !unicode.IsLetter(r) })
+}
+
+// unit returns the piece a password repeats (hunter2 of hunter2hunter2),
+// or the password itself.
+func unit(p string) string {
+	for n := 1; n <= len(p)/2; n++ {
+		if len(p)%n == 0 && strings.Repeat(p[:n], len(p)/n) == p {
+			return p[:n]
+		}
+	}
+	return p
+}
+
+// patterned reports a piece of at most 3 characters (a repeat of it), or a
+// run of neighbouring characters (abcdefgh, 87654321).
+func patterned(s string) bool {
+	if len(s) <= 3 {
+		return true
+	}
+	up, down := true, true
+	for i := 1; i < len(s); i++ {
+		up = up && s[i] == s[i-1]+1
+		down = down && s[i] == s[i-1]-1
+	}
+	return up || down
+}
+
+// common reports whether a lower-case string is in the list.
+func common(s string) bool {
+	_, found := slices.BinarySearch(commonPasswords(), s)
+	return found
+}
+
+// hintWords returns the account's details as lower-case words to look
+// for in a password: each whole, the parts of an address and of a name,
+// and an address's local part run together (zorba.quint as zorbaquint).
+// Parts shorter than 3 letters are left out, and longer ones come first.
+func hintWords(hints []string) []string {
+	var out []string
+	sep := func(r rune) bool { return r == '@' || r == '.' || r == ' ' || r == '-' || r == '_' || r == '+' }
+	for _, h := range hints {
+		h = strings.ToLower(strings.TrimSpace(h))
+		local, _, _ := strings.Cut(h, "@")
+		out = append(out, h, strings.Join(strings.FieldsFunc(local, sep), ""))
+		out = append(out, strings.FieldsFunc(h, sep)...)
+	}
+	out = slices.DeleteFunc(out, func(w string) bool { return len(w) < 3 })
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return slices.Compact(out)
 }
