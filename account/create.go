@@ -60,7 +60,7 @@ func (l *Lifecycle) CreatePending(ctx context.Context, c Creator, a NewAccount) 
 			return nil, err
 		}
 		a.Password, out.Password = p, p
-	} else if err := auth.CheckPassword(a.Password); err != nil {
+	} else if err := auth.CheckPassword(a.Password, a.Username, a.Email, a.DisplayName); err != nil {
 		return nil, &FieldError{"password", err.Error()}
 	}
 	a.Start = StartPending

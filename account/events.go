@@ -23,7 +23,10 @@ const (
 	EventAppPasswordRevoked    EventKind = "app_password_revoked"
 	EventSubscriptionExpiring  EventKind = "subscription_expiring" // a reminder before the trial or subscription ends
 	EventRetentionStarted      EventKind = "retention_started"
-	EventDeletionScheduled     EventKind = "deletion_scheduled" // a reminder before the data is deleted
+	EventDeletionScheduled     EventKind = "deletion_scheduled"     // a reminder before the data is deleted
+	EventConfirmationResent    EventKind = "confirmation_resent"    // the confirmation link of a pending account, sent again
+	EventEmailChangeRequested  EventKind = "email_change_requested" // a link to confirm a new address went to that address
+	EventRecoveryCodeReplaced  EventKind = "recovery_code_replaced" // a new recovery code replaced the old one
 )
 
 // Event is one entry of an account's notification history.
@@ -37,11 +40,12 @@ type Event struct {
 // recordable lists the kinds other packages may record with Record; the rest
 // come from the lifecycle's own operations, in the transaction of their change.
 var recordable = map[EventKind]bool{
-	EventPasswordChanged:    true,
-	EventAppPasswordCreated: true,
-	EventAppPasswordRevoked: true,
-	EventDisplayNameChanged: true,
-	EventEmailChanged:       true,
+	EventPasswordChanged:      true,
+	EventAppPasswordCreated:   true,
+	EventAppPasswordRevoked:   true,
+	EventDisplayNameChanged:   true,
+	EventEmailChanged:         true,
+	EventRecoveryCodeReplaced: true,
 }
 
 // date writes a day for people: 2026-03-01.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -18,7 +19,10 @@ type Options struct {
 	Now      func() time.Time // the clock; nil means time.Now
 	Mailer   Mailer           // nil: events are recorded, not mailed
 	TokenKey []byte           // keys the e-mail confirmation tokens; at least 32 bytes
-	Logger   *slog.Logger     // nil means slog.Default()
+	// LinkBase is the dashboard's root (ending in "/"), for the links in
+	// the confirmation mails; nil: the mails give the code alone (CLI use).
+	LinkBase *url.URL
+	Logger   *slog.Logger // nil means slog.Default()
 	// OnPurge runs after an account was deleted, e.g. to forget its cached logins.
 	OnPurge func(username string)
 }
@@ -117,7 +121,7 @@ func (l *Lifecycle) History(ctx context.Context, account int64) ([]Event, error)
 // Record adds an event to an account's history and mails it when SMTP is
 // configured. It is for changes made outside this package: kind is one of
 // EventPasswordChanged, EventAppPasswordCreated, EventAppPasswordRevoked,
-// EventDisplayNameChanged or EventEmailChanged. detail is a short sentence
+// EventDisplayNameChanged, EventEmailChanged or EventRecoveryCodeReplaced. detail is a short sentence
 // for the user, kept and mailed in clear: it must hold no secret and no
 // name the user gave (an app password's label stays sealed elsewhere).
 func (l *Lifecycle) Record(ctx context.Context, account int64, kind EventKind, detail string) error {

@@ -46,6 +46,9 @@ var subjects = map[EventKind]string{
 	EventSubscriptionExpiring:  "Your subscription ends soon",
 	EventRetentionStarted:      "Your subscription has ended",
 	EventDeletionScheduled:     "Your data will be deleted soon",
+	EventConfirmationResent:    "Please confirm your e-mail address",
+	EventEmailChangeRequested:  "A change of your e-mail address was requested",
+	EventRecoveryCodeReplaced:  "You have a new recovery code",
 }
 
 // deliver sends the e-mails that wait, of one account or (0) of all, and
@@ -103,11 +106,15 @@ func (l *Lifecycle) compose(job *storage.MailJob) Message {
 	if job.Event.Detail != "" {
 		fmt.Fprintf(&b, "\n%s\n", job.Event.Detail)
 	}
-	if kind == EventRegistered && job.Account.Confirmed.IsZero() {
-		fmt.Fprintf(&b, "\nYour confirmation code: %s\n", l.token(&job.Account))
+	if (kind == EventRegistered || kind == EventConfirmationResent) && job.Account.Confirmed.IsZero() {
+		token := l.token(&job.Account)
+		if link := l.confirmLink(job.Account.Username, token); link != "" {
+			fmt.Fprintf(&b, "\nFollow this link to confirm your e-mail address:\n%s\n", link)
+		}
+		fmt.Fprintf(&b, "\nYour confirmation code: %s\n", token)
 	}
 	switch kind {
-	case EventPasswordChanged, EventAppPasswordCreated, EventEmailChanged:
+	case EventPasswordChanged, EventAppPasswordCreated, EventEmailChanged, EventEmailChangeRequested, EventRecoveryCodeReplaced:
 		b.WriteString("\nIf this was not you, contact us at once.\n")
 	}
 	return Message{Subject: subject, Body: b.String()}

@@ -241,10 +241,21 @@ func (l *Lifecycle) SetDisplayName(ctx context.Context, account int64, name stri
 // SetEmail changes an account's e-mail address and records it; the
 // notification goes to the new address.
 func (l *Lifecycle) SetEmail(ctx context.Context, account int64, email string) error {
+	return l.setEmail(ctx, account, email, nil)
+}
+
+// setEmail is SetEmail after check, when given, accepted the record in the
+// transaction of the change.
+func (l *Lifecycle) setEmail(ctx context.Context, account int64, email string, check func(r *storage.LifecycleRecord, st Status) error) error {
 	if err := CheckEmail(email); err != nil {
 		return err
 	}
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
+	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
+		if check != nil {
+			if err := check(r, st); err != nil {
+				return err
+			}
+		}
 		if err := t.SetEmail(email); err != nil {
 			return err
 		}

@@ -353,15 +353,17 @@ func CheckUsername(name string) error {
 	return nil
 }
 
-// CheckPassword reports whether a password is acceptable for a new credential.
-func CheckPassword(password string) error {
+// CheckPassword reports whether a password is acceptable for a new
+// credential: 8 to 1024 characters, and not common or easily guessed (see
+// strength.go), also from hints such as the account's username and e-mail.
+func CheckPassword(password string, hints ...string) error {
 	if len(password) < 8 {
 		return errors.New("the password must have at least 8 characters")
 	}
 	if len(password) > 1024 {
 		return errors.New("the password must have at most 1024 characters")
 	}
-	return nil
+	return checkStrength(password, hints)
 }
 
 // NewSecret returns a random secret of n bytes, written in groups of base32

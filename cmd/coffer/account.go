@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -26,6 +27,7 @@ type lifecycleFlags struct {
 	reminders                       string
 	smtpAddr, smtpFrom, smtpUser    string
 	smtpPassword, smtpTLS           string
+	linkBase                        *url.URL // the dashboard's root for the mails' links; set by serve, nil for the CLI
 }
 
 // lifecycleFlagNames are the flags that configure the lifecycle's policy;
@@ -112,16 +114,22 @@ func (a *app) configureLifecycle(ctx context.Context, f *lifecycleFlags, log *sl
 	if err != nil {
 		return false, err
 	}
-	a.life, err = newLifecycle(a, s, m, log)
+	a.life, err = newLinkedLifecycle(a, s, m, f.linkBase, log)
 	return configured, err
 }
 
 // newLifecycle builds the lifecycle over the app's database. Purges drop
 // the account's cached logins.
 func newLifecycle(a *app, s account.Settings, m account.Mailer, log *slog.Logger) (*account.Lifecycle, error) {
+	return newLinkedLifecycle(a, s, m, nil, log)
+}
+
+// newLinkedLifecycle is newLifecycle whose mails link to the dashboard at
+// links (nil: they give the confirmation code alone).
+func newLinkedLifecycle(a *app, s account.Settings, m account.Mailer, links *url.URL, log *slog.Logger) (*account.Lifecycle, error) {
 	mac := hmac.New(sha256.New, a.secret)
 	mac.Write([]byte("coffer account confirmation tokens"))
-	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: mac.Sum(nil), Logger: log, Now: a.now, OnPurge: a.auth.Forget})
+	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: mac.Sum(nil), LinkBase: links, Logger: log, Now: a.now, OnPurge: a.auth.Forget})
 }
 
 // creator lets the lifecycle create accounts through createUser, which owns

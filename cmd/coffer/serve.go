@@ -124,6 +124,19 @@ func serve(args []string) error {
 		}
 		log.Info("database rebuilt", "took", took)
 	}})
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s/", scheme, displayAddr(ln.Addr()))
+	clients := base
+	if public != "" {
+		clients = public
+	}
+	// The confirmation mails link to the dashboard, at the clients' URL.
+	if lf.linkBase, err = url.Parse(clients); err != nil {
+		return err
+	}
 	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
 		return err
 	}
@@ -139,15 +152,6 @@ func serve(args []string) error {
 	}
 	defer stopOperator()
 
-	scheme := "http"
-	if *certFile != "" {
-		scheme = "https"
-	}
-	base := fmt.Sprintf("%s://%s/", scheme, displayAddr(ln.Addr()))
-	clients := base
-	if public != "" {
-		clients = public
-	}
 	if err := firstAccount(ctx, a, clients); err != nil {
 		ln.Close()
 		return err
