@@ -3,29 +3,34 @@
 package auth
 
 import (
-	_ "embed"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/trustelem/zxcvbn/frequency"
 )
 
-// commonPasswordsText is the list of common passwords (see its header).
-//
-//go:embed common-passwords.txt
-var commonPasswordsText string
+// commonCount is how many of the most common passwords are refused.
+const commonCount = 20000
 
-// commonPasswords is the sorted list, split on first use: a server that
-// checks no new password keeps no copy (the lines share the embedded text).
+// commonPasswords is the sorted list of the most common passwords of 4 or
+// more characters, lower-case, built on first use from the frequency list
+// that github.com/trustelem/zxcvbn carries (from leaked-password corpora):
+// a server that checks no new password builds nothing.
 var commonPasswords = sync.OnceValue(func() []string {
 	var out []string
-	for _, l := range strings.Split(commonPasswordsText, "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
+	for _, p := range frequency.FrequencyLists["passwords"] {
+		if len(out) == commonCount {
+			break
+		}
+		if len(p) >= 4 {
+			out = append(out, strings.ToLower(p))
 		}
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 })
 
 // errWeakPassword is a password that is too easy to guess.
