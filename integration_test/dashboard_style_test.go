@@ -22,7 +22,8 @@ const styleSample = `<!doctype html>
 <title>Sample</title><link rel="stylesheet" href="/static/style.css"></head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header><p class="brand"><a href="/">Calendars-and-contacts-of-the-Example-Cooperative</a></p>
+<header><div class="bar"><p class="brand"><a href="/">Calendars-and-contacts-of-the-Example-Cooperative</a></p>
+<form method="post" action="/signout" class="inline"><input type="hidden" name="csrf" value="x"><button type="submit">Sign out</button></form></div>
 <nav aria-label="Account"><ul>
 <li><a href="/" aria-current="page">Overview</a></li>
 <li><a href="/devices">Connect a device</a></li>
@@ -30,9 +31,7 @@ const styleSample = `<!doctype html>
 <li><a href="/notifications">Notifications</a></li>
 <li><a href="/settings">Settings</a></li>
 <li><a href="/data">Your data</a></li>
-</ul>
-<form method="post" action="/signout" class="inline"><input type="hidden" name="csrf" value="x"><button type="submit">Sign out</button></form>
-</nav></header>
+</ul></nav></header>
 <main id="main">
 <p role="alert" class="error">That username and password do not match. <a href="/resend">Send the link again</a></p>
 <p role="status" class="notice">Your new address takes effect once you follow the link we sent to averyveryveryverylongaddressthatdoesnotbreak@subdomain.example-cooperative.org.</p>
