@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -479,12 +480,28 @@ func (f *dashFlow) count(t *testing.T, sel string) int {
 
 // check runs acceptance 2 on the page the browser shows, as it is (the
 // answer to a form too): a screenshot, no content wider than 360×640 or
-// 1280×800, no serious or critical axe finding.
+// 1280×800, no serious or critical axe finding, in the light and the dark
+// colour scheme.
 func (f *dashFlow) check(t *testing.T, name string) {
 	t.Helper()
 	screenshot(t, f.ctx, name)
 	checkNoOverflow(t, f.ctx, "")
 	runAxe(t, f.ctx, "")
+	f.scheme(t, "dark")
+	defer f.scheme(t, "")
+	runAxe(t, f.ctx, "")
+}
+
+// scheme makes the browser prefer a colour scheme ("" for its own).
+func (f *dashFlow) scheme(t *testing.T, s string) {
+	t.Helper()
+	var features []*emulation.MediaFeature
+	if s != "" {
+		features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: s}}
+	}
+	if _, err := chromedp.Call(f.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features}); err != nil {
+		t.Fatalf("emulating the %q colour scheme: %v", s, err)
+	}
 }
 
 // signIn signs in on /signin; with ok it expects the overview, else a refusal.
