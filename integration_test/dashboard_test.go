@@ -100,6 +100,13 @@ var (
 	number           = regexp.MustCompile(`\d+`)
 )
 
+// smallTargets lists the controls of the page lower than 44px, the
+// smallest target a finger hits reliably (WCAG 2.5.5).
+const smallTargets = `Array.from(document.querySelectorAll('nav a, button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select'))
+	.filter(el => el.getClientRects().length > 0 && el.getBoundingClientRect().height < 43.5)
+	.map(el => (el.id ? '#' + el.id : el.tagName.toLowerCase()) + ' ' + Math.round(el.getBoundingClientRect().height) + 'px')
+	.join(', ')`
+
 // TestDashboardAcceptance is issue 14's acceptance 1 and 2 on the real
 // binary, in headless Chromium, as a person would do it: sign up, follow the
 // link in the confirmation mail, sign in, make an app password and sync with
@@ -486,6 +493,9 @@ func (f *dashFlow) check(t *testing.T, name string) {
 	t.Helper()
 	screenshot(t, f.ctx, name)
 	checkNoOverflow(t, f.ctx, "")
+	if small := f.evaluate(t, smallTargets); small != "" {
+		t.Errorf("on %s: touch targets under 44px high: %s", f.location(t), small)
+	}
 	runAxe(t, f.ctx, "")
 	f.scheme(t, "dark")
 	defer f.scheme(t, "")
