@@ -142,6 +142,7 @@ func TestDashboardAcceptance(t *testing.T) {
 		secrets.add(v)
 	}
 	var appPassword, counted string
+	var events int // the entries /notifications shows
 	calendar := "/dav/calendars/" + user + "/calendar/"
 	ev := event("dashboard-acceptance-1", "Dentist at nine")
 
@@ -230,8 +231,8 @@ func TestDashboardAcceptance(t *testing.T) {
 	step("notifications", func(t *testing.T) {
 		f.open(t, "/notifications")
 		f.check(t, "notifications")
-		if n := f.count(t, ".event"); n < 2 {
-			t.Errorf("/notifications shows %d .event entries, want at least the confirmed address and the trial's start", n)
+		if events = f.count(t, ".event"); events < 2 {
+			t.Errorf("/notifications shows %d .event entries, want at least the confirmed address and the trial's start", events)
 		}
 	})
 	step("export", func(t *testing.T) {
@@ -276,6 +277,10 @@ func TestDashboardAcceptance(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no file of the export holds the event as it was PUT; files: %v", slices.Sorted(maps.Keys(files)))
+		}
+		var history []json.RawMessage
+		if err := json.Unmarshal([]byte(files["notifications.json"]), &history); err != nil || len(history) != events {
+			t.Errorf("the export's notifications.json holds %d entries (%v), /notifications showed %d", len(history), err, events)
 		}
 		var acct struct{ Username, Email string }
 		if err := json.Unmarshal([]byte(files["account.json"]), &acct); err != nil || acct.Username != user || acct.Email != email {
