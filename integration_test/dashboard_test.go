@@ -24,6 +24,32 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// dashFlow is one person's visit to the dashboard of a real server, in
+// headless Chromium, with the mailbox that receives the server's mail.
+type dashFlow struct {
+	ctx context.Context
+	s   *server
+	box *mailbox
+}
+
+// stepTimeout bounds one browser action: a missing element fails the step
+// after this long, naming the element and the page.
+const stepTimeout = 20 * time.Second
+
+// The links the server mails, and a number in a page's text.
+var (
+	confirmLink      = regexp.MustCompile(`https?://[^\s<>"]+/confirm\?u=[^\s<>"]+&t=[^\s<>"]+`)
+	emailConfirmLink = regexp.MustCompile(`https?://[^\s<>"]+/email/confirm\?t=[^\s<>"]+`)
+	number           = regexp.MustCompile(`\d+`)
+)
+
+// smallTargets lists the controls of the page lower than 44px, the
+// smallest target a finger hits reliably (WCAG 2.5.5).
+const smallTargets = `Array.from(document.querySelectorAll('nav a, button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select'))
+	.filter(el => el.getClientRects().length > 0 && el.getBoundingClientRect().height < 43.5)
+	.map(el => (el.id ? '#' + el.id : el.tagName.toLowerCase()) + ' ' + Math.round(el.getBoundingClientRect().height) + 'px')
+	.join(', ')`
+
 // TestDashboardInABrowser signs in to the real binary's dashboard in
 // headless Chromium as a person would, checks the sign-in page and the
 // account page for content wider than a phone or a laptop screen and for
@@ -80,32 +106,6 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatalf("after signing out, / is at %s, want the sign-in page", url)
 	}
 }
-
-// dashFlow is one person's visit to the dashboard of a real server, in
-// headless Chromium, with the mailbox that receives the server's mail.
-type dashFlow struct {
-	ctx context.Context
-	s   *server
-	box *mailbox
-}
-
-// stepTimeout bounds one browser action: a missing element fails the step
-// after this long, naming the element and the page.
-const stepTimeout = 20 * time.Second
-
-// Links the server mails.
-var (
-	confirmLink      = regexp.MustCompile(`https?://[^\s<>"]+/confirm\?u=[^\s<>"]+&t=[^\s<>"]+`)
-	emailConfirmLink = regexp.MustCompile(`https?://[^\s<>"]+/email/confirm\?t=[^\s<>"]+`)
-	number           = regexp.MustCompile(`\d+`)
-)
-
-// smallTargets lists the controls of the page lower than 44px, the
-// smallest target a finger hits reliably (WCAG 2.5.5).
-const smallTargets = `Array.from(document.querySelectorAll('nav a, button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select'))
-	.filter(el => el.getClientRects().length > 0 && el.getBoundingClientRect().height < 43.5)
-	.map(el => (el.id ? '#' + el.id : el.tagName.toLowerCase()) + ' ' + Math.round(el.getBoundingClientRect().height) + 'px')
-	.join(', ')`
 
 // TestDashboardAcceptance is issue 14's acceptance 1 and 2 on the real
 // binary, in headless Chromium, as a person would do it: sign up, follow the
