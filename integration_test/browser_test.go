@@ -157,14 +157,20 @@ type overflowReport struct {
 	} `json:"offenders"`
 }
 
-// checkNoOverflow loads page at 360×640 and 1280×800 and reports each layout wider than the viewport.
+// checkNoOverflow loads page at 360×640 and 1280×800 and reports each layout
+// wider than the viewport. With page "", it lays out the document the browser
+// shows (say, the answer to a form) at both sizes without loading it again.
 func checkNoOverflow(r checkReporter, ctx context.Context, page string) {
 	r.Helper()
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	defer chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+	load := []chromedp.Action[chromedp.Void]{chromedp.Navigate(page)}
+	if page == "" {
+		page, load = currentPage(ctx), nil
+	}
 	for _, vp := range overflowViewports {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height), chromedp.Navigate(page)); err != nil {
+		if err := chromedp.Do(ctx, append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(vp.width, vp.height)}, load...)...); err != nil {
 			r.Fatalf("loading %s at %d×%d: %v", page, vp.width, vp.height, err)
 		}
 		rep, err := chromedp.Run(ctx, chromedp.Evaluate[overflowReport](overflowScript))
@@ -216,7 +222,17 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// runAxe loads page, injects the local axe-core and reports every serious or critical violation.
+// currentPage names the document the browser shows, for the checks' reports.
+func currentPage(ctx context.Context) string {
+	u, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "the current page"
+	}
+	return u + " (as shown)"
+}
+
+// runAxe loads page (with "", takes the document the browser shows), injects
+// the local axe-core and reports every serious or critical violation.
 func runAxe(r checkReporter, ctx context.Context, page string) {
 	r.Helper()
 	path := axeFile()
@@ -227,7 +243,9 @@ func runAxe(r checkReporter, ctx context.Context, page string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+	if page == "" {
+		page = currentPage(ctx)
+	} else if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
 		r.Fatalf("loading %s: %v", page, err)
 	}
 	// Runtime.evaluate is not subject to the page's Content-Security-Policy,
@@ -254,14 +272,23 @@ func runAxe(r checkReporter, ctx context.Context, page string) {
 // unsafeFileChars are the characters a screenshot's file name does not keep.
 var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// screenshot saves the current page whole as TEST_name.png in $COFFER_SCREENSHOTS or t.TempDir().
+// screenshot saves the current page whole as TEST_name.png (TEST: the
+// top-level test's name) in t.TempDir(), or in $COFFER_SCREENSHOTS, so that
+// the README's screenshots can be made again: a relative folder there is
+// taken from the repository's root, as in
+// COFFER_SCREENSHOTS=docs/screenshots go test ./integration_test -run TestDashboardAcceptance.
 func screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
 	dir := os.Getenv("COFFER_SCREENSHOTS")
 	if dir == "" {
 		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	} else {
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join("..", dir) // tests run in integration_test/
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
@@ -269,7 +296,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) string {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	path := filepath.Join(dir, unsafeFileChars.ReplaceAllString(t.Name()+"_"+strings.TrimSuffix(name, ".png"), "_")+".png")
+	test, _, _ := strings.Cut(t.Name(), "/")
+	path := filepath.Join(dir, unsafeFileChars.ReplaceAllString(test+"_"+strings.TrimSuffix(name, ".png"), "_")+".png")
 	if err := os.WriteFile(path, img, 0o644); err != nil {
 		t.Fatal(err)
 	}
