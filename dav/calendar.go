@@ -274,7 +274,7 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 			ms.responses = append(ms.responses, r)
 			continue
 		}
-		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, true)
+		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, storage.ReadOptions{Body: true})
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -326,7 +326,7 @@ func (q *request) parsedObject(coll *storage.Collection, e storage.IndexEntry) (
 	if obj := q.h.parsed.get(key); obj != nil {
 		return obj, nil
 	}
-	o, err := q.space.Object(q.ctx, coll.ID, e.Name, true)
+	o, err := q.space.Object(q.ctx, coll.ID, e.Name, storage.ReadOptions{Body: true})
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {
@@ -382,7 +382,7 @@ func (q *request) freeBusy(res *resource, n *node) error {
 	}
 	var objs []*ical.Object
 	for _, e := range cands {
-		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, true)
+		o, err := q.space.Object(q.ctx, res.coll.ID, e.Name, storage.ReadOptions{Body: true})
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		} else if err != nil {

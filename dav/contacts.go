@@ -115,7 +115,7 @@ func (q *request) addressQuery(res *resource, rr *reportRequest, ms *multistatus
 		limit = rr.addrQuery.Limit.NResults
 	}
 	for _, meta := range objs {
-		o, err := q.space.Object(q.ctx, res.coll.ID, meta.Name, true)
+		o, err := q.space.Object(q.ctx, res.coll.ID, meta.Name, storage.ReadOptions{Body: true})
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		} else if err != nil {

@@ -203,7 +203,7 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 // book: the rules of PUT (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1). It returns
 // the object's UID, which the destination's UID rule checks.
 func (q *request) validateFor(to *storage.Collection, src *resource) (uid string, err error) {
-	o, err := q.space.Object(q.ctx, src.coll.ID, src.obj.Name, true)
+	o, err := q.space.Object(q.ctx, src.coll.ID, src.obj.Name, storage.ReadOptions{Body: true})
 	if err != nil {
 		return "", storageErr(err)
 	}

@@ -113,7 +113,7 @@ func (q *request) checkObjectCount(coll *storage.Collection, name string) error 
 	if c.Objects < max {
 		return nil
 	}
-	if _, err := q.space.Object(q.ctx, coll.ID, name, false); err == nil {
+	if _, err := q.space.Object(q.ctx, coll.ID, name, storage.ReadOptions{}); err == nil {
 		return nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return errInternal(err)

@@ -154,7 +154,7 @@ func (q *request) checkParent(p resourcePath) error {
 		return errStatus(http.StatusForbidden, "calendars and address books cannot hold collections")
 	}
 	op, _ := p.asObject()
-	_, err = q.space.Object(q.ctx, parent.ID, op.name, false)
+	_, err = q.space.Object(q.ctx, parent.ID, op.name, storage.ReadOptions{})
 	switch {
 	case err == nil:
 		return errStatus(http.StatusMethodNotAllowed, "a resource already exists here")

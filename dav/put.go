@@ -42,7 +42,7 @@ func (q *request) get() error {
 		}
 		return nil
 	}
-	o, err := q.space.Object(q.ctx, res.coll.ID, res.obj.Name, true)
+	o, err := q.space.Object(q.ctx, res.coll.ID, res.obj.Name, storage.ReadOptions{Body: true})
 	if err != nil {
 		return storageErr(err)
 	}
@@ -193,7 +193,7 @@ func (q *request) checkQuota(coll *storage.Collection, name string, size int64, 
 		return nil
 	}
 	added := size + int64(len(name))
-	if old, err := q.space.Object(q.ctx, coll.ID, name, false); err == nil {
+	if old, err := q.space.Object(q.ctx, coll.ID, name, storage.ReadOptions{}); err == nil {
 		added -= old.Size + int64(len(name))
 		if !keepProps {
 			added -= old.Props.Size()
@@ -219,7 +219,7 @@ func (q *request) putPreconditions(coll *storage.Collection, opts *storage.PutOp
 			}
 			opts.IfMatch = tags[0]
 			if len(tags) > 1 {
-				cur, err := q.space.Object(q.ctx, coll.ID, opts.Name, false)
+				cur, err := q.space.Object(q.ctx, coll.ID, opts.Name, storage.ReadOptions{})
 				if errors.Is(err, storage.ErrNotFound) {
 					return failed
 				} else if err != nil {
@@ -236,7 +236,7 @@ func (q *request) putPreconditions(coll *storage.Collection, opts *storage.PutOp
 		if v == "*" {
 			opts.IfNoneMatch = true
 		} else {
-			cur, err := q.space.Object(q.ctx, coll.ID, opts.Name, false)
+			cur, err := q.space.Object(q.ctx, coll.ID, opts.Name, storage.ReadOptions{})
 			if err == nil && etagListMatches(v, cur.ETag, true) {
 				return failed
 			} else if err != nil && !errors.Is(err, storage.ErrNotFound) {

@@ -241,7 +241,7 @@ func (q *request) multiget(res *resource, rr *reportRequest, ms *multistatus) er
 			objNames = append(objNames, p.name)
 		}
 	}
-	objs, err := q.space.ObjectsNamed(q.ctx, res.coll.ID, objNames, data)
+	objs, err := q.space.ObjectsNamed(q.ctx, res.coll.ID, objNames, storage.ReadOptions{Body: data})
 	if errors.Is(err, storage.ErrNotFound) { // the collection went meanwhile
 		objs, err = make([]*storage.Object, len(objNames)), nil
 	}
@@ -303,7 +303,7 @@ func (q *request) syncCollection(res *resource, rr *reportRequest, ms *multistat
 			ms.responses = append(ms.responses, &response{href: href, status: http.StatusNotFound})
 			continue
 		}
-		o, err := q.space.Object(q.ctx, res.coll.ID, c.Name, data)
+		o, err := q.space.Object(q.ctx, res.coll.ID, c.Name, storage.ReadOptions{Body: data})
 		if errors.Is(err, storage.ErrNotFound) {
 			// Deleted after Changes ran; the next sync reports it again.
 			if since != 0 {

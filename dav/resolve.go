@@ -64,7 +64,7 @@ func (q *request) resolvePath(p resourcePath) (*resource, error) {
 		}
 		res.coll = c
 		if p.kind == pathObject {
-			o, err := q.space.Object(q.ctx, c.ID, p.name, false)
+			o, err := q.space.Object(q.ctx, c.ID, p.name, storage.ReadOptions{})
 			if err != nil {
 				return nil, storageErr(err)
 			}

@@ -127,7 +127,7 @@ func exportCollection(ctx context.Context, zw *zip.Writer, space storage.Space, 
 	var offset int64
 	dir := fmt.Sprintf("files/%d/", index)
 	for _, listed := range objs {
-		o, err := space.Object(ctx, c.ID, listed.Name, true)
+		o, err := space.Object(ctx, c.ID, listed.Name, storage.ReadOptions{Body: true})
 		if err != nil {
 			return cm, err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/dav/ical"
+	"github.com/coffer-dav/coffer/storage"
 	goical "github.com/emersion/go-ical"
 )
 
@@ -147,7 +148,7 @@ func TestImportBigCalendar(t *testing.T) {
 	}
 	var imported []*ical.Object
 	for _, l := range listed {
-		o, err := space.Object(context.Background(), coll.ID, l.Name, true)
+		o, err := space.Object(context.Background(), coll.ID, l.Name, storage.ReadOptions{Body: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("write %d: %v", i, err)
 			}
-			o, err := s.Object(ctx, c.ID, fmt.Sprintf("o%d.ics", i), true)
+			o, err := s.Object(ctx, c.ID, fmt.Sprintf("o%d.ics", i), ReadOptions{Body: true})
 			if err != nil || string(o.Body) != fmt.Sprint("body ", i) {
 				t.Fatalf("write %d did not land: %v", i, err)
 			}
@@ -52,7 +52,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			if !errors.As(err, &conflict) {
 				t.Fatalf("write %d: %v, want a UID conflict", i, err)
 			}
-			if _, err := s.Object(ctx, c.ID, fmt.Sprintf("o%d.ics", i), false); !errors.Is(err, ErrNotFound) {
+			if _, err := s.Object(ctx, c.ID, fmt.Sprintf("o%d.ics", i), ReadOptions{}); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("refused write %d left an object: %v", i, err)
 			}
 		case 2:
@@ -61,7 +61,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			}
 		}
 	}
-	o, _ := s.Object(ctx, c.ID, "taken.ics", true)
+	o, _ := s.Object(ctx, c.ID, "taken.ics", ReadOptions{Body: true})
 	if string(o.Body) != "original" {
 		t.Fatalf("taken.ics changed: %q", o.Body)
 	}

@@ -99,7 +99,7 @@ func TestTransferKeepsUIDRule(t *testing.T) {
 			if _, err := s.TransferObject(ctx, a.ID, "src.ics", b.ID, "new.ics", TransferOptions{Move: tt.move, UID: tt.uid}); err != nil {
 				t.Fatal(err)
 			}
-			o, err := s.Object(ctx, b.ID, "new.ics", true)
+			o, err := s.Object(ctx, b.ID, "new.ics", ReadOptions{Body: true})
 			if err != nil || string(o.Body) != "src" {
 				t.Fatalf("the copy: %+v, %v", o, err)
 			}
@@ -173,7 +173,7 @@ func TestDamagedContent(t *testing.T) {
 			if err := s.PatchObject(ctx, c.ID, "ev.ics", Props{"{x:}p": []byte("v")}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if o, err := s.Object(ctx, c.ID, "ev.ics", true); err != nil || string(o.Body) != "NEW BODY" {
+			if o, err := s.Object(ctx, c.ID, "ev.ics", ReadOptions{Body: true}); err != nil || string(o.Body) != "NEW BODY" {
 				t.Fatalf("before the damage: %+v, %v", o, err)
 			}
 			for _, q := range strings.Split(tt.damage, "; ") {
@@ -184,7 +184,7 @@ func TestDamagedContent(t *testing.T) {
 			switch tt.read {
 			case "body":
 				var o *Object
-				if o, err = s.Object(ctx, c.ID, "ev.ics", true); err == nil {
+				if o, err = s.Object(ctx, c.ID, "ev.ics", ReadOptions{Body: true}); err == nil {
 					got = string(o.Body)
 				}
 			case "list":
@@ -263,7 +263,7 @@ func TestLegacyRowsOpenAndUpgrade(t *testing.T) {
 		if err := db.read.QueryRow(`SELECT seal_v, sealed_rev FROM objects WHERE collection_id = ? AND etag = ?`, c.ID, o.ETag).Scan(&v, &sealedRev); err != nil {
 			t.Fatal(err)
 		}
-		full, err := s.Object(ctx, c.ID, o.Name, true)
+		full, err := s.Object(ctx, c.ID, o.Name, ReadOptions{Body: true})
 		if err != nil || v != sealCurrent || sealedRev != o.Revision || o.ETag != before[i].ETag || o.Revision != before[i].Revision || o.ContentType != before[i].ContentType ||
 			string(full.Body) != map[string]string{"a.ics": "A", "b.vcf": "B"}[o.Name] {
 			t.Errorf("%s after the index load: seal_v %d, sealed_rev %d, %+v, %v; before %+v", o.Name, v, sealedRev, full, err, before[i])
@@ -273,7 +273,7 @@ func TestLegacyRowsOpenAndUpgrade(t *testing.T) {
 		t.Fatalf("index after the upgrade: %v, %v", all, err)
 	}
 	exec(t, db, `UPDATE object_bodies SET body_sealed = ? WHERE object_id = (SELECT id FROM objects WHERE etag = ?)`, legacyBody, before[1].ETag)
-	if _, err := s.Object(ctx, c.ID, before[1].Name, true); !errors.Is(err, ErrDamaged) {
+	if _, err := s.Object(ctx, c.ID, before[1].Name, ReadOptions{Body: true}); !errors.Is(err, ErrDamaged) {
 		t.Errorf("the old body put back after the upgrade: %v, want ErrDamaged", err)
 	}
 	res, err := s.PutObject(ctx, c.ID, PutOptions{Name: "a.ics", UID: "ua", ContentType: "text/calendar", Body: []byte("A2")})

@@ -77,7 +77,7 @@ func TestLegacyDatabaseReads(t *testing.T) {
 		{book, "c1.vcf", "text/vcard", "BODY C1", "", false},
 	}
 	for _, o := range objects {
-		got, err := s.Object(ctx, o.coll.ID, o.name, true)
+		got, err := s.Object(ctx, o.coll.ID, o.name, ReadOptions{Body: true})
 		if err != nil || string(got.Body) != o.body || got.ContentType != o.ctype || (len(got.Props) > 0) != o.prop {
 			t.Errorf("%s: %+v, %v", o.name, got, err)
 			continue

@@ -106,12 +106,12 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 		t.Fatalf("after the migration: %d objects (%v), want %d", len(objs), err, len(want))
 	}
 	for name, body := range want {
-		o, err := s.Object(ctx, c.ID, name, true)
+		o, err := s.Object(ctx, c.ID, name, ReadOptions{Body: true})
 		if err != nil || !bytes.Equal(o.Body, body) || o.ContentType != "text/calendar" {
 			t.Fatalf("%s after the migration: %v", name, err)
 		}
 	}
-	if o, err := s.Object(ctx, c.ID, "03.ics", false); err != nil || string(o.Props["{x:}p"]) == "" {
+	if o, err := s.Object(ctx, c.ID, "03.ics", ReadOptions{}); err != nil || string(o.Props["{x:}p"]) == "" {
 		t.Fatalf("dead property lost: %+v, %v", o, err)
 	}
 	if k, err := s.Counts(ctx, c.ID); err != nil || k.Bytes < exact.Bytes || k.Bytes > exact.Bytes+21*100 {

@@ -31,7 +31,7 @@ func BenchmarkObjectsNamed(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		lo := (i * 10) % len(names)
-		objs, err := s.ObjectsNamed(ctx, c.ID, names[lo:lo+10], true)
+		objs, err := s.ObjectsNamed(ctx, c.ID, names[lo:lo+10], ReadOptions{Body: true})
 		if err != nil || objs[9] == nil {
 			b.Fatalf("batch at %d: %v", lo, err)
 		}

@@ -91,7 +91,7 @@ func propTargets(t *testing.T, s Space) []propTarget {
 			},
 			func(s Space, set Props, remove []string) error { return s.PatchObject(ctx, c.ID, "o.ics", set, remove) },
 			func(s Space) (Props, error) {
-				o, err := s.Object(ctx, c.ID, "o.ics", false)
+				o, err := s.Object(ctx, c.ID, "o.ics", ReadOptions{})
 				if err != nil {
 					return nil, err
 				}

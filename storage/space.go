@@ -54,6 +54,11 @@ type Object struct {
 	Body        []byte
 }
 
+// ReadOptions say what a read of objects returns besides their metadata.
+type ReadOptions struct {
+	Body bool // the objects' bodies too
+}
+
 // Change is one entry of a collection's change log.
 type Change struct {
 	Name     string
@@ -147,11 +152,11 @@ type Space interface {
 
 	// Objects lists the objects of a collection, without bodies.
 	Objects(ctx context.Context, collection int64) ([]Object, error)
-	// Object returns one object, with its body when withBody is set, or ErrNotFound.
-	Object(ctx context.Context, collection int64, name string, withBody bool) (*Object, error)
+	// Object returns one object, or ErrNotFound.
+	Object(ctx context.Context, collection int64, name string, o ReadOptions) (*Object, error)
 	// ObjectsNamed returns the objects with the given names, in the order
-	// asked and nil where a name has none, with bodies when withBody is set.
-	ObjectsNamed(ctx context.Context, collection int64, names []string, withBody bool) ([]*Object, error)
+	// asked and nil where a name has none.
+	ObjectsNamed(ctx context.Context, collection int64, names []string, o ReadOptions) ([]*Object, error)
 	// PutObject creates or replaces an object. It fails with ErrPrecondition
 	// or a *UIDConflict and then changes nothing.
 	PutObject(ctx context.Context, collection int64, o PutOptions) (*PutResult, error)

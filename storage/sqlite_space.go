@@ -198,9 +198,9 @@ func (s *sqliteSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 	return out, err
 }
 
-// Object returns one object, with its body when withBody is set, or ErrNotFound.
-func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string, withBody bool) (*Object, error) {
-	objs, err := s.ObjectsNamed(ctx, collection, []string{name}, withBody)
+// Object returns one object, or ErrNotFound.
+func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string, o ReadOptions) (*Object, error) {
+	objs, err := s.ObjectsNamed(ctx, collection, []string{name}, o)
 	if err != nil {
 		return nil, err
 	}
@@ -214,16 +214,16 @@ func (s *sqliteSpace) Object(ctx context.Context, collection int64, name string,
 const namedBatch = 64
 
 // ObjectsNamed returns the objects of a collection with the given names, in
-// the order asked and nil for a name that has none, with their bodies when
-// withBody is set. A batch of names costs one query.
-func (s *sqliteSpace) ObjectsNamed(ctx context.Context, collection int64, names []string, withBody bool) ([]*Object, error) {
+// the order asked and nil for a name that has none. A batch of names costs
+// one query.
+func (s *sqliteSpace) ObjectsNamed(ctx context.Context, collection int64, names []string, o ReadOptions) ([]*Object, error) {
 	ref, err := s.ref(ctx, s.db.read, collection)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*Object, len(names))
 	for lo := 0; lo < len(names); lo += namedBatch {
-		if err := s.objectsNamed(ctx, ref, names[lo:min(lo+namedBatch, len(names))], withBody, out[lo:]); err != nil {
+		if err := s.objectsNamed(ctx, ref, names[lo:min(lo+namedBatch, len(names))], o.Body, out[lo:]); err != nil {
 			return nil, err
 		}
 	}

@@ -75,7 +75,7 @@ func TestPutObjectRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := s.Object(ctx, c.ID, "a@b.ics", true)
+			before, _ := s.Object(ctx, c.ID, "a@b.ics", ReadOptions{Body: true})
 			res, err := s.PutObject(ctx, c.ID, tt.put)
 			var conflict *UIDConflict
 			switch want := tt.err.(type) {
@@ -83,7 +83,7 @@ func TestPutObjectRules(t *testing.T) {
 				if err != nil || res.Created != tt.created {
 					t.Fatalf("PutObject = %+v, %v", res, err)
 				}
-				got, err := s.Object(ctx, c.ID, tt.put.Name, true)
+				got, err := s.Object(ctx, c.ID, tt.put.Name, ReadOptions{Body: true})
 				if err != nil || !bytes.Equal(got.Body, tt.put.Body) || got.ETag != res.Object.ETag {
 					t.Fatalf("read back %+v, %v", got, err)
 				}
@@ -97,7 +97,7 @@ func TestPutObjectRules(t *testing.T) {
 				}
 			}
 			if tt.err != nil {
-				after, _ := s.Object(ctx, c.ID, "a@b.ics", true)
+				after, _ := s.Object(ctx, c.ID, "a@b.ics", ReadOptions{Body: true})
 				if after.ETag != before.ETag || !bytes.Equal(after.Body, before.Body) || after.Revision != before.Revision {
 					t.Fatal("a refused write changed the object")
 				}
@@ -208,7 +208,7 @@ func TestSpacesAreWalledOff(t *testing.T) {
 	}
 	checks := map[string]error{}
 	_, checks["Objects"] = bob.Objects(ctx, c.ID)
-	_, checks["Object"] = bob.Object(ctx, c.ID, "a.ics", true)
+	_, checks["Object"] = bob.Object(ctx, c.ID, "a.ics", ReadOptions{Body: true})
 	_, checks["PutObject"] = bob.PutObject(ctx, c.ID, PutOptions{Name: "a.ics", Body: []byte("x")})
 	checks["DeleteObject"] = bob.DeleteObject(ctx, c.ID, "a.ics", DeleteOptions{})
 	_, _, checks["Changes"] = bob.Changes(ctx, c.ID, 0)
@@ -219,7 +219,7 @@ func TestSpacesAreWalledOff(t *testing.T) {
 			t.Errorf("bob %s on alice's collection = %v, want ErrNotFound", op, err)
 		}
 	}
-	o, err := alice.Object(ctx, c.ID, "a.ics", true)
+	o, err := alice.Object(ctx, c.ID, "a.ics", ReadOptions{Body: true})
 	if err != nil || string(o.Body) != "secret" {
 		t.Fatalf("alice's object after bob's attempts: %+v, %v", o, err)
 	}
@@ -336,7 +336,7 @@ func TestObjectsNamed(t *testing.T) {
 	}
 	names = append(names, "149.ics", "no-such.ics")
 	for _, withBody := range []bool{true, false} {
-		got, err := s.ObjectsNamed(ctx, c.ID, names, withBody)
+		got, err := s.ObjectsNamed(ctx, c.ID, names, ReadOptions{Body: withBody})
 		if err != nil || len(got) != len(names) {
 			t.Fatalf("withBody %v: %d answers (%v), want %d", withBody, len(got), err, len(names))
 		}
@@ -354,7 +354,7 @@ func TestObjectsNamed(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.ObjectsNamed(ctx, 999, []string{"a"}, true); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ObjectsNamed(ctx, 999, []string{"a"}, ReadOptions{Body: true}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown collection: %v", err)
 	}
 }

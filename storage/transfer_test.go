@@ -68,14 +68,14 @@ func TestTransferObject(t *testing.T) {
 			if res.Created != tt.created {
 				t.Errorf("created = %v", res.Created)
 			}
-			o, err := s.Object(ctx, tt.to.ID, tt.dst, true)
+			o, err := s.Object(ctx, tt.to.ID, tt.dst, ReadOptions{Body: true})
 			if err != nil || string(o.Body) != tt.wantBodyAtDest {
 				t.Fatalf("destination: %+v, %v", o, err)
 			}
 			if tt.src == "x.ics" && string(o.Props["{urn:x}color"]) != "red" {
 				t.Errorf("dead property lost: %v", o.Props)
 			}
-			_, err = s.Object(ctx, tt.from.ID, tt.src, false)
+			_, err = s.Object(ctx, tt.from.ID, tt.src, ReadOptions{})
 			if gone := errors.Is(err, ErrNotFound); gone != tt.srcGone {
 				t.Errorf("source gone = %v, want %v", gone, tt.srcGone)
 			}
@@ -120,7 +120,7 @@ func TestTransferCollectionTree(t *testing.T) {
 		if err != nil {
 			return "missing"
 		}
-		o, err := s.Object(ctx, c.ID, "f.txt", true)
+		o, err := s.Object(ctx, c.ID, "f.txt", ReadOptions{Body: true})
 		if err != nil {
 			return "empty"
 		}
@@ -204,7 +204,7 @@ func TestAccountPropsAndUsage(t *testing.T) {
 	if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: "123", Body: []byte("1234")}); err != nil {
 		t.Fatal(err)
 	}
-	if o, _ := s.Object(ctx, c.ID, "123", false); string(o.Props["{x}y"]) != "z" {
+	if o, _ := s.Object(ctx, c.ID, "123", ReadOptions{}); string(o.Props["{x}y"]) != "z" {
 		t.Fatalf("props after replace: %v", o.Props)
 	}
 	// Bodies 5 and 4, names 5 and 3, the dead property 5, the collection's properties 64.

@@ -308,14 +308,14 @@ func (s timedSpace) Objects(ctx context.Context, collection int64) ([]storage.Ob
 	return s.Space.Objects(ctx, collection)
 }
 
-func (s timedSpace) Object(ctx context.Context, collection int64, name string, withBody bool) (*storage.Object, error) {
+func (s timedSpace) Object(ctx context.Context, collection int64, name string, o storage.ReadOptions) (*storage.Object, error) {
 	defer s.since("object", time.Now())
-	return s.Space.Object(ctx, collection, name, withBody)
+	return s.Space.Object(ctx, collection, name, o)
 }
 
-func (s timedSpace) ObjectsNamed(ctx context.Context, collection int64, names []string, withBody bool) ([]*storage.Object, error) {
+func (s timedSpace) ObjectsNamed(ctx context.Context, collection int64, names []string, o storage.ReadOptions) ([]*storage.Object, error) {
 	defer s.since("objects_named", time.Now())
-	return s.Space.ObjectsNamed(ctx, collection, names, withBody)
+	return s.Space.ObjectsNamed(ctx, collection, names, o)
 }
 
 func (s timedSpace) PutObject(ctx context.Context, collection int64, o storage.PutOptions) (*storage.PutResult, error) {

@@ -210,7 +210,7 @@ func TestImportCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := space.Object(ctx, cl.ID, map[string]string{"calendar": "e1.ics", "tasks": "t1.ics"}[coll], true)
+		o, err := space.Object(ctx, cl.ID, map[string]string{"calendar": "e1.ics", "tasks": "t1.ics"}[coll], storage.ReadOptions{Body: true})
 		if err != nil {
 			t.Fatalf("%s after restore: %v", coll, err)
 		}
