@@ -6,12 +6,15 @@ import (
 	"database/sql"
 	"encoding/pem"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -196,11 +199,7 @@ func escrowPubBytes(t *testing.T, pubPEM []byte) []byte {
 
 func TestUsernameRules(t *testing.T) {
 	ctx := context.Background()
-	a, err := openApp(ctx, &config{data: privateDir(t), kdf: encryption.MinKDF}, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, _ := testApp(t)
 	tests := []struct {
 		name string
 		ok   bool
@@ -316,6 +315,28 @@ func privateDir(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return dir
+}
+
+// testApp opens a new app in a private folder, closed when the test ends,
+// and returns it with the folder.
+func testApp(tb testing.TB) (*app, string) {
+	tb.Helper()
+	dir := privateDir(tb)
+	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	return a, dir
+}
+
+// quietLog is a logger that writes nowhere.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// mounted is DAV, the self-service endpoints and the dashboard (nil: none)
+// over the app, as serve mounts them.
+func mounted(a *app, dashboard http.Handler) http.Handler {
+	return a.withSelfService(quietLog, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quietLog}), dashboard))
 }
 
 func must(t *testing.T, err error) {
