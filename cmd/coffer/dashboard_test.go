@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coffer-dav/coffer/account"
 )
 
 // dashRig is the dashboard mounted as serve mounts it, over a real database
@@ -51,16 +49,8 @@ func newDashRig(t *testing.T, o dashRigOptions) *dashRig {
 	ctx := context.Background()
 	a, dir := testApp(t)
 	d := &dashRig{t: t, a: a, dir: dir}
-	lifeOn := func(start time.Time, m account.Mailer, links *url.URL) {
-		d.clock = &fakeClock{t: start}
-		a.now = d.clock.Now
-		var err error
-		if a.life, err = newLinkedLifecycle(a, account.DefaultSettings(), m, links, quietLog); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if !o.Start.IsZero() {
-		lifeOn(o.Start, nil, nil)
+		d.clock = lifecycleOn(t, a, o.Start, nil, nil)
 	}
 	if _, err := a.createUser(ctx, newUser{username: "alice", email: "alice@example.org", password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
@@ -69,7 +59,7 @@ func newDashRig(t *testing.T, o dashRigOptions) *dashRig {
 	if o.Signup {
 		d.mail = &signupMailer{}
 		base, _ := url.Parse("http://dav.example.org/")
-		lifeOn(time.Now().UTC(), d.mail, base)
+		d.clock = lifecycleOn(t, a, time.Now().UTC(), d.mail, base)
 		args = append(args, "--signup", "on")
 	}
 	if o.ShopURL != "" {
