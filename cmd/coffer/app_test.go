@@ -77,11 +77,7 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := readOnlyDB(t, dir)
 	var email string
 	if err := db.QueryRow(`SELECT email FROM accounts WHERE id = ?`, u.account.ID).Scan(&email); err != nil {
 		t.Fatal(err)
@@ -328,6 +324,18 @@ func testApp(tb testing.TB) (*app, string) {
 	}
 	tb.Cleanup(func() { a.Close() })
 	return a, dir
+}
+
+// readOnlyDB opens the database file in dir read-only, closed when the
+// test ends at the latest.
+func readOnlyDB(tb testing.TB, dir string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, dbFile)+"?mode=ro")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 // quietLog is a logger that writes nowhere.

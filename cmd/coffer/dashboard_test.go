@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -150,10 +148,7 @@ func (d *dashRig) sessions() (rows, slots int) {
 // count runs a counting query on the database file.
 func (d *dashRig) count(query string) int {
 	d.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(d.dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		d.t.Fatal(err)
-	}
+	db := readOnlyDB(d.t, d.dir)
 	defer db.Close()
 	var n int
 	if err := db.QueryRow(query).Scan(&n); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"os"
@@ -60,11 +59,7 @@ func TestAppPasswordSlotsNeedTheirSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := readOnlyDB(t, dir)
 	guesses := []string{"", "alice", "phone", "old laptop", string(secret), kept.ID, revoked.ID}
 	rows, err := db.Query(`SELECT id, label_sealed, verifier FROM app_passwords WHERE account_id = ?`, u.account.ID)
 	if err != nil {
