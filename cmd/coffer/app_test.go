@@ -292,14 +292,20 @@ func TestServerSecretFile(t *testing.T) {
 	}
 }
 
-// openAndClose opens the data folder once, creating its database and secret.
-func openAndClose(t *testing.T, dir string) {
+// openAndClose opens the data folder once, creating its database and secret
+// and then the users.
+func openAndClose(t *testing.T, dir string, users ...newUser) {
 	t.Helper()
 	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Close()
+	defer a.Close()
+	for _, u := range users {
+		if _, err := a.createUser(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // privateDir is a new data folder that only its owner may access, as

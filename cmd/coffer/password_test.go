@@ -107,14 +107,7 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 	const password = "correct horse battery"
 	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
-	a, err := openApp(ctx, c, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.createUser(ctx, newUser{username: "alice", password: password}); err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
+	openAndClose(t, dir, newUser{username: "alice", password: password})
 
 	// Turn the database back into one from before the migration.
 	version := dropMigration(t)
@@ -145,7 +138,7 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 		t.Fatal("the old database holds no hash to drop: the test is broken")
 	}
 
-	a, err = openApp(ctx, c, openOptions{})
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
