@@ -310,14 +310,7 @@ func TestDashboardErase(t *testing.T) {
 	d := newDashRig(t, dashRigOptions{})
 	ctx := context.Background()
 	c := d.signIn()
-	who, err := d.a.auth.Login(ctx, "alice", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, appPassword, err := d.a.auth.CreateAppPassword(ctx, who, "Phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, appPassword := newAppPassword(t, d.a, "alice", "correct horse battery", "Phone")
 	token := csrfField.FindStringSubmatch(d.page("/data", c))[1]
 	for _, tt := range []struct {
 		name, user, password string

@@ -232,14 +232,7 @@ func TestDashboardDeviceAppleProfile(t *testing.T) {
 	if _, err := d.a.createUser(context.Background(), newUser{username: "bob", email: "bob@example.org", password: "staple battery horse"}); err != nil {
 		t.Fatal(err)
 	}
-	bob, err := d.a.auth.Login(context.Background(), "bob", "staple battery horse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, bobSecret, err := d.a.auth.CreateAppPassword(context.Background(), bob, "bob's phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bobSecret := newAppPassword(t, d.a, "bob", "staple battery horse", "bob's phone")
 	forged := []byte(secret)
 	if forged[0] == 'A' {
 		forged[0] = 'B'

@@ -362,14 +362,7 @@ func TestDashboardPasswordChange(t *testing.T) {
 	d := newDashRig(t, signupRig)
 	ctx := context.Background()
 	here, other := d.signIn(), d.signIn()
-	id, err := d.a.auth.Login(ctx, "alice", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, app, err := d.a.auth.CreateAppPassword(ctx, id, "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, app := newAppPassword(t, d.a, "alice", "correct horse battery", "phone")
 	for _, tt := range []struct {
 		name, current, pw, pw2 string
 		status                 int

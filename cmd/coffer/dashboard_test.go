@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coffer-dav/coffer/auth"
 )
 
 // dashRig is the dashboard mounted as serve mounts it, over a real database
@@ -277,6 +279,21 @@ func TestDashboardCookieUnderTLS(t *testing.T) {
 	if s.Name != "__Host-coffer_session" || !s.Secure {
 		t.Fatalf("session cookie under TLS: %+v", s)
 	}
+}
+
+// newAppPassword signs username in with password and makes an app password
+// labelled label; it returns the sign-in and the app password's secret.
+func newAppPassword(t *testing.T, a *app, username, password, label string) (*auth.Identity, string) {
+	t.Helper()
+	id, err := a.auth.Login(context.Background(), username, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := a.auth.CreateAppPassword(context.Background(), id, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, secret
 }
 
 // mustBody returns the signed-in home page of a session cookie.
