@@ -1,9 +1,7 @@
 package main
 
 import (
-	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coffer-dav/coffer/dav"
 )
 
 // TestAccessLogDashboard: dashboard requests reach the access log as DAV
@@ -22,15 +18,9 @@ import (
 // cookies, the form body, the password, the form token or the session that
 // sign-in starts.
 func TestAccessLogDashboard(t *testing.T) {
-	d := newDashRig(t, false)
-	clock := &fakeClock{t: time.Date(2027, 1, 14, 9, 0, 0, 0, time.UTC)}
-	l := newTestAccessLog(t, clock)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dash, err := addDashboardFlags(flag.NewFlagSet("test", flag.ContinueOnError)).dashboard(d.a, "http://dav.example.org/", false, 0, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(l.Wrap(d.a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{d.a}, Logger: quiet}), dash))))
+	d := newDashRig(t, dashRigOptions{})
+	l := newTestAccessLog(t, &fakeClock{t: time.Date(2027, 1, 14, 9, 0, 0, 0, time.UTC)})
+	srv := httptest.NewServer(l.Wrap(d.h))
 	t.Cleanup(srv.Close)
 
 	// A form token and its cookie from the rig's own (unlogged) server: the

@@ -6,9 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
-	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
 )
 
@@ -39,6 +38,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// lifecycleOn switches the app's lifecycle on (30-day trial, 180 days of
+// retention) on a clock the test drives from start, its mails going to m
+// (nil: none) with links to links, and returns the clock.
+func lifecycleOn(tb testing.TB, a *app, start time.Time, m account.Mailer, links *url.URL) *fakeClock {
+	tb.Helper()
+	clock := &fakeClock{t: start}
+	a.now = clock.Now
+	var err error
+	if a.life, err = newLinkedLifecycle(a, account.DefaultSettings(), m, links, quietLog); err != nil {
+		tb.Fatal(err)
+	}
+	return clock
+}
+
 // lifeRig is the real DAV handler and operator API over one data folder,
 // on a clock the test drives.
 type lifeRig struct {
@@ -53,25 +66,14 @@ const rigToken = "operator-token-for-the-rig"
 
 func newLifeRig(t *testing.T) *lifeRig {
 	t.Helper()
-	ctx := context.Background()
-	dir := privateDir(t)
-	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	r := &lifeRig{t: t, a: a, dir: dir, clock: &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
-	a.now = r.clock.Now
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if a.life, err = newLifecycle(a, account.DefaultSettings(), nil, quiet); err != nil {
-		t.Fatal(err)
-	}
-	h, err := a.life.Handler(account.APIOptions{Token: rigToken, Creator: creator{a}, Logger: quiet})
+	a, dir := testApp(t)
+	r := &lifeRig{t: t, a: a, dir: dir, clock: lifecycleOn(t, a, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), nil, nil)}
+	h, err := a.life.Handler(account.APIOptions{Token: rigToken, Creator: creator{a}, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Mounted as serve mounts it: DAV, and the users' own /account/ endpoints.
-	r.dav = httptest.NewServer(a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), nil)))
+	r.dav = httptest.NewServer(mounted(a, nil))
 	r.api = httptest.NewServer(h)
 	t.Cleanup(r.dav.Close)
 	t.Cleanup(r.api.Close)
@@ -301,7 +303,6 @@ func TestLifecycleModes(t *testing.T) {
 	ctx := context.Background()
 	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// flagsFor parses args as a command would; newFlags resets c, so the
 	// data folder is given again.
 	flagsFor := func(args []string) *lifecycleFlags {
@@ -320,7 +321,7 @@ func TestLifecycleModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer a.Close()
-		if _, err := a.configureLifecycle(ctx, flagsFor(args), quiet); err != nil {
+		if _, err := a.configureLifecycle(ctx, flagsFor(args), quietLog); err != nil {
 			t.Fatal(err)
 		}
 		u, err := a.createUser(ctx, newUser{username: username, password: "long enough password"})
@@ -354,7 +355,7 @@ func TestLifecycleModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := a.configureLifecycle(ctx, flagsFor([]string{"--lifecycle", "maybe"}), quiet); err == nil {
+	if _, err := a.configureLifecycle(ctx, flagsFor([]string{"--lifecycle", "maybe"}), quietLog); err == nil {
 		t.Fatal("--lifecycle maybe was accepted")
 	}
 }

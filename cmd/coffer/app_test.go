@@ -6,12 +6,15 @@ import (
 	"database/sql"
 	"encoding/pem"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -74,11 +77,7 @@ func testDatabaseAndSecretCannotOpenUserKey(t *testing.T, withEscrow bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := readOnlyDB(t, dir)
 	var email string
 	if err := db.QueryRow(`SELECT email FROM accounts WHERE id = ?`, u.account.ID).Scan(&email); err != nil {
 		t.Fatal(err)
@@ -196,11 +195,7 @@ func escrowPubBytes(t *testing.T, pubPEM []byte) []byte {
 
 func TestUsernameRules(t *testing.T) {
 	ctx := context.Background()
-	a, err := openApp(ctx, &config{data: privateDir(t), kdf: encryption.MinKDF}, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, _ := testApp(t)
 	tests := []struct {
 		name string
 		ok   bool
@@ -297,14 +292,20 @@ func TestServerSecretFile(t *testing.T) {
 	}
 }
 
-// openAndClose opens the data folder once, creating its database and secret.
-func openAndClose(t *testing.T, dir string) {
+// openAndClose opens the data folder once, creating its database and secret
+// and then the users.
+func openAndClose(t *testing.T, dir string, users ...newUser) {
 	t.Helper()
 	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Close()
+	defer a.Close()
+	for _, u := range users {
+		if _, err := a.createUser(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // privateDir is a new data folder that only its owner may access, as
@@ -316,6 +317,40 @@ func privateDir(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return dir
+}
+
+// testApp opens a new app in a private folder, closed when the test ends,
+// and returns it with the folder.
+func testApp(tb testing.TB) (*app, string) {
+	tb.Helper()
+	dir := privateDir(tb)
+	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	return a, dir
+}
+
+// readOnlyDB opens the database file in dir read-only, closed when the
+// test ends at the latest.
+func readOnlyDB(tb testing.TB, dir string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, dbFile)+"?mode=ro")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// quietLog is a logger that writes nowhere.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// mounted is DAV, the self-service endpoints and the dashboard (nil: none)
+// over the app, as serve mounts them.
+func mounted(a *app, dashboard http.Handler) http.Handler {
+	return a.withSelfService(quietLog, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quietLog}), dashboard))
 }
 
 func must(t *testing.T, err error) {

@@ -4,61 +4,22 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"flag"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
-	"github.com/coffer-dav/coffer/dav"
-	"github.com/coffer-dav/coffer/encryption"
 )
 
-// newDashLifeRig is newDashRig with the lifecycle on (30-day trial, 180
-// days of retention) on a clock the test drives, a 10 MB quota and a shop
-// link; alice's trial starts at the clock's first reading.
-func newDashLifeRig(t *testing.T, start time.Time) (*dashRig, *fakeClock) {
-	t.Helper()
-	ctx := context.Background()
-	dir := privateDir(t)
-	a, err := openApp(ctx, &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	clock := &fakeClock{t: start}
-	a.now = clock.Now
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if a.life, err = newLifecycle(a, account.DefaultSettings(), nil, quiet); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.createUser(ctx, newUser{username: "alice", email: "alice@example.org", password: "correct horse battery"}); err != nil {
-		t.Fatal(err)
-	}
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	f := addDashboardFlags(fs)
-	if err := fs.Parse([]string{"--shop-url", "https://shop.example.org/coffer"}); err != nil {
-		t.Fatal(err)
-	}
-	dash, err := f.dashboard(a, "http://dav.example.org/", false, 10_000_000, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), dash)))
-	t.Cleanup(srv.Close)
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &dashRig{t: t, a: a, dir: dir, srv: srv, c: c}, clock
-}
+// lifeRigOptions is the dashboard rig with the lifecycle on from
+// 15 December 2026, a 10 MB quota and a shop link.
+var lifeRigOptions = dashRigOptions{Start: time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC), QuotaBytes: 10_000_000, ShopURL: "https://shop.example.org/coffer"}
 
 // dav sends a DAV request as alice and fails the test on an unexpected status.
 func (d *dashRig) dav(want int, method, path, body string, hdr ...string) {
@@ -109,35 +70,34 @@ func text(s string) string {
 // TestDashboardOverviewStates: the overview says the account's state and
 // its dates in words, as the lifecycle computes them at its clock.
 func TestDashboardOverviewStates(t *testing.T) {
-	start := time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		name   string
-		setup  func(d *dashRig, clock *fakeClock) // nil: the lifecycle is off
+		setup  func(d *dashRig) // nil: the lifecycle is off
 		accept string
 		state  string
 		shop   string
 	}{
 		{"permanent", nil, "", "Your account never expires.", ""},
-		{"trial", func(*dashRig, *fakeClock) {}, "", "Your trial ends on 14 January 2027.", "Buy or extend a subscription"},
-		{"trial in German", func(*dashRig, *fakeClock) {}, "de-DE,de;q=0.9", "Dein Testzeitraum endet am 14. Januar 2027.", "Abo kaufen oder verlängern"},
-		{"paid", func(d *dashRig, _ *fakeClock) {
+		{"trial", func(*dashRig) {}, "", "Your trial ends on 14 January 2027.", "Buy or extend a subscription"},
+		{"trial in German", func(*dashRig) {}, "de-DE,de;q=0.9", "Dein Testzeitraum endet am 14. Januar 2027.", "Abo kaufen oder verlängern"},
+		{"paid", func(d *dashRig) {
 			pay(d, account.Payment{TransactionID: "tx-1", Plan: "yearly", PaidThrough: time.Date(2027, 6, 30, 12, 0, 0, 0, time.UTC)})
 		}, "", "Your subscription runs until 30 June 2027.", "Buy or extend a subscription"},
-		{"retention after the trial", func(_ *dashRig, clock *fakeClock) { clock.Advance(40 * 24 * time.Hour) }, "",
+		{"retention after the trial", func(d *dashRig) { d.clock.Advance(40 * 24 * time.Hour) }, "",
 			"Your trial ended on 14 January 2027. Your data will be deleted on 13 July 2027.", "Renew your subscription"},
-		{"retention after a subscription", func(d *dashRig, clock *fakeClock) {
+		{"retention after a subscription", func(d *dashRig) {
 			pay(d, account.Payment{TransactionID: "tx-2", Plan: "monthly", PaidThrough: time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)})
-			clock.Advance(100 * 24 * time.Hour)
+			d.clock.Advance(100 * 24 * time.Hour)
 		}, "de", "Dein Abo ist am 1. März 2027 abgelaufen. Deine Daten werden am 28. August 2027 gelöscht.", "Abo erneuern"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var d *dashRig
-			if tt.setup == nil {
-				d = newDashRig(t, false)
-			} else {
-				var clock *fakeClock
-				d, clock = newDashLifeRig(t, start)
-				tt.setup(d, clock)
+			o := dashRigOptions{}
+			if tt.setup != nil {
+				o = lifeRigOptions
+			}
+			d := newDashRig(t, o)
+			if tt.setup != nil {
+				tt.setup(d)
 			}
 			body := d.page("/", d.signIn(), "Accept-Language", tt.accept)
 			m := stateText.FindStringSubmatch(body)
@@ -154,21 +114,6 @@ func TestDashboardOverviewStates(t *testing.T) {
 			}
 		})
 	}
-}
-
-// count runs a counting query on the database file.
-func (d *dashRig) count(query string) int {
-	d.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(d.dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow(query).Scan(&n); err != nil {
-		d.t.Fatal(err)
-	}
-	return n
 }
 
 // pay applies a payment to alice's account.
@@ -199,7 +144,7 @@ func colorPatch(v string) string {
 // count, with the storage used against the quota; a colour that is not
 // #RRGGBB[AA] is not rendered.
 func TestDashboardOverviewCollections(t *testing.T) {
-	d, _ := newDashLifeRig(t, time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC))
+	d := newDashRig(t, lifeRigOptions)
 	d.dav(http.StatusCreated, "MKCALENDAR", "/dav/calendars/alice/work/", `<?xml version="1.0" encoding="utf-8"?>
 <C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop>
 <D:displayname>Work &amp; &lt;b&gt;play&lt;/b&gt;</D:displayname><A:calendar-color>#AB12CD80</A:calendar-color>
@@ -278,17 +223,17 @@ func card(s string) string {
 // TestDashboardNotifications: the history is listed newest first, each
 // entry with its date, the event in words and whether a mail went out.
 func TestDashboardNotifications(t *testing.T) {
-	d, clock := newDashLifeRig(t, time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC))
+	d := newDashRig(t, lifeRigOptions)
 	ctx := context.Background()
 	id, err := d.a.life.Lookup(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(24 * time.Hour)
+	d.clock.Advance(24 * time.Hour)
 	if err := d.a.life.Record(ctx, id, account.EventPasswordChanged, "The password was changed."); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(24 * time.Hour)
+	d.clock.Advance(24 * time.Hour)
 	pay(d, account.Payment{TransactionID: "tx-3", Plan: "yearly", Days: 365})
 	body := d.page("/notifications", d.signIn())
 	var got []string
@@ -309,7 +254,7 @@ func TestDashboardNotifications(t *testing.T) {
 // TestDashboardExport: the data page's button downloads the export zip,
 // whose manifest lists the collections.
 func TestDashboardExport(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	c := d.signIn()
 	body := d.page("/data", c)
 	for _, id := range []string{`id="export-download"`, `id="erase_username" name="erase_username"`, `id="erase_password" name="erase_password"`, `id="erase-submit" class="danger"`} {
@@ -362,17 +307,10 @@ func TestDashboardExport(t *testing.T) {
 // and an app password, and changes nothing then; with the right ones the
 // account, its sessions and their key slots are gone, and signing in fails.
 func TestDashboardErase(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	ctx := context.Background()
 	c := d.signIn()
-	who, err := d.a.auth.Login(ctx, "alice", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, appPassword, err := d.a.auth.CreateAppPassword(ctx, who, "Phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, appPassword := newAppPassword(t, d.a, "alice", "correct horse battery", "Phone")
 	token := csrfField.FindStringSubmatch(d.page("/data", c))[1]
 	for _, tt := range []struct {
 		name, user, password string
@@ -439,7 +377,7 @@ func TestDashboardErase(t *testing.T) {
 // with failed sign-ins, and past the free ones the form answers 503 with
 // Retry-After, erasing nothing.
 func TestDashboardEraseThrottled(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	c := d.signIn()
 	token := csrfField.FindStringSubmatch(d.page("/data", c))[1]
 	wrong := url.Values{"csrf": {token}, "erase_username": {"alice"}, "erase_password": {"wrong horse battery"}}
@@ -460,8 +398,8 @@ func TestDashboardEraseThrottled(t *testing.T) {
 // TestDashboardRetention: in retention, when DAV is blocked, the account
 // can still be downloaded and erased from the dashboard.
 func TestDashboardRetention(t *testing.T) {
-	d, clock := newDashLifeRig(t, time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC))
-	clock.Advance(40 * 24 * time.Hour)
+	d := newDashRig(t, lifeRigOptions)
+	d.clock.Advance(40 * 24 * time.Hour)
 	d.dav(http.StatusForbidden, "PROPFIND", "/dav/calendars/alice/", "", "Depth", "1")
 	c := d.signIn()
 	token := csrfField.FindStringSubmatch(d.page("/data", c))[1]

@@ -153,7 +153,7 @@ func plistStrings(t *testing.T, b []byte) map[string]string {
 // profile, a forged password, the account password, another account's app
 // password, a revoked one, and a post from another site.
 func TestDashboardDeviceAppleProfile(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	s := d.signIn()
 	resp, body := d.do("GET", "/devices", nil, []*http.Cookie{s})
 	for _, want := range []string{`id="device-create"`, `<select id="client" name="client">`, `value="davx5"`, `value="apple"`, `value="thunderbird"`, `value="evolution"`, `id="label" name="label"`, "http://dav.example.org/", "http://dav.example.org/dav/principals/alice/"} {
@@ -232,14 +232,7 @@ func TestDashboardDeviceAppleProfile(t *testing.T) {
 	if _, err := d.a.createUser(context.Background(), newUser{username: "bob", email: "bob@example.org", password: "staple battery horse"}); err != nil {
 		t.Fatal(err)
 	}
-	bob, err := d.a.auth.Login(context.Background(), "bob", "staple battery horse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, bobSecret, err := d.a.auth.CreateAppPassword(context.Background(), bob, "bob's phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bobSecret := newAppPassword(t, d.a, "bob", "staple battery horse", "bob's phone")
 	forged := []byte(secret)
 	if forged[0] == 'A' {
 		forged[0] = 'B'
@@ -293,7 +286,7 @@ func TestDashboardDeviceAppleProfile(t *testing.T) {
 // password logs in to DAV. Bad choices and labels are refused with 400 and
 // make nothing; a reload of the answered form makes no second password.
 func TestDashboardDeviceDAVx5QR(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	s := d.signIn()
 	csrf, seen := d.devicesForm("/devices", s)
 	for _, tt := range []struct {
@@ -356,7 +349,7 @@ func TestDashboardDeviceDAVx5QR(t *testing.T) {
 // reload of the answer makes no second one; revoking needs an existing id,
 // stops the password at once and is recorded.
 func TestDashboardAppPasswords(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	s := d.signIn()
 	resp, body := d.do("GET", "/app-passwords", nil, []*http.Cookie{s})
 	if resp.StatusCode != 200 || !strings.Contains(body, "You have no app passwords yet.") || !strings.Contains(body, `id="apppassword-create"`) {
@@ -499,7 +492,7 @@ func decodeQRSVG(t *testing.T, svg string) string {
 // throttled (503 with Retry-After); the live app password is still
 // answered, since app passwords are checked before the throttle.
 func TestDashboardDeviceProfileThrottle(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	s := d.signIn()
 	csrf, seen := d.devicesForm("/devices", s)
 	_, body := d.do("POST", "/devices", url.Values{"csrf": {csrf}, "seen": {seen}, "client": {"apple"}, "label": {"iPad"}}, []*http.Cookie{s})

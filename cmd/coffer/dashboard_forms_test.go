@@ -18,7 +18,7 @@ var formTag = regexp.MustCompile(`(?s)<form\b([^>]*)>(.*?)</form>`)
 // in and signed out, posts to this site and carries the browser's form
 // token (the session's when signed in).
 func TestDashboardEveryFormCarriesItsToken(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	session := d.signIn()
 	_, home := d.do("GET", "/", nil, []*http.Cookie{session})
 	own := csrfField.FindStringSubmatch(home)
@@ -64,7 +64,7 @@ func TestDashboardEveryFormCarriesItsToken(t *testing.T) {
 // and changes nothing; the same form sent from the site itself works, so
 // the refusal is the origin's doing.
 func TestDashboardCrossSitePostsChangeNothing(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	session := d.signIn()
 	_, home := d.do("GET", "/", nil, []*http.Cookie{session})
 	csrf := csrfField.FindStringSubmatch(home)[1]
@@ -114,7 +114,7 @@ func TestDashboardCrossSitePostsChangeNothing(t *testing.T) {
 func TestDashboardSharesTheDAVThrottle(t *testing.T) {
 	for _, first := range []string{"dav", "dashboard"} {
 		t.Run(first, func(t *testing.T) {
-			d := newDashRig(t, false)
+			d := newDashRig(t, dashRigOptions{})
 			throttled := func(door string, password string) (int, string) {
 				switch door {
 				case "dav":

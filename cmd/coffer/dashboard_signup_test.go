@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,7 +12,6 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
-	"github.com/coffer-dav/coffer/dav"
 )
 
 // signupMailer keeps the mails it is given.
@@ -59,45 +54,8 @@ func (m *signupMailer) count() int {
 	return len(m.sent)
 }
 
-// rigClock is a settable clock for the lifecycle.
-type rigClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *rigClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *rigClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// newSignupRig is newDashRig with sign-up on, the lifecycle on (trials)
-// with a settable clock, and the mails kept; links point at the clients' URL.
-func newSignupRig(t *testing.T) (*dashRig, *signupMailer, *rigClock) {
-	t.Helper()
-	d := newDashRig(t, false)
-	m := &signupMailer{}
-	clk := &rigClock{t: time.Now().UTC()}
-	d.a.now = clk.now
-	base, _ := url.Parse("http://dav.example.org/")
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	life, err := newLinkedLifecycle(d.a, account.DefaultSettings(), m, base, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.a.life = life
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	df := addDashboardFlags(fs)
-	if err := fs.Parse([]string{"--signup", "on"}); err != nil {
-		t.Fatal(err)
-	}
-	dash, err := df.dashboard(d.a, "http://dav.example.org/", false, 0, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.srv.Close()
-	d.srv = httptest.NewServer(d.a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{d.a}, Logger: quiet}), dash)))
-	t.Cleanup(d.srv.Close)
-	return d, m, clk
-}
+// signupRig is the dashboard rig with sign-up and the lifecycle on.
+var signupRig = dashRigOptions{Signup: true}
 
 // post sends a form from path's page: its token and cookies come first.
 func (d *dashRig) post(page, path string, form url.Values, cookies []*http.Cookie) (*http.Response, string) {
@@ -132,7 +90,7 @@ var confirmLink = regexp.MustCompile(`http://dav\.example\.org(/confirm\?u=[^&\s
 // TestDashboardSignupOff: without --signup on, the sign-up page is a 404
 // and its form creates nothing.
 func TestDashboardSignupOff(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	if resp, _ := d.do("GET", "/signup", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("GET /signup: %d, want 404", resp.StatusCode)
 	}
@@ -147,7 +105,8 @@ func TestDashboardSignupOff(t *testing.T) {
 // pending account and mails it a link to the confirmation page. An address
 // that another account has gets the same answer as any other.
 func TestDashboardSignup(t *testing.T) {
-	d, m, _ := newSignupRig(t)
+	d := newDashRig(t, signupRig)
+	m := d.mail
 	resp, body := d.do("GET", "/signup", nil, nil)
 	for _, want := range []string{`id="username"`, `id="display_name"`, `id="email"`, `id="password"`, `id="password2"`, `id="signup-submit"`, "lower-case letters, digits and . _ @ &#43; -"} {
 		if resp.StatusCode != 200 || !strings.Contains(body, want) {
@@ -211,7 +170,8 @@ func attr(s string) string {
 // scanner fetches it); its button moves the account from pending to its
 // trial; a wrong, foreign or used token gets a 4xx page and changes nothing.
 func TestDashboardConfirm(t *testing.T) {
-	d, m, _ := newSignupRig(t)
+	d := newDashRig(t, signupRig)
+	m := d.mail
 	for _, u := range []string{"bob", "carol"} {
 		if resp, _ := d.signup(u, "", u+"@example.org", "marzipan-lighthouse", "marzipan-lighthouse"); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign-up %s: %d", u, resp.StatusCode)
@@ -270,7 +230,8 @@ func TestDashboardConfirm(t *testing.T) {
 // confirmed one, an unknown name or address, and a throttled request; only
 // a pending account gets a mail, with the link, at most once in 10 minutes.
 func TestDashboardResend(t *testing.T) {
-	d, m, clk := newSignupRig(t)
+	d := newDashRig(t, signupRig)
+	m := d.mail
 	if resp, _ := d.signup("carol", "", "carol@example.org", "marzipan-lighthouse", "marzipan-lighthouse"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-up: %d", resp.StatusCode)
 	}
@@ -292,7 +253,7 @@ func TestDashboardResend(t *testing.T) {
 		{0, "nobody", 3},
 		{0, "nobody@example.org", 3},
 	} {
-		clk.advance(tt.advance)
+		d.clock.Advance(tt.advance)
 		resp, body := d.post("/resend", "/resend", url.Values{"login": {tt.login}}, nil)
 		answer := resp.Status + " " + resp.Header.Get("Location") + " " + body
 		if first == "" {
@@ -319,7 +280,8 @@ var emailChangeLink = regexp.MustCompile(`http://dav\.example\.org(/email/confir
 // mails it a link; the address changes only through that link's button; a
 // forged, replayed or expired token gets a 4xx page and changes nothing.
 func TestDashboardEmailChange(t *testing.T) {
-	d, m, clk := newSignupRig(t)
+	d := newDashRig(t, signupRig)
+	m := d.mail
 	s := d.signIn()
 	emailOf := func() string {
 		id, _ := d.a.life.Lookup(context.Background(), "alice")
@@ -381,12 +343,12 @@ func TestDashboardEmailChange(t *testing.T) {
 	if resp, _ := d.post(link[1], "/email/confirm", url.Values{"t": {link[2]}}, nil); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replay: %d, want 400", resp.StatusCode)
 	}
-	clk.advance(2 * time.Minute)
+	d.clock.Advance(2 * time.Minute)
 	if resp, _ := d.post("/settings", "/settings/email", url.Values{"email": {"alice@third.example"}}, []*http.Cookie{s}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("second request: %d", resp.StatusCode)
 	}
 	late := emailChangeLink.FindStringSubmatch(m.to("alice@third.example")[0])
-	clk.advance(25 * time.Hour)
+	d.clock.Advance(25 * time.Hour)
 	if resp, _ := d.post(late[1], "/email/confirm", url.Values{"t": {late[2]}}, []*http.Cookie{s}); resp.StatusCode != http.StatusGone || emailOf() != "alice@new.example" {
 		t.Fatalf("expired: %d, address %s; want 410", resp.StatusCode, emailOf())
 	}
@@ -397,17 +359,10 @@ func TestDashboardEmailChange(t *testing.T) {
 // right change ends the account's other sessions, gives this browser a new
 // one, and only the new password signs in.
 func TestDashboardPasswordChange(t *testing.T) {
-	d, _, _ := newSignupRig(t)
+	d := newDashRig(t, signupRig)
 	ctx := context.Background()
 	here, other := d.signIn(), d.signIn()
-	id, err := d.a.auth.Login(ctx, "alice", "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, app, err := d.a.auth.CreateAppPassword(ctx, id, "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, app := newAppPassword(t, d.a, "alice", "correct horse battery", "phone")
 	for _, tt := range []struct {
 		name, current, pw, pw2 string
 		status                 int
@@ -467,7 +422,7 @@ func TestDashboardPasswordChange(t *testing.T) {
 // TestDashboardRecoveryCode: a wrong password gets no code; the right one
 // shows a new code once, and that code opens the account.
 func TestDashboardRecoveryCode(t *testing.T) {
-	d, _, _ := newSignupRig(t)
+	d := newDashRig(t, signupRig)
 	s := d.signIn()
 	secret := regexp.MustCompile(`<p class="secret" id="new-secret">([A-Z0-9-]+)</p>`)
 	for _, pw := range []string{"", "wrong horse battery"} {
@@ -492,7 +447,8 @@ func TestDashboardRecoveryCode(t *testing.T) {
 // TestDashboardEmailChangeMailFails: when the mail to the new address
 // cannot be sent, the page says so and the address stays.
 func TestDashboardEmailChangeMailFails(t *testing.T) {
-	d, m, _ := newSignupRig(t)
+	d := newDashRig(t, signupRig)
+	m := d.mail
 	s := d.signIn()
 	m.mu.Lock()
 	m.fail = true

@@ -2,52 +2,83 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/coffer-dav/coffer/dav"
-	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/auth"
 )
 
 // dashRig is the dashboard mounted as serve mounts it, over a real database
 // with one account, alice.
 type dashRig struct {
-	t   *testing.T
-	a   *app
-	dir string
-	srv *httptest.Server
-	c   *http.Client // follows no redirect
+	t     *testing.T
+	a     *app
+	dir   string
+	h     http.Handler // what srv serves
+	srv   *httptest.Server
+	c     *http.Client  // follows no redirect
+	clock *fakeClock    // the lifecycle's; nil while it is off
+	mail  *signupMailer // the lifecycle's mails, with Signup
 }
 
-func newDashRig(t *testing.T, secure bool) *dashRig {
+// dashRigOptions say how the dashboard rig is set up; the zero value is
+// the folder's stored policy (the lifecycle off) and the default flags.
+type dashRigOptions struct {
+	Secure bool // cookies as behind TLS
+	// Start switches the lifecycle on (30-day trial, 180 days of
+	// retention) on a clock the test drives from Start, before alice is
+	// created: her trial starts then.
+	Start time.Time
+	// Signup turns sign-up on and, after alice is created (she stays
+	// permanent), the lifecycle on a clock from now, its mails kept in
+	// the rig's mail with links to the clients' URL.
+	Signup     bool
+	QuotaBytes int64
+	ShopURL    string
+}
+
+func newDashRig(t *testing.T, o dashRigOptions) *dashRig {
 	t.Helper()
-	dir := privateDir(t)
-	a, err := openApp(context.Background(), &config{data: dir, kdf: encryption.MinKDF}, openOptions{create: true})
+	ctx := context.Background()
+	a, dir := testApp(t)
+	d := &dashRig{t: t, a: a, dir: dir}
+	if !o.Start.IsZero() {
+		d.clock = lifecycleOn(t, a, o.Start, nil, nil)
+	}
+	if _, err := a.createUser(ctx, newUser{username: "alice", email: "alice@example.org", password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	if o.Signup {
+		d.mail = &signupMailer{}
+		base, _ := url.Parse("http://dav.example.org/")
+		d.clock = lifecycleOn(t, a, time.Now().UTC(), d.mail, base)
+		args = append(args, "--signup", "on")
+	}
+	if o.ShopURL != "" {
+		args = append(args, "--shop-url", o.ShopURL)
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	f := addDashboardFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	dash, err := f.dashboard(a, "http://dav.example.org/", o.Secure, o.QuotaBytes, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := a.createUser(context.Background(), newUser{username: "alice", email: "alice@example.org", password: "correct horse battery"}); err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dash, err := addDashboardFlags(flag.NewFlagSet("test", flag.ContinueOnError)).dashboard(a, "http://dav.example.org/", secure, 0, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), dash)))
-	t.Cleanup(srv.Close)
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &dashRig{t: t, a: a, dir: dir, srv: srv, c: c}
+	d.h = mounted(a, dash)
+	d.srv = httptest.NewServer(d.h)
+	t.Cleanup(d.srv.Close)
+	d.c = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return d
 }
 
 // do sends a request with the given cookies and headers, and returns the
@@ -113,18 +144,19 @@ func (d *dashRig) signIn() *http.Cookie {
 // sessions counts the stored sessions and their key slots.
 func (d *dashRig) sessions() (rows, slots int) {
 	d.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(d.dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		d.t.Fatal(err)
-	}
+	return d.count(`SELECT count(*) FROM sessions`), d.count(`SELECT count(*) FROM key_slots WHERE kind LIKE 'session:%'`)
+}
+
+// count runs a counting query on the database file.
+func (d *dashRig) count(query string) int {
+	d.t.Helper()
+	db := readOnlyDB(d.t, d.dir)
 	defer db.Close()
-	if err := db.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows); err != nil {
+	var n int
+	if err := db.QueryRow(query).Scan(&n); err != nil {
 		d.t.Fatal(err)
 	}
-	if err := db.QueryRow(`SELECT count(*) FROM key_slots WHERE kind LIKE 'session:%'`).Scan(&slots); err != nil {
-		d.t.Fatal(err)
-	}
-	return rows, slots
+	return n
 }
 
 // TestDashboardSignIn: the sign-in form refuses a post from another site,
@@ -133,7 +165,7 @@ func (d *dashRig) sessions() (rows, slots int) {
 // cannot read and other sites do not send; sign-out ends the session on
 // the server, and "every browser" ends them all.
 func TestDashboardSignIn(t *testing.T) {
-	d := newDashRig(t, false)
+	d := newDashRig(t, dashRigOptions{})
 	resp, _ := d.do("GET", "/", nil, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin" {
 		t.Fatalf("signed-out home: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -237,7 +269,7 @@ func TestDashboardSignIn(t *testing.T) {
 // TestDashboardCookieUnderTLS: behind TLS the cookies are Secure and
 // __Host- prefixed, so no other host or path can set or read them.
 func TestDashboardCookieUnderTLS(t *testing.T) {
-	d := newDashRig(t, true)
+	d := newDashRig(t, dashRigOptions{Secure: true})
 	resp, _ := d.do("GET", "/signin", nil, nil)
 	cs := resp.Cookies()
 	if len(cs) != 1 || cs[0].Name != "__Host-coffer_form" || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].Domain != "" {
@@ -247,6 +279,21 @@ func TestDashboardCookieUnderTLS(t *testing.T) {
 	if s.Name != "__Host-coffer_session" || !s.Secure {
 		t.Fatalf("session cookie under TLS: %+v", s)
 	}
+}
+
+// newAppPassword signs username in with password and makes an app password
+// labelled label; it returns the sign-in and the app password's secret.
+func newAppPassword(t *testing.T, a *app, username, password, label string) (*auth.Identity, string) {
+	t.Helper()
+	id, err := a.auth.Login(context.Background(), username, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := a.auth.CreateAppPassword(context.Background(), id, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, secret
 }
 
 // mustBody returns the signed-in home page of a session cookie.

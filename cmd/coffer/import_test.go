@@ -18,14 +18,7 @@ func TestImportProgress(t *testing.T) {
 	ctx := context.Background()
 	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
-	a, err := openApp(ctx, c, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.createUser(ctx, newUser{username: "pia", password: "pia-password"}); err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
+	openAndClose(t, dir, newUser{username: "pia", password: "pia-password"})
 	var ics strings.Builder
 	ics.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//EN\r\n")
 	for _, uid := range []string{"p1", "p2", "p3"} {

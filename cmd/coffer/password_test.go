@@ -58,10 +58,7 @@ func TestDatabaseAloneCannotConfirmPassword(t *testing.T) {
 	}
 
 	// 2. The password slot, with the correct password and made-up secrets.
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, dbFile)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := readOnlyDB(t, dir)
 	var slot encryption.Slot
 	if err := db.QueryRow(`SELECT kdf, wrapped FROM key_slots WHERE account_id = ? AND kind = 'password'`, u.account.ID).Scan(&slot.KDF, &slot.Wrapped); err != nil {
 		t.Fatal(err)
@@ -110,14 +107,7 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 	const password = "correct horse battery"
 	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
-	a, err := openApp(ctx, c, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.createUser(ctx, newUser{username: "alice", password: password}); err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
+	openAndClose(t, dir, newUser{username: "alice", password: password})
 
 	// Turn the database back into one from before the migration.
 	version := dropMigration(t)
@@ -148,7 +138,7 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 		t.Fatal("the old database holds no hash to drop: the test is broken")
 	}
 
-	a, err = openApp(ctx, c, openOptions{})
+	a, err := openApp(ctx, c, openOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,10 +161,7 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 	}
 	must(t, a.db.Rebuild(ctx))
 	a.Close()
-	probe, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, dbFile)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
+	probe := readOnlyDB(t, dir)
 	if hasColumn(t, probe, "accounts", "password_phc") {
 		t.Errorf("accounts.password_phc is still there after the upgrade")
 	}
@@ -194,10 +181,7 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 func storedPHCs(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	found := map[string]string{}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, dbFile)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := readOnlyDB(t, dir)
 	defer db.Close()
 	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
 	if err != nil {

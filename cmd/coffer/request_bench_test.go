@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/coffer-dav/coffer/account"
-	"github.com/coffer-dav/coffer/dav"
-	"github.com/coffer-dav/coffer/encryption"
 )
 
 // BenchmarkRequestOverhead measures what every authenticated request costs
@@ -20,19 +17,15 @@ import (
 // clients poll, in process and over loopback HTTP.
 func BenchmarkRequestOverhead(b *testing.B) {
 	ctx := context.Background()
-	a, err := openApp(ctx, &config{data: privateDir(b), kdf: encryption.MinKDF}, openOptions{create: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if a.life, err = newLifecycle(a, account.DefaultSettings(), nil, quiet); err != nil {
+	a, _ := testApp(b)
+	var err error
+	if a.life, err = newLifecycle(a, account.DefaultSettings(), nil, quietLog); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := a.createUser(ctx, newUser{username: "u", password: "bench-password"}); err != nil {
 		b.Fatal(err)
 	}
-	h := a.withSelfService(quiet, routes(dav.NewHandler(dav.Options{Auth: davLogins{a}, Logger: quiet}), nil))
+	h := mounted(a, nil)
 	const body = `<propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag/><sync-token/></prop></propfind>`
 	request := func(base string) *http.Request {
 		req := httptest.NewRequest("PROPFIND", base+"/dav/calendars/u/calendar/", strings.NewReader(body))

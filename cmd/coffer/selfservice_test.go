@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"os"
@@ -60,11 +59,7 @@ func TestAppPasswordSlotsNeedTheirSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := readOnlyDB(t, dir)
 	guesses := []string{"", "alice", "phone", "old laptop", string(secret), kept.ID, revoked.ID}
 	rows, err := db.Query(`SELECT id, label_sealed, verifier FROM app_passwords WHERE account_id = ?`, u.account.ID)
 	if err != nil {
@@ -142,16 +137,7 @@ func TestImportCommand(t *testing.T) {
 	dir := privateDir(t)
 	c := &config{data: dir, kdf: encryption.MinKDF}
 	lim := addLimitFlags(flag.NewFlagSet("import", flag.ContinueOnError))
-	a, err := openApp(ctx, c, openOptions{create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"alice", "bob"} {
-		if _, err := a.createUser(ctx, newUser{username: name, password: name + "-password"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a.Close()
+	openAndClose(t, dir, newUser{username: "alice", password: "alice-password"}, newUser{username: "bob", password: "bob-password"})
 	event := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260301T100000Z\r\nSUMMARY:One\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	task := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//EN\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Two\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
 	ics := filepath.Join(dir, "in.ics")
@@ -170,7 +156,7 @@ func TestImportCommand(t *testing.T) {
 	}
 
 	// Export alice, then restore into bob.
-	a, err = openApp(ctx, c, openOptions{create: true})
+	a, err := openApp(ctx, c, openOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
