@@ -1,11 +1,10 @@
 package account
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"testing"
 	"time"
 
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -17,9 +16,11 @@ func goldenLifecycle(t *testing.T) *Lifecycle {
 	for i := range secret {
 		secret[i] = byte(i)
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("coffer account confirmation tokens"))
-	return &Lifecycle{o: Options{TokenKey: m.Sum(nil), Now: time.Now}}
+	key, err := encryption.Derive(secret, encryption.AccountTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Lifecycle{o: Options{TokenKey: key, Now: time.Now}}
 }
 
 // TestGoldenTokens pins the confirmation codes and e-mail change tokens to
