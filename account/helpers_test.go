@@ -64,7 +64,8 @@ func (m *fakeMailer) Sent() []sentMail {
 	return append([]sentMail(nil), m.sent...)
 }
 
-var testKey = []byte("0123456789abcdef0123456789abcdef")
+// testKey is the token key of the tests' lifecycles.
+var testKey, _ = encryption.Derive([]byte("0123456789abcdef0123456789abcdef"), encryption.AccountTokens)
 
 // openDB opens a fresh database in a temporary folder and returns its path too.
 func openDB(t testing.TB) (*storage.DB, string) {

@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
 
 // Options configures a Lifecycle.
 type Options struct {
 	Settings Settings
-	Now      func() time.Time // the clock; nil means time.Now
-	Mailer   Mailer           // nil: events are recorded, not mailed
-	TokenKey []byte           // keys the e-mail confirmation tokens; at least 32 bytes
+	Now      func() time.Time  // the clock; nil means time.Now
+	Mailer   Mailer            // nil: events are recorded, not mailed
+	TokenKey encryption.MACKey // keys the e-mail confirmation tokens: encryption.Derive(secret, encryption.AccountTokens)
 	// LinkBase is the dashboard's root (ending in "/"), for the links in
 	// the confirmation mails; nil: the mails give the code alone (CLI use).
 	LinkBase *url.URL
@@ -56,8 +57,8 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // New returns a Lifecycle over db.
 func New(db *storage.DB, o Options) (*Lifecycle, error) {
-	if len(o.TokenKey) < 32 {
-		return nil, errors.New("account: the token key is too short")
+	if o.TokenKey.IsZero() {
+		return nil, errors.New("account: no token key")
 	}
 	if o.Now == nil {
 		o.Now = time.Now

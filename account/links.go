@@ -5,7 +5,6 @@ package account
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -202,7 +202,7 @@ func (l *Lifecycle) ConfirmEmailChange(ctx context.Context, token string) (int64
 		switch {
 		// Checked against the address the account has now: once it
 		// changed, by this token or another, the token is void.
-		case !hmac.Equal([]byte(token), []byte(l.emailToken(account, r.Email, email, expires))):
+		case !encryption.Equal([]byte(token), []byte(l.emailToken(account, r.Email, email, expires))):
 			return ErrBadToken
 		case !l.Now().Before(expires):
 			return ErrTokenExpired
@@ -228,7 +228,7 @@ func (l *Lifecycle) emailToken(account int64, old, email string, expires time.Ti
 	b = binary.BigEndian.AppendUint64(b, uint64(account))
 	b = binary.BigEndian.AppendUint64(b, uint64(expires.Unix()))
 	b = append(b, email...)
-	m := hmac.New(sha256.New, l.o.TokenKey)
+	m := l.o.TokenKey.NewHash()
 	m.Write([]byte(emailTokenLabel))
 	m.Write(b)
 	m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(old))))

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -95,7 +95,7 @@ func (l *Lifecycle) Confirm(ctx context.Context, account int64, token string) er
 			return ErrPurging
 		case !r.Confirmed.IsZero():
 			return ErrConfirmed
-		case !hmac.Equal([]byte(strings.ToLower(strings.TrimSpace(token))), []byte(l.token(r))):
+		case !encryption.Equal([]byte(strings.ToLower(strings.TrimSpace(token))), []byte(l.token(r))):
 			return ErrBadToken
 		}
 		now := l.Now()
@@ -371,7 +371,7 @@ func saveWith(t *storage.LifecycleTx, r *storage.LifecycleRecord, evs ...storage
 }
 
 func (l *Lifecycle) token(r *storage.LifecycleRecord) string {
-	m := hmac.New(sha256.New, l.o.TokenKey)
+	m := l.o.TokenKey.NewHash()
 	fmt.Fprintf(m, "coffer confirm\x00%d\x00%s\x00%d", r.AccountID, r.Username, r.Registered.Unix())
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:15]))
 }

@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/binary"
@@ -51,8 +48,8 @@ type AppPasswordInfo struct {
 
 // appState is the Service's bookkeeping of app-password use.
 type appState struct {
-	store    AppPasswordStore // nil: app passwords are off
-	verifier []byte           // the HMAC key of verifiers, derived from the server secret
+	store    AppPasswordStore  // nil: app passwords are off
+	verifier encryption.MACKey // the key of verifiers, derived from the server secret
 	mu       sync.Mutex
 	recorded map[appRef]time.Time // when each app password's last use was last written
 }
@@ -86,7 +83,7 @@ var errLabel = errors.New("the label must have 1 to 100 characters and no contro
 
 // newAppState derives the verifier key and picks up the store's app-password support.
 func newAppState(store Store, serverSecret []byte) (*appState, error) {
-	key, err := hkdf.Key(sha256.New, serverSecret, nil, "coffer/v1/app-password-verifier", 32)
+	key, err := encryption.Derive(serverSecret, encryption.AppPasswordVerifier)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +259,7 @@ func (s *Service) touchApp(ctx context.Context, id *Identity, stored time.Time) 
 // appVerifier is the stored verifier of an app password: an HMAC bound to
 // the account and the app password's id.
 func (s *Service) appVerifier(account int64, appID, norm string) []byte {
-	m := hmac.New(sha256.New, s.apps.verifier)
+	m := s.apps.verifier.NewHash()
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(account))
 	m.Write(b[:])

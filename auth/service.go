@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -105,8 +103,8 @@ type Service struct {
 	store      Store
 	gate       *admission // the Argon2 places, handed out fairly
 	flight     singleflight.Group
-	decoy      encryption.Slot // a password slot tried for unknown users, so they cost as much as known ones
-	macKey     []byte          // keys the cache, so that no password is kept in memory
+	decoy      encryption.Slot   // a password slot tried for unknown users, so they cost as much as known ones
+	macKey     encryption.MACKey // keys the cache, so that no password is kept in memory
 	mu         sync.Mutex
 	cache      map[string]*cacheEntry
 	byUser     map[string]map[string]struct{}
@@ -160,10 +158,6 @@ func New(store Store, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	key, err := encryption.RandomBytes(32)
-	if err != nil {
-		return nil, err
-	}
 	// The decoy is tried like a real slot but opens with no password: its
 	// wrapped key is random bytes, so building it costs no Argon2 run at start-up.
 	decoy, err := encryption.DecoySlot(o.KDF)
@@ -179,7 +173,7 @@ func New(store Store, o Options) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), decoy: decoy, macKey: key,
+		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), decoy: decoy, macKey: encryption.RandomMACKey(),
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
 		apps: apps, sessions: sessions, throttle: NewThrottle(o.Throttle),
 	}, nil
@@ -477,7 +471,7 @@ func (s *Service) acquire(ctx context.Context, q queueSlot) (func(), error) {
 }
 
 func (s *Service) cacheKey(username, password string) string {
-	m := hmac.New(sha256.New, s.macKey)
+	m := s.macKey.NewHash()
 	m.Write([]byte(username))
 	m.Write([]byte{0})
 	m.Write([]byte(password))

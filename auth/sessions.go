@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -59,8 +56,8 @@ type Session struct {
 
 // sessionState is the Service's handle on sessions.
 type sessionState struct {
-	store SessionStore // nil: sessions are off
-	mac   []byte       // keys the id hash, derived from the server secret
+	store SessionStore      // nil: sessions are off
+	mac   encryption.MACKey // keys the id hash, derived from the server secret
 	o     SessionOptions
 }
 
@@ -78,7 +75,7 @@ const sessionSeenResolution = time.Minute
 
 // newSessionState derives the id-hash key and picks up the store's session support.
 func newSessionState(store Store, serverSecret []byte, o SessionOptions) (*sessionState, error) {
-	key, err := hkdf.Key(sha256.New, serverSecret, nil, "coffer/v1/session-id", 32)
+	key, err := encryption.Derive(serverSecret, encryption.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +95,7 @@ func sessionSlotKind(idMAC []byte) string { return "session:" + hex.EncodeToStri
 
 // idMAC is the keyed hash under which a session id is stored.
 func (st *sessionState) idMAC(token string) []byte {
-	m := hmac.New(sha256.New, st.mac)
+	m := st.mac.NewHash()
 	m.Write([]byte(token))
 	return m.Sum(nil)
 }
@@ -106,9 +103,7 @@ func (st *sessionState) idMAC(token string) []byte {
 // csrfToken derives a session's form token from its id: only the holder
 // of the cookie can compute it, and it ends with the session.
 func csrfToken(token string) string {
-	m := hmac.New(sha256.New, []byte(token))
-	m.Write([]byte("coffer/v1/csrf"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(encryption.FormToken([]byte(token)))
 }
 
 // StartSession begins a dashboard session for an identity that signed in

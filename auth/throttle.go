@@ -1,12 +1,11 @@
 package auth
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/coffer-dav/coffer/encryption"
 )
 
 // ThrottleOptions configures a Throttle.
@@ -27,7 +26,7 @@ type ThrottleOptions struct {
 // login and an app password are answered before the throttle.
 type Throttle struct {
 	o     ThrottleOptions
-	mac   []byte // keys the hashes that name the records
+	mac   encryption.MACKey // keys the hashes that name the records
 	mu    sync.Mutex
 	keys  map[throttleID]*throttleKey
 	known map[throttleID]time.Time // usernames by their last good login, for the Argon2 queue's lane
@@ -76,9 +75,7 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	if o.KnownFor <= 0 {
 		o.KnownFor = 30 * 24 * time.Hour
 	}
-	mac := make([]byte, 32)
-	rand.Read(mac) // never fails (crypto/rand)
-	return &Throttle{o: o, mac: mac, keys: map[throttleID]*throttleKey{}, known: map[throttleID]time.Time{}}
+	return &Throttle{o: o, mac: encryption.RandomMACKey(), keys: map[throttleID]*throttleKey{}, known: map[throttleID]time.Time{}}
 }
 
 // Begin admits a login of username from addr, or returns a *Throttled
@@ -205,7 +202,7 @@ func (t *Throttle) bump(key throttleID, free int, now time.Time) {
 
 // id names the record of a kind ('a' address, 'u' username) of name.
 func (t *Throttle) id(kind byte, name string) throttleID {
-	m := hmac.New(sha256.New, t.mac)
+	m := t.mac.NewHash()
 	m.Write([]byte{kind})
 	m.Write([]byte(name))
 	var id throttleID

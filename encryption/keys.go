@@ -1,6 +1,6 @@
 // Package encryption holds the key hierarchy: user keys, the slots that wrap
-// them under credentials, and the sealing of records under keys derived from
-// a user key.
+// them under credentials, the sealing of records under keys derived from a
+// user key, and every other key derived from the server secret (derive.go).
 package encryption
 
 import (

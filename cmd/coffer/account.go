@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/encryption"
 )
 
 // lifecycleFlags are the lifecycle and SMTP settings of serve and the CLI.
@@ -127,9 +126,11 @@ func newLifecycle(a *app, s account.Settings, m account.Mailer, log *slog.Logger
 // newLinkedLifecycle is newLifecycle whose mails link to the dashboard at
 // links (nil: they give the confirmation code alone).
 func newLinkedLifecycle(a *app, s account.Settings, m account.Mailer, links *url.URL, log *slog.Logger) (*account.Lifecycle, error) {
-	mac := hmac.New(sha256.New, a.secret)
-	mac.Write([]byte("coffer account confirmation tokens"))
-	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: mac.Sum(nil), LinkBase: links, Logger: log, Now: a.now, OnPurge: a.auth.Forget})
+	key, err := encryption.Derive(a.secret, encryption.AccountTokens)
+	if err != nil {
+		return nil, err
+	}
+	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: key, LinkBase: links, Logger: log, Now: a.now, OnPurge: a.auth.Forget})
 }
 
 // creator lets the lifecycle create accounts through createUser, which owns

@@ -1,0 +1,114 @@
+package encryption
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+)
+
+// Purpose names what a key derived from the server secret keys. Each
+// purpose has its own derivation, fixed for good: what its key computes is
+// stored in databases or handed out, so a changed derivation would void it.
+type Purpose int
+
+// MACKey is a key of HMAC-SHA256 keyed hashes, derived for one purpose or
+// random. The zero MACKey is no key: using it panics.
+type MACKey struct {
+	key []byte
+}
+
+// derivation is how a purpose's key comes from the server secret.
+type derivation struct {
+	label string
+	hkdf  bool // HKDF-SHA256 with the label as info; else HMAC-SHA256 of the label
+}
+
+// The purposes of the keys derived from the server secret.
+const (
+	// SessionID keys the hash under which auth stores a dashboard
+	// session's id. HKDF-SHA256 of the server secret, info "coffer/v1/session-id".
+	SessionID Purpose = iota + 1
+	// AppPasswordVerifier keys the verifiers that auth stores for app
+	// passwords. HKDF-SHA256 of the server secret, info
+	// "coffer/v1/app-password-verifier".
+	AppPasswordVerifier
+	// AccountTokens keys the e-mail confirmation codes and e-mail change
+	// tokens that account mails. HMAC-SHA256 of "coffer account
+	// confirmation tokens" under the server secret: older than the HKDF
+	// purposes, and kept so that the codes already mailed still confirm.
+	AccountTokens
+)
+
+// derivations holds each purpose's derivation. Never change an entry.
+var derivations = map[Purpose]derivation{
+	SessionID:           {label: "coffer/v1/session-id", hkdf: true},
+	AppPasswordVerifier: {label: "coffer/v1/app-password-verifier", hkdf: true},
+	AccountTokens:       {label: "coffer account confirmation tokens"},
+}
+
+// formTokenLabel is what a session's form token is the MAC of.
+const formTokenLabel = "coffer/v1/csrf"
+
+// Derive returns the key of purpose p derived from the server secret.
+func Derive(serverSecret []byte, p Purpose) (MACKey, error) {
+	if len(serverSecret) < KeySize {
+		return MACKey{}, errors.New("encryption: the server secret is too short")
+	}
+	d, ok := derivations[p]
+	if !ok {
+		return MACKey{}, fmt.Errorf("encryption: unknown key purpose %d", p)
+	}
+	if d.hkdf {
+		key, err := hkdf.Key(sha256.New, serverSecret, nil, d.label, KeySize)
+		if err != nil {
+			return MACKey{}, err
+		}
+		return MACKey{key: key}, nil
+	}
+	m := hmac.New(sha256.New, serverSecret)
+	m.Write([]byte(d.label))
+	return MACKey{key: m.Sum(nil)}, nil
+}
+
+// RandomMACKey returns a fresh random key, for keyed hashes that live only
+// in memory and die with the process (the login cache, the throttle).
+func RandomMACKey() MACKey {
+	key := make([]byte, KeySize)
+	rand.Read(key) // never fails (crypto/rand)
+	return MACKey{key: key}
+}
+
+// IsZero reports whether k is the zero MACKey, which keys nothing.
+func (k MACKey) IsZero() bool { return len(k.key) == 0 }
+
+// NewHash returns an HMAC-SHA256 under k into which the caller writes its
+// message, for keyed hashes whose byte layout is already fixed.
+func (k MACKey) NewHash() hash.Hash {
+	if k.IsZero() {
+		panic("encryption: a MACKey used before it was derived")
+	}
+	return hmac.New(sha256.New, k.key)
+}
+
+// Sum returns the HMAC-SHA256 under k of parts, each length-prefixed so
+// that no two lists of parts hash alike; for new layouts.
+func (k MACKey) Sum(parts ...[]byte) []byte {
+	m := k.NewHash()
+	for _, p := range parts {
+		writeField(m, p)
+	}
+	return m.Sum(nil)
+}
+
+// FormToken derives a dashboard session's form (CSRF) token from the
+// session's id: the HMAC-SHA256 of "coffer/v1/csrf" under the id, so only
+// the holder of the id computes it.
+func FormToken(sessionID []byte) []byte {
+	m := hmac.New(sha256.New, sessionID)
+	m.Write([]byte(formTokenLabel))
+	return m.Sum(nil)
+}
