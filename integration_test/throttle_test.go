@@ -216,7 +216,10 @@ func TestHugeUsernamesKeepNoMemory(t *testing.T) {
 	if statuses[401] != addresses*perAddress {
 		t.Fatalf("answers to %d logins with impossible usernames: %v; want all 401", addresses*perAddress, statuses)
 	}
-	if grew > 10<<10 {
+	// A kept username costs 760 KiB, so keeping more than 43 of the 1,000
+	// passes this bound; RSS itself moves by tens of MiB with the timing of
+	// the garbage collector (seen: from -41 MiB to +11 MiB on one machine).
+	if grew > 32<<10 {
 		t.Fatalf("the server grew by %d KiB answering 1,000 logins with %d KiB usernames", grew, nameSize>>10)
 	}
 }
