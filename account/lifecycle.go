@@ -23,7 +23,9 @@ type Options struct {
 	// LinkBase is the dashboard's root (ending in "/"), for the links in
 	// the confirmation mails; nil: the mails give the code alone (CLI use).
 	LinkBase *url.URL
-	Logger   *slog.Logger // nil means slog.Default()
+	// ServiceName names the service in the mails; empty means Coffer.
+	ServiceName string
+	Logger      *slog.Logger // nil means slog.Default()
 	// OnPurge runs after an account was deleted, e.g. to forget its cached logins.
 	OnPurge func(username string)
 }

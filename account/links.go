@@ -171,7 +171,7 @@ func (l *Lifecycle) RequestEmailChange(ctx context.Context, account int64, email
 		name = rec.Username
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Hello %s,\n\nPlease confirm this e-mail address as the new one of your Coffer account %q.\n", name, rec.Username)
+	fmt.Fprintf(&b, "Hello %s,\n\nPlease confirm this e-mail address as the new one of your %s account %q.\n", name, l.service(), rec.Username)
 	if l.o.LinkBase != nil {
 		fmt.Fprintf(&b, "\nFollow this link, within 24 hours:\n%s?t=%s\n", l.link("email/confirm"), token)
 	} else {

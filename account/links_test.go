@@ -57,6 +57,26 @@ func TestConfirmationMailCarriesLink(t *testing.T) {
 	}
 }
 
+// TestMailsNameTheService: the operator's service name, not Coffer's, is
+// in the subject of the welcome mail; without one it is Coffer.
+func TestMailsNameTheService(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct{ service, subject string }{
+		{"Example Calendars", "Welcome to your Example Calendars account"},
+		{"", "Welcome to your Coffer account"},
+	} {
+		m := &fakeMailer{}
+		l, _, cr := linkedLife(t, m)
+		l.o.ServiceName = tt.service
+		if _, err := l.CreatePending(ctx, cr, NewAccount{Username: "bob", Email: "bob@example.org", Password: "marzipan-lighthouse"}); err != nil {
+			t.Fatal(err)
+		}
+		if sent := m.Sent(); len(sent) != 1 || sent[0].Subject != tt.subject {
+			t.Errorf("service %q: mails %+v, want the subject %q", tt.service, sent, tt.subject)
+		}
+	}
+}
+
 // TestCreatePendingRefusesWeakPasswords: the strength rule applies at
 // sign-up, with the account's details as hints; nothing is created.
 func TestCreatePendingRefusesWeakPasswords(t *testing.T) {

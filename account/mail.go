@@ -30,7 +30,7 @@ const (
 
 // subjects are the e-mail subjects by event kind.
 var subjects = map[EventKind]string{
-	EventRegistered:            "Welcome to your Coffer account",
+	EventRegistered:            "Welcome to your {service} account",
 	EventEmailConfirmed:        "Your e-mail address is confirmed",
 	EventTrialStarted:          "Your free trial has started",
 	EventTrialEnded:            "Your free trial has ended",
@@ -94,8 +94,9 @@ func (l *Lifecycle) compose(job *storage.MailJob) Message {
 	kind := EventKind(job.Event.Kind)
 	subject := subjects[kind]
 	if subject == "" {
-		subject = "News about your Coffer account"
+		subject = "News about your {service} account"
 	}
+	subject = strings.ReplaceAll(subject, "{service}", l.service())
 	name := job.Account.DisplayName
 	if name == "" {
 		name = job.Account.Username
@@ -118,6 +119,14 @@ func (l *Lifecycle) compose(job *storage.MailJob) Message {
 		b.WriteString("\nIf this was not you, contact us at once.\n")
 	}
 	return Message{Subject: subject, Body: b.String()}
+}
+
+// service is the service's name in the mails.
+func (l *Lifecycle) service() string {
+	if l.o.ServiceName == "" {
+		return "Coffer"
+	}
+	return l.o.ServiceName
 }
 
 // Flush sends an account's waiting e-mails now (after a change committed

@@ -26,7 +26,13 @@ type lifecycleFlags struct {
 	reminders                       string
 	smtpAddr, smtpFrom, smtpUser    string
 	smtpPassword, smtpTLS           string
-	linkBase                        *url.URL // the dashboard's root for the mails' links; set by serve, nil for the CLI
+	mail                            mailIdentity // set by serve; the CLI's mails carry no link
+}
+
+// mailIdentity is how the account mails name the service and link to it.
+type mailIdentity struct {
+	links   *url.URL // the dashboard's root for the mails' links; nil: the confirmation code alone
+	service string   // the service's name; empty: Coffer
 }
 
 // lifecycleFlagNames are the flags that configure the lifecycle's policy;
@@ -113,24 +119,24 @@ func (a *app) configureLifecycle(ctx context.Context, f *lifecycleFlags, log *sl
 	if err != nil {
 		return false, err
 	}
-	a.life, err = newLinkedLifecycle(a, s, m, f.linkBase, log)
+	a.life, err = newLinkedLifecycle(a, s, m, f.mail, log)
 	return configured, err
 }
 
 // newLifecycle builds the lifecycle over the app's database. Purges drop
 // the account's cached logins.
 func newLifecycle(a *app, s account.Settings, m account.Mailer, log *slog.Logger) (*account.Lifecycle, error) {
-	return newLinkedLifecycle(a, s, m, nil, log)
+	return newLinkedLifecycle(a, s, m, mailIdentity{}, log)
 }
 
-// newLinkedLifecycle is newLifecycle whose mails link to the dashboard at
-// links (nil: they give the confirmation code alone).
-func newLinkedLifecycle(a *app, s account.Settings, m account.Mailer, links *url.URL, log *slog.Logger) (*account.Lifecycle, error) {
+// newLinkedLifecycle is newLifecycle whose mails name the service and link
+// to its dashboard.
+func newLinkedLifecycle(a *app, s account.Settings, m account.Mailer, id mailIdentity, log *slog.Logger) (*account.Lifecycle, error) {
 	key, err := encryption.Derive(a.secret, encryption.AccountTokens)
 	if err != nil {
 		return nil, err
 	}
-	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: key, LinkBase: links, Logger: log, Now: a.now, OnPurge: a.auth.Forget})
+	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: key, LinkBase: id.links, ServiceName: id.service, Logger: log, Now: a.now, OnPurge: a.auth.Forget})
 }
 
 // creator lets the lifecycle create accounts through createUser, which owns

@@ -46,7 +46,7 @@ func lifecycleOn(tb testing.TB, a *app, start time.Time, m account.Mailer, links
 	clock := &fakeClock{t: start}
 	a.now = clock.Now
 	var err error
-	if a.life, err = newLinkedLifecycle(a, account.DefaultSettings(), m, links, quietLog); err != nil {
+	if a.life, err = newLinkedLifecycle(a, account.DefaultSettings(), m, mailIdentity{links: links}, quietLog); err != nil {
 		tb.Fatal(err)
 	}
 	return clock

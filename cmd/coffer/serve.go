@@ -134,7 +134,8 @@ func serve(args []string) error {
 		clients = public
 	}
 	// The confirmation mails link to the dashboard, at the clients' URL.
-	if lf.linkBase, err = url.Parse(clients); err != nil {
+	lf.mail.service = *sf.dash.serviceName
+	if lf.mail.links, err = url.Parse(clients); err != nil {
 		return err
 	}
 	if _, err := a.configureLifecycle(ctx, lf, log); err != nil {
