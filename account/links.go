@@ -188,17 +188,11 @@ func (l *Lifecycle) RequestEmailChange(ctx context.Context, account int64, email
 // one past its 24 hours ErrTokenExpired. Nothing changes then.
 func (l *Lifecycle) ConfirmEmailChange(ctx context.Context, token string) (int64, error) {
 	token = strings.TrimSpace(token)
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) < 16+sha256.Size/2+3 || len(raw) > 16+sha256.Size/2+254 {
+	account, expires, email, ok := parseEmailToken(token)
+	if !ok {
 		return 0, ErrBadToken
 	}
-	account := int64(binary.BigEndian.Uint64(raw[:8]))
-	expires := time.Unix(int64(binary.BigEndian.Uint64(raw[8:16])), 0)
-	email := string(raw[16 : len(raw)-sha256.Size/2])
-	if CheckEmail(email) != nil || account <= 0 {
-		return 0, ErrBadToken
-	}
-	err = l.setEmail(ctx, account, email, func(r *storage.LifecycleRecord, st Status) error {
+	err := l.setEmail(ctx, account, email, func(r *storage.LifecycleRecord, st Status) error {
 		switch {
 		// Checked against the address the account has now: once it
 		// changed, by this token or another, the token is void.
@@ -218,6 +212,23 @@ func (l *Lifecycle) ConfirmEmailChange(ctx context.Context, token string) (int64
 		return 0, err
 	}
 	return account, nil
+}
+
+// parseEmailToken reads what an e-mail change token says, unchecked: the
+// account, the expiry and the new address; ok is false for anything that
+// is not shaped like a token (its MAC is checked by the caller).
+func parseEmailToken(token string) (account int64, expires time.Time, email string, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) < 16+sha256.Size/2+3 || len(raw) > 16+sha256.Size/2+254 {
+		return 0, time.Time{}, "", false
+	}
+	account = int64(binary.BigEndian.Uint64(raw[:8]))
+	expires = time.Unix(int64(binary.BigEndian.Uint64(raw[8:16])), 0)
+	email = string(raw[16 : len(raw)-sha256.Size/2])
+	if CheckEmail(email) != nil || account <= 0 {
+		return 0, time.Time{}, "", false
+	}
+	return account, expires, email, true
 }
 
 // emailToken writes the token of a change from old to email, valid until
