@@ -30,9 +30,18 @@ type Options struct {
 	OnPurge func(username string)
 }
 
+// Store is what the lifecycle keeps in the database: the records and
+// history, the mails of the outbox, and erasure.
+type Store interface {
+	storage.Lifecycle
+	storage.Outbox
+	// DeleteAccount erases an account: its key slots first, then its rows.
+	DeleteAccount(ctx context.Context, account int64) error
+}
+
 // Lifecycle runs the account lifecycle over a database.
 type Lifecycle struct {
-	db *storage.DB
+	db Store
 	o  Options
 
 	gateMu sync.Mutex
@@ -58,7 +67,7 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // New returns a Lifecycle over db.
-func New(db *storage.DB, o Options) (*Lifecycle, error) {
+func New(db Store, o Options) (*Lifecycle, error) {
 	if o.TokenKey.IsZero() {
 		return nil, errors.New("account: no token key")
 	}
@@ -131,7 +140,7 @@ func (l *Lifecycle) Record(ctx context.Context, account int64, kind EventKind, d
 	if !recordable[kind] {
 		return fmt.Errorf("account: %q is not an event to record from outside", kind)
 	}
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
+	err := l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
 		_, err := t.AddEvent(l.event(r, kind, detail, ""))
 		return err
 	})
@@ -213,8 +222,8 @@ func (l *Lifecycle) gate(ctx context.Context, account int64, username string, no
 
 // update runs fn in a transaction over the account's current record and
 // status. It maps a missing account to ErrNotFound.
-func (l *Lifecycle) update(ctx context.Context, account int64, fn func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error) error {
-	err := l.db.UpdateLifecycle(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord) error {
+func (l *Lifecycle) update(ctx context.Context, account int64, fn func(t storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error) error {
+	err := l.db.UpdateLifecycle(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord) error {
 		return fn(t, r, Compute(*r, l.Now(), l.o.Settings))
 	})
 	l.forgetGate(account)

@@ -69,7 +69,7 @@ func (l *Lifecycle) ResendConfirmation(ctx context.Context, account int64) error
 	if err != nil {
 		return err
 	}
-	err = l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
+	err = l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
 		switch {
 		case st.State == StatePurged:
 			return ErrPurging
@@ -145,7 +145,7 @@ func (l *Lifecycle) RequestEmailChange(ctx context.Context, account int64, email
 	}
 	var rec storage.LifecycleRecord
 	expires := l.Now().Add(emailChangeLifetime)
-	err = l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
+	err = l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
 		switch {
 		case st.State == StatePurged:
 			return ErrPurging

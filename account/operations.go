@@ -89,7 +89,7 @@ func (l *Lifecycle) ConfirmationToken(ctx context.Context, account int64) (strin
 // Confirm confirms a pending account's e-mail address with its token; the
 // trial starts then (or the account becomes permanent when the lifecycle is off).
 func (l *Lifecycle) Confirm(ctx context.Context, account int64, token string) error {
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
+	err := l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
 		switch {
 		case st.State == StatePurged:
 			return ErrPurging
@@ -122,7 +122,7 @@ func (l *Lifecycle) ApplyPayment(ctx context.Context, account int64, p Payment) 
 	if err := checkPayment(p, l.Now()); err != nil {
 		return false, Status{}, err
 	}
-	err = l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, cur Status) error {
+	err = l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, cur Status) error {
 		if err := renewable(cur); err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func (l *Lifecycle) RedeemVoucher(ctx context.Context, account int64, code strin
 		return Status{}, &FieldError{"code", "the voucher code is missing"}
 	}
 	var st Status
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, cur Status) error {
+	err := l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, cur Status) error {
 		if err := renewable(cur); err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (l *Lifecycle) SetDisplayName(ctx context.Context, account int64, name stri
 	if err := CheckDisplayName(name); err != nil {
 		return err
 	}
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
+	err := l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
 		if err := t.SetDisplayName(name); err != nil {
 			return err
 		}
@@ -250,7 +250,7 @@ func (l *Lifecycle) setEmail(ctx context.Context, account int64, email string, c
 	if err := CheckEmail(email); err != nil {
 		return err
 	}
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
+	err := l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
 		if check != nil {
 			if err := check(r, st); err != nil {
 				return err
@@ -274,7 +274,7 @@ func (l *Lifecycle) setEmail(ctx context.Context, account int64, email string, c
 // checkpointed (storage.DB.DeleteAccount).
 func (l *Lifecycle) Delete(ctx context.Context, account int64) error {
 	var username string
-	err := l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
+	err := l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, _ Status) error {
 		username = r.Username
 		if r.Purging.IsZero() {
 			r.Purging = l.Now()
@@ -358,7 +358,7 @@ func renewable(st Status) error {
 	return nil
 }
 
-func saveWith(t *storage.LifecycleTx, r *storage.LifecycleRecord, evs ...storage.NewEvent) error {
+func saveWith(t storage.LifecycleTx, r *storage.LifecycleRecord, evs ...storage.NewEvent) error {
 	if err := t.Save(r); err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func DefaultSettings() Settings {
 // LoadSettings reads the settings stored in the database; configured is
 // false when none were ever stored. Until then the lifecycle is off: nothing
 // expires or is deleted unless an operator asked for it.
-func LoadSettings(ctx context.Context, db *storage.DB) (s Settings, configured bool, err error) {
+func LoadSettings(ctx context.Context, db storage.Settings) (s Settings, configured bool, err error) {
 	s = DefaultSettings()
 	v, ok, err := db.Setting(ctx, settingsKey)
 	if err != nil || !ok {
@@ -50,7 +50,7 @@ func LoadSettings(ctx context.Context, db *storage.DB) (s Settings, configured b
 }
 
 // SaveSettings stores the settings, so that serve and the CLI agree.
-func SaveSettings(ctx context.Context, db *storage.DB, s Settings) error {
+func SaveSettings(ctx context.Context, db storage.Settings, s Settings) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err

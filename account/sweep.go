@@ -88,7 +88,7 @@ func (l *Lifecycle) Run(ctx context.Context, every time.Duration) {
 // from the record as it is now. A due purge is recorded (purging_at) before
 // it is carried out, and renewals refuse an account marked so.
 func (l *Lifecycle) step(ctx context.Context, account int64) (events int, purge bool, err error) {
-	err = l.update(ctx, account, func(t *storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
+	err = l.update(ctx, account, func(t storage.LifecycleTx, r *storage.LifecycleRecord, st Status) error {
 		now := l.Now()
 		for _, e := range dueEvents(*r, st, now, l.o.Settings) {
 			e.Mail = l.o.Mailer != nil && r.Email != ""

@@ -63,8 +63,8 @@ type Voucher struct {
 	Days     int
 }
 
-// LifecycleTx is a write transaction over one account's lifecycle.
-type LifecycleTx struct {
+// lifecycleTx is SQLite's write transaction over one account's lifecycle.
+type lifecycleTx struct {
 	ctx     context.Context
 	tx      *sql.Tx
 	account int64
@@ -113,30 +113,30 @@ func (db *DB) LifecycleRecords(ctx context.Context) ([]LifecycleRecord, error) {
 // UpdateLifecycle runs fn in a write transaction with the account's current
 // record, read inside that transaction. It fails with ErrNotFound when the
 // account does not exist.
-func (db *DB) UpdateLifecycle(ctx context.Context, account int64, fn func(t *LifecycleTx, r *LifecycleRecord) error) error {
+func (db *DB) UpdateLifecycle(ctx context.Context, account int64, fn func(t LifecycleTx, r *LifecycleRecord) error) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := queryLifecycle(tx.QueryRowContext(ctx, `SELECT `+lifecycleColumns+lifecycleFrom+` WHERE a.id = ?`, account))
 		if err != nil {
 			return err
 		}
-		return fn(&LifecycleTx{ctx: ctx, tx: tx, account: account}, r)
+		return fn(&lifecycleTx{ctx: ctx, tx: tx, account: account}, r)
 	})
 }
 
 // Save writes the lifecycle fields of r.
-func (t *LifecycleTx) Save(r *LifecycleRecord) error {
+func (t *lifecycleTx) Save(r *LifecycleRecord) error {
 	return saveLifecycle(t.ctx, t.tx, t.account, r)
 }
 
 // AddEvent records an event. It reports false, and records nothing, when an
 // event with the same OnceKey was recorded before.
-func (t *LifecycleTx) AddEvent(e NewEvent) (bool, error) {
+func (t *lifecycleTx) AddEvent(e NewEvent) (bool, error) {
 	return addEvent(t.ctx, t.tx, t.account, e)
 }
 
 // AddPayment records an applied payment. When the transaction id was applied
 // before, it records nothing and returns the account it was applied to.
-func (t *LifecycleTx) AddPayment(transaction, plan string, paidThrough, at time.Time) (applied bool, owner int64, err error) {
+func (t *lifecycleTx) AddPayment(transaction, plan string, paidThrough, at time.Time) (applied bool, owner int64, err error) {
 	res, err := t.tx.ExecContext(t.ctx,
 		`INSERT INTO payments (transaction_id, account_id, plan, paid_through, applied_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING`,
 		transaction, t.account, plan, paidThrough.Unix(), at.Unix())
@@ -153,7 +153,7 @@ func (t *LifecycleTx) AddPayment(transaction, plan string, paidThrough, at time.
 // RedeemVoucher marks a voucher redeemed by the account and returns what it
 // grants. It fails with ErrNotFound for an unknown code and ErrVoucherUsed
 // for one redeemed before.
-func (t *LifecycleTx) RedeemVoucher(codeHash []byte, at time.Time) (plan string, days int, err error) {
+func (t *lifecycleTx) RedeemVoucher(codeHash []byte, at time.Time) (plan string, days int, err error) {
 	err = t.tx.QueryRowContext(t.ctx,
 		`UPDATE vouchers SET redeemed_by = ?, redeemed_at = ? WHERE code_hash = ? AND redeemed_at IS NULL RETURNING plan, days`,
 		t.account, at.Unix(), codeHash).Scan(&plan, &days)
@@ -174,13 +174,13 @@ func (t *LifecycleTx) RedeemVoucher(codeHash []byte, at time.Time) (plan string,
 }
 
 // SetEmail changes the account's e-mail address.
-func (t *LifecycleTx) SetEmail(email string) error {
+func (t *lifecycleTx) SetEmail(email string) error {
 	_, err := t.tx.ExecContext(t.ctx, `UPDATE accounts SET email = ? WHERE id = ?`, email, t.account)
 	return err
 }
 
 // SetDisplayName changes the account's display name.
-func (t *LifecycleTx) SetDisplayName(name string) error {
+func (t *lifecycleTx) SetDisplayName(name string) error {
 	_, err := t.tx.ExecContext(t.ctx, `UPDATE accounts SET display_name = ? WHERE id = ?`, name, t.account)
 	return err
 }

@@ -38,7 +38,7 @@ func TestLifecycleRows(t *testing.T) {
 	var added [2]bool
 	var applied [2]bool
 	for i := range 2 {
-		err := db.UpdateLifecycle(ctx, id, func(tx *LifecycleTx, r *LifecycleRecord) error {
+		err := db.UpdateLifecycle(ctx, id, func(tx LifecycleTx, r *LifecycleRecord) error {
 			r.PaidThrough = now.Add(time.Hour)
 			if err := tx.Save(r); err != nil {
 				return err
@@ -57,7 +57,7 @@ func TestLifecycleRows(t *testing.T) {
 	if added != [2]bool{true, false} || applied != [2]bool{true, false} {
 		t.Fatalf("added %v, applied %v", added, applied)
 	}
-	err = db.UpdateLifecycle(ctx, id, func(tx *LifecycleTx, r *LifecycleRecord) error {
+	err = db.UpdateLifecycle(ctx, id, func(tx LifecycleTx, r *LifecycleRecord) error {
 		if _, _, err := tx.RedeemVoucher([]byte("h1"), now); err != nil {
 			return err
 		}
