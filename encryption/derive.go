@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -41,6 +42,11 @@ const (
 	// confirmation tokens" under the server secret: older than the HKDF
 	// purposes, and kept so that the codes already mailed still confirm.
 	AccountTokens
+	// SecretCheck keys the check value a database keeps of its server
+	// secret, so that an instance started with another secret refuses to
+	// run instead of failing every login. HKDF-SHA256 of the server secret,
+	// info "coffer/v1/secret-check".
+	SecretCheck
 )
 
 // derivations holds each purpose's derivation. Never change an entry.
@@ -48,6 +54,18 @@ var derivations = map[Purpose]derivation{
 	SessionID:           {label: "coffer/v1/session-id", hkdf: true},
 	AppPasswordVerifier: {label: "coffer/v1/app-password-verifier", hkdf: true},
 	AccountTokens:       {label: "coffer account confirmation tokens"},
+	SecretCheck:         {label: "coffer/v1/secret-check", hkdf: true},
+}
+
+// SecretCheckValue returns the check value of a server secret that a
+// database stores: it tells whether a secret is the database's, and
+// nothing else about the secret.
+func SecretCheckValue(serverSecret []byte) (string, error) {
+	k, err := Derive(serverSecret, SecretCheck)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawStdEncoding.EncodeToString(k.Sum([]byte("server secret check"))), nil
 }
 
 // formTokenLabel is what a session's form token is the MAC of.

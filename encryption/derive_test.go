@@ -94,7 +94,7 @@ func TestDeriveRefuses(t *testing.T) {
 	if _, err := Derive(goldenSecret(), 0); err == nil {
 		t.Error("purpose 0 was accepted")
 	}
-	if _, err := Derive(goldenSecret(), AccountTokens+1); err == nil {
+	if _, err := Derive(goldenSecret(), SecretCheck+1); err == nil {
 		t.Error("an unknown purpose was accepted")
 	}
 }

@@ -2,16 +2,19 @@ package integration_test
 
 import (
 	"crypto/rand"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
 // TestDatabaseWithoutSecretConfirmsNoPassword: the real binary's database,
 // taken without its server.key, holds no Argon2id hash of the password, and
-// a server started over it with another secret answers the correct
-// password exactly as a wrong one: 401, the same body.
+// a server refuses to start over it with another secret; one started after
+// the attacker removed the database's check value of its secret answers the
+// correct password exactly as a wrong one: 401, the same body.
 func TestDatabaseWithoutSecretConfirmsNoPassword(t *testing.T) {
 	s := startServer(t, "")
 	home := "/dav/calendars/" + s.User + "/"
@@ -45,6 +48,20 @@ func TestDatabaseWithoutSecretConfirmsNoPassword(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(stolen, "server.key"), secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The database keeps a check value of its secret, so a server refuses
+	// another one with a clear message; the attacker, who can write their
+	// copy, deletes the check value first.
+	if out, err := coffer(t, "", "user", "list", "--data", stolen); err == nil || !strings.Contains(out, "is not this database's") {
+		t.Errorf("another secret: %v\n%s", err, out)
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(stolen, "coffer.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM settings WHERE key = 'server_secret_check'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	other := startServer(t, stolen)
 	right := other.client(t, s.User, s.Password).do("PROPFIND", home, "", "Depth", "0")
 	wrong := other.client(t, s.User, s.Password+"-wrong").do("PROPFIND", home, "", "Depth", "0")

@@ -91,6 +91,10 @@ func openLocked(ctx context.Context, c *config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSecret(ctx, db, secret, c.data); err != nil {
+		db.Close()
+		return nil, err
+	}
 	escrow, err := loadEscrowPublicKey(c.escrowPublicKey)
 	if err != nil {
 		db.Close()
@@ -112,6 +116,31 @@ func openLocked(ctx context.Context, c *config) (*app, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// secretCheckKey is the setting that holds the database's check value of
+// its server secret.
+const secretCheckKey = "server_secret_check"
+
+// checkSecret refuses a server secret that is not the database's: another
+// secret would open none of its key slots, and every login would fail as
+// if the password were wrong. The first open stores the check value (a
+// database from before the check takes the secret it is opened with).
+func checkSecret(ctx context.Context, db storage.Settings, secret []byte, dir string) error {
+	want, err := encryption.SecretCheckValue(secret)
+	if err != nil {
+		return err
+	}
+	got, ok, err := db.Setting(ctx, secretCheckKey)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return db.PutSetting(ctx, secretCheckKey, want)
+	case got != want:
+		return fmt.Errorf("the server secret %s is not this database's: it would open none of its key slots; use the server.key that belongs with this database (every instance of one service shares it)", absPath(filepath.Join(dir, secretFile)))
+	}
+	return nil
 }
 
 // Close closes the database, then releases the folder's lock.

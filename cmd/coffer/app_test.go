@@ -248,6 +248,18 @@ func TestServerSecretFile(t *testing.T) {
 			openAndClose(t, dir)
 			must(t, os.Chmod(filepath.Join(dir, secretFile), 0o644))
 		}, []string{"mode 0644", "chmod 600"}},
+		{"another folder's secret", func(t *testing.T, dir string) {
+			openAndClose(t, dir, newUser{username: "alice", password: "correct horse battery"})
+			other := privateDir(t)
+			openAndClose(t, other)
+			b, err := os.ReadFile(filepath.Join(other, secretFile))
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(dir, secretFile), b, 0o600))
+		}, []string{"is not this database's", "{dir}/" + secretFile}},
+		{"the same secret again", func(t *testing.T, dir string) {
+			openAndClose(t, dir, newUser{username: "alice", password: "correct horse battery"})
+			openAndClose(t, dir)
+		}, nil},
 		{"group-readable folder", func(t *testing.T, dir string) {
 			must(t, os.Chmod(dir, 0o750))
 		}, []string{"mode 0750", "chmod 700"}},

@@ -85,6 +85,16 @@ func TestDatabaseAloneCannotConfirmPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, os.WriteFile(filepath.Join(other, secretFile), fresh, 0o600))
+	// The database's check value of its secret refuses the other one; a
+	// database without it (from before the check) is opened.
+	if _, err := openApp(ctx, &config{data: other, kdf: encryption.MinKDF}, openOptions{}); err == nil || !strings.Contains(err.Error(), "not this database's") {
+		t.Fatalf("another secret: %v", err)
+	}
+	raw, err := sql.Open("sqlite3", filepath.Join(other, dbFile))
+	must(t, err)
+	_, err = raw.Exec(`DELETE FROM settings WHERE key = ?`, secretCheckKey)
+	must(t, err)
+	must(t, raw.Close())
 	b, err := openApp(ctx, &config{data: other, kdf: encryption.MinKDF}, openOptions{})
 	if err != nil {
 		t.Fatal(err)
