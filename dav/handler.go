@@ -56,6 +56,7 @@ type handler struct {
 	maxBodySize     int64
 	quota           int64
 	limits          limits
+	writeLimits     WriteLimits // what PUT's StoreObject applies
 	parsed          *parsedCache
 	log             *slog.Logger
 	refusals        *loginLog // refused and throttled logins, once per address a minute
@@ -114,6 +115,7 @@ func NewHandler(o Options) http.Handler {
 	if h.maxBodySize < h.maxResourceSize {
 		h.maxBodySize = h.maxResourceSize
 	}
+	h.writeLimits = o.WriteLimits()
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -282,6 +284,8 @@ func storageErr(err error) error {
 		return errStatus(http.StatusMethodNotAllowed, "the resource already exists")
 	case errors.Is(err, storage.ErrInvalid):
 		return errStatus(http.StatusForbidden, "the source and the destination overlap")
+	case errors.Is(err, storage.ErrLimit):
+		return limitErr(err)
 	}
 	return errInternal(err)
 }

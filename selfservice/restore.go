@@ -185,7 +185,7 @@ func importArchive(ctx context.Context, t Target, zr *zip.Reader) (*ImportResult
 		}
 	}
 	for scope, p := range man.AccountProps {
-		if err := t.Space.PatchProps(ctx, storage.Scope(scope), p.decode(), nil); err != nil {
+		if err := t.Space.PatchProps(ctx, storage.Scope(scope), storage.PatchOptions{Set: p.decode()}); err != nil {
 			return res, fmt.Errorf("account properties %s: %w", scope, err)
 		}
 	}
@@ -249,7 +249,7 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 				remove = append(remove, k)
 			}
 		}
-		if err := t.Space.PatchCollection(ctx, coll.ID, props, remove); err != nil {
+		if err := t.Space.PatchCollection(ctx, coll.ID, storage.PatchOptions{Set: props, Remove: remove}); err != nil {
 			return err
 		}
 	}
@@ -282,7 +282,7 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 			return fmt.Errorf("object %q: %w", om.Name, err)
 		}
 		if p := om.Props.decode(); len(p) > 0 {
-			if err := t.Space.PatchObject(ctx, coll.ID, om.Name, p, nil); err != nil {
+			if err := t.Space.PatchObject(ctx, coll.ID, om.Name, storage.PatchOptions{Set: p}); err != nil {
 				return fmt.Errorf("object %q: %w", om.Name, err)
 			}
 		}

@@ -69,10 +69,11 @@ type Change struct {
 
 // NewCollection describes a collection to create.
 type NewCollection struct {
-	Home  Home
-	Name  string
-	Kind  Kind
-	Props Props
+	Home   Home
+	Name   string
+	Kind   Kind
+	Props  Props
+	Limits Limits // the collection count, the properties cap and the quota
 }
 
 // PutOptions describes an object write and its preconditions, which are
@@ -85,6 +86,7 @@ type PutOptions struct {
 	IfMatch     string // entity tag without quotes, or "*"; empty for no condition
 	IfNoneMatch bool   // If-None-Match: *
 	Index       []byte // an opaque query index entry, sealed like the body; nil for none
+	Limits      Limits // the quota and the object count; a replace is credited
 }
 
 // IndexEntry is the query index entry of one object.
@@ -124,6 +126,17 @@ type TransferOptions struct {
 	// when it did (into a calendar or address book); it is what the
 	// destination's UID rule checks. Empty: the UID stored with the object.
 	UID string
+	// Limits apply to a COPY (the quota, and the object or collection
+	// count); a MOVE adds nothing and is not checked.
+	Limits Limits
+}
+
+// PatchOptions describes a change of a resource's properties: removals,
+// then settings.
+type PatchOptions struct {
+	Set    Props
+	Remove []string
+	Limits Limits // the properties cap and the quota
 }
 
 // TransferResult tells what a COPY or MOVE did.
@@ -142,7 +155,7 @@ type Space interface {
 	// CreateCollection creates a collection, or fails with ErrExists.
 	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
 	// PatchCollection sets and removes properties and raises the revision.
-	PatchCollection(ctx context.Context, id int64, set Props, remove []string) error
+	PatchCollection(ctx context.Context, id int64, o PatchOptions) error
 	// DeleteCollection removes a collection, the collections nested in it,
 	// and everything in them.
 	DeleteCollection(ctx context.Context, id int64) error
@@ -157,14 +170,14 @@ type Space interface {
 	// ObjectsNamed returns the objects with the given names, in the order
 	// asked and nil where a name has none.
 	ObjectsNamed(ctx context.Context, collection int64, names []string, o ReadOptions) ([]*Object, error)
-	// PutObject creates or replaces an object. It fails with ErrPrecondition
-	// or a *UIDConflict and then changes nothing.
+	// PutObject creates or replaces an object. It fails with ErrPrecondition,
+	// a *UIDConflict or a *LimitError and then changes nothing.
 	PutObject(ctx context.Context, collection int64, o PutOptions) (*PutResult, error)
 	// DeleteObject removes an object, or fails with ErrNotFound or ErrPrecondition.
 	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
 	// PatchObject sets and removes dead properties of an object. It records
 	// a change but keeps the ETag, which covers the body only.
-	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) error
+	PatchObject(ctx context.Context, collection int64, name string, o PatchOptions) error
 	// TransferObject copies or moves an object with its properties, in one
 	// transaction, recording changes on both sides. It fails with
 	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
@@ -180,7 +193,7 @@ type Space interface {
 	// Props returns the properties of the principal or of a home.
 	Props(ctx context.Context, scope Scope) (Props, error)
 	// PatchProps sets and removes properties of the principal or of a home.
-	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) error
+	PatchProps(ctx context.Context, scope Scope, o PatchOptions) error
 	// Usage returns the bytes the user's objects, names and properties take.
 	Usage(ctx context.Context) (int64, error)
 	// Counts returns the number of the user's collections and the number
