@@ -129,3 +129,14 @@ func uidConflict(err error, user string, coll *storage.Collection) *Error {
 	e.Href = objectHref(user, coll.Home, coll.Name, conflict.Name)
 	return e
 }
+
+// StorageError returns the answer DAV gives for an error of a storage
+// call: a refusal for one of the limits, a missing resource, a failed
+// precondition, or a server failure; an *Error stays as it is.
+func StorageError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return asError(storageErr(err))
+}
