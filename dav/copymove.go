@@ -161,13 +161,13 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 			return false, false, err
 		}
 	}
+	// A collection in the way goes in the transfer's own transaction, so
+	// that a refusal (a limit) leaves it there; what it held is credited.
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, Limits: q.h.writeLimits.store}
 	if blocking != nil {
-		if err := q.space.DeleteCollection(q.ctx, blocking.ID); err != nil {
-			return false, false, storageErr(err)
-		}
+		opts.ReplaceCollection = blocking.ID
 	}
-	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name,
-		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, Limits: q.h.writeLimits.store})
+	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name, opts)
 	if err != nil {
 		if e := uidConflict(err, q.acct.Username, to); e != nil {
 			return false, false, e
@@ -236,14 +236,13 @@ func (q *request) transferCollection(src *resource, t *transfer) (replaced, crea
 			return false, false, err
 		}
 	}
+	// An object in the way goes in the transfer's own transaction, so that
+	// a refusal (a limit) leaves it there.
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow, Limits: q.h.writeLimits.store}
 	if blockingIn != nil {
-		o, _ := dest.asObject()
-		if err := q.space.DeleteObject(q.ctx, blockingIn.ID, o.name, storage.DeleteOptions{}); err != nil {
-			return false, false, storageErr(err)
-		}
+		opts.ReplaceObjectIn = blockingIn.ID
 	}
-	res, err := q.space.TransferCollection(q.ctx, c.ID, dest.home, dest.coll,
-		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow, Limits: q.h.writeLimits.store})
+	res, err := q.space.TransferCollection(q.ctx, c.ID, dest.home, dest.coll, opts)
 	if err != nil {
 		return false, false, storageErr(err)
 	}

@@ -194,6 +194,21 @@ func TestLimits(t *testing.T) {
 			func(s Space, a, b *Collection, l Limits) error {
 				return s.PatchProps(ctx, ScopePrincipal, PatchOptions{Set: Props{"{x}p": body(7)}, Limits: l})
 			}, LimitQuota},
+		{"copy in the place of a collection credits it", func(u int64) Limits { return Limits{QuotaBytes: u + 50} },
+			func(s Space, a, b *Collection, l Limits) error { // b's 64 bytes of properties go
+				_, err := s.TransferObject(ctx, a.ID, "one", a.ID, "copy", TransferOptions{Overwrite: true, ReplaceCollection: b.ID, Limits: l})
+				return err
+			}, 0},
+		{"copy in the place of a collection beyond the quota", func(u int64) Limits { return Limits{QuotaBytes: u + 30} },
+			func(s Space, a, b *Collection, l Limits) error {
+				_, err := s.TransferObject(ctx, a.ID, "one", a.ID, "copy", TransferOptions{Overwrite: true, ReplaceCollection: b.ID, Limits: l})
+				return err
+			}, LimitQuota},
+		{"collection copy in the place of an object beyond the count", func(int64) Limits { return Limits{MaxCollections: 2} },
+			func(s Space, a, b *Collection, l Limits) error {
+				_, err := s.TransferCollection(ctx, b.ID, HomeCalendars, "one", TransferOptions{Overwrite: true, ReplaceObjectIn: a.ID, Limits: l})
+				return err
+			}, LimitCollections},
 		{"no limits", func(int64) Limits { return Limits{} },
 			func(s Space, a, b *Collection, l Limits) error {
 				_, err := s.TransferCollection(ctx, a.ID, HomeCalendars, "c", TransferOptions{Limits: l})

@@ -129,6 +129,14 @@ type TransferOptions struct {
 	// Limits apply to a COPY (the quota, and the object or collection
 	// count); a MOVE adds nothing and is not checked.
 	Limits Limits
+	// ReplaceCollection is, for an object, the collection that stands where
+	// it goes (an object put in the place of a collection), removed with
+	// everything in it in the same transaction; 0 for none. It needs Overwrite.
+	ReplaceCollection int64
+	// ReplaceObjectIn is, for a collection, the collection holding an
+	// object that stands where it goes (an object of the destination's last
+	// name), removed in the same transaction; 0 for none. It needs Overwrite.
+	ReplaceObjectIn int64
 }
 
 // PatchOptions describes a change of a resource's properties: removals,

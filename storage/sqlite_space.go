@@ -170,22 +170,26 @@ func (s *sqliteSpace) checkNewCollection(ctx context.Context, tx *sql.Tx, n NewC
 // DeleteCollection removes a collection, the collections nested in it, and
 // everything in them.
 func (s *sqliteSpace) DeleteCollection(ctx context.Context, id int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		all, err := s.tree(ctx, tx)
-		if err != nil {
-			return err
+	return s.db.inTx(ctx, func(tx *sql.Tx) error { return s.deleteTree(ctx, tx, id) })
+}
+
+// deleteTree removes a collection, the collections nested in it, and
+// everything in them, in tx.
+func (s *sqliteSpace) deleteTree(ctx context.Context, tx *sql.Tx, id int64) error {
+	all, err := s.tree(ctx, tx)
+	if err != nil {
+		return err
+	}
+	src := findID(all, id)
+	if src == nil {
+		return ErrNotFound
+	}
+	for _, c := range subtree(all, src.Home, src.Name) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ? AND account_id = ?`, c.ID, s.user); err != nil {
+			return fmt.Errorf("storage: delete collection: %w", err)
 		}
-		src := findID(all, id)
-		if src == nil {
-			return ErrNotFound
-		}
-		for _, c := range subtree(all, src.Home, src.Name) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ? AND account_id = ?`, c.ID, s.user); err != nil {
-				return fmt.Errorf("storage: delete collection: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Objects lists the objects of a collection, without bodies.

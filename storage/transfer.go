@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 )
@@ -42,6 +43,14 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 	}
 	var out *TransferResult
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if o.ReplaceCollection != 0 {
+			if !o.Overwrite {
+				return ErrPrecondition
+			}
+			if err := s.deleteTree(ctx, tx, o.ReplaceCollection); err != nil {
+				return err
+			}
+		}
 		src, err := s.ref(ctx, tx, from)
 		if err != nil {
 			return err
@@ -127,6 +136,14 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 				return err
 			}
 		}
+		if o.ReplaceObjectIn != 0 {
+			if !o.Overwrite {
+				return ErrPrecondition
+			}
+			if err := s.removeNamed(ctx, tx, o.ReplaceObjectIn, path.Base(name)); err != nil {
+				return err
+			}
+		}
 		for _, c := range existing {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ?`, c.ID); err != nil {
 				return fmt.Errorf("storage: replace collection: %w", err)
@@ -156,6 +173,23 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 		return nil
 	})
 	return out, err
+}
+
+// removeNamed removes the object name of collection id, if there is one.
+func (s *sqliteSpace) removeNamed(ctx context.Context, tx *sql.Tx, id int64, name string) error {
+	ref, err := s.ref(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	mac := s.objectMAC(ref.uid, name)
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, ref.id, mac).Scan(&exists); err != nil {
+		return fmt.Errorf("storage: read object: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	return s.removeObject(ctx, tx, ref, mac)
 }
 
 // checkCopyLimits refuses a collection COPY, written in tx, that took the
