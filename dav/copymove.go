@@ -163,7 +163,7 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 	}
 	// A collection in the way goes in the transfer's own transaction, so
 	// that a refusal (a limit) leaves it there; what it held is credited.
-	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, Limits: q.h.writeLimits.store}
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, Limits: q.h.limits.store}
 	if blocking != nil {
 		opts.ReplaceCollection = blocking.ID
 	}
@@ -238,7 +238,7 @@ func (q *request) transferCollection(src *resource, t *transfer) (replaced, crea
 	}
 	// An object in the way goes in the transfer's own transaction, so that
 	// a refusal (a limit) leaves it there.
-	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow, Limits: q.h.writeLimits.store}
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow, Limits: q.h.limits.store}
 	if blockingIn != nil {
 		opts.ReplaceObjectIn = blockingIn.ID
 	}

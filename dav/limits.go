@@ -12,14 +12,11 @@ import (
 
 // limits are the caps of one handler, from Options with defaults filled in.
 type limits struct {
-	xml            xmlLimits
-	multigetHrefs  int
-	calendar       ical.Options // caps of every evaluation of client-stored data
-	maxObjects     int64        // per collection; negative for none
-	maxCollections int64        // per user; negative for none
-	maxProps       int64        // bytes of the stored properties of one resource
-	// store holds the quota and the caps above as the storage engine
-	// checks them, in the transaction of every write.
+	xml           xmlLimits
+	multigetHrefs int
+	calendar      ical.Options // caps of every evaluation of client-stored data
+	// store holds the quota, the two counts and the properties cap; the
+	// storage engine checks them in the transaction of every write.
 	store storage.Limits
 }
 
@@ -63,27 +60,33 @@ var (
 // newLimits fills in the defaults of the caps in o.
 func newLimits(o Options) limits {
 	l := limits{
-		xml:            xmlLimits{depth: orDefault(o.MaxXMLDepth, defaultXMLDepth), elements: orDefault(o.MaxXMLElements, defaultXMLElements)},
-		multigetHrefs:  orDefault(o.MaxMultigetHrefs, defaultMaxMultigetHrefs),
-		maxObjects:     o.MaxObjects,
-		maxCollections: o.MaxCollections,
-		maxProps:       o.MaxPropertiesSize,
+		xml:           xmlLimits{depth: orDefault(o.MaxXMLDepth, defaultXMLDepth), elements: orDefault(o.MaxXMLElements, defaultXMLElements)},
+		multigetHrefs: orDefault(o.MaxMultigetHrefs, defaultMaxMultigetHrefs),
+		store: storage.Limits{
+			QuotaBytes:     max(o.QuotaBytes, 0),
+			MaxObjects:     countLimit(o.MaxObjects, defaultMaxObjects),
+			MaxCollections: countLimit(o.MaxCollections, defaultMaxCollections),
+			MaxPropsBytes:  o.MaxPropertiesSize,
+		},
 	}
-	if l.maxProps <= 0 {
-		l.maxProps = defaultMaxProps
+	if l.store.MaxPropsBytes <= 0 {
+		l.store.MaxPropsBytes = defaultMaxProps
 	}
 	n := orDefault(o.MaxInstances, defaultMaxInstances)
 	l.calendar = ical.Options{MaxInstances: n, MaxSteps: n * stepsPerInstance}
-	if l.maxObjects == 0 {
-		l.maxObjects = defaultMaxObjects
-	}
-	if l.maxCollections == 0 {
-		l.maxCollections = defaultMaxCollections
-	}
-	// Storage takes 0 for none where the options take a negative count.
-	l.store = storage.Limits{QuotaBytes: max(o.QuotaBytes, 0), MaxObjects: max(l.maxObjects, 0),
-		MaxCollections: max(l.maxCollections, 0), MaxPropsBytes: l.maxProps}
 	return l
+}
+
+// countLimit returns a count limit of Options as storage takes it: def
+// for 0, and 0 (none) for a negative one.
+func countLimit(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // orDefault returns v, or def when v is not positive.

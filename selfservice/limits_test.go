@@ -33,8 +33,8 @@ func TestImportLimits(t *testing.T) {
 	}{
 		{"stream over the quota", ics, func(used int64) dav.Options { return dav.Options{QuotaBytes: used + int64(len(eventCRLF)) + 30} }, 1,
 			"refused (507): the account's storage quota is used up", nil},
-		{"stream beyond the object count", ics, func(int64) dav.Options { return dav.Options{MaxObjects: 1} }, 2,
-			"", nil}, // the event and the task go into two collections
+		{"stream beyond the object count", ics, func(int64) dav.Options { return dav.Options{MaxObjects: 1} }, 2, // one event, one task
+			"refused (507): a collection may hold at most 1 resources", nil},
 		{"stream beyond the size limit", ics, func(int64) dav.Options { return dav.Options{MaxResourceSize: 100} }, 0,
 			"refused (403): the resource exceeds the size limit", nil},
 		{"restore over the quota", zipA, func(used int64) dav.Options { return dav.Options{QuotaBytes: used + 10} }, 0,

@@ -43,6 +43,12 @@ type ImportResult struct {
 	Refused     []string       // objects the server refused, each with the reason
 }
 
+// writer stores the objects of one import into the target's account.
+type writer struct {
+	t      Target
+	limits dav.WriteLimits
+}
+
 // Import limits.
 const (
 	maxImportFile   = 1 << 30  // one .ics or .vcf stream, or one zip entry
@@ -292,12 +298,6 @@ func restoreCollection(ctx context.Context, t Target, w *writer, files map[strin
 		}
 	}
 	return nil
-}
-
-// writer stores the objects of one import into the target's account.
-type writer struct {
-	t      Target
-	limits dav.WriteLimits
 }
 
 // newWriter returns a writer into the target's account, under its limits.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// Counts is what the DAV layer's limits are checked against.
+// Counts is what a user and one collection hold, as Limits count them.
 type Counts struct {
 	Collections int64 // the user's collections, in both homes
 	Objects     int64 // objects in the collection asked for
@@ -48,6 +48,11 @@ type LimitError struct {
 // ErrLimit is what every *LimitError matches with errors.Is.
 var ErrLimit = errors.New("storage: a limit would be exceeded")
 
+// usageQuery sums what the user's objects, names and properties take.
+const usageQuery = `SELECT coalesce((SELECT sum(object_bytes + props_bytes) FROM collections WHERE account_id = ?1), 0)
+	      + coalesce((SELECT sum(bytes) FROM account_props WHERE account_id = ?1), 0)
+	      + coalesce((SELECT sum(bytes) FROM scope_props WHERE account_id = ?1), 0)`
+
 // Error names the cap.
 func (e *LimitError) Error() string {
 	what := map[Limit]string{LimitQuota: "quota of", LimitObjects: "objects per collection:", LimitCollections: "collections:", LimitProps: "property bytes per resource:"}[e.Limit]
@@ -72,11 +77,6 @@ func (s *sqliteSpace) Counts(ctx context.Context, collection int64) (Counts, err
 	}
 	return c, nil
 }
-
-// usageQuery sums what the user's objects, names and properties take.
-const usageQuery = `SELECT coalesce((SELECT sum(object_bytes + props_bytes) FROM collections WHERE account_id = ?1), 0)
-	      + coalesce((SELECT sum(bytes) FROM account_props WHERE account_id = ?1), 0)
-	      + coalesce((SELECT sum(bytes) FROM scope_props WHERE account_id = ?1), 0)`
 
 // usage returns the user's bytes as q sees them.
 func (s *sqliteSpace) usage(ctx context.Context, q querier) (int64, error) {
