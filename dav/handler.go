@@ -22,8 +22,9 @@ type Options struct {
 	MaxResourceSize int64         // largest object body; default 20 MiB, advertised as max-resource-size
 	MaxBodySize     int64         // largest request body of any kind; default 25 MiB
 	// QuotaBytes is each user's storage quota (RFC 4331), enforced on PUT,
-	// COPY, PROPPATCH and MKCOL with 507 quota-not-exceeded. Bodies, names
-	// and properties count against it. 0 means no quota: then
+	// COPY, PROPPATCH and MKCOL with 507 quota-not-exceeded, inside each
+	// write's transaction (storage.Limits). Bodies, names and properties
+	// count against it. 0 means no quota: then
 	// quota-available-bytes is not reported at all (a 404 propstat, which
 	// RFC 4331 section 3 allows for unlimited storage), since the DAV
 	// layer knows no meaningful free space; quota-used-bytes always is.

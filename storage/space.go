@@ -154,21 +154,25 @@ type TransferResult struct {
 
 // Space is one user's data, opened with that user's keys. Every value that
 // crosses it is plaintext; sealing happens inside. It is the seam where a
-// second storage engine can go.
+// second storage engine can go. A write given Limits checks them inside
+// its own transaction and, refused, fails with a *LimitError and changes
+// nothing.
 type Space interface {
 	// Collections lists the collections in home, ordered by creation.
 	Collections(ctx context.Context, home Home) ([]Collection, error)
 	// Collection returns one collection, or ErrNotFound.
 	Collection(ctx context.Context, home Home, name string) (*Collection, error)
-	// CreateCollection creates a collection, or fails with ErrExists.
+	// CreateCollection creates a collection, or fails with ErrExists or a *LimitError.
 	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
-	// PatchCollection sets and removes properties and raises the revision.
+	// PatchCollection sets and removes properties and raises the revision;
+	// it may fail with a *LimitError.
 	PatchCollection(ctx context.Context, id int64, o PatchOptions) error
 	// DeleteCollection removes a collection, the collections nested in it,
 	// and everything in them.
 	DeleteCollection(ctx context.Context, id int64) error
 	// TransferCollection copies or moves a collection, with the collections
-	// nested in it, to home and name.
+	// nested in it, to home and name, in one transaction; it may fail with a
+	// *LimitError.
 	TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error)
 
 	// Objects lists the objects of a collection, without bodies.
@@ -184,11 +188,13 @@ type Space interface {
 	// DeleteObject removes an object, or fails with ErrNotFound or ErrPrecondition.
 	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
 	// PatchObject sets and removes dead properties of an object. It records
-	// a change but keeps the ETag, which covers the body only.
+	// a change but keeps the ETag, which covers the body only. It may fail
+	// with a *LimitError.
 	PatchObject(ctx context.Context, collection int64, name string, o PatchOptions) error
 	// TransferObject copies or moves an object with its properties, in one
 	// transaction, recording changes on both sides. It fails with
-	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
+	// ErrNotFound, ErrPrecondition, a *UIDConflict or a *LimitError and then
+	// changes nothing.
 	TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error)
 	// Index returns the index entries of every object of a collection and
 	// the revision they reflect.
@@ -200,7 +206,8 @@ type Space interface {
 
 	// Props returns the properties of the principal or of a home.
 	Props(ctx context.Context, scope Scope) (Props, error)
-	// PatchProps sets and removes properties of the principal or of a home.
+	// PatchProps sets and removes properties of the principal or of a home;
+	// it may fail with a *LimitError.
 	PatchProps(ctx context.Context, scope Scope, o PatchOptions) error
 	// Usage returns the bytes the user's objects, names and properties take.
 	Usage(ctx context.Context) (int64, error)
