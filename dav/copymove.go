@@ -161,36 +161,15 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 			return false, false, err
 		}
 	}
-	if !t.move {
-		// A collection in the way is replaced: what it holds is credited.
-		var freed int64
-		if blocking != nil {
-			tree, err := q.subtree(blocking.Home, blocking.Name)
-			if err == nil {
-				freed, err = q.treeBytes(tree)
-			}
-			if err != nil {
-				return false, false, errInternal(err)
-			}
-		}
-		if err := q.checkQuota(to, dest.name, src.obj.Size+src.obj.Props.Size()-freed, false); err != nil {
-			return false, false, err
-		}
-	}
-	if !t.move || to.ID != src.coll.ID {
-		if err := q.checkObjectCount(to, dest.name); err != nil {
-			return false, false, err
-		}
-	}
+	// A collection in the way goes in the transfer's own transaction, so
+	// that a refusal (a limit) leaves it there; what it held is credited.
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, Limits: q.h.limits.store}
 	if blocking != nil {
-		if err := q.space.DeleteCollection(q.ctx, blocking.ID); err != nil {
-			return false, false, storageErr(err)
-		}
+		opts.ReplaceCollection = blocking.ID
 	}
-	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name,
-		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid})
+	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name, opts)
 	if err != nil {
-		if e := q.uidConflict(err, to); e != nil {
+		if e := uidConflict(err, q.acct.Username, to); e != nil {
 			return false, false, e
 		}
 		return false, false, storageErr(err)
@@ -257,54 +236,16 @@ func (q *request) transferCollection(src *resource, t *transfer) (replaced, crea
 			return false, false, err
 		}
 	}
-	if !t.move {
-		if err := q.checkCollectionLimits(c, dest, shallow); err != nil {
-			return false, false, err
-		}
-	}
+	// An object in the way goes in the transfer's own transaction, so that
+	// a refusal (a limit) leaves it there.
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow, Limits: q.h.limits.store}
 	if blockingIn != nil {
-		o, _ := dest.asObject()
-		if err := q.space.DeleteObject(q.ctx, blockingIn.ID, o.name, storage.DeleteOptions{}); err != nil {
-			return false, false, storageErr(err)
-		}
+		opts.ReplaceObjectIn = blockingIn.ID
 	}
-	res, err := q.space.TransferCollection(q.ctx, c.ID, dest.home, dest.coll,
-		storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, Shallow: shallow})
+	res, err := q.space.TransferCollection(q.ctx, c.ID, dest.home, dest.coll, opts)
 	if err != nil {
 		return false, false, storageErr(err)
 	}
 	t.dest = dest
 	return blockingIn != nil, res.Created, nil
-}
-
-// checkCollectionLimits refuses a collection COPY that would take the
-// account over its quota or its number of collections. A destination that
-// exists is replaced, so what it holds is credited.
-func (q *request) checkCollectionLimits(c *storage.Collection, dest resourcePath, shallow bool) error {
-	src, err := q.subtree(c.Home, c.Name)
-	if err != nil {
-		return errInternal(err)
-	}
-	replaced, err := q.subtree(dest.home, dest.coll)
-	if err != nil {
-		return errInternal(err)
-	}
-	if shallow {
-		src = []storage.Collection{*c}
-	}
-	if err := q.checkCollectionCount(len(src), len(replaced)); err != nil {
-		return err
-	}
-	if q.h.quota == 0 || shallow {
-		return nil
-	}
-	added, err := q.treeBytes(src)
-	if err != nil {
-		return errInternal(err)
-	}
-	freed, err := q.treeBytes(replaced)
-	if err != nil {
-		return errInternal(err)
-	}
-	return q.checkRoom(added - freed)
 }

@@ -22,8 +22,9 @@ type Options struct {
 	MaxResourceSize int64         // largest object body; default 20 MiB, advertised as max-resource-size
 	MaxBodySize     int64         // largest request body of any kind; default 25 MiB
 	// QuotaBytes is each user's storage quota (RFC 4331), enforced on PUT,
-	// COPY, PROPPATCH and MKCOL with 507 quota-not-exceeded. Bodies, names
-	// and properties count against it. 0 means no quota: then
+	// COPY, PROPPATCH and MKCOL with 507 quota-not-exceeded, inside each
+	// write's transaction (storage.Limits). Bodies, names and properties
+	// count against it. 0 means no quota: then
 	// quota-available-bytes is not reported at all (a 404 propstat, which
 	// RFC 4331 section 3 allows for unlimited storage), since the DAV
 	// layer knows no meaningful free space; quota-used-bytes always is.
@@ -56,6 +57,7 @@ type handler struct {
 	maxBodySize     int64
 	quota           int64
 	limits          limits
+	writeLimits     WriteLimits // what PUT's StoreObject applies
 	parsed          *parsedCache
 	log             *slog.Logger
 	refusals        *loginLog // refused and throttled logins, once per address a minute
@@ -114,6 +116,7 @@ func NewHandler(o Options) http.Handler {
 	if h.maxBodySize < h.maxResourceSize {
 		h.maxBodySize = h.maxResourceSize
 	}
+	h.writeLimits = o.WriteLimits()
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -282,6 +285,8 @@ func storageErr(err error) error {
 		return errStatus(http.StatusMethodNotAllowed, "the resource already exists")
 	case errors.Is(err, storage.ErrInvalid):
 		return errStatus(http.StatusForbidden, "the source and the destination overlap")
+	case errors.Is(err, storage.ErrLimit):
+		return limitErr(err)
 	}
 	return errInternal(err)
 }

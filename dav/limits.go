@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
@@ -13,12 +12,12 @@ import (
 
 // limits are the caps of one handler, from Options with defaults filled in.
 type limits struct {
-	xml            xmlLimits
-	multigetHrefs  int
-	calendar       ical.Options // caps of every evaluation of client-stored data
-	maxObjects     int64        // per collection; negative for none
-	maxCollections int64        // per user; negative for none
-	maxProps       int64        // bytes of the stored properties of one resource
+	xml           xmlLimits
+	multigetHrefs int
+	calendar      ical.Options // caps of every evaluation of client-stored data
+	// store holds the quota, the two counts and the properties cap; the
+	// storage engine checks them in the transaction of every write.
+	store storage.Limits
 }
 
 // xmlLimits bound one XML document.
@@ -61,24 +60,33 @@ var (
 // newLimits fills in the defaults of the caps in o.
 func newLimits(o Options) limits {
 	l := limits{
-		xml:            xmlLimits{depth: orDefault(o.MaxXMLDepth, defaultXMLDepth), elements: orDefault(o.MaxXMLElements, defaultXMLElements)},
-		multigetHrefs:  orDefault(o.MaxMultigetHrefs, defaultMaxMultigetHrefs),
-		maxObjects:     o.MaxObjects,
-		maxCollections: o.MaxCollections,
-		maxProps:       o.MaxPropertiesSize,
+		xml:           xmlLimits{depth: orDefault(o.MaxXMLDepth, defaultXMLDepth), elements: orDefault(o.MaxXMLElements, defaultXMLElements)},
+		multigetHrefs: orDefault(o.MaxMultigetHrefs, defaultMaxMultigetHrefs),
+		store: storage.Limits{
+			QuotaBytes:     max(o.QuotaBytes, 0),
+			MaxObjects:     countLimit(o.MaxObjects, defaultMaxObjects),
+			MaxCollections: countLimit(o.MaxCollections, defaultMaxCollections),
+			MaxPropsBytes:  o.MaxPropertiesSize,
+		},
 	}
-	if l.maxProps <= 0 {
-		l.maxProps = defaultMaxProps
+	if l.store.MaxPropsBytes <= 0 {
+		l.store.MaxPropsBytes = defaultMaxProps
 	}
 	n := orDefault(o.MaxInstances, defaultMaxInstances)
 	l.calendar = ical.Options{MaxInstances: n, MaxSteps: n * stepsPerInstance}
-	if l.maxObjects == 0 {
-		l.maxObjects = defaultMaxObjects
-	}
-	if l.maxCollections == 0 {
-		l.maxCollections = defaultMaxCollections
-	}
 	return l
+}
+
+// countLimit returns a count limit of Options as storage takes it: def
+// for 0, and 0 (none) for a negative one.
+func countLimit(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // orDefault returns v, or def when v is not positive.
@@ -97,105 +105,22 @@ func (l limits) checkMultiget(rr *reportRequest) error {
 	return errStatus(http.StatusForbidden, "a multiget may ask for at most "+strconv.Itoa(l.multigetHrefs)+" resources")
 }
 
-// checkObjectCount refuses a new object name in coll when the collection
-// holds as many objects as it may; replacing an object is always allowed.
-// Like the quota, it is checked before the write, not in its transaction:
-// concurrent writes may overshoot it by a few.
-func (q *request) checkObjectCount(coll *storage.Collection, name string) error {
-	max := q.h.limits.maxObjects
-	if max < 0 {
+// limitErr maps a write the storage engine refused for one of its limits
+// to its answer: 507 Insufficient Storage with quota-not-exceeded (RFC 4331
+// section 6) or the condition of the count or size; nil for any other error.
+func limitErr(err error) *Error {
+	var le *storage.LimitError
+	if !errors.As(err, &le) {
 		return nil
 	}
-	c, err := q.space.Counts(q.ctx, coll.ID)
-	if err != nil {
-		return errInternal(err)
+	max := strconv.FormatInt(le.Max, 10)
+	switch le.Limit {
+	case storage.LimitObjects:
+		return errCond(http.StatusInsufficientStorage, condMaxObjects, "a collection may hold at most "+max+" resources")
+	case storage.LimitCollections:
+		return errCond(http.StatusInsufficientStorage, condMaxCollections, "an account may have at most "+max+" collections")
+	case storage.LimitProps:
+		return errCond(http.StatusInsufficientStorage, condMaxProps, "the properties of one resource may take at most "+max+" bytes")
 	}
-	if c.Objects < max {
-		return nil
-	}
-	if _, err := q.space.Object(q.ctx, coll.ID, name, storage.ReadOptions{}); err == nil {
-		return nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return errInternal(err)
-	}
-	return errCond(http.StatusInsufficientStorage, condMaxObjects,
-		"a collection may hold at most "+strconv.FormatInt(max, 10)+" resources")
-}
-
-// checkProps refuses properties that would grow a resource's from before
-// to after bytes beyond the properties cap, or the account beyond its quota.
-// What shrinks is always allowed, so a resource over a lowered cap can be
-// cleaned up. Like the quota, it is checked before the write.
-func (q *request) checkProps(before, after int64) error {
-	if after <= before {
-		return nil
-	}
-	if after > q.h.limits.maxProps {
-		return errCond(http.StatusInsufficientStorage, condMaxProps,
-			"the properties of one resource may take at most "+strconv.FormatInt(q.h.limits.maxProps, 10)+" bytes")
-	}
-	return q.checkRoom(after - before)
-}
-
-// checkRoom refuses adding bytes that take the account beyond its quota
-// (RFC 4331 section 6: 507 with quota-not-exceeded).
-func (q *request) checkRoom(bytes int64) error {
-	if q.h.quota == 0 || bytes <= 0 {
-		return nil
-	}
-	used, err := q.usedBytes()
-	if err != nil {
-		return errInternal(err)
-	}
-	if used+bytes > q.h.quota {
-		return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
-	}
-	return nil
-}
-
-// checkCollectionCount refuses adding collections, net of those replaced,
-// beyond the user's limit.
-func (q *request) checkCollectionCount(adding, replacing int) error {
-	max := q.h.limits.maxCollections
-	if max < 0 || adding <= replacing {
-		return nil
-	}
-	c, err := q.space.Counts(q.ctx, 0)
-	if err != nil {
-		return errInternal(err)
-	}
-	if c.Collections+int64(adding-replacing) <= max {
-		return nil
-	}
-	return errCond(http.StatusInsufficientStorage, condMaxCollections,
-		"an account may have at most "+strconv.FormatInt(max, 10)+" collections")
-}
-
-// subtree returns the collection at home and name with the collections
-// nested in it, or none when it does not exist.
-func (q *request) subtree(home storage.Home, name string) ([]storage.Collection, error) {
-	all, err := q.space.Collections(q.ctx, home)
-	if err != nil {
-		return nil, err
-	}
-	var out []storage.Collection
-	for _, c := range all {
-		if c.Name == name || strings.HasPrefix(c.Name, name+"/") {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-// treeBytes returns what the collections in cs count for: their objects and properties.
-func (q *request) treeBytes(cs []storage.Collection) (int64, error) {
-	var n int64
-	for _, c := range cs {
-		k, err := q.space.Counts(q.ctx, c.ID)
-		if err != nil {
-			return 0, err
-		}
-		n += k.Bytes
-	}
-	return n, nil
+	return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
 }

@@ -177,6 +177,36 @@ func TestQuotaCreditsReplacedDestination(t *testing.T) {
 	})
 }
 
+// TestRefusedTransferKeepsWhatIsInTheWay: a COPY with Overwrite onto a
+// resource of the other kind, refused for a limit, leaves that resource
+// where it was: it is replaced in the transfer's own transaction, not
+// deleted before it.
+func TestRefusedTransferKeepsWhatIsInTheWay(t *testing.T) {
+	const p = "/dav/addressbooks/alice/p/"
+	forty := strings.Repeat("x", 40)
+	t.Run("quota", func(t *testing.T) {
+		ts := newTestServer(t, withRoom(t, 100)) // each object counts 40 bytes and its name
+		runLimitCases(t, ts, []limitCase{
+			{"MKCOL p", "MKCOL", p, "", nil, 201, ""},
+			{"p/a", "PUT", p + "a.txt", forty, nil, 201, ""},
+			{"p/b", "PUT", p + "b.txt", forty, nil, 201, ""},
+			{"MKCOL p/sub", "MKCOL", p + "sub/", "", nil, 201, ""},
+			{"object copy over a collection", "COPY", p + "a.txt", "", []string{"Destination: " + p + "sub"}, 507, "quota-not-exceeded"},
+			{"the collection stays", "PROPFIND", p + "sub/", "", []string{"Depth: 0"}, 207, ""},
+		})
+	})
+	t.Run("collections", func(t *testing.T) {
+		ts := newTestServer(t, func(o *Options) { o.MaxCollections = 5 }) // every account starts with three
+		runLimitCases(t, ts, []limitCase{
+			{"MKCOL p", "MKCOL", p, "", nil, 201, ""},
+			{"MKCOL q", "MKCOL", "/dav/addressbooks/alice/q/", "", nil, 201, ""},
+			{"p/x", "PUT", p + "x.txt", forty, nil, 201, ""},
+			{"collection copy over an object", "COPY", "/dav/addressbooks/alice/q/", "", []string{"Destination: " + p + "x.txt/"}, 507, "max-collections"},
+			{"the object stays", "GET", p + "x.txt", "", nil, 200, ""},
+		})
+	})
+}
+
 // TestNameLimits: a name beyond 255 bytes or a path beyond 4 KiB, decoded,
 // gets 414 with the cap in the message (403 as a Destination), and
 // nothing is stored; names at the caps are served.

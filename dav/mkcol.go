@@ -122,17 +122,11 @@ func (q *request) mkcol() error {
 			delete(m.props, k) // computed live properties are never stored
 		}
 	}
-	if err := q.checkCollectionCount(1, 0); err != nil {
-		return err
-	}
-	if err := q.checkProps(0, m.props.Size()); err != nil {
-		return err
-	}
-	_, err = q.space.CreateCollection(q.ctx, storage.NewCollection{Home: p.home, Name: p.coll, Kind: m.kind, Props: m.props})
+	_, err = q.space.CreateCollection(q.ctx, storage.NewCollection{Home: p.home, Name: p.coll, Kind: m.kind, Props: m.props, Limits: q.h.limits.store})
 	if errors.Is(err, storage.ErrExists) {
 		return errStatus(http.StatusMethodNotAllowed, "a collection already exists here")
 	} else if err != nil {
-		return errInternal(err)
+		return storageErr(err)
 	}
 	q.w.Header().Set("Location", p.href())
 	q.w.Header().Set("Content-Length", "0")

@@ -2,9 +2,7 @@ package dav
 
 import (
 	"encoding/xml"
-	"maps"
 	"net/http"
-	"slices"
 
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -99,11 +97,12 @@ func (q *request) proppatch() error {
 		writeMultistatus(q.w, ms)
 		return nil
 	}
+	// The update is atomic (RFC 4918 section 9.2): a patch that would take
+	// the resource's properties beyond their cap or the account beyond its
+	// quota stores nothing, and the whole request fails with 507 and the
+	// condition.
 	set, remove := patchSets(ops)
-	if err := q.checkPatch(res, set, remove); err != nil {
-		return err
-	}
-	if err := apply(set, remove); err != nil {
+	if err := apply(storage.PatchOptions{Set: set, Remove: remove, Limits: q.h.limits.store}); err != nil {
 		return storageErr(err)
 	}
 	seen := map[xml.Name]bool{}
@@ -119,58 +118,26 @@ func (q *request) proppatch() error {
 
 // patcher returns the storage call that patches the properties of a
 // resource, or nil where none are stored.
-func (q *request) patcher(res *resource) func(set storage.Props, remove []string) error {
+func (q *request) patcher(res *resource) func(o storage.PatchOptions) error {
 	switch res.path.kind {
 	case pathCollection:
-		return func(set storage.Props, remove []string) error {
-			return q.space.PatchCollection(q.ctx, res.coll.ID, set, remove)
+		return func(o storage.PatchOptions) error {
+			return q.space.PatchCollection(q.ctx, res.coll.ID, o)
 		}
 	case pathObject:
-		return func(set storage.Props, remove []string) error {
-			return q.space.PatchObject(q.ctx, res.coll.ID, res.obj.Name, set, remove)
+		return func(o storage.PatchOptions) error {
+			return q.space.PatchObject(q.ctx, res.coll.ID, res.obj.Name, o)
 		}
 	case pathPrincipal, pathHome:
 		scope := storage.ScopePrincipal
 		if res.path.kind == pathHome {
 			scope = storage.Scope(res.path.home)
 		}
-		return func(set storage.Props, remove []string) error {
-			return q.space.PatchProps(q.ctx, scope, set, remove)
+		return func(o storage.PatchOptions) error {
+			return q.space.PatchProps(q.ctx, scope, o)
 		}
 	}
 	return nil
-}
-
-// checkPatch refuses a patch that would take the resource's properties
-// beyond their cap or the account beyond its quota, before anything is
-// stored: the update is atomic (RFC 4918 section 9.2), so the whole request
-// fails with 507 and the condition.
-func (q *request) checkPatch(res *resource, set storage.Props, remove []string) error {
-	var current storage.Props
-	switch res.path.kind {
-	case pathCollection:
-		current = res.coll.Props
-	case pathObject:
-		current = res.obj.Props
-	default:
-		scope := storage.ScopePrincipal
-		if res.path.kind == pathHome {
-			scope = storage.Scope(res.path.home)
-		}
-		var err error
-		if current, err = q.space.Props(q.ctx, scope); err != nil {
-			return errInternal(err)
-		}
-	}
-	// patchSets never sets and removes the same property.
-	before := current.Size()
-	after := before
-	for _, k := range append(slices.Collect(maps.Keys(set)), remove...) {
-		if old, ok := current[k]; ok {
-			after -= int64(len(k) + len(old))
-		}
-	}
-	return q.checkProps(before, after+set.Size())
 }
 
 // patchSets folds the instructions, in document order, into what to set

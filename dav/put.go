@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/coffer-dav/coffer/dav/ical"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -101,11 +100,7 @@ func (q *request) put() error {
 	} else if err != nil {
 		return errInternal(err)
 	}
-	maxSize := condCalendarMaxSize
-	if coll.Kind == storage.KindAddressBook {
-		maxSize = condAddressMaxSize
-	}
-	tooLarge := errCond(http.StatusForbidden, maxSize, "the resource exceeds the size limit")
+	tooLarge := errTooLarge(coll)
 	if q.r.ContentLength > q.h.maxResourceSize {
 		return tooLarge
 	}
@@ -117,46 +112,13 @@ func (q *request) put() error {
 		}
 		return errStatus(http.StatusBadRequest, "the request body could not be read")
 	}
-	opts := storage.PutOptions{Name: p.name, Body: body}
-	switch coll.Kind {
-	case storage.KindCalendar:
-		var obj *ical.Object
-		opts.UID, obj, err = validateCalendar(body, supportedComponents(coll))
-		opts.ContentType = calendarContentType
-		if err == nil {
-			opts.Index, err = calendarIndex(obj, coll, q.h.limits.calendar)
-		}
-	case storage.KindAddressBook:
-		opts.UID, err = validateVCard(body)
-		opts.ContentType = vcardContentType
-	default:
-		opts.ContentType = q.r.Header.Get("Content-Type")
-		if _, _, perr := mime.ParseMediaType(opts.ContentType); perr != nil {
-			opts.ContentType = "application/octet-stream"
-		}
-	}
-	if err != nil {
-		return err
-	}
+	opts := StoreOptions{User: q.acct.Username, Name: p.name, ContentType: q.r.Header.Get("Content-Type"), Body: body, Limits: q.h.writeLimits}
 	if err := q.putPreconditions(coll, &opts); err != nil {
 		return err
 	}
-	if err := q.checkQuota(coll, p.name, int64(len(body)), true); err != nil {
+	res, err := StoreObject(q.ctx, q.space, coll, opts)
+	if err != nil {
 		return err
-	}
-	if err := q.checkObjectCount(coll, p.name); err != nil {
-		return err
-	}
-	res, err := q.space.PutObject(q.ctx, coll.ID, opts)
-	switch {
-	case q.uidConflict(err, coll) != nil:
-		return q.uidConflict(err, coll)
-	case errors.Is(err, storage.ErrPrecondition):
-		return errStatus(http.StatusPreconditionFailed, "the resource has changed or exists already")
-	case errors.Is(err, storage.ErrNotFound):
-		return errStatus(http.StatusConflict, "the parent collection does not exist")
-	case err != nil:
-		return errInternal(err)
 	}
 	q.w.Header().Set("ETag", quoteETag(res.Object.ETag))
 	if res.Created {
@@ -167,47 +129,10 @@ func (q *request) put() error {
 	return nil
 }
 
-// uidConflict maps a *storage.UIDConflict to 403 no-uid-conflict with
-// the href of the other object (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1); nil
-// for any other error.
-func (q *request) uidConflict(err error, coll *storage.Collection) error {
-	var conflict *storage.UIDConflict
-	if !errors.As(err, &conflict) {
-		return nil
-	}
-	cond := condCalendarNoUIDConflict
-	if coll.Kind == storage.KindAddressBook {
-		cond = condAddressNoUIDConflict
-	}
-	e := errCond(http.StatusForbidden, cond, "another resource in this collection has the same UID")
-	e.Href = objectHref(q.acct.Username, coll.Home, coll.Name, conflict.Name)
-	return e
-}
-
-// checkQuota refuses storing size bytes (body and properties) as name in
-// coll when that would take the account over its quota; the name counts
-// too, and what the write replaces is credited. keepProps says the object
-// there keeps its properties (PUT), so they count on both sides.
-func (q *request) checkQuota(coll *storage.Collection, name string, size int64, keepProps bool) error {
-	if q.h.quota == 0 {
-		return nil
-	}
-	added := size + int64(len(name))
-	if old, err := q.space.Object(q.ctx, coll.ID, name, storage.ReadOptions{}); err == nil {
-		added -= old.Size + int64(len(name))
-		if !keepProps {
-			added -= old.Props.Size()
-		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return errInternal(err)
-	}
-	return q.checkRoom(added)
-}
-
 // putPreconditions turns If-Match and If-None-Match into the storage
 // options, which storage checks atomically with the write. Lists of tags
 // (rare) are narrowed to the current tag first.
-func (q *request) putPreconditions(coll *storage.Collection, opts *storage.PutOptions) error {
+func (q *request) putPreconditions(coll *storage.Collection, opts *StoreOptions) error {
 	failed := errStatus(http.StatusPreconditionFailed, "the resource has changed or exists already")
 	if v := strings.TrimSpace(q.r.Header.Get("If-Match")); v != "" {
 		if v == "*" {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,10 +23,10 @@ type Target struct {
 	AccountID int64
 	Username  string
 	Space     storage.Space
-	Logger    *slog.Logger // for the DAV layer's own errors; nil discards them
-	// Limits are the caps every object written must meet, the operator's
-	// as a client's PUT meets them (quota, sizes, counts); its Auth and
-	// Logger are not used.
+	// Limits are the caps every write must meet, the operator's, as a
+	// client's PUT, MKCOL and PROPPATCH meet them (quota, sizes, counts):
+	// objects go through dav.StoreObject, collections and properties
+	// carry them to the storage engine. Its Auth and Logger are not used.
 	Limits dav.Options
 	// Progress, when set, is called as the import goes with the number
 	// of objects handled so far and the number in the file.
@@ -42,6 +41,12 @@ type ImportResult struct {
 	Written     map[string]int // objects written, by collection name
 	Skipped     []string       // objects that were there already, each named
 	Refused     []string       // objects the server refused, each with the reason
+}
+
+// writer stores the objects of one import into the target's account.
+type writer struct {
+	t      Target
+	limits dav.WriteLimits
 }
 
 // Import limits.
@@ -111,7 +116,7 @@ func importStream(ctx context.Context, t Target, data []byte) (*ImportResult, er
 	if err != nil {
 		return nil, err
 	}
-	w := newDAVWriter(t)
+	w := newWriter(t)
 	res := &ImportResult{Total: len(chunks), Written: map[string]int{}}
 	for i, c := range chunks {
 		if t.Progress != nil {
@@ -132,16 +137,16 @@ func importStream(ctx context.Context, t Target, data []byte) (*ImportResult, er
 		if err != nil {
 			return res, err
 		}
-		err = w.put(ctx, target.Home, target.Name, name, "", c.body, true)
-		var pe *putError
+		err = w.store(ctx, target, name, "", c.body)
+		var de *dav.Error
 		switch {
 		case err == nil:
 			res.Objects++
 			res.Written[target.Name]++
-		case errors.As(err, &pe) && pe.Status == http.StatusPreconditionFailed:
+		case errors.As(err, &de) && de.Status == http.StatusPreconditionFailed:
 			res.Skipped = append(res.Skipped, what+": "+name+" exists already")
-		case errors.As(err, &pe):
-			res.Refused = append(res.Refused, fmt.Sprintf("%s: refused (%d): %s", what, pe.Status, pe.Message))
+		case errors.As(err, &de) && de.Status != http.StatusInternalServerError:
+			res.Refused = append(res.Refused, fmt.Sprintf("%s: refused (%d): %s", what, de.Status, de.Message))
 		default:
 			return res, err
 		}
@@ -178,15 +183,15 @@ func importArchive(ctx context.Context, t Target, zr *zip.Reader) (*ImportResult
 	for _, cm := range order {
 		res.Total += len(cm.Objects)
 	}
-	w := newDAVWriter(t)
+	w := newWriter(t)
 	for _, cm := range order {
 		if err := restoreCollection(ctx, t, w, files, cm, res); err != nil {
 			return res, fmt.Errorf("%s/%s: %w", cm.Home, cm.Name, err)
 		}
 	}
 	for scope, p := range man.AccountProps {
-		if err := t.Space.PatchProps(ctx, storage.Scope(scope), p.decode(), nil); err != nil {
-			return res, fmt.Errorf("account properties %s: %w", scope, err)
+		if err := t.Space.PatchProps(ctx, storage.Scope(scope), storage.PatchOptions{Set: p.decode(), Limits: w.limits.Storage()}); err != nil {
+			return res, fmt.Errorf("account properties %s: %w", scope, limitErr(err))
 		}
 	}
 	return res, nil
@@ -221,13 +226,13 @@ func checkManifest(man *manifest) error {
 
 // restoreCollection creates (or fills, when it is a fresh default) one
 // collection with its properties, then writes its objects in order.
-func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[string]*zip.File, cm collectionManifest, res *ImportResult) error {
+func restoreCollection(ctx context.Context, t Target, w *writer, files map[string]*zip.File, cm collectionManifest, res *ImportResult) error {
 	home, kind, props := storage.Home(cm.Home), storage.Kind(cm.Kind), cm.Props.decode()
 	coll, err := t.Space.Collection(ctx, home, cm.Name)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		if coll, err = t.Space.CreateCollection(ctx, storage.NewCollection{Home: home, Name: cm.Name, Kind: kind, Props: props}); err != nil {
-			return err
+		if coll, err = t.Space.CreateCollection(ctx, storage.NewCollection{Home: home, Name: cm.Name, Kind: kind, Props: props, Limits: w.limits.Storage()}); err != nil {
+			return limitErr(err)
 		}
 	case err != nil:
 		return err
@@ -249,8 +254,8 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 				remove = append(remove, k)
 			}
 		}
-		if err := t.Space.PatchCollection(ctx, coll.ID, props, remove); err != nil {
-			return err
+		if err := t.Space.PatchCollection(ctx, coll.ID, storage.PatchOptions{Set: props, Remove: remove, Limits: w.limits.Storage()}); err != nil {
+			return limitErr(err)
 		}
 	}
 	res.Collections++
@@ -278,12 +283,12 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 				return fmt.Errorf("%s has %d bytes, collections.json says %d", om.File, len(body), om.Size)
 			}
 		}
-		if err := w.put(ctx, home, cm.Name, om.Name, om.ContentType, body, true); err != nil {
+		if err := w.store(ctx, coll, om.Name, om.ContentType, body); err != nil {
 			return fmt.Errorf("object %q: %w", om.Name, err)
 		}
 		if p := om.Props.decode(); len(p) > 0 {
-			if err := t.Space.PatchObject(ctx, coll.ID, om.Name, p, nil); err != nil {
-				return fmt.Errorf("object %q: %w", om.Name, err)
+			if err := t.Space.PatchObject(ctx, coll.ID, om.Name, storage.PatchOptions{Set: p, Limits: w.limits.Storage()}); err != nil {
+				return fmt.Errorf("object %q: %w", om.Name, limitErr(err))
 			}
 		}
 		res.Objects++
@@ -293,6 +298,27 @@ func restoreCollection(ctx context.Context, t Target, w *davWriter, files map[st
 		}
 	}
 	return nil
+}
+
+// newWriter returns a writer into the target's account, under its limits.
+func newWriter(t Target) *writer {
+	return &writer{t: t, limits: t.Limits.WriteLimits()}
+}
+
+// store validates and stores one new object in coll through the admission
+// path of a client's PUT; a refusal is a *dav.Error.
+func (w *writer) store(ctx context.Context, coll *storage.Collection, name, contentType string, body []byte) error {
+	_, err := dav.StoreObject(ctx, w.t.Space, coll, dav.StoreOptions{User: w.t.Username, Name: name, ContentType: contentType, Body: body, IfNoneMatch: true, Limits: w.limits})
+	return err
+}
+
+// limitErr turns a write the storage engine refused for a limit into the
+// DAV answer a client would get; any other error stays as it is.
+func limitErr(err error) error {
+	if errors.Is(err, storage.ErrLimit) {
+		return dav.StorageError(err)
+	}
+	return err
 }
 
 // readEntry reads one file of the zip, refusing more than limit bytes.

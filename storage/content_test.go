@@ -170,7 +170,7 @@ func TestDamagedContent(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A PROPPATCH moves the revision, not what the content is bound to.
-			if err := s.PatchObject(ctx, c.ID, "ev.ics", Props{"{x:}p": []byte("v")}, nil); err != nil {
+			if err := s.PatchObject(ctx, c.ID, "ev.ics", PatchOptions{Set: Props{"{x:}p": []byte("v")}}); err != nil {
 				t.Fatal(err)
 			}
 			if o, err := s.Object(ctx, c.ID, "ev.ics", ReadOptions{Body: true}); err != nil || string(o.Body) != "NEW BODY" {

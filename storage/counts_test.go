@@ -63,15 +63,15 @@ func TestKeptTotalsAgreeWithRows(t *testing.T) {
 	check("create")
 	put(a, "1", "a much longer body than before")
 	check("replace")
-	if err := s.PatchObject(ctx, a.ID, "1", Props{"{x}a": []byte("<x:a>value</x:a>"), "{x}b": []byte("<x:b/>")}, nil); err != nil {
+	if err := s.PatchObject(ctx, a.ID, "1", PatchOptions{Set: Props{"{x}a": []byte("<x:a>value</x:a>"), "{x}b": []byte("<x:b/>")}}); err != nil {
 		t.Fatal(err)
 	}
 	check("object properties set")
-	if err := s.PatchObject(ctx, a.ID, "1", nil, []string{"{x}b"}); err != nil {
+	if err := s.PatchObject(ctx, a.ID, "1", PatchOptions{Remove: []string{"{x}b"}}); err != nil {
 		t.Fatal(err)
 	}
 	check("object property removed")
-	if err := s.PatchCollection(ctx, a.ID, Props{"{DAV:}displayname": []byte("<D:displayname>A much longer name</D:displayname>")}, nil); err != nil {
+	if err := s.PatchCollection(ctx, a.ID, PatchOptions{Set: Props{"{DAV:}displayname": []byte("<D:displayname>A much longer name</D:displayname>")}}); err != nil {
 		t.Fatal(err)
 	}
 	check("collection properties")
@@ -110,7 +110,7 @@ func TestChangeLogKeepsOneRowPerName(t *testing.T) {
 		if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: name, Body: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PatchObject(ctx, c.ID, name, Props{"{x}p": []byte("v")}, nil); err != nil {
+		if err := s.PatchObject(ctx, c.ID, name, PatchOptions{Set: Props{"{x}p": []byte("v")}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteObject(ctx, c.ID, name, DeleteOptions{}); err != nil {

@@ -80,7 +80,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 		}
 		want[name] = body
 	}
-	if err := s.PatchObject(ctx, c.ID, "03.ics", Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}, nil); err != nil {
+	if err := s.PatchObject(ctx, c.ID, "03.ics", PatchOptions{Set: Props{"{x:}p": []byte("<p xmlns='x:'>v</p>")}}); err != nil {
 		t.Fatal(err)
 	}
 	exact, err := s.Counts(ctx, c.ID)

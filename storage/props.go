@@ -45,7 +45,7 @@ const (
 )
 
 // PatchObject sets and removes dead properties of an object.
-func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) error {
+func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name string, o PatchOptions) error {
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
 		ref, err := s.ref(ctx, tx, collection)
 		if err != nil {
@@ -74,23 +74,30 @@ func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name st
 			}
 			meta = int64(len(name)) + moved // the exact size, where the old one was estimated
 		}
-		delta, err := s.patchRows(ctx, tx, owner, set, remove, rev)
+		delta, err := s.patchRows(ctx, tx, owner, o.Set, o.Remove, rev)
 		if err != nil {
 			return err
 		}
 		meta += delta
+		names := int64(len(name))
+		if err := checkProps(o.Limits, oldMeta-names, meta-names); err != nil {
+			return err
+		}
 		if err := s.moveCounts(ctx, tx, ref.id, rev, 0, meta-oldMeta); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE objects SET props_sealed = NULL, meta_bytes = ?, revision = ? WHERE id = ?`, meta, rev, id); err != nil {
 			return fmt.Errorf("storage: update object: %w", err)
 		}
+		if err := s.checkQuota(ctx, tx, o.Limits, meta-oldMeta, 0); err != nil {
+			return err
+		}
 		return s.logChange(ctx, tx, ref.id, mac, sealedName, rev, false)
 	})
 }
 
 // PatchCollection sets and removes properties and raises the revision.
-func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, remove []string) error {
+func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, o PatchOptions) error {
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var uid, legacy []byte
 		var bytes int64
@@ -106,19 +113,23 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, set Props, 
 			return err
 		}
 		owner := s.collectionOwner(id, uid)
+		before := bytes
 		if len(legacy) > 0 {
 			if bytes, err = s.moveLegacy(ctx, tx, owner, s.ad(uid, nil, fieldCollectionProps), legacy, rev); err != nil {
 				return err
 			}
 		}
-		delta, err := s.patchRows(ctx, tx, owner, set, remove, rev)
+		delta, err := s.patchRows(ctx, tx, owner, o.Set, o.Remove, rev)
 		if err != nil {
+			return err
+		}
+		if err := checkProps(o.Limits, before, bytes+delta); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE collections SET props_sealed = X'', props_bytes = ?, revision = ? WHERE id = ?`, bytes+delta, rev, id); err != nil {
 			return fmt.Errorf("storage: update collection: %w", err)
 		}
-		return nil
+		return s.checkQuota(ctx, tx, o.Limits, bytes+delta-before, 0)
 	})
 }
 
@@ -142,13 +153,17 @@ func (s *sqliteSpace) Props(ctx context.Context, scope Scope) (Props, error) {
 }
 
 // PatchProps sets and removes properties of the principal or of a home.
-func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, set Props, remove []string) error {
+func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, o PatchOptions) error {
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
 		rev, err := s.nextRevision(ctx, tx)
 		if err != nil {
 			return err
 		}
 		owner := s.scopeOwner(scope)
+		before, err := s.scopeBytes(ctx, tx, scope)
+		if err != nil {
+			return err
+		}
 		var legacy []byte
 		err = tx.QueryRowContext(ctx, `DELETE FROM account_props WHERE account_id = ? AND scope = ? RETURNING props_sealed`, s.user, string(scope)).Scan(&legacy)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -159,22 +174,35 @@ func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, set Props, re
 				return err
 			}
 		}
-		_, err = s.patchRows(ctx, tx, owner, set, remove, rev)
-		return err
+		if _, err = s.patchRows(ctx, tx, owner, o.Set, o.Remove, rev); err != nil {
+			return err
+		}
+		after, err := s.scopeBytes(ctx, tx, scope)
+		if err != nil {
+			return err
+		}
+		if err := checkProps(o.Limits, before, after); err != nil {
+			return err
+		}
+		return s.checkQuota(ctx, tx, o.Limits, after-before, 0)
 	})
+}
+
+// scopeBytes returns the bytes the properties of scope count for, in rows
+// and in the whole set sealed before them.
+func (s *sqliteSpace) scopeBytes(ctx context.Context, tx *sql.Tx, scope Scope) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT sum(bytes) FROM scope_props WHERE account_id = ?1 AND scope = ?2), 0)
+		+ coalesce((SELECT sum(bytes) FROM account_props WHERE account_id = ?1 AND scope = ?2), 0)`, s.user, string(scope)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("storage: read account properties: %w", err)
+	}
+	return n, nil
 }
 
 // Usage returns the bytes the user's objects, names and properties take.
 func (s *sqliteSpace) Usage(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.read.QueryRowContext(ctx,
-		`SELECT coalesce((SELECT sum(object_bytes + props_bytes) FROM collections WHERE account_id = ?1), 0)
-		      + coalesce((SELECT sum(bytes) FROM account_props WHERE account_id = ?1), 0)
-		      + coalesce((SELECT sum(bytes) FROM scope_props WHERE account_id = ?1), 0)`, s.user).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("storage: usage: %w", err)
-	}
-	return n, nil
+	return s.usage(ctx, s.db.read)
 }
 
 func (s *sqliteSpace) scopeAD(scope Scope) encryption.AD {

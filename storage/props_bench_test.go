@@ -23,12 +23,12 @@ func BenchmarkPatchOneProperty(b *testing.B) {
 			for i := range stored {
 				many[fmt.Sprintf("{urn:x}p%02d", i)] = bytes.Repeat([]byte{'a'}, 2000)
 			}
-			if err := s.PatchCollection(ctx, c.ID, many, nil); err != nil {
+			if err := s.PatchCollection(ctx, c.ID, PatchOptions{Set: many}); err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			for i := range b.N {
-				if err := s.PatchCollection(ctx, c.ID, Props{"{DAV:}displayname": []byte(fmt.Sprint(i))}, nil); err != nil {
+				if err := s.PatchCollection(ctx, c.ID, PatchOptions{Set: Props{"{DAV:}displayname": []byte(fmt.Sprint(i))}}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -71,7 +71,9 @@ func propTargets(t *testing.T, s Space) []propTarget {
 	return []propTarget{
 		{"collection",
 			func(t *testing.T, db *DB, s *sqliteSpace) propOwner { return s.collectionOwner(c.ID, uid(t, db)) },
-			func(s Space, set Props, remove []string) error { return s.PatchCollection(ctx, c.ID, set, remove) },
+			func(s Space, set Props, remove []string) error {
+				return s.PatchCollection(ctx, c.ID, PatchOptions{Set: set, Remove: remove})
+			},
 			func(s Space) (Props, error) {
 				got, err := s.Collection(ctx, HomeCalendars, "c")
 				if err != nil {
@@ -89,7 +91,9 @@ func propTargets(t *testing.T, s Space) []propTarget {
 				}
 				return s.objectOwner(id, u, mac)
 			},
-			func(s Space, set Props, remove []string) error { return s.PatchObject(ctx, c.ID, "o.ics", set, remove) },
+			func(s Space, set Props, remove []string) error {
+				return s.PatchObject(ctx, c.ID, "o.ics", PatchOptions{Set: set, Remove: remove})
+			},
 			func(s Space) (Props, error) {
 				o, err := s.Object(ctx, c.ID, "o.ics", ReadOptions{})
 				if err != nil {
@@ -99,7 +103,9 @@ func propTargets(t *testing.T, s Space) []propTarget {
 			}},
 		{"home",
 			func(t *testing.T, db *DB, s *sqliteSpace) propOwner { return s.scopeOwner(ScopeCalendars) },
-			func(s Space, set Props, remove []string) error { return s.PatchProps(ctx, ScopeCalendars, set, remove) },
+			func(s Space, set Props, remove []string) error {
+				return s.PatchProps(ctx, ScopeCalendars, PatchOptions{Set: set, Remove: remove})
+			},
 			func(s Space) (Props, error) { return s.Props(ctx, ScopeCalendars) }},
 	}
 }

@@ -69,10 +69,11 @@ type Change struct {
 
 // NewCollection describes a collection to create.
 type NewCollection struct {
-	Home  Home
-	Name  string
-	Kind  Kind
-	Props Props
+	Home   Home
+	Name   string
+	Kind   Kind
+	Props  Props
+	Limits Limits // the collection count, the properties cap and the quota
 }
 
 // PutOptions describes an object write and its preconditions, which are
@@ -85,6 +86,7 @@ type PutOptions struct {
 	IfMatch     string // entity tag without quotes, or "*"; empty for no condition
 	IfNoneMatch bool   // If-None-Match: *
 	Index       []byte // an opaque query index entry, sealed like the body; nil for none
+	Limits      Limits // the quota and the object count; a replace is credited
 }
 
 // IndexEntry is the query index entry of one object.
@@ -124,6 +126,25 @@ type TransferOptions struct {
 	// when it did (into a calendar or address book); it is what the
 	// destination's UID rule checks. Empty: the UID stored with the object.
 	UID string
+	// Limits apply to a COPY (the quota, and the object or collection
+	// count); a MOVE adds nothing and is not checked.
+	Limits Limits
+	// ReplaceCollection is, for an object, the collection that stands where
+	// it goes (an object put in the place of a collection), removed with
+	// everything in it in the same transaction; 0 for none. It needs Overwrite.
+	ReplaceCollection int64
+	// ReplaceObjectIn is, for a collection, the collection holding an
+	// object that stands where it goes (an object of the destination's last
+	// name), removed in the same transaction; 0 for none. It needs Overwrite.
+	ReplaceObjectIn int64
+}
+
+// PatchOptions describes a change of a resource's properties: removals,
+// then settings.
+type PatchOptions struct {
+	Set    Props
+	Remove []string
+	Limits Limits // the properties cap and the quota
 }
 
 // TransferResult tells what a COPY or MOVE did.
@@ -133,21 +154,25 @@ type TransferResult struct {
 
 // Space is one user's data, opened with that user's keys. Every value that
 // crosses it is plaintext; sealing happens inside. It is the seam where a
-// second storage engine can go.
+// second storage engine can go. A write given Limits checks them inside
+// its own transaction and, refused, fails with a *LimitError and changes
+// nothing.
 type Space interface {
 	// Collections lists the collections in home, ordered by creation.
 	Collections(ctx context.Context, home Home) ([]Collection, error)
 	// Collection returns one collection, or ErrNotFound.
 	Collection(ctx context.Context, home Home, name string) (*Collection, error)
-	// CreateCollection creates a collection, or fails with ErrExists.
+	// CreateCollection creates a collection, or fails with ErrExists or a *LimitError.
 	CreateCollection(ctx context.Context, c NewCollection) (*Collection, error)
-	// PatchCollection sets and removes properties and raises the revision.
-	PatchCollection(ctx context.Context, id int64, set Props, remove []string) error
+	// PatchCollection sets and removes properties and raises the revision;
+	// it may fail with a *LimitError.
+	PatchCollection(ctx context.Context, id int64, o PatchOptions) error
 	// DeleteCollection removes a collection, the collections nested in it,
 	// and everything in them.
 	DeleteCollection(ctx context.Context, id int64) error
 	// TransferCollection copies or moves a collection, with the collections
-	// nested in it, to home and name.
+	// nested in it, to home and name, in one transaction; it may fail with a
+	// *LimitError.
 	TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error)
 
 	// Objects lists the objects of a collection, without bodies.
@@ -157,17 +182,19 @@ type Space interface {
 	// ObjectsNamed returns the objects with the given names, in the order
 	// asked and nil where a name has none.
 	ObjectsNamed(ctx context.Context, collection int64, names []string, o ReadOptions) ([]*Object, error)
-	// PutObject creates or replaces an object. It fails with ErrPrecondition
-	// or a *UIDConflict and then changes nothing.
+	// PutObject creates or replaces an object. It fails with ErrPrecondition,
+	// a *UIDConflict or a *LimitError and then changes nothing.
 	PutObject(ctx context.Context, collection int64, o PutOptions) (*PutResult, error)
 	// DeleteObject removes an object, or fails with ErrNotFound or ErrPrecondition.
 	DeleteObject(ctx context.Context, collection int64, name string, o DeleteOptions) error
 	// PatchObject sets and removes dead properties of an object. It records
-	// a change but keeps the ETag, which covers the body only.
-	PatchObject(ctx context.Context, collection int64, name string, set Props, remove []string) error
+	// a change but keeps the ETag, which covers the body only. It may fail
+	// with a *LimitError.
+	PatchObject(ctx context.Context, collection int64, name string, o PatchOptions) error
 	// TransferObject copies or moves an object with its properties, in one
 	// transaction, recording changes on both sides. It fails with
-	// ErrNotFound, ErrPrecondition or a *UIDConflict and then changes nothing.
+	// ErrNotFound, ErrPrecondition, a *UIDConflict or a *LimitError and then
+	// changes nothing.
 	TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error)
 	// Index returns the index entries of every object of a collection and
 	// the revision they reflect.
@@ -179,8 +206,9 @@ type Space interface {
 
 	// Props returns the properties of the principal or of a home.
 	Props(ctx context.Context, scope Scope) (Props, error)
-	// PatchProps sets and removes properties of the principal or of a home.
-	PatchProps(ctx context.Context, scope Scope, set Props, remove []string) error
+	// PatchProps sets and removes properties of the principal or of a home;
+	// it may fail with a *LimitError.
+	PatchProps(ctx context.Context, scope Scope, o PatchOptions) error
 	// Usage returns the bytes the user's objects, names and properties take.
 	Usage(ctx context.Context) (int64, error)
 	// Counts returns the number of the user's collections and the number

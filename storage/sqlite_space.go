@@ -118,6 +118,9 @@ func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*C
 	now := time.Now().UTC().Truncate(time.Second)
 	c := &Collection{Home: n.Home, Name: n.Name, Kind: n.Kind, Props: clone(n.Props), Created: now}
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkNewCollection(ctx, tx, n); err != nil {
+			return err
+		}
 		rev, err := s.nextRevision(ctx, tx)
 		if err != nil {
 			return err
@@ -144,25 +147,49 @@ func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*C
 	return c, nil
 }
 
-// DeleteCollection removes a collection, the collections nested in it, and
-// everything in them.
-func (s *sqliteSpace) DeleteCollection(ctx context.Context, id int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		all, err := s.tree(ctx, tx)
+// checkNewCollection refuses a collection that would take the user beyond
+// the cap of collections, its properties beyond theirs, or the user's bytes
+// beyond the quota, in that order.
+func (s *sqliteSpace) checkNewCollection(ctx context.Context, tx *sql.Tx, n NewCollection) error {
+	if n.Limits.MaxCollections > 0 {
+		count, err := s.collectionCount(ctx, tx)
 		if err != nil {
 			return err
 		}
-		src := findID(all, id)
-		if src == nil {
-			return ErrNotFound
+		if err := checkCollections(n.Limits, count, count+1); err != nil {
+			return err
 		}
-		for _, c := range subtree(all, src.Home, src.Name) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ? AND account_id = ?`, c.ID, s.user); err != nil {
-				return fmt.Errorf("storage: delete collection: %w", err)
-			}
+	}
+	size := n.Props.Size()
+	if err := checkProps(n.Limits, 0, size); err != nil {
+		return err
+	}
+	return s.checkQuota(ctx, tx, n.Limits, size, size)
+}
+
+// DeleteCollection removes a collection, the collections nested in it, and
+// everything in them.
+func (s *sqliteSpace) DeleteCollection(ctx context.Context, id int64) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error { return s.deleteTree(ctx, tx, id) })
+}
+
+// deleteTree removes a collection, the collections nested in it, and
+// everything in them, in tx.
+func (s *sqliteSpace) deleteTree(ctx context.Context, tx *sql.Tx, id int64) error {
+	all, err := s.tree(ctx, tx)
+	if err != nil {
+		return err
+	}
+	src := findID(all, id)
+	if src == nil {
+		return ErrNotFound
+	}
+	for _, c := range subtree(all, src.Home, src.Name) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ? AND account_id = ?`, c.ID, s.user); err != nil {
+			return fmt.Errorf("storage: delete collection: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Objects lists the objects of a collection, without bodies.
@@ -351,7 +378,7 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 				return err
 			}
 		}
-		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true})
+		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits})
 		if err != nil {
 			return err
 		}

@@ -178,7 +178,7 @@ func TestPatchCollectionRaisesRevision(t *testing.T) {
 	_, s, _ := testSpace(t)
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
-	if err := s.PatchCollection(ctx, c.ID, Props{"{A}color": []byte("#ff0000")}, []string{"{DAV:}displayname"}); err != nil {
+	if err := s.PatchCollection(ctx, c.ID, PatchOptions{Set: Props{"{A}color": []byte("#ff0000")}, Remove: []string{"{DAV:}displayname"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Collection(ctx, HomeCalendars, "work")
@@ -212,7 +212,7 @@ func TestSpacesAreWalledOff(t *testing.T) {
 	_, checks["PutObject"] = bob.PutObject(ctx, c.ID, PutOptions{Name: "a.ics", Body: []byte("x")})
 	checks["DeleteObject"] = bob.DeleteObject(ctx, c.ID, "a.ics", DeleteOptions{})
 	_, _, checks["Changes"] = bob.Changes(ctx, c.ID, 0)
-	checks["PatchCollection"] = bob.PatchCollection(ctx, c.ID, Props{"{x}y": nil}, nil)
+	checks["PatchCollection"] = bob.PatchCollection(ctx, c.ID, PatchOptions{Set: Props{"{x}y": nil}})
 	checks["DeleteCollection"] = bob.DeleteCollection(ctx, c.ID)
 	for op, err := range checks {
 		if !errors.Is(err, ErrNotFound) {
@@ -234,7 +234,7 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: "MARKER-HREF.ics", UID: "MARKER-UID", ContentType: "text/calendar", Body: []byte("SUMMARY:MARKER-BODY")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PatchCollection(ctx, c.ID, Props{"{DAV:}displayname": []byte("MARKER-PROP")}, nil); err != nil {
+	if err := s.PatchCollection(ctx, c.ID, PatchOptions{Set: Props{"{DAV:}displayname": []byte("MARKER-PROP")}}); err != nil {
 		t.Fatal(err)
 	}
 	scan := func() {

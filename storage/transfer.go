@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 )
@@ -31,6 +32,8 @@ type plainObject struct {
 	// keepProps says that a replace keeps the properties already stored
 	// (PUT); props is then unused.
 	keepProps bool
+	// limits are the quota and the object count the write must meet.
+	limits Limits
 }
 
 // TransferObject copies or moves an object with its properties in one transaction.
@@ -40,6 +43,14 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 	}
 	var out *TransferResult
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if o.ReplaceCollection != 0 {
+			if !o.Overwrite {
+				return ErrPrecondition
+			}
+			if err := s.deleteTree(ctx, tx, o.ReplaceCollection); err != nil {
+				return err
+			}
+		}
 		src, err := s.ref(ctx, tx, from)
 		if err != nil {
 			return err
@@ -67,6 +78,10 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		}
 		if o.UID != "" {
 			obj.uid, obj.uidKnown = o.UID, true
+		}
+		obj.limits = o.Limits
+		if o.Move {
+			obj.limits.QuotaBytes = 0 // a move adds nothing but a name
 		}
 		if macs := s.uidLookups(dst, obj); macs != nil {
 			// The object being moved away does not conflict with itself.
@@ -115,6 +130,20 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 		if len(existing) > 0 && !o.Overwrite {
 			return ErrPrecondition
 		}
+		var used int64
+		if !o.Move && !o.Shallow && o.Limits.QuotaBytes > 0 {
+			if used, err = s.usage(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if o.ReplaceObjectIn != 0 {
+			if !o.Overwrite {
+				return ErrPrecondition
+			}
+			if err := s.removeNamed(ctx, tx, o.ReplaceObjectIn, path.Base(name)); err != nil {
+				return err
+			}
+		}
 		for _, c := range existing {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ?`, c.ID); err != nil {
 				return fmt.Errorf("storage: replace collection: %w", err)
@@ -135,10 +164,54 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 				return err
 			}
 		}
+		if !o.Move {
+			if err := s.checkCopyLimits(ctx, tx, o, int64(len(all)), used); err != nil {
+				return err
+			}
+		}
 		out = &TransferResult{Created: len(existing) == 0}
 		return nil
 	})
 	return out, err
+}
+
+// removeNamed removes the object name of collection id, if there is one.
+func (s *sqliteSpace) removeNamed(ctx context.Context, tx *sql.Tx, id int64, name string) error {
+	ref, err := s.ref(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	mac := s.objectMAC(ref.uid, name)
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, ref.id, mac).Scan(&exists); err != nil {
+		return fmt.Errorf("storage: read object: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	return s.removeObject(ctx, tx, ref, mac)
+}
+
+// checkCopyLimits refuses a collection COPY, written in tx, that took the
+// user's collections beyond their cap from before, or their bytes beyond
+// the quota from used; what the copy replaced is credited. A shallow copy
+// adds properties only, which the quota does not check, as before.
+func (s *sqliteSpace) checkCopyLimits(ctx context.Context, tx *sql.Tx, o TransferOptions, before, used int64) error {
+	after, err := s.collectionCount(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := checkCollections(o.Limits, before, after); err != nil {
+		return err
+	}
+	if o.Shallow || o.Limits.QuotaBytes <= 0 {
+		return nil
+	}
+	now, err := s.usage(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return s.checkQuota(ctx, tx, o.Limits, now-used, 0)
 }
 
 // tree returns every collection of the user, with names opened.
@@ -331,7 +404,16 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 	} else {
 		legacy = nil
 	}
-	rev, err := s.bumpCounting(ctx, tx, dst.id, added, int64(len(body))+meta-oldCharge)
+	delta := int64(len(body)) + meta - oldCharge
+	if err := s.checkQuota(ctx, tx, p.limits, delta, delta); err != nil {
+		return nil, err
+	}
+	if !replaced {
+		if err := checkObjects(ctx, tx, p.limits, dst.id); err != nil {
+			return nil, err
+		}
+	}
+	rev, err := s.bumpCounting(ctx, tx, dst.id, added, delta)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func TestTransferObject(t *testing.T) {
 	put(a, "x.ics", "ux", "X")
 	put(a, "y.ics", "uy", "Y")
 	put(b, "taken.ics", "ut", "T")
-	if err := s.PatchObject(ctx, a.ID, "x.ics", Props{"{urn:x}color": []byte("red")}, nil); err != nil {
+	if err := s.PatchObject(ctx, a.ID, "x.ics", PatchOptions{Set: Props{"{urn:x}color": []byte("red")}}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -176,7 +176,7 @@ func TestAccountPropsAndUsage(t *testing.T) {
 	if p, err := s.Props(ctx, ScopeAddressBooks); err != nil || len(p) != 0 {
 		t.Fatal(p, err)
 	}
-	if err := s.PatchProps(ctx, ScopeAddressBooks, Props{"{CS}me-card": []byte("/me.vcf")}, nil); err != nil {
+	if err := s.PatchProps(ctx, ScopeAddressBooks, PatchOptions{Set: Props{"{CS}me-card": []byte("/me.vcf")}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.Props(ctx, ScopeAddressBooks); string(p["{CS}me-card"]) != "/me.vcf" {
@@ -185,7 +185,7 @@ func TestAccountPropsAndUsage(t *testing.T) {
 	if p, _ := s.Props(ctx, ScopePrincipal); len(p) != 0 {
 		t.Fatalf("scopes leak into each other: %v", p)
 	}
-	if err := s.PatchProps(ctx, ScopeAddressBooks, nil, []string{"{CS}me-card"}); err != nil {
+	if err := s.PatchProps(ctx, ScopeAddressBooks, PatchOptions{Remove: []string{"{CS}me-card"}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.Props(ctx, ScopeAddressBooks); len(p) != 0 {
@@ -198,7 +198,7 @@ func TestAccountPropsAndUsage(t *testing.T) {
 		}
 	}
 	// A PUT that replaces an object keeps its dead properties.
-	if err := s.PatchObject(ctx, c.ID, "123", Props{"{x}y": []byte("z")}, nil); err != nil {
+	if err := s.PatchObject(ctx, c.ID, "123", PatchOptions{Set: Props{"{x}y": []byte("z")}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.PutObject(ctx, c.ID, PutOptions{Name: "123", Body: []byte("1234")}); err != nil {

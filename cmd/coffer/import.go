@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -63,8 +62,7 @@ func importFile(ctx context.Context, c *config, l *limitFlags, username, file st
 	if err != nil {
 		return fmt.Errorf("unlock %s: %w", username, err)
 	}
-	t := selfservice.Target{AccountID: id.AccountID, Username: id.Username, Space: a.db.Space(id.AccountID, id.Keys),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	t := selfservice.Target{AccountID: id.AccountID, Username: id.Username, Space: a.db.Space(id.AccountID, id.Keys)}
 	l.apply(&t.Limits)
 	var last time.Time
 	t.Progress = func(done, total int) {

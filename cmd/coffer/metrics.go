@@ -293,9 +293,9 @@ func (s timedSpace) CreateCollection(ctx context.Context, c storage.NewCollectio
 	return s.Space.CreateCollection(ctx, c)
 }
 
-func (s timedSpace) PatchCollection(ctx context.Context, id int64, set storage.Props, remove []string) error {
+func (s timedSpace) PatchCollection(ctx context.Context, id int64, o storage.PatchOptions) error {
 	defer s.since("patch_collection", time.Now())
-	return s.Space.PatchCollection(ctx, id, set, remove)
+	return s.Space.PatchCollection(ctx, id, o)
 }
 
 func (s timedSpace) DeleteCollection(ctx context.Context, id int64) error {
@@ -328,9 +328,9 @@ func (s timedSpace) DeleteObject(ctx context.Context, collection int64, name str
 	return s.Space.DeleteObject(ctx, collection, name, o)
 }
 
-func (s timedSpace) PatchObject(ctx context.Context, collection int64, name string, set storage.Props, remove []string) error {
+func (s timedSpace) PatchObject(ctx context.Context, collection int64, name string, o storage.PatchOptions) error {
 	defer s.since("patch_object", time.Now())
-	return s.Space.PatchObject(ctx, collection, name, set, remove)
+	return s.Space.PatchObject(ctx, collection, name, o)
 }
 
 func (s timedSpace) Index(ctx context.Context, collection int64) ([]storage.IndexEntry, int64, error) {
