@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,20 +52,19 @@ var roleCases = []roleCase{
 	{"lifecycle/defaults", testLifecycleDefaults},
 	{"lifecycle/start and save", testLifecycleStart},
 	{"lifecycle/rollback", testLifecycleRollback},
-	{"lifecycle/serialized", testLifecycleSerialized},
 	{"lifecycle/once-keys", testOnceKeys},
 	{"lifecycle/payments", testPayments},
 	{"lifecycle/vouchers", testVouchers},
 	{"lifecycle/records", testLifecycleRecords},
 	{"outbox/due and claim", testOutbox},
-	{"outbox/concurrent claims", testConcurrentClaims},
 	{"outbox/failures", testMailFailures},
 	{"settings", testSettings},
 }
 
 // Roles runs the contract of the account-side roles (Accounts,
 // Credentials, AppPasswords, Sessions, Lifecycle, Outbox, Settings)
-// against the engines open makes: one fresh, empty engine for each case.
+// against the engines open makes: one fresh, empty engine for each case;
+// the cases of Instances run on it too, with the engine as both instances.
 // It states the behaviour of the SQLite engine, which every other engine
 // must match.
 func Roles(t *testing.T, open func(t *testing.T) Engine) {
@@ -79,6 +77,17 @@ func Roles(t *testing.T, open func(t *testing.T) Engine) {
 				}
 			})
 			c.run(t, e)
+		})
+	}
+	for _, c := range instanceCases {
+		t.Run(c.name, func(t *testing.T) {
+			e := open(t)
+			t.Cleanup(func() {
+				if err := e.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+			c.run(t, e, e)
 		})
 	}
 }
@@ -176,27 +185,6 @@ func testUsernameTaken(t *testing.T, e Engine) {
 	// Usernames are compared byte for byte: another case is another name.
 	if _, err := e.CreateAccount(ctx, storage.NewAccount{Username: "Alice", Slots: slots(nil, nil)}); err != nil {
 		t.Fatalf("Alice beside alice: %v", err)
-	}
-	// Two creators of one name at once: one wins, the other gets ErrExists.
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Go(func() {
-			_, errs[i] = e.CreateAccount(ctx, storage.NewAccount{Username: "carol", Slots: slots(nil, nil)})
-		})
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, storage.ErrExists):
-			t.Errorf("concurrent create: %v", err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d concurrent creators of carol won", won)
 	}
 }
 
@@ -898,38 +886,6 @@ func testLifecycleRollback(t *testing.T, e Engine) {
 	}
 }
 
-func testLifecycleSerialized(t *testing.T, e Engine) {
-	ctx := context.Background()
-	a := mustAccount(t, e, "alice", "")
-	if err := e.UpdateLifecycle(ctx, a.ID, func(tx storage.LifecycleTx, r *storage.LifecycleRecord) error {
-		r.Permanent, r.PaidThrough = false, t0
-		return tx.Save(r)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// Each update reads the record its predecessor wrote: none is lost.
-	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = e.UpdateLifecycle(ctx, a.ID, func(tx storage.LifecycleTx, r *storage.LifecycleRecord) error {
-				r.PaidThrough = r.PaidThrough.Add(24 * time.Hour)
-				return tx.Save(r)
-			})
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if r, err := e.LifecycleRecord(ctx, a.ID); err != nil || !r.PaidThrough.Equal(t0.Add(n*24*time.Hour)) {
-		t.Fatalf("after %d concurrent extensions by a day: %+v, %v", n, r, err)
-	}
-}
-
 func testOnceKeys(t *testing.T, e Engine) {
 	ctx := context.Background()
 	a := mustAccount(t, e, "alice", "")
@@ -1032,33 +988,6 @@ func testPayments(t *testing.T, e Engine) {
 			t.Errorf("payment %d (%s by %d) = %v, %d; want %v, %d", i, tt.txid, tt.account, applied, owner, tt.applied, tt.owner)
 		}
 	}
-	// Concurrent applications of one id: exactly one applies.
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	applied := 0
-	for range 8 {
-		wg.Go(func() {
-			err := e.UpdateLifecycle(ctx, b.ID, func(tx storage.LifecycleTx, r *storage.LifecycleRecord) error {
-				ok, owner, err := tx.AddPayment("tx-3", "pro", t0, t0)
-				if err == nil && owner != b.ID {
-					err = fmt.Errorf("owner %d", owner)
-				}
-				if ok {
-					mu.Lock()
-					applied++
-					mu.Unlock()
-				}
-				return err
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if applied != 1 {
-		t.Errorf("tx-3 applied %d times", applied)
-	}
 }
 
 func testVouchers(t *testing.T, e Engine) {
@@ -1109,30 +1038,6 @@ func testVouchers(t *testing.T, e Engine) {
 		if plan != tt.plan || days != tt.days || !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
 			t.Errorf("redemption %d (%s by %d) = %q, %d, %v; want %q, %d, %v", i, tt.code, tt.account, plan, days, err, tt.plan, tt.days, tt.err)
 		}
-	}
-	if err := e.CreateVouchers(ctx, []storage.Voucher{{CodeHash: []byte("h4"), Plan: "pro", Days: 7}}, t0); err != nil {
-		t.Fatal(err)
-	}
-	// Concurrent redemptions of one code: exactly one succeeds.
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won := 0
-	for range 8 {
-		wg.Go(func() {
-			_, _, err := redeem(b.ID, "h4")
-			switch {
-			case err == nil:
-				mu.Lock()
-				won++
-				mu.Unlock()
-			case !errors.Is(err, storage.ErrVoucherUsed):
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if won != 1 {
-		t.Errorf("h4 redeemed %d times", won)
 	}
 }
 
@@ -1283,46 +1188,6 @@ func testOutbox(t *testing.T, e Engine) {
 	job, err = e.ClaimMail(ctx, two, t0, stale)
 	if err != nil || job == nil || job.Account.Permanent || !job.Account.TrialEnd.Equal(t0) || job.Account.Plan != "trial" || job.Account.Username != "bob" {
 		t.Fatalf("bob's job = %+v, %v", job, err)
-	}
-}
-
-func testConcurrentClaims(t *testing.T, e Engine) {
-	ctx := context.Background()
-	a := mustAccount(t, e, "alice", "")
-	var evs []storage.NewEvent
-	for i := range 20 {
-		evs = append(evs, storage.NewEvent{Kind: fmt.Sprint("k", i), At: t0, Mail: true})
-	}
-	addEvents(t, e, a.ID, evs...)
-	ids := eventIDs(t, e, a.ID)
-	// Senders race for every mail, twice: first the queued ones, then the
-	// stale claims; each round every mail goes to exactly one sender.
-	for round, at := range []struct{ now, stale time.Time }{{t0, t0.Add(-time.Minute)}, {t0.Add(time.Hour), t0.Add(time.Minute)}} {
-		claims := make([]int, len(ids))
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for i, id := range ids {
-					job, err := e.ClaimMail(ctx, id, at.now, at.stale)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if job != nil {
-						mu.Lock()
-						claims[i]++
-						mu.Unlock()
-					}
-				}
-			})
-		}
-		wg.Wait()
-		for i, n := range claims {
-			if n != 1 {
-				t.Errorf("round %d: mail %d claimed %d times", round, ids[i], n)
-			}
-		}
 	}
 }
 
