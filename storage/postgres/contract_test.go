@@ -1,0 +1,45 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/coffer-dav/coffer/storage/postgres"
+	"github.com/coffer-dav/coffer/storage/storagetest"
+)
+
+// TestRolesContract runs the account-side roles' contract, which the
+// SQLite engine states, against PostgreSQL: a fresh database for each case.
+func TestRolesContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.Roles(t, func(t *testing.T) storagetest.Engine {
+		db, err := postgres.Open(context.Background(), storagetest.Postgres(t), postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+// TestInstancesContract runs the several-instances part of the contract
+// with two engines, each with its own connection pool, on one database.
+func TestInstancesContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.Instances(t, func(t *testing.T) (storagetest.Engine, storagetest.Engine) {
+		dsn := storagetest.Postgres(t)
+		var dbs [2]storagetest.Engine
+		for i := range dbs {
+			db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dbs[i] = db
+		}
+		return dbs[0], dbs[1]
+	})
+}

@@ -1,0 +1,211 @@
+// Package postgres is Coffer's PostgreSQL storage engine: SQL only, over
+// github.com/jackc/pgx/v5. It sees no key material and no plaintext: what
+// it stores for the account-side roles (key slots, verifiers, sealed
+// labels, MACs) arrives sealed or opaque. So far it plays the roles
+// Accounts, Credentials, AppPasswords, Sessions, Lifecycle, Outbox and
+// Settings, with the same behaviour as the SQLite engine (the contract in
+// storage/storagetest), and brings its own embedded, versioned migrations.
+// Still to come: the Space role (collections, objects, the change log and
+// its sync tokens, properties, limits), which lands here once the sealing
+// of records is a layer of its own above the engines.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DB is an open Coffer database on PostgreSQL.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Options configures Open.
+type Options struct {
+	// MaxConns bounds the connection pool; 0 leaves pgxpool's default
+	// (the larger of 4 and the number of CPUs), or pool_max_conns in the DSN.
+	MaxConns int32
+}
+
+// migration is one embedded schema step.
+type migration struct {
+	version int
+	name    string
+	script  string
+}
+
+// migrationLock is the key of the advisory lock that serializes
+// migrations between instances ("coffer" in ASCII).
+const migrationLock int64 = 0x636f66666572
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// The PostgreSQL database plays every account-side role.
+var (
+	_ storage.Accounts     = (*DB)(nil)
+	_ storage.Credentials  = (*DB)(nil)
+	_ storage.AppPasswords = (*DB)(nil)
+	_ storage.Sessions     = (*DB)(nil)
+	_ storage.Lifecycle    = (*DB)(nil)
+	_ storage.Outbox       = (*DB)(nil)
+	_ storage.Settings     = (*DB)(nil)
+)
+
+// Open connects to the database that dsn names (a postgres:// URL or
+// keyword/value string) and brings its schema up to date. Instances that
+// start at once on one database are safe: one migrates, the others wait
+// for it and then find nothing to do.
+func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The error of a malformed string can quote it, password included.
+		return nil, errors.New("postgres: the connection string cannot be parsed")
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if _, err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close closes the database's connections, once their queries are done.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// migrations returns the embedded migrations, by version.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %s: bad name", base)
+		}
+		script, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: base, script: string(script)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("postgres: migrations %s and %s share a version", out[i-1].name, out[i].name)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies the embedded migrations the database lacks, all in one
+// transaction that holds a transaction-scoped advisory lock: a second
+// instance starting at the same time waits at the lock, then sees the
+// versions the first one recorded. The whole upgrade commits or none of
+// it does. It refuses a database whose schema is newer than this binary's.
+// It returns how many migrations it applied.
+func migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, err
+	}
+	applied := 0
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("postgres: lock for migrations: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS coffer_schema (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return fmt.Errorf("postgres: create the schema table: %w", err)
+		}
+		var have int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM coffer_schema`).Scan(&have); err != nil {
+			return fmt.Errorf("postgres: read the schema version: %w", err)
+		}
+		if latest := ms[len(ms)-1].version; have > latest {
+			return fmt.Errorf("postgres: the database's schema is version %d, newer than this Coffer's %d: run a newer Coffer", have, latest)
+		}
+		for _, m := range ms {
+			if m.version <= have {
+				continue
+			}
+			// No arguments: pgx sends the script as one simple query, so it
+			// may hold several statements.
+			if _, err := tx.Exec(ctx, m.script); err != nil {
+				return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO coffer_schema (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+				return fmt.Errorf("postgres: record migration %s: %w", m.name, err)
+			}
+			applied++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return applied, nil
+}
+
+// inTx runs fn in a transaction (READ COMMITTED) and commits it, or rolls
+// it back when fn fails.
+func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, fn)
+}
+
+// isCode reports whether err is a PostgreSQL error with that SQLSTATE.
+func isCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
+}
+
+// isUniqueViolation reports a unique or primary key violation.
+func isUniqueViolation(err error) bool { return isCode(err, "23505") }
+
+// isForeignKeyViolation reports a row that refers to one that does not exist.
+func isForeignKeyViolation(err error) bool { return isCode(err, "23503") }
+
+// fromUnix returns the UTC time of Unix seconds.
+func fromUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+// nullTime returns NULL for the zero time, else its Unix seconds.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
+
+// fromNull returns the zero time for NULL, else the UTC time of the seconds.
+func fromNull(s *int64) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	return fromUnix(*s)
+}
