@@ -88,10 +88,14 @@ func (db *DB) AccountByUsername(ctx context.Context, username string) (*Account,
 	return a, err
 }
 
+// accountByEmail finds at most two accounts with an address, through the
+// index accounts_email (migration 0012).
+const accountByEmail = `SELECT ` + accountColumns + ` FROM accounts WHERE email <> '' AND lower(email) = lower(?) LIMIT 2`
+
 // AccountByEmail returns the one account with that e-mail address, compared
 // without regard to case, or ErrNotFound when none or several have it.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*Account, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email <> '' AND lower(email) = lower(?) LIMIT 2`, email)
+	rows, err := db.read.QueryContext(ctx, accountByEmail, email)
 	if err != nil {
 		return nil, fmt.Errorf("storage: find account by e-mail: %w", err)
 	}
