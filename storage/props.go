@@ -250,9 +250,8 @@ func (s *sqliteSpace) loadPropRows(ctx context.Context, q rowsQuerier, query str
 	}
 	defer rows.Close()
 	type tally struct {
-		o           propOwner
-		sum, stored propDigest
-		digest      bool
+		o     propOwner
+		check *propCheck
 	}
 	sums := map[int64]*tally{}
 	for rows.Next() {
@@ -267,32 +266,23 @@ func (s *sqliteSpace) loadPropRows(ctx context.Context, q rowsQuerier, query str
 		}
 		t := sums[id]
 		if t == nil {
-			t = &tally{o: o}
+			t = &tally{o: o, check: s.seal.checkProps(o.bind)}
 			sums[id] = t
 		}
-		if len(mac) == 0 {
-			if t.stored, err = s.seal.openDigest(o.bind, rev, sealed); err != nil {
-				return o.damaged(err)
-			}
-			t.digest = true
-			continue
-		}
-		name, value, err := s.seal.openProp(o.bind, mac, rev, sealed)
+		name, value, ok, err := t.check.open(mac, rev, sealed)
 		if err != nil {
 			return o.damaged(err)
 		}
-		p[name] = value
-		t.sum = t.sum.add(s.seal.term(o.bind, mac, rev))
+		if ok {
+			p[name] = value
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, t := range sums {
-		if !t.digest {
-			return damagedProps(t.o, "have lost their digest")
-		}
-		if !t.sum.equal(t.stored) {
-			return damagedProps(t.o, "do not match their digest: a row was removed or put back from an older copy")
+		if err := t.check.done(); err != nil {
+			return t.o.damaged(err)
 		}
 	}
 	return nil
@@ -312,10 +302,11 @@ func (s *sqliteSpace) patchRows(ctx context.Context, tx *sql.Tx, o propOwner, se
 		return 0, nil
 	}
 	keyed := func(mac []byte) []any { return append(append([]any{}, o.key...), mac) }
-	digest, err := s.readDigest(ctx, tx, o)
+	stored, err := s.readDigest(ctx, tx, o)
 	if err != nil {
 		return 0, err
 	}
+	patch := s.seal.patchProps(o.bind, stored)
 	var delta int64
 	for _, name := range remove {
 		if _, again := set[name]; again {
@@ -331,7 +322,7 @@ func (s *sqliteSpace) patchRows(ctx context.Context, tx *sql.Tx, o propOwner, se
 			return 0, fmt.Errorf("storage: remove property: %w", err)
 		}
 		delta -= old
-		digest = digest.sub(s.seal.term(o.bind, mac, oldRev))
+		patch.remove(mac, oldRev)
 	}
 	upsert := func(mac, sealed []byte, size int64) error {
 		cols := strings.Join(o.cols, ", ")
@@ -349,18 +340,17 @@ func (s *sqliteSpace) patchRows(ctx context.Context, tx *sql.Tx, o propOwner, se
 		err := tx.QueryRowContext(ctx, `SELECT bytes, revision FROM `+o.table+` WHERE `+o.where()+` AND name_mac = ?`, keyed(mac)...).Scan(&old, &oldRev)
 		switch {
 		case err == nil:
-			digest = digest.sub(s.seal.term(o.bind, mac, oldRev))
+			patch.remove(mac, oldRev)
 		case !errors.Is(err, sql.ErrNoRows):
 			return 0, fmt.Errorf("storage: read property: %w", err)
 		}
 		size := int64(len(name) + len(value))
-		if err := upsert(mac, s.seal.sealProp(o.bind, mac, rev, name, value), size); err != nil {
+		if err := upsert(mac, patch.write(mac, rev, name, value), size); err != nil {
 			return 0, err
 		}
 		delta += size - old
-		digest = digest.add(s.seal.term(o.bind, mac, rev))
 	}
-	return delta, upsert(digestMAC, s.seal.sealDigest(o.bind, rev, digest), 0)
+	return delta, upsert(digestMAC, patch.sealDigest(rev), 0)
 }
 
 // moveLegacy opens a property set sealed whole, as every one was before

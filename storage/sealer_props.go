@@ -30,6 +30,23 @@ type propBinding struct {
 // big-endian order.
 type propDigest [32]byte
 
+// propCheck adds up the rows of one owner's property set as they are
+// read, to compare the sum with the owner's digest row at the end.
+type propCheck struct {
+	k           sealer
+	b           propBinding
+	sum, stored propDigest
+	digest      bool // the digest row was read
+}
+
+// propPatch moves an owner's digest by the rows a patch removes and
+// writes, and seals the new digest for its row.
+type propPatch struct {
+	k      sealer
+	b      propBinding
+	digest propDigest
+}
+
 // propDamage is why a property row or digest does not open; the engine
 // names the owner (damagedProps).
 type propDamage string
@@ -140,6 +157,65 @@ func (k sealer) openLegacyProps(b propBinding, sealed []byte) (Props, error) {
 		return nil, fmt.Errorf("storage: decode properties: %w", err)
 	}
 	return p, nil
+}
+
+// checkProps starts the check of the rows of owner b as they are read.
+func (k sealer) checkProps(b propBinding) *propCheck {
+	return &propCheck{k: k, b: b}
+}
+
+// open opens one row of the set, under name MAC mac written at rev: the
+// digest row (the empty name MAC), which holds no property (ok false), or
+// a property. Its errors are propDamage.
+func (c *propCheck) open(mac []byte, rev int64, sealed []byte) (name string, value []byte, ok bool, err error) {
+	if len(mac) == 0 {
+		if c.stored, err = c.k.openDigest(c.b, rev, sealed); err != nil {
+			return "", nil, false, err
+		}
+		c.digest = true
+		return "", nil, false, nil
+	}
+	if name, value, err = c.k.openProp(c.b, mac, rev, sealed); err != nil {
+		return "", nil, false, err
+	}
+	c.sum = c.sum.add(c.k.term(c.b, mac, rev))
+	return name, value, true, nil
+}
+
+// done reports, as a propDamage, a set read whole whose rows do not add
+// up to its digest: a row removed, or put back from an older copy.
+func (c *propCheck) done() error {
+	if !c.digest {
+		return propDamage("have lost their digest")
+	}
+	if !c.sum.equal(c.stored) {
+		return propDamage("do not match their digest: a row was removed or put back from an older copy")
+	}
+	return nil
+}
+
+// patchProps starts a patch of the rows of owner b, whose digest as stored
+// is stored (zero for none).
+func (k sealer) patchProps(b propBinding, stored propDigest) *propPatch {
+	return &propPatch{k: k, b: b, digest: stored}
+}
+
+// remove takes out of the digest the row under name MAC mac written at
+// rev, removed or about to be replaced.
+func (p *propPatch) remove(mac []byte, rev int64) {
+	p.digest = p.digest.sub(p.k.term(p.b, mac, rev))
+}
+
+// write seals a property for its row under name MAC mac at rev, and adds
+// the row to the digest.
+func (p *propPatch) write(mac []byte, rev int64, name string, value []byte) []byte {
+	p.digest = p.digest.add(p.k.term(p.b, mac, rev))
+	return p.k.sealProp(p.b, mac, rev, name, value)
+}
+
+// sealDigest seals the patched digest for the digest row at rev.
+func (p *propPatch) sealDigest(rev int64) []byte {
+	return p.k.sealDigest(p.b, rev, p.digest)
 }
 
 // add returns d + t modulo 2^256.

@@ -244,3 +244,77 @@ func TestSealerDamage(t *testing.T) {
 		t.Error("no damage reads as damage")
 	}
 }
+
+// TestSealerPropSets checks that the digest a patch seals matches the rows
+// it wrote, and that a set read with a row missing, put back from before,
+// or without its digest does not.
+func TestSealerPropSets(t *testing.T) {
+	f := newSealerFixture(t)
+	k := f.k
+	type row struct {
+		mac, sealed []byte
+		rev         int64
+	}
+	// Revision 1 writes a and b; revision 2 replaces b and removes a.
+	macA, macB := k.nameMAC(f.obj1, "a"), k.nameMAC(f.obj1, "b")
+	p1 := k.patchProps(f.obj1, propDigest{})
+	a1 := row{macA, p1.write(macA, 1, "a", []byte("1")), 1}
+	b1 := row{macB, p1.write(macB, 1, "b", []byte("1")), 1}
+	d1 := row{digestMAC, p1.sealDigest(1), 1}
+	stored, err := k.openDigest(f.obj1, 1, d1.sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := k.patchProps(f.obj1, stored)
+	p2.remove(macB, 1)
+	b2 := row{macB, p2.write(macB, 2, "b", []byte("2")), 2}
+	p2.remove(macA, 1)
+	d2 := row{digestMAC, p2.sealDigest(2), 2}
+	for _, tt := range []struct {
+		name string
+		rows []row
+		want map[string]string // nil: damaged
+	}{
+		{"revision 1", []row{a1, d1, b1}, map[string]string{"a": "1", "b": "1"}},
+		{"revision 2", []row{b2, d2}, map[string]string{"b": "2"}},
+		{"empty", nil, map[string]string{}},
+		{"a row removed", []row{a1, d1}, nil},
+		{"a removed row put back", []row{a1, b2, d2}, nil},
+		{"a row from before", []row{b1, d2}, nil},
+		{"the digest from before", []row{b2, d1}, nil},
+		{"no digest", []row{b2}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := k.checkProps(f.obj1)
+			got := map[string]string{}
+			var err error
+			for _, r := range tt.rows {
+				name, value, ok, oerr := c.open(r.mac, r.rev, r.sealed)
+				if oerr != nil {
+					err = oerr
+					break
+				}
+				if ok {
+					got[name] = string(value)
+				}
+			}
+			if err == nil && len(tt.rows) > 0 {
+				err = c.done()
+			}
+			var why propDamage
+			switch {
+			case tt.want == nil && !errors.As(err, &why):
+				t.Fatalf("read %v, %v; want damage", got, err)
+			case tt.want != nil && err != nil:
+				t.Fatalf("damaged: %v", err)
+			case tt.want != nil && len(got) != len(tt.want):
+				t.Fatalf("read %v, want %v", got, tt.want)
+			}
+			for n, v := range tt.want {
+				if got[n] != v {
+					t.Errorf("%s = %q, want %q", n, got[n], v)
+				}
+			}
+		})
+	}
+}
