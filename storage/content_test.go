@@ -106,9 +106,9 @@ func TestTransferKeepsUIDRule(t *testing.T) {
 			_, _, got := objectRow(t, db, b.ID, o.ETag)
 			sp := s.(*sqliteSpace)
 			buid, _ := sp.ref(ctx, db.read, b.ID)
-			want := sp.uidMAC(buid.uid, "u1")
+			want := sp.seal.uidMAC(buid.uid, "u1")
 			if tt.legacySource && tt.uid == "" {
-				want = sp.legacyUIDMAC("u1") // the UID itself is not known: the old MAC is carried
+				want = sp.seal.legacyUIDMAC("u1") // the UID itself is not known: the old MAC is carried
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("the copy's uid_mac %x, want %x", got, want)

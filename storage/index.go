@@ -158,12 +158,11 @@ func (s *sqliteSpace) indexDelta(ctx context.Context, tx *sql.Tx, collection int
 // at rev, of one object; a blanked or older entry is ErrDamaged.
 func (s *sqliteSpace) openIndexEntry(ref collectionRef, mac, name []byte, etag string, index []byte, v, rev int64) (IndexEntry, error) {
 	e := IndexEntry{ETag: etag}
-	plain, err := s.keys.Open(s.ad(ref.uid, mac, fieldObjectName), name)
-	if err != nil {
+	var err error
+	if e.Name, err = s.seal.openObjectName(ref.uid, mac, name); err != nil {
 		return e, damaged(ref.id, mac, recordName, err)
 	}
-	e.Name = string(plain)
-	e.Index, err = s.openIndex(ref, mac, v, rev, index)
+	e.Index, err = s.seal.openIndex(ref, mac, v, rev, index)
 	return e, err
 }
 

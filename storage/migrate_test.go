@@ -91,7 +91,7 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
 		t.Fatal(err)
 	}
-	keys := s.(*sqliteSpace).keys
+	keys := s.(*sqliteSpace).seal.keys
 	user := s.(*sqliteSpace).user
 	db.Close()
 
@@ -174,8 +174,8 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
 		t.Fatalf("downgrade to version %d: %v", version-1, err)
 	}
-	aliceKeys, aliceID := alice.(*sqliteSpace).keys, alice.(*sqliteSpace).user
-	bobKeys, bobID := bob.(*sqliteSpace).keys, bob.(*sqliteSpace).user
+	aliceKeys, aliceID := alice.(*sqliteSpace).seal.keys, alice.(*sqliteSpace).user
+	bobKeys, bobID := bob.(*sqliteSpace).seal.keys, bob.(*sqliteSpace).user
 	db.Close()
 
 	db, err = Open(ctx, path, Options{})

@@ -3,46 +3,21 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strings"
-
-	"github.com/coffer-dav/coffer/encryption"
 )
 
 // propOwner names the resource whose properties are read or written: the
-// table of its property rows, the columns and values that key them, and the
-// associated data its values are sealed under. Each property is a row of
-// its own, so that setting one writes one row, whatever else is stored.
-//
-// Each value is bound to its owner, its name and the revision that wrote
-// it, so it cannot be moved. What binding alone cannot catch is a row put
-// back, revision and all, from an older copy, or one deleted; for that the
-// owner has one more row, under the empty name MAC, holding a digest of the
-// set: the sum, modulo 2^256, of a keyed hash of each row's name MAC and
-// revision. A patch moves the sum by the rows it touches alone, so it stays
-// as cheap as the patch; a read adds up what it finds and compares.
+// table of its property rows, the columns and values that key them, and
+// what its rows are bound to (propBinding). Each property is a row of its
+// own, so that setting one writes one row, whatever else is stored.
 type propOwner struct {
 	table string
 	cols  []string // the key columns, before name_mac
 	key   []any
-	ad    encryption.AD
+	bind  propBinding
 }
-
-// propDigest is the sum of a property set's row terms, modulo 2^256, in
-// big-endian order.
-type propDigest [32]byte
-
-// Record fields of property rows. The fields of whole property sets sealed
-// before rows existed (fieldCollectionProps and its kind) open legacy values.
-const (
-	fieldCollectionProp = "collection.prop"
-	fieldObjectProp     = "object.prop"
-	fieldAccountProp    = "account.prop"
-)
 
 // PatchObject sets and removes dead properties of an object.
 func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name string, o PatchOptions) error {
@@ -51,7 +26,7 @@ func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name st
 		if err != nil {
 			return err
 		}
-		mac := s.objectMAC(ref.uid, name)
+		mac := s.seal.objectMAC(ref.uid, name)
 		var id, oldMeta int64
 		var sealedName, legacy []byte
 		err = tx.QueryRowContext(ctx, `SELECT id, name_sealed, props_sealed, meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&id, &sealedName, &legacy, &oldMeta)
@@ -68,7 +43,7 @@ func (s *sqliteSpace) PatchObject(ctx context.Context, collection int64, name st
 		owner := s.objectOwner(id, ref.uid, mac)
 		meta := oldMeta
 		if legacy != nil {
-			moved, err := s.moveLegacy(ctx, tx, owner, s.ad(ref.uid, mac, fieldObjectProps), legacy, rev)
+			moved, err := s.moveLegacy(ctx, tx, owner, legacy, rev)
 			if err != nil {
 				return err
 			}
@@ -115,7 +90,7 @@ func (s *sqliteSpace) PatchCollection(ctx context.Context, id int64, o PatchOpti
 		owner := s.collectionOwner(id, uid)
 		before := bytes
 		if len(legacy) > 0 {
-			if bytes, err = s.moveLegacy(ctx, tx, owner, s.ad(uid, nil, fieldCollectionProps), legacy, rev); err != nil {
+			if bytes, err = s.moveLegacy(ctx, tx, owner, legacy, rev); err != nil {
 				return err
 			}
 		}
@@ -142,7 +117,7 @@ func (s *sqliteSpace) Props(ctx context.Context, scope Scope) (Props, error) {
 		return nil, fmt.Errorf("storage: read account properties: %w", err)
 	}
 	if legacy != nil {
-		if p, err = s.openProps(s.scopeAD(scope), legacy); err != nil {
+		if p, err = s.seal.openLegacyProps(s.seal.scopeBinding(scope), legacy); err != nil {
 			return nil, err
 		}
 	}
@@ -170,7 +145,7 @@ func (s *sqliteSpace) PatchProps(ctx context.Context, scope Scope, o PatchOption
 			return fmt.Errorf("storage: read account properties: %w", err)
 		}
 		if legacy != nil {
-			if _, err := s.moveLegacy(ctx, tx, owner, s.scopeAD(scope), legacy, rev); err != nil {
+			if _, err := s.moveLegacy(ctx, tx, owner, legacy, rev); err != nil {
 				return err
 			}
 		}
@@ -205,20 +180,16 @@ func (s *sqliteSpace) Usage(ctx context.Context) (int64, error) {
 	return s.usage(ctx, s.db.read)
 }
 
-func (s *sqliteSpace) scopeAD(scope Scope) encryption.AD {
-	return s.ad(nil, []byte(scope), fieldAccountProps)
-}
-
 func (s *sqliteSpace) collectionOwner(id int64, uid []byte) propOwner {
-	return propOwner{table: "collection_props", cols: []string{"collection_id"}, key: []any{id}, ad: s.ad(uid, nil, fieldCollectionProp)}
+	return propOwner{table: "collection_props", cols: []string{"collection_id"}, key: []any{id}, bind: s.seal.collectionBinding(uid)}
 }
 
 func (s *sqliteSpace) objectOwner(id int64, coll, mac []byte) propOwner {
-	return propOwner{table: "object_props", cols: []string{"object_id"}, key: []any{id}, ad: s.ad(coll, mac, fieldObjectProp)}
+	return propOwner{table: "object_props", cols: []string{"object_id"}, key: []any{id}, bind: s.seal.objectBinding(coll, mac)}
 }
 
 func (s *sqliteSpace) scopeOwner(scope Scope) propOwner {
-	return propOwner{table: "scope_props", cols: []string{"account_id", "scope"}, key: []any{s.user, string(scope)}, ad: s.ad(nil, []byte(scope), fieldAccountProp)}
+	return propOwner{table: "scope_props", cols: []string{"account_id", "scope"}, key: []any{s.user, string(scope)}, bind: s.seal.scopeBinding(scope)}
 }
 
 // where is the condition that selects the owner's rows, for o.key.
@@ -226,81 +197,20 @@ func (o propOwner) where() string {
 	return strings.Join(o.cols, " = ? AND ") + " = ?"
 }
 
-// nameMAC is the lookup key of a property's row. It is bound to the owner,
-// so the same property on two resources does not show.
-func (s *sqliteSpace) nameMAC(o propOwner, name string) []byte {
-	return s.keys.MAC("property", o.ad.Collection, o.ad.Object, []byte(o.ad.Field), []byte(name))
-}
-
-// rowAD binds a property's value to its owner, its name and the revision
-// that wrote it.
-func (o propOwner) rowAD(mac []byte, rev int64) encryption.AD {
-	ad := o.ad
-	ad.Part, ad.Revision = mac, rev
-	return ad
-}
-
-// sealProp seals a property's name and value for its row.
-func (s *sqliteSpace) sealProp(o propOwner, mac []byte, rev int64, name string, value []byte) []byte {
-	plain := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(name)+len(value)), uint64(len(name)))
-	plain = append(append(plain, name...), value...)
-	return s.keys.Seal(o.rowAD(mac, rev), plain)
-}
-
-// openProp opens a row sealed by sealProp and checks that its name is the
-// one its lookup key stands for.
-func (s *sqliteSpace) openProp(o propOwner, mac []byte, rev int64, sealed []byte) (string, []byte, error) {
-	plain, err := s.keys.Open(o.rowAD(mac, rev), sealed)
-	if err != nil {
-		return "", nil, damagedProps(o, "hold a value that does not open")
-	}
-	n, k := binary.Uvarint(plain)
-	if k <= 0 || n > uint64(len(plain)-k) {
-		return "", nil, damagedProps(o, "hold a malformed value")
-	}
-	name := string(plain[k : k+int(n)])
-	if !encryption.Equal(mac, s.nameMAC(o, name)) {
-		return "", nil, damagedProps(o, "hold a name that does not match its key")
-	}
-	return name, plain[k+int(n):], nil
-}
-
-// term is a row's share of its owner's digest.
-func (s *sqliteSpace) term(o propOwner, mac []byte, rev int64) propDigest {
-	var r [8]byte
-	binary.BigEndian.PutUint64(r[:], uint64(rev))
-	return propDigest(s.keys.MAC("property-set", o.ad.Collection, o.ad.Object, []byte(o.ad.Field), mac, r[:]))
-}
-
-// add returns d + t modulo 2^256.
-func (d propDigest) add(t propDigest) propDigest {
-	var carry uint64
-	for i := 24; i >= 0; i -= 8 {
-		var sum uint64
-		sum, carry = bits.Add64(binary.BigEndian.Uint64(d[i:]), binary.BigEndian.Uint64(t[i:]), carry)
-		binary.BigEndian.PutUint64(d[i:], sum)
-	}
-	return d
-}
-
-// sub returns d - t modulo 2^256.
-func (d propDigest) sub(t propDigest) propDigest {
-	var borrow uint64
-	for i := 24; i >= 0; i -= 8 {
-		var diff uint64
-		diff, borrow = bits.Sub64(binary.BigEndian.Uint64(d[i:]), binary.BigEndian.Uint64(t[i:]), borrow)
-		binary.BigEndian.PutUint64(d[i:], diff)
-	}
-	return d
-}
-
-// digestMAC is the name MAC of the digest row; every property's is 32 bytes.
-var digestMAC = []byte{}
-
 // damagedProps reports a property set that does not add up, naming its owner by
 // table and row id only.
 func damagedProps(o propOwner, why string) error {
 	return fmt.Errorf("%w: the properties of %s %v %s", ErrDamaged, o.table, o.key[0], why)
+}
+
+// damaged names the owner in a propDamage from the sealer; other errors,
+// and nil, pass as they are.
+func (o propOwner) damaged(err error) error {
+	var why propDamage
+	if errors.As(err, &why) {
+		return damagedProps(o, string(why))
+	}
+	return err
 }
 
 // readDigest returns the owner's digest as stored, zero when it has none.
@@ -315,17 +225,8 @@ func (s *sqliteSpace) readDigest(ctx context.Context, tx *sql.Tx, o propOwner) (
 	if err != nil {
 		return d, fmt.Errorf("storage: read properties: %w", err)
 	}
-	return s.openDigest(o, rev, sealed)
-}
-
-func (s *sqliteSpace) openDigest(o propOwner, rev int64, sealed []byte) (propDigest, error) {
-	var d propDigest
-	plain, err := s.keys.Open(o.rowAD(digestMAC, rev), sealed)
-	if err != nil || len(plain) != len(d) {
-		return d, damagedProps(o, "have a digest that does not open")
-	}
-	copy(d[:], plain)
-	return d, nil
+	d, err = s.seal.openDigest(o.bind, rev, sealed)
+	return d, o.damaged(err)
 }
 
 // rowsQuerier is what both *sql.DB and *sql.Tx offer for reading many rows.
@@ -349,9 +250,8 @@ func (s *sqliteSpace) loadPropRows(ctx context.Context, q rowsQuerier, query str
 	}
 	defer rows.Close()
 	type tally struct {
-		o           propOwner
-		sum, stored propDigest
-		digest      bool
+		o     propOwner
+		check *propCheck
 	}
 	sums := map[int64]*tally{}
 	for rows.Next() {
@@ -366,32 +266,23 @@ func (s *sqliteSpace) loadPropRows(ctx context.Context, q rowsQuerier, query str
 		}
 		t := sums[id]
 		if t == nil {
-			t = &tally{o: o}
+			t = &tally{o: o, check: s.seal.checkProps(o.bind)}
 			sums[id] = t
 		}
-		if len(mac) == 0 {
-			if t.stored, err = s.openDigest(o, rev, sealed); err != nil {
-				return err
-			}
-			t.digest = true
-			continue
-		}
-		name, value, err := s.openProp(o, mac, rev, sealed)
+		name, value, ok, err := t.check.open(mac, rev, sealed)
 		if err != nil {
-			return err
+			return o.damaged(err)
 		}
-		p[name] = value
-		t.sum = t.sum.add(s.term(o, mac, rev))
+		if ok {
+			p[name] = value
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, t := range sums {
-		if !t.digest {
-			return damagedProps(t.o, "have lost their digest")
-		}
-		if !encryption.Equal(t.sum[:], t.stored[:]) {
-			return damagedProps(t.o, "do not match their digest: a row was removed or put back from an older copy")
+		if err := t.check.done(); err != nil {
+			return t.o.damaged(err)
 		}
 	}
 	return nil
@@ -411,16 +302,17 @@ func (s *sqliteSpace) patchRows(ctx context.Context, tx *sql.Tx, o propOwner, se
 		return 0, nil
 	}
 	keyed := func(mac []byte) []any { return append(append([]any{}, o.key...), mac) }
-	digest, err := s.readDigest(ctx, tx, o)
+	stored, err := s.readDigest(ctx, tx, o)
 	if err != nil {
 		return 0, err
 	}
+	patch := s.seal.patchProps(o.bind, stored)
 	var delta int64
 	for _, name := range remove {
 		if _, again := set[name]; again {
 			continue
 		}
-		mac := s.nameMAC(o, name)
+		mac := s.seal.nameMAC(o.bind, name)
 		var old, oldRev int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM `+o.table+` WHERE `+o.where()+` AND name_mac = ? RETURNING bytes, revision`, keyed(mac)...).Scan(&old, &oldRev)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -430,7 +322,7 @@ func (s *sqliteSpace) patchRows(ctx context.Context, tx *sql.Tx, o propOwner, se
 			return 0, fmt.Errorf("storage: remove property: %w", err)
 		}
 		delta -= old
-		digest = digest.sub(s.term(o, mac, oldRev))
+		patch.remove(mac, oldRev)
 	}
 	upsert := func(mac, sealed []byte, size int64) error {
 		cols := strings.Join(o.cols, ", ")
@@ -443,49 +335,31 @@ func (s *sqliteSpace) patchRows(ctx context.Context, tx *sql.Tx, o propOwner, se
 		return nil
 	}
 	for name, value := range set {
-		mac := s.nameMAC(o, name)
+		mac := s.seal.nameMAC(o.bind, name)
 		var old, oldRev int64
 		err := tx.QueryRowContext(ctx, `SELECT bytes, revision FROM `+o.table+` WHERE `+o.where()+` AND name_mac = ?`, keyed(mac)...).Scan(&old, &oldRev)
 		switch {
 		case err == nil:
-			digest = digest.sub(s.term(o, mac, oldRev))
+			patch.remove(mac, oldRev)
 		case !errors.Is(err, sql.ErrNoRows):
 			return 0, fmt.Errorf("storage: read property: %w", err)
 		}
 		size := int64(len(name) + len(value))
-		if err := upsert(mac, s.sealProp(o, mac, rev, name, value), size); err != nil {
+		if err := upsert(mac, patch.write(mac, rev, name, value), size); err != nil {
 			return 0, err
 		}
 		delta += size - old
-		digest = digest.add(s.term(o, mac, rev))
 	}
-	return delta, upsert(digestMAC, s.keys.Seal(o.rowAD(digestMAC, rev), digest[:]), 0)
+	return delta, upsert(digestMAC, patch.sealDigest(rev), 0)
 }
 
 // moveLegacy opens a property set sealed whole, as every one was before
 // properties had rows, writes it as the owner's rows, and returns the bytes
 // it counts for. The caller clears the old value in the same transaction.
-func (s *sqliteSpace) moveLegacy(ctx context.Context, tx *sql.Tx, o propOwner, ad encryption.AD, sealed []byte, rev int64) (int64, error) {
-	p, err := s.openProps(ad, sealed)
+func (s *sqliteSpace) moveLegacy(ctx context.Context, tx *sql.Tx, o propOwner, sealed []byte, rev int64) (int64, error) {
+	p, err := s.seal.openLegacyProps(o.bind, sealed)
 	if err != nil {
 		return 0, err
 	}
 	return s.insertProps(ctx, tx, o, p, rev)
-}
-
-// openProps opens a property set sealed whole (the form from before rows);
-// nil or empty opens to an empty set.
-func (s *sqliteSpace) openProps(ad encryption.AD, sealed []byte) (Props, error) {
-	p := Props{}
-	if len(sealed) == 0 {
-		return p, nil
-	}
-	plain, err := s.keys.Open(ad, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open properties: %w", err)
-	}
-	if err := json.Unmarshal(plain, &p); err != nil {
-		return nil, fmt.Errorf("storage: decode properties: %w", err)
-	}
-	return p, nil
 }

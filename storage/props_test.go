@@ -84,7 +84,7 @@ func propTargets(t *testing.T, s Space) []propTarget {
 		{"object",
 			func(t *testing.T, db *DB, s *sqliteSpace) propOwner {
 				u := uid(t, db)
-				mac := s.objectMAC(u, "o.ics")
+				mac := s.seal.objectMAC(u, "o.ics")
 				var id int64
 				if err := db.read.QueryRow(`SELECT id FROM objects WHERE collection_id = ? AND name_mac = ?`, c.ID, mac).Scan(&id); err != nil {
 					t.Fatal(err)
@@ -139,7 +139,7 @@ func TestPatchWritesOnlyItsProperty(t *testing.T) {
 			}
 			for mac, was := range before {
 				now, ok := after[mac]
-				if mac == string(s.(*sqliteSpace).nameMAC(owner, "{urn:x}p07")) {
+				if mac == string(s.(*sqliteSpace).seal.nameMAC(owner.bind, "{urn:x}p07")) {
 					if ok {
 						t.Fatal("the removed property's row is still there")
 					}
@@ -173,7 +173,7 @@ func TestPropertyRowsAreBound(t *testing.T) {
 	}
 	sp := s.(*sqliteSpace)
 	coll, obj := targets[0].owner(t, db, sp), targets[1].owner(t, db, sp)
-	old := ownerRows(t, db, coll)[string(sp.nameMAC(coll, "{urn:x}a"))]
+	old := ownerRows(t, db, coll)[string(sp.seal.nameMAC(coll.bind, "{urn:x}a"))]
 	var oldDigest propRow
 	if err := db.read.QueryRow(`SELECT value_sealed, revision FROM collection_props WHERE collection_id = ? AND name_mac = X''`, coll.key[0]).Scan(&oldDigest.value, &oldDigest.rev); err != nil {
 		t.Fatal(err)
@@ -181,8 +181,8 @@ func TestPropertyRowsAreBound(t *testing.T) {
 	if err := targets[0].patch(s, Props{"{urn:x}a": []byte("second")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	macA, macB := sp.nameMAC(coll, "{urn:x}a"), sp.nameMAC(coll, "{urn:x}b")
-	if bytes.Equal(macA, sp.nameMAC(obj, "{urn:x}a")) {
+	macA, macB := sp.seal.nameMAC(coll.bind, "{urn:x}a"), sp.seal.nameMAC(coll.bind, "{urn:x}b")
+	if bytes.Equal(macA, sp.seal.nameMAC(obj.bind, "{urn:x}a")) {
 		t.Fatal("one property name has the same key on two resources")
 	}
 	cases := []struct {
@@ -197,7 +197,7 @@ func TestPropertyRowsAreBound(t *testing.T) {
 			[]any{coll.key[0], macB, macA}, "collection_props"},
 		{"a value moved to another resource", `UPDATE object_props SET value_sealed = (SELECT value_sealed FROM collection_props WHERE collection_id = ?1 AND name_mac = ?2),
 			revision = (SELECT revision FROM collection_props WHERE collection_id = ?1 AND name_mac = ?2) WHERE object_id = ?3 AND name_mac = ?4`,
-			[]any{coll.key[0], macA, obj.key[0], sp.nameMAC(obj, "{urn:x}a")}, "object_props"},
+			[]any{coll.key[0], macA, obj.key[0], sp.seal.nameMAC(obj.bind, "{urn:x}a")}, "object_props"},
 		{"a row deleted", `DELETE FROM collection_props WHERE collection_id = ? AND name_mac = ?`, []any{coll.key[0], macB}, "collection_props"},
 		{"the digest deleted", `DELETE FROM object_props WHERE object_id = ? AND name_mac = X''`, []any{obj.key[0]}, "object_props"},
 		{"the digest put back from before the last patch", `UPDATE collection_props SET value_sealed = ?, revision = ? WHERE collection_id = ? AND name_mac = X''`,
@@ -233,7 +233,7 @@ func legacySet(t *testing.T, s *sqliteSpace, ad encryption.AD, p Props) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.keys.Seal(ad, plain)
+	return s.seal.keys.Seal(ad, plain)
 }
 
 // undoPropertyRows puts every property of the spaces back into the whole
@@ -289,16 +289,16 @@ func undoSpace(t *testing.T, db *DB, s *sqliteSpace, exec func(string, ...any)) 
 		return p
 	}
 	for _, c := range list(`SELECT id, uid, X'' FROM collections WHERE account_id = ?`) {
-		exec(`UPDATE collections SET props_sealed = ? WHERE id = ?`, legacySet(t, s, s.ad(c.uid, nil, fieldCollectionProps), props(s.collectionOwner(c.id, c.uid))), c.id)
+		exec(`UPDATE collections SET props_sealed = ? WHERE id = ?`, legacySet(t, s, s.seal.ad(c.uid, nil, fieldCollectionProps), props(s.collectionOwner(c.id, c.uid))), c.id)
 	}
 	for _, o := range list(`SELECT o.id, c.uid, o.name_mac FROM objects o JOIN collections c ON c.id = o.collection_id WHERE c.account_id = ?`) {
 		if p := props(s.objectOwner(o.id, o.uid, o.mac)); len(p) > 0 {
-			exec(`UPDATE objects SET props_sealed = ? WHERE id = ?`, legacySet(t, s, s.ad(o.uid, o.mac, fieldObjectProps), p), o.id)
+			exec(`UPDATE objects SET props_sealed = ? WHERE id = ?`, legacySet(t, s, s.seal.ad(o.uid, o.mac, fieldObjectProps), p), o.id)
 		}
 	}
 	for _, scope := range []Scope{ScopePrincipal, ScopeCalendars, ScopeAddressBooks} {
 		if p := props(s.scopeOwner(scope)); len(p) > 0 {
-			exec(`INSERT INTO account_props (account_id, scope, props_sealed, bytes) VALUES (?, ?, ?, ?)`, s.user, string(scope), legacySet(t, s, s.scopeAD(scope), p), p.Size())
+			exec(`INSERT INTO account_props (account_id, scope, props_sealed, bytes) VALUES (?, ?, ?, ?)`, s.user, string(scope), legacySet(t, s, s.seal.scopeBinding(scope).legacy, p), p.Size())
 		}
 	}
 }
@@ -324,7 +324,7 @@ func TestLegacyPropertySetsMoveToRows(t *testing.T) {
 	}
 	usage, _ := s.Usage(ctx)
 	undoPropertyRows(t, db, s)
-	keys, user := s.(*sqliteSpace).keys, s.(*sqliteSpace).user
+	keys, user := s.(*sqliteSpace).seal.keys, s.(*sqliteSpace).user
 	db.Close()
 
 	if db, err = Open(ctx, path, Options{}); err != nil {

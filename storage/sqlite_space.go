@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +16,7 @@ import (
 type sqliteSpace struct {
 	db   *DB
 	user int64
-	keys *encryption.Keyring
+	seal sealer // the only holder of the keys
 
 	mu   sync.Mutex
 	refs map[int64][]byte // collections already checked by reads of this space
@@ -30,38 +29,9 @@ type collectionRef struct {
 	uid []byte
 }
 
-// Record fields named in the associated data of sealed values.
-const (
-	fieldCollectionName  = "collection.name"
-	fieldCollectionProps = "collection.props"
-	fieldObjectName      = "object.name"
-	fieldObjectType      = "object.content-type"
-	fieldObjectBody      = "object.body"
-	fieldObjectProps     = "object.props"
-	fieldObjectIndex     = "object.index"
-	fieldObjectUID       = "object.uid"
-	fieldAccountProps    = "account.props"
-)
-
 // Space opens the data of one account with that account's keys.
 func (db *DB) Space(account int64, keys *encryption.Keyring) Space {
-	return &sqliteSpace{db: db, user: account, keys: keys}
-}
-
-func (s *sqliteSpace) collectionMAC(home Home, name string) []byte {
-	return s.keys.MAC("collection", []byte(home), []byte(name))
-}
-
-func (s *sqliteSpace) objectMAC(coll []byte, name string) []byte {
-	return s.keys.MAC("object", coll, []byte(name))
-}
-
-func (s *sqliteSpace) etag(body []byte) string {
-	return hex.EncodeToString(s.keys.MAC("etag", body)[:16])
-}
-
-func (s *sqliteSpace) ad(coll, obj []byte, field string) encryption.AD {
-	return encryption.AD{User: s.user, Collection: coll, Object: obj, Field: field}
+	return &sqliteSpace{db: db, user: account, seal: newSealer(account, keys)}
 }
 
 const collectionColumns = `id, home, kind, uid, name_sealed, props_sealed, revision, created_at`
@@ -92,7 +62,7 @@ func (s *sqliteSpace) Collections(ctx context.Context, home Home) ([]Collection,
 
 // Collection returns one collection, or ErrNotFound.
 func (s *sqliteSpace) Collection(ctx context.Context, home Home, name string) (*Collection, error) {
-	row := s.db.read.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE account_id = ? AND name_mac = ?`, s.user, s.collectionMAC(home, name))
+	row := s.db.read.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE account_id = ? AND name_mac = ?`, s.user, s.seal.collectionMAC(home, name))
 	c, uid, err := s.scanCollection(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -109,12 +79,12 @@ func (s *sqliteSpace) Collection(ctx context.Context, home Home, name string) (*
 
 // CreateCollection creates a collection, or fails with ErrExists.
 func (s *sqliteSpace) CreateCollection(ctx context.Context, n NewCollection) (*Collection, error) {
-	mac := s.collectionMAC(n.Home, n.Name)
+	mac := s.seal.collectionMAC(n.Home, n.Name)
 	uid, err := randomID()
 	if err != nil {
 		return nil, err
 	}
-	name := s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(n.Name))
+	name := s.seal.sealCollectionName(uid, n.Name)
 	now := time.Now().UTC().Truncate(time.Second)
 	c := &Collection{Home: n.Home, Name: n.Name, Kind: n.Kind, Props: clone(n.Props), Created: now}
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
@@ -263,7 +233,7 @@ func (s *sqliteSpace) objectsNamed(ctx context.Context, ref collectionRef, names
 	args[0] = ref.id
 	at := make(map[string][]int, len(names)) // name MAC → positions asked
 	for i, name := range names {
-		mac := s.objectMAC(ref.uid, name)
+		mac := s.seal.objectMAC(ref.uid, name)
 		if _, seen := at[string(mac)]; !seen {
 			args = append(args, mac)
 		}
@@ -341,13 +311,13 @@ func (s *sqliteSpace) scanObject(ref collectionRef, scan func(...any) error, wit
 	if err := scan(&key.id, &key.mac, &sealedName, &o.ETag, &ctype, &props, &o.Size, &mod, &o.Revision, &v, &rev, &sealedBody); err != nil {
 		return nil, key, fmt.Errorf("storage: read object: %w", err)
 	}
-	if err := s.openObjectMeta(ref, key.mac, sealedName, ctype, props, v, rev, o); err != nil {
+	if err := s.seal.openObjectMeta(ref, key.mac, sealedName, ctype, props, v, rev, o); err != nil {
 		return nil, key, err
 	}
 	o.Modified = time.Unix(mod, 0).UTC()
 	if withBody {
 		var err error
-		if o.Body, err = s.openBody(ref, key.mac, o.ETag, v, rev, sealedBody); err != nil {
+		if o.Body, err = s.seal.openBody(ref, key.mac, o.ETag, v, rev, sealedBody); err != nil {
 			return nil, key, err
 		}
 	}
@@ -363,7 +333,7 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err != nil {
 			return err
 		}
-		mac := s.objectMAC(ref.uid, p.Name)
+		mac := s.seal.objectMAC(ref.uid, p.Name)
 		var current string
 		err = tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current)
 		exists := err == nil
@@ -374,11 +344,11 @@ func (s *sqliteSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 			return err
 		}
 		if p.UID != "" {
-			if err := s.checkUID(ctx, tx, ref, s.uidMACs(ref.uid, p.UID), mac, []byte{}); err != nil {
+			if err := s.checkUID(ctx, tx, ref, s.seal.uidMACs(ref.uid, p.UID), mac, []byte{}); err != nil {
 				return err
 			}
 		}
-		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits})
+		o, err := s.writeObject(ctx, tx, ref, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.seal.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits})
 		if err != nil {
 			return err
 		}
@@ -395,7 +365,7 @@ func (s *sqliteSpace) DeleteObject(ctx context.Context, collection int64, name s
 		if err != nil {
 			return err
 		}
-		mac := s.objectMAC(ref.uid, name)
+		mac := s.seal.objectMAC(ref.uid, name)
 		var current string
 		err = tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name_mac = ?`, ref.id, mac).Scan(&current)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -451,11 +421,9 @@ func (s *sqliteSpace) Changes(ctx context.Context, collection int64, since int64
 		if err := rows.Scan(&objMAC, &sealed, &c.Revision, &c.Deleted, &c.ETag); err != nil {
 			return nil, 0, err
 		}
-		name, err := s.keys.Open(s.ad(uid, objMAC, fieldObjectName), sealed)
-		if err != nil {
+		if c.Name, err = s.seal.openObjectName(uid, objMAC, sealed); err != nil {
 			return nil, 0, fmt.Errorf("storage: open change name: %w", err)
 		}
-		c.Name = string(name)
 		out = append(out, c)
 	}
 	return out, rev, rows.Err()
@@ -567,31 +535,14 @@ func (s *sqliteSpace) scanCollectionUID(scan func(...any) error) (*Collection, [
 		return nil, nil, err
 	}
 	c.Home, c.Kind, c.Created = Home(home), Kind(kind), time.Unix(created, 0).UTC()
-	plain, err := s.keys.Open(s.ad(uid, nil, fieldCollectionName), name)
-	if err != nil {
+	var err error
+	if c.Name, err = s.seal.openCollectionName(uid, name); err != nil {
 		return nil, nil, fmt.Errorf("storage: open collection name: %w", err)
 	}
-	c.Name = string(plain)
-	if c.Props, err = s.openProps(s.ad(uid, nil, fieldCollectionProps), props); err != nil {
+	if c.Props, err = s.seal.openLegacyProps(s.seal.collectionBinding(uid), props); err != nil {
 		return nil, nil, err
 	}
 	return &c, uid, nil
-}
-
-// openObjectMeta opens an object's name, content type (sealed in version
-// v at rev) and properties.
-func (s *sqliteSpace) openObjectMeta(ref collectionRef, obj, name, ctype, props []byte, v, rev int64, o *Object) error {
-	n, err := s.keys.Open(s.ad(ref.uid, obj, fieldObjectName), name)
-	if err != nil {
-		return damaged(ref.id, obj, recordName, err)
-	}
-	t, err := s.openContent(ref, obj, fieldObjectType, recordType, v, rev, ctype)
-	if err != nil {
-		return err
-	}
-	o.Name, o.ContentType = string(n), string(t)
-	o.Props, err = s.openProps(s.ad(ref.uid, obj, fieldObjectProps), props)
-	return err
 }
 
 // checkMatch applies If-Match and If-None-Match: * to the current state.

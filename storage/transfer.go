@@ -59,7 +59,7 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		if err != nil {
 			return err
 		}
-		srcMAC := s.objectMAC(src.uid, name)
+		srcMAC := s.seal.objectMAC(src.uid, name)
 		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ? AND o.name_mac = ?`, src.id, srcMAC)
 		obj, err := s.openRow(ctx, tx, src, row.Scan)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -68,7 +68,7 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		if err != nil {
 			return err
 		}
-		dstMAC := s.objectMAC(dst.uid, toName)
+		dstMAC := s.seal.objectMAC(dst.uid, toName)
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, dst.id, dstMAC).Scan(&exists); err != nil {
 			return fmt.Errorf("storage: read object: %w", err)
@@ -83,7 +83,7 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 		if o.Move {
 			obj.limits.QuotaBytes = 0 // a move adds nothing but a name
 		}
-		if macs := s.uidLookups(dst, obj); macs != nil {
+		if macs := s.seal.uidLookups(dst, obj); macs != nil {
 			// The object being moved away does not conflict with itself.
 			skip := []byte{}
 			if o.Move && src.id == dst.id {
@@ -181,7 +181,7 @@ func (s *sqliteSpace) removeNamed(ctx context.Context, tx *sql.Tx, id int64, nam
 	if err != nil {
 		return err
 	}
-	mac := s.objectMAC(ref.uid, name)
+	mac := s.seal.objectMAC(ref.uid, name)
 	var exists bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, ref.id, mac).Scan(&exists); err != nil {
 		return fmt.Errorf("storage: read object: %w", err)
@@ -252,7 +252,7 @@ func (s *sqliteSpace) renameCollection(ctx context.Context, tx *sql.Tx, c treeEn
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE collections SET home = ?, name_mac = ?, name_sealed = ?, revision = ? WHERE id = ?`,
-		string(home), s.collectionMAC(home, name), s.keys.Seal(s.ad(c.uid, nil, fieldCollectionName), []byte(name)), rev, c.ID)
+		string(home), s.seal.collectionMAC(home, name), s.seal.sealCollectionName(c.uid, name), rev, c.ID)
 	if err != nil {
 		return fmt.Errorf("storage: rename collection: %w", err)
 	}
@@ -272,7 +272,7 @@ func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntr
 	}
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, X'', ?, ?, ?, ?)`,
-		s.user, string(home), string(c.Kind), uid, s.collectionMAC(home, name), s.keys.Seal(s.ad(uid, nil, fieldCollectionName), []byte(name)), c.Props.Size(), rev, rev, time.Now().Unix())
+		s.user, string(home), string(c.Kind), uid, s.seal.collectionMAC(home, name), s.seal.sealCollectionName(uid, name), c.Props.Size(), rev, rev, time.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("storage: copy collection: %w", err)
 	}
@@ -334,28 +334,11 @@ func (s *sqliteSpace) openRow(ctx context.Context, tx *sql.Tx, ref collectionRef
 	if err := scan(&o.id, &mac, &name, &uidMAC, &o.etag, &ctype, &body, &props, &index, &v, &rev, &uid); err != nil {
 		return nil, err
 	}
-	o.mac = mac
-	plainName, err := s.keys.Open(s.ad(ref.uid, mac, fieldObjectName), name)
-	if err != nil {
-		return nil, damaged(ref.id, mac, recordName, err)
-	}
-	o.name = string(plainName)
-	if o.ctype, err = s.openContent(ref, mac, fieldObjectType, recordType, v, rev, ctype); err != nil {
+	if err := s.seal.openObject(ref, mac, name, uidMAC, ctype, body, index, uid, v, rev, o); err != nil {
 		return nil, err
 	}
-	if o.body, err = s.openBody(ref, mac, o.etag, v, rev, body); err != nil {
-		return nil, err
-	}
-	if o.index, err = s.openIndex(ref, mac, v, rev, index); err != nil {
-		return nil, err
-	}
-	if o.uid, o.uidKnown, err = s.openUID(ref, mac, v, rev, uid, uidMAC); err != nil {
-		return nil, err
-	}
-	if !o.uidKnown {
-		o.legacyMAC = uidMAC
-	}
-	if o.props, err = s.openProps(s.ad(ref.uid, mac, fieldObjectProps), props); err != nil {
+	var err error
+	if o.props, err = s.seal.openLegacyProps(s.seal.objectBinding(ref.uid, mac), props); err != nil {
 		return nil, fmt.Errorf("storage: open object: %w", err)
 	}
 	if tx != nil {
@@ -366,23 +349,10 @@ func (s *sqliteSpace) openRow(ctx context.Context, tx *sql.Tx, ref collectionRef
 	return o, nil
 }
 
-// uidLookups returns the UID MACs that p conflicts with in collection
-// dst, or nil when it has no UID. A legacy row's UID is not known, only
-// its MAC, which every legacy row of that UID shares.
-func (s *sqliteSpace) uidLookups(dst collectionRef, p *plainObject) [][]byte {
-	switch {
-	case !p.uidKnown:
-		return [][]byte{p.legacyMAC}
-	case p.uid != "":
-		return s.uidMACs(dst.uid, p.uid)
-	}
-	return nil
-}
-
 // writeObject creates or replaces an object from plaintext and logs the change.
 func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectionRef, p *plainObject) (*Object, error) {
 	name, etag, ctype, body, props := p.name, p.etag, p.ctype, p.body, p.props
-	mac := s.objectMAC(dst.uid, name)
+	mac := s.seal.objectMAC(dst.uid, name)
 	var id, oldSize, oldMeta int64
 	var legacy []byte
 	replaced := true
@@ -418,7 +388,7 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 		return nil, err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	sealedName := s.keys.Seal(s.ad(dst.uid, mac, fieldObjectName), []byte(name))
+	sealedName := s.seal.sealObjectName(dst.uid, mac, name)
 	c := s.sealContent(dst, mac, rev, p)
 	if replaced {
 		_, err = tx.ExecContext(ctx,
@@ -493,11 +463,11 @@ func (s *sqliteSpace) checkUID(ctx context.Context, tx *sql.Tx, c collectionRef,
 	if err != nil {
 		return fmt.Errorf("storage: check uid: %w", err)
 	}
-	name, err := s.keys.Open(s.ad(c.uid, otherMAC, fieldObjectName), otherName)
+	name, err := s.seal.openObjectName(c.uid, otherMAC, otherName)
 	if err != nil {
 		return fmt.Errorf("storage: open object name: %w", err)
 	}
-	return &UIDConflict{Name: string(name)}
+	return &UIDConflict{Name: name}
 }
 
 // findID returns the collection with id, or nil.

@@ -79,7 +79,7 @@ func (s *sqliteSpace) openLegacy(ctx context.Context, tx *sql.Tx, ref collection
 
 // resealContent writes one opened legacy row's content sealed anew.
 func (s *sqliteSpace) resealContent(ctx context.Context, tx *sql.Tx, ref collectionRef, u legacyUpgrade) error {
-	mac := s.objectMAC(ref.uid, u.obj.name)
+	mac := s.seal.objectMAC(ref.uid, u.obj.name)
 	c := s.sealContent(ref, mac, u.rev, u.obj)
 	res, err := tx.ExecContext(ctx, `UPDATE objects SET seal_v = ?, sealed_rev = ?, ctype_sealed = ?, index_sealed = ?, uid_sealed = ?, uid_mac = ?
 		WHERE id = ? AND seal_v = ?`, c.v, c.rev, c.ctype, c.index, c.uid, c.uidMAC, u.id, sealLegacy)
