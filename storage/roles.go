@@ -123,6 +123,29 @@ type Settings interface {
 	PutSetting(ctx context.Context, key, value string) error
 }
 
+// LoginFailures holds the failed-login throttle's records, each named by
+// an opaque id (a keyed hash of an address or a username), so that the
+// instances that share it throttle as one. Every call takes distinct ids.
+type LoginFailures interface {
+	// AddLoginFailures counts one failure at now on each id, atomically
+	// (concurrent calls, from any instance, are all counted), starting a
+	// record afresh whose last failure came before since, and returns the
+	// records after the count, in the order of ids.
+	AddLoginFailures(ctx context.Context, ids [][]byte, now, since time.Time) ([]LoginFailure, error)
+	// LoginFailures returns the records of ids, in their order; an id
+	// without one gets the zero LoginFailure.
+	LoginFailures(ctx context.Context, ids [][]byte) ([]LoginFailure, error)
+	// ForgetLoginFailures drops the records whose last failure came before before.
+	ForgetLoginFailures(ctx context.Context, before time.Time) error
+}
+
+// LoginFailure is one id's failed-login record: how many failures it
+// counts, and when the latest came (to the microsecond).
+type LoginFailure struct {
+	Failures int
+	Last     time.Time
+}
+
 // The SQLite database plays every role.
 var (
 	_ Accounts     = (*DB)(nil)
