@@ -1,11 +1,15 @@
 package auth
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/coffer-dav/coffer/storage/memory"
 )
 
 // ThrottleOptions configures a Throttle.
@@ -14,35 +18,42 @@ type ThrottleOptions struct {
 	Base     time.Duration // the first delay; 0 means 1 second
 	Max      time.Duration // the longest delay; 0 means 15 minutes
 	Forget   time.Duration // a key with no failure for this long is dropped; 0 means 1 hour
-	MaxKeys  int           // bound on the keys kept; 0 means 100,000
+	MaxKeys  int           // bound on the keys kept in memory; 0 means 100,000
 	UserFree int           // failures of one username, from all addresses, before every attempt on it backs off; 0 means 50
 	KnownFor time.Duration // how long a username stays known after a good login; 0 means 30 days
+	// Store holds the failure records. Instances that share one (the
+	// PostgreSQL database) throttle as one. Nil means a store in this
+	// process's memory, bounded by MaxKeys.
+	Store storage.LoginFailures
+	// IDKey keys the hashes that name the records in the store; the zero
+	// key means a random one, which no other process shares. New sets it
+	// from the server secret (encryption.ThrottleID) when Store is set.
+	IDKey encryption.MACKey
+	// Logger gets the store's failures; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Throttle slows down repeated failed logins with exponential backoff, per
 // address and per username. Past UserFree failures of a username from any
 // addresses, every attempt on it waits, so guesses spread over many
 // addresses are slowed too; the owner's devices are not, since a cached
-// login and an app password are answered before the throttle.
+// login and an app password are answered before the throttle. The failure
+// records live in a store, shared by the instances that share it; what is
+// in flight and which usernames are known stay in this process.
 type Throttle struct {
-	o     ThrottleOptions
-	mac   encryption.MACKey // keys the hashes that name the records
-	mu    sync.Mutex
-	keys  map[throttleID]*throttleKey
-	known map[throttleID]time.Time // usernames by their last good login, for the Argon2 queue's lane
+	o        ThrottleOptions
+	store    storage.LoginFailures
+	mac      encryption.MACKey // keys the hashes that name the records
+	mu       sync.Mutex
+	inflight map[throttleID]int       // attempts of this process admitted and not yet settled, by record
+	settled  uint64                   // raised by each End, so that a Begin notices one between its read and its decision
+	known    map[throttleID]time.Time // usernames by their last good login, for the Argon2 queue's lane
+	forgetAt time.Time                // when End next asks the store to drop old records
 }
 
 // throttleID names a record by a keyed hash of what it counts, so that a
 // record costs the same whatever the length of the name it counts.
 type throttleID [16]byte
-
-// throttleKey is the failure record of one address or username.
-type throttleKey struct {
-	failures int
-	inflight int // attempts admitted and not yet settled; they count as failures
-	last     time.Time
-	until    time.Time
-}
 
 // Attempt is a login admitted by Begin. Until End settles it, it counts as
 // a failure, so that parallel guesses cannot all pass one check before the
@@ -51,6 +62,13 @@ type Attempt struct {
 	t   *Throttle
 	ids [2]throttleID // address, username
 }
+
+// storeRetry is the Retry-After of a login refused because the store of
+// failures could not be read: the throttle fails closed.
+const storeRetry = 5 * time.Second
+
+// storeTimeout bounds End's write of a failure, which outlives the request.
+const storeTimeout = 5 * time.Second
 
 // NewThrottle returns a Throttle.
 func NewThrottle(o ThrottleOptions) *Throttle {
@@ -75,26 +93,68 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	if o.KnownFor <= 0 {
 		o.KnownFor = 30 * 24 * time.Hour
 	}
-	return &Throttle{o: o, mac: encryption.RandomMACKey(), keys: map[throttleID]*throttleKey{}, known: map[throttleID]time.Time{}}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	store := o.Store
+	if store == nil {
+		store = memory.NewLoginFailures(o.MaxKeys)
+	}
+	mac := o.IDKey
+	if mac.IsZero() {
+		mac = encryption.RandomMACKey()
+	}
+	return &Throttle{o: o, store: store, mac: mac, inflight: map[throttleID]int{}, known: map[throttleID]time.Time{}}
 }
 
 // Begin admits a login of username from addr, or returns a *Throttled
 // error when it must wait. The admitted attempt counts as a failure until
 // its End.
 func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error) {
+	return t.begin(context.Background(), username, addr, now)
+}
+
+// begin is Begin within ctx. When the store cannot be read, it fails
+// closed: the login is refused as throttled, and the error logged.
+func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Time) (*Attempt, error) {
 	a := &Attempt{t: t, ids: [2]throttleID{t.id('a', addr), t.id('u', username)}}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if wait := max(t.wait(a.ids[0], t.o.Free, now), t.wait(a.ids[1], t.o.UserFree, now)); wait > 0 {
-		return nil, &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
+	ids := [][]byte{a.ids[0][:], a.ids[1][:]}
+	// The store is read outside the lock, so that a shared store's round
+	// trip holds up no other login; an End between the read and the
+	// decision (its failure perhaps unread, its attempt no longer in
+	// flight) makes the read start again, and the third read is made
+	// under the lock.
+	for try := 0; ; try++ {
+		t.mu.Lock()
+		seen, locked := t.settled, try >= 2
+		if !locked {
+			t.mu.Unlock()
+		}
+		rs, err := t.store.LoginFailures(ctx, ids)
+		if !locked {
+			t.mu.Lock()
+		}
+		if err != nil {
+			t.mu.Unlock()
+			t.o.Logger.Error("auth: the failed-login throttle's store cannot be read: the login is refused", "err", err)
+			return nil, &Throttled{RetryAfter: storeRetry}
+		}
+		if t.settled != seen && !locked {
+			t.mu.Unlock()
+			continue
+		}
+		wait := max(t.wait(rs[0], t.inflight[a.ids[0]], t.o.Free, now), t.wait(rs[1], t.inflight[a.ids[1]], t.o.UserFree, now))
+		if wait <= 0 {
+			for _, id := range a.ids {
+				t.inflight[id]++
+			}
+		}
+		t.mu.Unlock()
+		if wait > 0 {
+			return nil, &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
+		}
+		return a, nil
 	}
-	for _, id := range a.ids {
-		t.record(id, now).inflight++
-	}
-	if len(t.keys) > t.o.MaxKeys {
-		t.prune(now)
-	}
-	return a, nil
 }
 
 // End settles an attempt with the login's outcome: bad credentials count
@@ -103,24 +163,46 @@ func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error)
 // earlier failure, so that a guesser who owns one account cannot reset an
 // address's count with it.
 func (a *Attempt) End(err error, now time.Time) {
+	a.end(context.Background(), err, now)
+}
+
+// end is End within ctx, whose cancellation it ignores: a failure is
+// counted even when its request is gone. When the store cannot count it,
+// the error is logged and the failure is lost.
+func (a *Attempt) end(ctx context.Context, err error, now time.Time) {
 	t := a.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, id := range a.ids {
-		if e := t.keys[id]; e != nil && e.inflight > 0 {
-			e.inflight--
+	if errors.Is(err, ErrBadCredentials) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		_, err := t.store.AddLoginFailures(ctx, [][]byte{a.ids[0][:], a.ids[1][:]}, now, now.Add(-t.o.Forget))
+		cancel()
+		if err != nil {
+			t.o.Logger.Error("auth: the failed-login throttle's store cannot count a failure", "err", err)
 		}
 	}
-	switch {
-	case errors.Is(err, ErrBadCredentials):
-		t.bump(a.ids[0], t.o.Free, now)
-		t.bump(a.ids[1], t.o.UserFree, now)
-	case err == nil:
+	t.mu.Lock()
+	for _, id := range a.ids {
+		if n := t.inflight[id]; n > 1 {
+			t.inflight[id] = n - 1
+		} else {
+			delete(t.inflight, id)
+		}
+	}
+	t.settled++
+	if err == nil {
 		t.recognise(a.ids[1], now)
 	}
-	for _, id := range a.ids {
-		if e := t.keys[id]; e != nil && e.failures == 0 && e.inflight == 0 {
-			delete(t.keys, id)
+	forget := !now.Before(t.forgetAt)
+	if forget {
+		t.forgetAt = now.Add(t.o.Forget / 4)
+	}
+	t.mu.Unlock()
+	if forget {
+		// A record older than both Forget and Max has no backoff left and
+		// would start afresh: it can go.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+		if err := t.store.ForgetLoginFailures(ctx, now.Add(-max(t.o.Forget, t.o.Max))); err != nil {
+			t.o.Logger.Error("auth: the failed-login throttle's store cannot forget old failures", "err", err)
 		}
 	}
 }
@@ -159,45 +241,35 @@ func (t *Throttle) recognise(id throttleID, now time.Time) {
 	t.known[id] = now
 }
 
-// wait is how long an attempt on record id must wait: until its backoff
-// ends, and, once free failures are used up, until the one attempt in
-// flight is settled.
-func (t *Throttle) wait(id throttleID, free int, now time.Time) time.Duration {
-	e := t.keys[id]
-	switch {
-	case e == nil:
-		return 0
-	case now.Before(e.until):
-		return e.until.Sub(now)
-	case e.inflight > 0 && e.failures+e.inflight >= free:
+// wait is how long an attempt on record r, with inflight attempts of this
+// process on it, must wait: until its backoff ends, and, once free
+// failures are used up, until the one attempt in flight is settled. A
+// record with no failure for Forget counts nothing more.
+func (t *Throttle) wait(r storage.LoginFailure, inflight, free int, now time.Time) time.Duration {
+	if until := t.until(r, free); now.Before(until) {
+		return until.Sub(now)
+	}
+	if now.Sub(r.Last) > t.o.Forget {
+		r.Failures = 0
+	}
+	if inflight > 0 && r.Failures+inflight >= free {
 		return t.o.Base
 	}
 	return 0
 }
 
-// record returns the record id, a fresh one when it has none or forgot it.
-func (t *Throttle) record(id throttleID, now time.Time) *throttleKey {
-	e := t.keys[id]
-	if e == nil || (e.inflight == 0 && now.Sub(e.last) > t.o.Forget) {
-		e = &throttleKey{last: now}
-		t.keys[id] = e
+// until is when the backoff of record r ends: once free failures are used
+// up, every attempt waits after the latest failure, twice as long each time.
+func (t *Throttle) until(r storage.LoginFailure, free int) time.Time {
+	over := r.Failures - free + 1
+	if over <= 0 {
+		return time.Time{}
 	}
-	return e
-}
-
-// bump counts a failure on key and sets its backoff once past free.
-func (t *Throttle) bump(key throttleID, free int, now time.Time) {
-	e := t.record(key, now)
-	e.failures++
-	e.last = now
-	// Once free failures are used up, every attempt waits, twice as long each time.
-	if over := e.failures - free + 1; over > 0 {
-		d := t.o.Base
-		for i := 1; i < over && d < t.o.Max; i++ {
-			d *= 2
-		}
-		e.until = now.Add(min(d, t.o.Max))
+	d := t.o.Base
+	for i := 1; i < over && d < t.o.Max; i++ {
+		d *= 2
 	}
+	return r.Last.Add(min(d, t.o.Max))
 }
 
 // id names the record of a kind ('a' address, 'u' username) of name.
@@ -208,31 +280,4 @@ func (t *Throttle) id(kind byte, name string) throttleID {
 	var id throttleID
 	copy(id[:], m.Sum(nil))
 	return id
-}
-
-// prune drops forgotten keys, then, if still over the bound, the oldest half.
-func (t *Throttle) prune(now time.Time) {
-	for k, e := range t.keys {
-		if e.inflight == 0 && now.Sub(e.last) > t.o.Forget && now.After(e.until) {
-			delete(t.keys, k)
-		}
-	}
-	if len(t.keys) <= t.o.MaxKeys {
-		return
-	}
-	var cut time.Time
-	n := 0
-	for _, e := range t.keys {
-		if n == 0 || e.last.Before(cut) {
-			cut = e.last
-		}
-		n++
-	}
-	// Drop everything not seen since the median of (oldest, now).
-	mid := cut.Add(now.Sub(cut) / 2)
-	for k, e := range t.keys {
-		if e.last.Before(mid) {
-			delete(t.keys, k)
-		}
-	}
 }
