@@ -172,7 +172,7 @@ func (a *Attempt) End(err error, now time.Time) {
 func (a *Attempt) end(ctx context.Context, err error, now time.Time) {
 	t := a.t
 	if errors.Is(err, ErrBadCredentials) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		ctx, cancel := t.storeContext(ctx)
 		_, err := t.store.AddLoginFailures(ctx, [][]byte{a.ids[0][:], a.ids[1][:]}, now, now.Add(-t.o.Forget))
 		cancel()
 		if err != nil {
@@ -199,7 +199,7 @@ func (a *Attempt) end(ctx context.Context, err error, now time.Time) {
 	if forget {
 		// A record older than both Forget and Max has no backoff left and
 		// would start afresh: it can go.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		ctx, cancel := t.storeContext(ctx)
 		defer cancel()
 		if err := t.store.ForgetLoginFailures(ctx, now.Add(-max(t.o.Forget, t.o.Max))); err != nil {
 			t.o.Logger.Error("auth: the failed-login throttle's store cannot forget old failures", "err", err)
@@ -239,6 +239,16 @@ func (t *Throttle) recognise(id throttleID, now time.Time) {
 		}
 	}
 	t.known[id] = now
+}
+
+// storeContext returns the context of a write that End makes: ctx
+// without its cancellation, bounded by storeTimeout; as it is for the
+// in-memory store, which ignores it.
+func (t *Throttle) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := t.store.(*memory.LoginFailures); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 }
 
 // wait is how long an attempt on record r, with inflight attempts of this

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,5 +193,40 @@ func TestThrottleFailsClosed(t *testing.T) {
 	a.End(ErrBadCredentials, time.Now())
 	if !strings.Contains(logs.String(), "cannot count a failure") {
 		t.Fatalf("the log: %q", logs.String())
+	}
+}
+
+// TestParallelGuessesOverTwoInstances states the limit of the shared
+// throttle: attempts in flight are counted by the process that admitted
+// them, so 100 parallel guesses from one address, spread over two Services
+// that share a store, reach Argon2 at most twice the allowance, once per
+// instance; once they have failed, the shared record holds both back.
+func TestParallelGuessesOverTwoInstances(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	shared := memory.NewLoginFailures(0)
+	services := newSharedServices(t, 2, func() storage.LoginFailures { return shared }, &now)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			services[i%2].LoginFrom(ctx, "alice", fmt.Sprint("guess-", i), fmt.Sprintf("192.0.2.1:%d", 4000+i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	runs := services[0].Argon2Runs() + services[1].Argon2Runs()
+	t.Logf("100 parallel guesses over two instances: %d Argon2 runs", runs)
+	if runs > 10 {
+		t.Fatalf("100 parallel guesses over two instances ran Argon2 %d times, want at most 10", runs)
+	}
+	var throttled *Throttled
+	for i, s := range services {
+		if _, err := s.LoginFrom(ctx, "alice", "one-more", "192.0.2.1:5000"); !errors.As(err, &throttled) {
+			t.Fatalf("instance %d after the burst: %v", i, err)
+		}
 	}
 }
