@@ -115,7 +115,8 @@ func (t *Throttle) Begin(username, addr string, now time.Time) (*Attempt, error)
 }
 
 // begin is Begin within ctx. When the store cannot be read, it fails
-// closed: the login is refused as throttled, and the error logged.
+// closed: the login is refused as throttled, and the error logged; unless
+// ctx ended, whose error it returns.
 func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Time) (*Attempt, error) {
 	a := &Attempt{t: t, ids: [2]throttleID{t.id('a', addr), t.id('u', username)}}
 	ids := [][]byte{a.ids[0][:], a.ids[1][:]}
@@ -136,6 +137,9 @@ func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Ti
 		}
 		if err != nil {
 			t.mu.Unlock()
+			if ctx.Err() != nil {
+				return nil, ctx.Err() // the client is gone: nothing to refuse or log
+			}
 			t.o.Logger.Error("auth: the failed-login throttle's store cannot be read: the login is refused", "err", err)
 			return nil, &Throttled{RetryAfter: storeRetry}
 		}

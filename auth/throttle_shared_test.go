@@ -183,6 +183,16 @@ func TestThrottleFailsClosed(t *testing.T) {
 	if _, err := s.LoginFrom(ctx, "alice", "alice-password", "192.0.2.1:4000"); err != nil {
 		t.Fatalf("a cached login with the store down: %v", err)
 	}
+	// A client gone before the store answered is neither refused nor logged.
+	logged := logs.Len()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.LoginFrom(gone, "alice", "another-guess", "192.0.2.1:4000"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled guess with the store down: %v", err)
+	}
+	if logs.Len() != logged {
+		t.Fatalf("a cancelled login was logged: %q", logs.String()[logged:])
+	}
 	// A failure the store cannot count is logged.
 	th := NewThrottle(ThrottleOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	a, err := th.Begin("alice", "192.0.2.1", time.Now())
