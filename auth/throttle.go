@@ -38,8 +38,10 @@ type ThrottleOptions struct {
 // addresses, every attempt on it waits, so guesses spread over many
 // addresses are slowed too; the owner's devices are not, since a cached
 // login and an app password are answered before the throttle. The failure
-// records live in a store, shared by the instances that share it; what is
-// in flight and which usernames are known stay in this process.
+// records live in a store, shared by the instances that share it, and so
+// does the claim of the one attempt in flight past the allowance; the
+// count of attempts in flight within it, and which usernames are known,
+// stay in this process.
 type Throttle struct {
 	o        ThrottleOptions
 	store    storage.LoginFailures
@@ -59,13 +61,19 @@ type throttleID [16]byte
 // a failure, so that parallel guesses cannot all pass one check before the
 // first of them fails.
 type Attempt struct {
-	t   *Throttle
-	ids [2]throttleID // address, username
+	t       *Throttle
+	ids     [2]throttleID // address, username
+	claimed [][]byte      // the ids on which it claimed the attempt past the allowance
+	until   time.Time     // the claim's end
 }
 
 // storeRetry is the Retry-After of a login refused because the store of
 // failures could not be read: the throttle fails closed.
 const storeRetry = 5 * time.Second
+
+// claimLease bounds the claim of an attempt past the allowance, should
+// its instance die before settling it.
+const claimLease = time.Minute
 
 // storeTimeout bounds End's write of a failure, which outlives the request.
 const storeTimeout = 5 * time.Second
@@ -147,9 +155,15 @@ func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Ti
 			t.mu.Unlock()
 			continue
 		}
-		wait := max(t.wait(rs[0], t.inflight[a.ids[0]], t.o.Free, now), t.wait(rs[1], t.inflight[a.ids[1]], t.o.UserFree, now))
+		free := [2]int{t.o.Free, t.o.UserFree}
+		wait := max(t.wait(rs[0], t.inflight[a.ids[0]], free[0], now), t.wait(rs[1], t.inflight[a.ids[1]], free[1], now))
 		if wait <= 0 {
-			for _, id := range a.ids {
+			for i, id := range a.ids {
+				// The attempt that uses up the free failures, or comes past
+				// them, must be the only one in flight on any instance.
+				if t.count(rs[i], now)+t.inflight[id]+1 >= free[i] {
+					a.claimed = append(a.claimed, id[:])
+				}
 				t.inflight[id]++
 			}
 		}
@@ -157,7 +171,39 @@ func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Ti
 		if wait > 0 {
 			return nil, &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
 		}
-		return a, nil
+		if len(a.claimed) == 0 {
+			return a, nil
+		}
+		a.until = now.Add(claimLease)
+		ok, err := t.store.ClaimLoginAttempt(ctx, a.claimed, now, a.until)
+		if err == nil && ok {
+			return a, nil
+		}
+		a.claimed = nil
+		a.settle()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			t.o.Logger.Error("auth: the failed-login throttle's store cannot claim an attempt: the login is refused", "err", err)
+			return nil, &Throttled{RetryAfter: storeRetry}
+		}
+		// Another instance has the one attempt in flight.
+		return nil, &Throttled{RetryAfter: t.o.Base.Round(time.Second) + time.Second}
+	}
+}
+
+// settle takes the attempt out of those in flight.
+func (a *Attempt) settle() {
+	t := a.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range a.ids {
+		if n := t.inflight[id]; n > 1 {
+			t.inflight[id] = n - 1
+		} else {
+			delete(t.inflight, id)
+		}
 	}
 }
 
@@ -181,6 +227,15 @@ func (a *Attempt) end(ctx context.Context, err error, now time.Time) {
 		cancel()
 		if err != nil {
 			t.o.Logger.Error("auth: the failed-login throttle's store cannot count a failure", "err", err)
+		}
+	}
+	if a.claimed != nil {
+		// After the failure is counted, so that the next claim sees it.
+		ctx, cancel := t.storeContext(ctx)
+		err := t.store.ReleaseLoginAttempt(ctx, a.claimed, a.until)
+		cancel()
+		if err != nil {
+			t.o.Logger.Error("auth: the failed-login throttle's store cannot release an attempt", "err", err)
 		}
 	}
 	t.mu.Lock()
@@ -255,6 +310,15 @@ func (t *Throttle) storeContext(ctx context.Context) (context.Context, context.C
 	return context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 }
 
+// count is the failures of record r that still count at now: none once
+// it has had no failure for Forget.
+func (t *Throttle) count(r storage.LoginFailure, now time.Time) int {
+	if now.Sub(r.Last) > t.o.Forget {
+		return 0
+	}
+	return r.Failures
+}
+
 // wait is how long an attempt on record r, with inflight attempts of this
 // process on it, must wait: until its backoff ends, and, once free
 // failures are used up, until the one attempt in flight is settled. A
@@ -263,10 +327,7 @@ func (t *Throttle) wait(r storage.LoginFailure, inflight, free int, now time.Tim
 	if until := t.until(r, free); now.Before(until) {
 		return until.Sub(now)
 	}
-	if now.Sub(r.Last) > t.o.Forget {
-		r.Failures = 0
-	}
-	if inflight > 0 && r.Failures+inflight >= free {
+	if inflight > 0 && t.count(r, now)+inflight >= free {
 		return t.o.Base
 	}
 	return 0

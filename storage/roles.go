@@ -137,13 +137,22 @@ type LoginFailures interface {
 	LoginFailures(ctx context.Context, ids [][]byte) ([]LoginFailure, error)
 	// ForgetLoginFailures drops the records whose last failure came before before.
 	ForgetLoginFailures(ctx context.Context, before time.Time) error
+	// ClaimLoginAttempt claims, on every id at once, the one attempt in
+	// flight that is past the allowance, until until or its release: false
+	// when a claim of another attempt on any of them still runs at now.
+	ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until time.Time) (bool, error)
+	// ReleaseLoginAttempt ends the claim on ids that ClaimLoginAttempt made
+	// with until; a later claim stays.
+	ReleaseLoginAttempt(ctx context.Context, ids [][]byte, until time.Time) error
 }
 
 // LoginFailure is one id's failed-login record: how many failures it
-// counts, and when the latest came (to the microsecond).
+// counts, when the latest came (to the microsecond), and the claim of an
+// attempt in flight.
 type LoginFailure struct {
 	Failures int
 	Last     time.Time
+	Claimed  time.Time // until when an attempt past the allowance is claimed; zero when none is
 }
 
 // The SQLite database plays every role.

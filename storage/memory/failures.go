@@ -46,7 +46,7 @@ func (f *LoginFailures) AddLoginFailures(_ context.Context, ids [][]byte, now, s
 			r = &storage.LoginFailure{}
 			f.records[string(id)] = r
 		case r.Last.Before(since):
-			*r = storage.LoginFailure{}
+			r.Failures = 0
 		}
 		r.Failures++
 		if now.After(r.Last) {
@@ -73,13 +73,49 @@ func (f *LoginFailures) LoginFailures(_ context.Context, ids [][]byte) ([]storag
 	return out, nil
 }
 
-// ForgetLoginFailures drops the records last failed before before.
+// ForgetLoginFailures drops the records last failed before before, but
+// for a claim that runs past it.
 func (f *LoginFailures) ForgetLoginFailures(_ context.Context, before time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for k, r := range f.records {
-		if r.Last.Before(before) {
+		if r.Last.Before(before) && !r.Claimed.After(before) {
 			delete(f.records, k)
+		}
+	}
+	return nil
+}
+
+// ClaimLoginAttempt claims the attempt past the allowance on every id.
+func (f *LoginFailures) ClaimLoginAttempt(_ context.Context, ids [][]byte, now, until time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if r := f.records[string(id)]; r != nil && r.Claimed.After(now) {
+			return false, nil
+		}
+	}
+	for _, id := range ids {
+		r := f.records[string(id)]
+		if r == nil {
+			r = &storage.LoginFailure{}
+			f.records[string(id)] = r
+		}
+		r.Claimed = until
+	}
+	return true, nil
+}
+
+// ReleaseLoginAttempt ends the claim made with until.
+func (f *LoginFailures) ReleaseLoginAttempt(_ context.Context, ids [][]byte, until time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if r := f.records[string(id)]; r != nil && r.Claimed.Equal(until) {
+			r.Claimed = time.Time{}
+			if r.Failures == 0 {
+				delete(f.records, string(id))
+			}
 		}
 	}
 	return nil

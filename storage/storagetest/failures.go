@@ -24,6 +24,8 @@ var failureCases = []failureCase{
 	{"login failures/start afresh", testFailuresAfresh},
 	{"login failures/forget", testFailuresForget},
 	{"login failures/concurrent failures all count", testFailuresConcurrent},
+	{"login failures/claims", testFailuresClaims},
+	{"login failures/one claim of many at once", testFailuresClaimRace},
 }
 
 // LoginFailures runs the contract of the LoginFailures role against the
@@ -160,5 +162,91 @@ func testFailuresConcurrent(t *testing.T, a, b storage.LoginFailures) {
 	for _, s := range []storage.LoginFailures{a, b} {
 		wantFailures(t, fmt.Sprintf("%d concurrent failures", n), read(t, s, x, y),
 			storage.LoginFailure{Failures: n, Last: failureAt(6)}, storage.LoginFailure{Failures: n, Last: failureAt(6)})
+	}
+}
+
+// claim claims ids at now until until, failing the test on an error.
+func claim(t *testing.T, s storage.LoginFailures, now, until time.Time, ids ...[]byte) bool {
+	t.Helper()
+	ok, err := s.ClaimLoginAttempt(context.Background(), ids, now, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func testFailuresClaims(t *testing.T, a, b storage.LoginFailures) {
+	ctx := context.Background()
+	x, y, z := failureID(1), failureID(2), failureID(3)
+	add(t, a, failureAt(0), failureAt(-3600), x)
+	if !claim(t, a, failureAt(1), failureAt(61), x, y) {
+		t.Fatal("a first claim failed")
+	}
+	if claim(t, b, failureAt(2), failureAt(62), y, z) {
+		t.Fatal("a claim on an id claimed by another attempt succeeded")
+	}
+	if !claim(t, b, failureAt(2), failureAt(62), z) {
+		t.Fatal("a claim on another id failed")
+	}
+	// The claim leaves the count alone, and a forgetting does not take it.
+	wantFailures(t, "a claimed record", read(t, b, x), storage.LoginFailure{Failures: 1, Last: failureAt(0)})
+	if err := b.ForgetLoginFailures(ctx, failureAt(30)); err != nil {
+		t.Fatal(err)
+	}
+	if claim(t, b, failureAt(3), failureAt(63), y) {
+		t.Fatal("a forgetting took a running claim")
+	}
+	// A release with another claim's time keeps the claim; its own ends it.
+	if err := b.ReleaseLoginAttempt(ctx, [][]byte{x, y}, failureAt(99)); err != nil {
+		t.Fatal(err)
+	}
+	if claim(t, b, failureAt(3), failureAt(63), x) {
+		t.Fatal("a release of another claim ended this one")
+	}
+	if err := b.ReleaseLoginAttempt(ctx, [][]byte{x, y}, failureAt(61)); err != nil {
+		t.Fatal(err)
+	}
+	if !claim(t, b, failureAt(4), failureAt(64), x, y) {
+		t.Fatal("a claim after the release failed")
+	}
+	// A claim never released ends at its time.
+	if !claim(t, a, failureAt(64), failureAt(124), y, z) {
+		t.Fatal("a claim past the end of the last one failed")
+	}
+	// A failure on a record that only held a claim counts from one.
+	wantFailures(t, "a failure after a claim", add(t, a, failureAt(70), failureAt(-3600), z), storage.LoginFailure{Failures: 1, Last: failureAt(70)})
+}
+
+// testFailuresClaimRace: of 50 claims at once, over both stores, on the
+// same ids in both orders, one succeeds.
+func testFailuresClaimRace(t *testing.T, a, b storage.LoginFailures) {
+	const n = 50
+	x, y := failureID(1), failureID(2)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, ids := a, [][]byte{x, y}
+			if i%2 == 1 {
+				s, ids = b, [][]byte{y, x}
+			}
+			ok, err := s.ClaimLoginAttempt(context.Background(), ids, failureAt(0), failureAt(60+i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Fatalf("%d of %d claims at once succeeded, want 1", won, n)
 	}
 }
