@@ -175,9 +175,28 @@ func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Ti
 			return a, nil
 		}
 		a.until = now.Add(claimLease)
-		ok, err := t.store.ClaimLoginAttempt(ctx, a.claimed, now, a.until)
+		rs, ok, err := t.store.ClaimLoginAttempt(ctx, a.claimed, now, a.until)
 		if err == nil && ok {
-			return a, nil
+			// The records as the claim found them: another instance's
+			// failure that came after the read above may have begun a
+			// backoff.
+			var wait time.Duration
+			for i, r := range rs {
+				f := t.o.Free
+				if string(a.claimed[i]) == string(a.ids[1][:]) {
+					f = t.o.UserFree
+				}
+				if until := t.until(r, f); now.Before(until) {
+					wait = max(wait, until.Sub(now))
+				}
+			}
+			if wait <= 0 {
+				return a, nil
+			}
+			a.release(ctx)
+			a.claimed = nil
+			a.settle()
+			return nil, &Throttled{RetryAfter: wait.Round(time.Second) + time.Second}
 		}
 		a.claimed = nil
 		a.settle()
@@ -190,6 +209,19 @@ func (t *Throttle) begin(ctx context.Context, username, addr string, now time.Ti
 		}
 		// Another instance has the one attempt in flight.
 		return nil, &Throttled{RetryAfter: t.o.Base.Round(time.Second) + time.Second}
+	}
+}
+
+// release ends the attempt's claim, if it made one.
+func (a *Attempt) release(ctx context.Context) {
+	if a.claimed == nil {
+		return
+	}
+	t := a.t
+	ctx, cancel := t.storeContext(ctx)
+	defer cancel()
+	if err := t.store.ReleaseLoginAttempt(ctx, a.claimed, a.until); err != nil {
+		t.o.Logger.Error("auth: the failed-login throttle's store cannot release an attempt", "err", err)
 	}
 }
 
@@ -229,15 +261,8 @@ func (a *Attempt) end(ctx context.Context, err error, now time.Time) {
 			t.o.Logger.Error("auth: the failed-login throttle's store cannot count a failure", "err", err)
 		}
 	}
-	if a.claimed != nil {
-		// After the failure is counted, so that the next claim sees it.
-		ctx, cancel := t.storeContext(ctx)
-		err := t.store.ReleaseLoginAttempt(ctx, a.claimed, a.until)
-		cancel()
-		if err != nil {
-			t.o.Logger.Error("auth: the failed-login throttle's store cannot release an attempt", "err", err)
-		}
-	}
+	// After the failure is counted, so that the next claim sees it.
+	a.release(ctx)
 	t.mu.Lock()
 	for _, id := range a.ids {
 		if n := t.inflight[id]; n > 1 {

@@ -33,8 +33,8 @@ func (failingFailures) LoginFailures(context.Context, [][]byte) ([]storage.Login
 
 func (failingFailures) ForgetLoginFailures(context.Context, time.Time) error { return errStoreDown }
 
-func (failingFailures) ClaimLoginAttempt(context.Context, [][]byte, time.Time, time.Time) (bool, error) {
-	return false, errStoreDown
+func (failingFailures) ClaimLoginAttempt(context.Context, [][]byte, time.Time, time.Time) ([]storage.LoginFailure, bool, error) {
+	return nil, false, errStoreDown
 }
 
 func (failingFailures) ReleaseLoginAttempt(context.Context, [][]byte, time.Time) error {
@@ -223,9 +223,28 @@ func TestThrottleFailsClosed(t *testing.T) {
 // once the backoff ends, each window lets one guess through, as one
 // Service does, not one per instance.
 func TestParallelGuessesOverTwoInstances(t *testing.T) {
+	t.Run("in memory", func(t *testing.T) {
+		shared := memory.NewLoginFailures(0)
+		parallelGuessesOverTwo(t, func() storage.LoginFailures { return shared })
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		dsn := storagetest.Postgres(t)
+		parallelGuessesOverTwo(t, func() storage.LoginFailures {
+			db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		})
+	})
+}
+
+// parallelGuessesOverTwo is TestParallelGuessesOverTwoInstances over the
+// stores that store returns, one for each Service.
+func parallelGuessesOverTwo(t *testing.T, store func() storage.LoginFailures) {
 	now := time.Unix(1_700_000_000, 0)
-	shared := memory.NewLoginFailures(0)
-	services := newSharedServices(t, 2, func() storage.LoginFailures { return shared }, &now)
+	services := newSharedServices(t, 2, store, &now)
 	ctx := context.Background()
 	runs := func() uint64 { return services[0].Argon2Runs() + services[1].Argon2Runs() }
 	burst := func(n int) {

@@ -138,9 +138,10 @@ type LoginFailures interface {
 	// ForgetLoginFailures drops the records whose last failure came before before.
 	ForgetLoginFailures(ctx context.Context, before time.Time) error
 	// ClaimLoginAttempt claims, on every id at once, the one attempt in
-	// flight that is past the allowance, until until or its release: false
-	// when a claim of another attempt on any of them still runs at now.
-	ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until time.Time) (bool, error)
+	// flight that is past the allowance, until until or its release, and
+	// returns the records as the claim found them; false when a claim of
+	// another attempt on any of them still runs at now.
+	ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until time.Time) ([]LoginFailure, bool, error)
 	// ReleaseLoginAttempt ends the claim on ids that ClaimLoginAttempt made
 	// with until; a later claim stays.
 	ReleaseLoginAttempt(ctx context.Context, ids [][]byte, until time.Time) error

@@ -87,23 +87,25 @@ func (f *LoginFailures) ForgetLoginFailures(_ context.Context, before time.Time)
 }
 
 // ClaimLoginAttempt claims the attempt past the allowance on every id.
-func (f *LoginFailures) ClaimLoginAttempt(_ context.Context, ids [][]byte, now, until time.Time) (bool, error) {
+func (f *LoginFailures) ClaimLoginAttempt(_ context.Context, ids [][]byte, now, until time.Time) ([]storage.LoginFailure, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, id := range ids {
 		if r := f.records[string(id)]; r != nil && r.Claimed.After(now) {
-			return false, nil
+			return nil, false, nil
 		}
 	}
-	for _, id := range ids {
+	out := make([]storage.LoginFailure, len(ids))
+	for i, id := range ids {
 		r := f.records[string(id)]
 		if r == nil {
 			r = &storage.LoginFailure{}
 			f.records[string(id)] = r
 		}
 		r.Claimed = until
+		out[i] = *r
 	}
-	return true, nil
+	return out, true, nil
 }
 
 // ReleaseLoginAttempt ends the claim made with until.

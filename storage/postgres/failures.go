@@ -50,7 +50,8 @@ func (db *DB) LoginFailures(ctx context.Context, ids [][]byte) ([]storage.LoginF
 // ClaimLoginAttempt claims the attempt past the allowance on every id, in
 // one transaction that locks the ids' rows in byte order (making those it
 // lacks), so that of two instances claiming at once one wins.
-func (db *DB) ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until time.Time) (bool, error) {
+func (db *DB) ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until time.Time) ([]storage.LoginFailure, bool, error) {
+	var out []storage.LoginFailure
 	claimed := false
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx,
@@ -59,25 +60,33 @@ func (db *DB) ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until ti
 			 ON CONFLICT (id) DO NOTHING`, ids); err != nil {
 			return err
 		}
-		var busy int
-		if err := tx.QueryRow(ctx,
-			`SELECT count(*) FROM (SELECT claimed_us FROM login_failures WHERE id = ANY($1::bytea[]) ORDER BY id FOR UPDATE) c
-			 WHERE claimed_us > $2`, ids, now.UnixMicro()).Scan(&busy); err != nil {
+		rows, err := tx.Query(ctx,
+			`SELECT id, failures, last_us, claimed_us FROM login_failures WHERE id = ANY($1::bytea[]) ORDER BY id FOR UPDATE`, ids)
+		if err != nil {
 			return err
 		}
-		if busy > 0 {
-			return nil
+		rs, err := failureRecords(rows, ids)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if r.Claimed.After(now) {
+				return nil
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE login_failures SET claimed_us = $2 WHERE id = ANY($1::bytea[])`, ids, until.UnixMicro()); err != nil {
 			return err
 		}
-		claimed = true
+		for i := range rs {
+			rs[i].Claimed = until
+		}
+		out, claimed = rs, true
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("postgres: claim a login attempt: %w", err)
+		return nil, false, fmt.Errorf("postgres: claim a login attempt: %w", err)
 	}
-	return claimed, nil
+	return out, claimed, nil
 }
 
 // ReleaseLoginAttempt ends the claim made with until; the rows stay until

@@ -168,9 +168,12 @@ func testFailuresConcurrent(t *testing.T, a, b storage.LoginFailures) {
 // claim claims ids at now until until, failing the test on an error.
 func claim(t *testing.T, s storage.LoginFailures, now, until time.Time, ids ...[]byte) bool {
 	t.Helper()
-	ok, err := s.ClaimLoginAttempt(context.Background(), ids, now, until)
+	rs, ok, err := s.ClaimLoginAttempt(context.Background(), ids, now, until)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ok && len(rs) != len(ids) {
+		t.Fatalf("a claim of %d ids returned %d records", len(ids), len(rs))
 	}
 	return ok
 }
@@ -213,6 +216,16 @@ func testFailuresClaims(t *testing.T, a, b storage.LoginFailures) {
 	if !claim(t, a, failureAt(64), failureAt(124), y, z) {
 		t.Fatal("a claim past the end of the last one failed")
 	}
+	// The claim returns the records as it found them.
+	add(t, b, failureAt(125), failureAt(-3600), x)
+	rs, ok, err := a.ClaimLoginAttempt(ctx, [][]byte{failureID(9), x}, failureAt(126), failureAt(186))
+	if err != nil || !ok {
+		t.Fatalf("a claim: %v, %v", ok, err)
+	}
+	wantFailures(t, "a claim's records", rs, storage.LoginFailure{}, storage.LoginFailure{Failures: 2, Last: failureAt(125)})
+	if !rs[1].Claimed.Equal(failureAt(186)) {
+		t.Fatalf("a claim's record is claimed until %v, want %v", rs[1].Claimed, failureAt(186))
+	}
 	// A failure on a record that only held a claim counts from one.
 	wantFailures(t, "a failure after a claim", add(t, a, failureAt(70), failureAt(-3600), z), storage.LoginFailure{Failures: 1, Last: failureAt(70)})
 }
@@ -233,7 +246,7 @@ func testFailuresClaimRace(t *testing.T, a, b storage.LoginFailures) {
 			if i%2 == 1 {
 				s, ids = b, [][]byte{y, x}
 			}
-			ok, err := s.ClaimLoginAttempt(context.Background(), ids, failureAt(0), failureAt(60+i))
+			_, ok, err := s.ClaimLoginAttempt(context.Background(), ids, failureAt(0), failureAt(60+i))
 			if err != nil {
 				t.Error(err)
 				return
