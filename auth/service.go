@@ -89,7 +89,7 @@ type Options struct {
 	// Zero means 64.
 	MaxWaiting int
 	Now        func() time.Time // the clock; nil means time.Now
-	Throttle   ThrottleOptions  // backoff for failed logins from one address or on one username
+	Throttle   ThrottleOptions  // backoff for failed logins from one address or on one username; its Store, when set, is shared with the other instances
 	// Escrow, when set, is the operator's escrow public key: every user key
 	// also gets a slot sealed to it, at enrollment or at the next login.
 	Escrow *encryption.EscrowPublicKey
@@ -172,6 +172,12 @@ func New(store Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Throttle.Store != nil && o.Throttle.IDKey.IsZero() {
+		// Instances that share the store must name its records alike.
+		if o.Throttle.IDKey, err = encryption.Derive(o.ServerSecret, encryption.ThrottleID); err != nil {
+			return nil, err
+		}
+	}
 	return &Service{
 		o: o, store: store, gate: newAdmission(o.MaxArgon2, o.MaxWaiting), decoy: decoy, macKey: encryption.RandomMACKey(),
 		cache: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, gens: map[string]uint64{},
@@ -225,7 +231,7 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 	q := queueSlot{source: src, known: src == "" || s.throttle.Known(username, s.o.Now())}
 	var attempt *Attempt
 	if src != "" {
-		a, err := s.throttle.Begin(username, src, s.o.Now())
+		a, err := s.throttle.begin(ctx, username, src, s.o.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +250,7 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		return id, nil
 	})
 	if attempt != nil {
-		attempt.End(err, s.o.Now())
+		attempt.end(ctx, err, s.o.Now())
 	}
 	if err != nil {
 		return nil, err

@@ -47,6 +47,11 @@ const (
 	// run instead of failing every login. HKDF-SHA256 of the server secret,
 	// info "coffer/v1/secret-check".
 	SecretCheck
+	// ThrottleID keys the ids under which auth's failed-login throttle
+	// keeps its records in a store that several instances share, so that
+	// every instance of one service names an address or a username alike.
+	// HKDF-SHA256 of the server secret, info "coffer/v1/throttle-id".
+	ThrottleID
 )
 
 // derivations holds each purpose's derivation. Never change an entry.
@@ -55,6 +60,7 @@ var derivations = map[Purpose]derivation{
 	AppPasswordVerifier: {label: "coffer/v1/app-password-verifier", hkdf: true},
 	AccountTokens:       {label: "coffer account confirmation tokens"},
 	SecretCheck:         {label: "coffer/v1/secret-check", hkdf: true},
+	ThrottleID:          {label: "coffer/v1/throttle-id", hkdf: true},
 }
 
 // SecretCheckValue returns the check value of a server secret that a

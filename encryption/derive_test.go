@@ -30,6 +30,7 @@ func TestDeriveGolden(t *testing.T) {
 		{"SessionID", SessionID, "2feec2ed770cef8e8cff1fe22522c76a291b76ad702bc33b531a96b622c9a96b"},
 		{"AppPasswordVerifier", AppPasswordVerifier, "d18ca10da88930db84d5a642c8a388be34719eca1d01760759309e874f705f59"},
 		{"AccountTokens", AccountTokens, "28d8fe47d71bef38d70b67e9b00bcb4d8da663f4aa3255e2cb78c0b4a6d7c763"},
+		{"ThrottleID", ThrottleID, "01f7c92af67139085fd99282227d64e3ea22c98c9c780a54853e0157a79e6406"},
 	} {
 		k, err := Derive(goldenSecret(), c.p)
 		if err != nil {
@@ -72,7 +73,7 @@ func TestDeriveSeparates(t *testing.T) {
 	other[0] ^= 1
 	seen := map[string]string{}
 	for _, secret := range [][]byte{goldenSecret(), other} {
-		for _, p := range []Purpose{SessionID, AppPasswordVerifier, AccountTokens} {
+		for _, p := range []Purpose{SessionID, AppPasswordVerifier, AccountTokens, SecretCheck, ThrottleID} {
 			k, err := Derive(secret, p)
 			if err != nil {
 				t.Fatal(err)
@@ -94,7 +95,7 @@ func TestDeriveRefuses(t *testing.T) {
 	if _, err := Derive(goldenSecret(), 0); err == nil {
 		t.Error("purpose 0 was accepted")
 	}
-	if _, err := Derive(goldenSecret(), SecretCheck+1); err == nil {
+	if _, err := Derive(goldenSecret(), ThrottleID+1); err == nil {
 		t.Error("an unknown purpose was accepted")
 	}
 }

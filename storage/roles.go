@@ -123,6 +123,39 @@ type Settings interface {
 	PutSetting(ctx context.Context, key, value string) error
 }
 
+// LoginFailures holds the failed-login throttle's records, each named by
+// an opaque id (a keyed hash of an address or a username), so that the
+// instances that share it throttle as one. Every call takes distinct ids.
+type LoginFailures interface {
+	// AddLoginFailures counts one failure at now on each id, atomically
+	// (concurrent calls, from any instance, are all counted), starting a
+	// record afresh whose last failure came before since, and returns the
+	// records after the count, in the order of ids.
+	AddLoginFailures(ctx context.Context, ids [][]byte, now, since time.Time) ([]LoginFailure, error)
+	// LoginFailures returns the records of ids, in their order; an id
+	// without one gets the zero LoginFailure.
+	LoginFailures(ctx context.Context, ids [][]byte) ([]LoginFailure, error)
+	// ForgetLoginFailures drops the records whose last failure came before before.
+	ForgetLoginFailures(ctx context.Context, before time.Time) error
+	// ClaimLoginAttempt claims, on every id at once, the one attempt in
+	// flight that is past the allowance, until until or its release, and
+	// returns the records as the claim found them; false when a claim of
+	// another attempt on any of them still runs at now.
+	ClaimLoginAttempt(ctx context.Context, ids [][]byte, now, until time.Time) ([]LoginFailure, bool, error)
+	// ReleaseLoginAttempt ends the claim on ids that ClaimLoginAttempt made
+	// with until; a later claim stays.
+	ReleaseLoginAttempt(ctx context.Context, ids [][]byte, until time.Time) error
+}
+
+// LoginFailure is one id's failed-login record: how many failures it
+// counts, when the latest came (to the microsecond), and the claim of an
+// attempt in flight.
+type LoginFailure struct {
+	Failures int
+	Last     time.Time
+	Claimed  time.Time // until when an attempt past the allowance is claimed; zero when none is
+}
+
 // The SQLite database plays every role.
 var (
 	_ Accounts     = (*DB)(nil)

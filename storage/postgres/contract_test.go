@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/coffer-dav/coffer/storage"
 	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
 )
@@ -41,5 +42,30 @@ func TestInstancesContract(t *testing.T) {
 			dbs[i] = db
 		}
 		return dbs[0], dbs[1]
+	})
+}
+
+// TestLoginFailuresContract runs the throttle role's contract on one
+// engine, then on two engines, each with its own pool, on one database.
+func TestLoginFailuresContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	open := func(t *testing.T, dsn string) *postgres.DB {
+		db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	t.Run("one engine", func(t *testing.T) {
+		storagetest.LoginFailures(t, func(t *testing.T) storage.LoginFailures { return open(t, storagetest.Postgres(t)) })
+	})
+	t.Run("two engines", func(t *testing.T) {
+		storagetest.LoginFailuresInstances(t, func(t *testing.T) (storage.LoginFailures, storage.LoginFailures) {
+			dsn := storagetest.Postgres(t)
+			return open(t, dsn), open(t, dsn)
+		})
 	})
 }

@@ -4,7 +4,9 @@
 // labels, MACs) arrives sealed or opaque. So far it plays the roles
 // Accounts, Credentials, AppPasswords, Sessions, Lifecycle, Outbox and
 // Settings, with the same behaviour as the SQLite engine (the contract in
-// storage/storagetest), and brings its own embedded, versioned migrations.
+// storage/storagetest), and LoginFailures, the failed-login throttle's
+// records that the instances share; it brings its own embedded, versioned
+// migrations.
 // Still to come: the Space role (collections, objects, the change log and
 // its sync tokens, properties, limits), which lands here once the sealing
 // of records is a layer of its own above the engines.

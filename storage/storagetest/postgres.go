@@ -1,8 +1,10 @@
 // Package storagetest holds what the storage engines' tests share: the
 // contract of the account-side roles (Roles, and Instances for several
 // engines on one database), which the SQLite engine states and every other
-// engine runs, and throwaway PostgreSQL databases on the cluster that
-// .ci/run starts. The Space role's contract is still to come.
+// engine runs, the LoginFailures role's contract (LoginFailures, and
+// LoginFailuresInstances for two stores on one database), and throwaway
+// PostgreSQL databases on the cluster that .ci/run starts. The Space
+// role's contract is still to come.
 package storagetest
 
 import (
