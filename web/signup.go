@@ -3,9 +3,11 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
@@ -147,14 +149,35 @@ func (h *Handler) resendForm(q *req) {
 
 // resend sends a pending account's confirmation mail again, through the
 // lifecycle's durable, throttled mail queue. The answer is the same whether
-// the account exists, waits for confirmation, or was throttled.
+// the account exists, waits for confirmation, or was throttled, and it comes
+// before any lookup: the work runs after it, so that not even the answer's
+// timing tells whether a pending account has that name.
 func (h *Handler) resend(q *req) {
-	ctx := q.r.Context()
 	login := strings.TrimSpace(q.r.PostFormValue("login"))
 	if login == "" || len(login) > 254 {
 		h.render(q, http.StatusBadRequest, "resend.html", "err.resend.empty", nil)
 		return
 	}
+	select {
+	case h.resends <- struct{}{}:
+		h.background.Add(1)
+		go func() {
+			defer func() { <-h.resends; h.background.Done() }()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(q.r.Context()), time.Minute)
+			defer cancel()
+			h.resendNow(ctx, login)
+		}()
+	default:
+		// More resends at once than a person makes: this one is dropped,
+		// and the answer stays the same.
+		h.o.Logger.Warn("dashboard: a confirmation resend was dropped: too many at once")
+	}
+	seeOther(q, "/resend?done=notice.resent")
+}
+
+// resendNow finds the account a resend names, by username or e-mail
+// address, and has the lifecycle send its confirmation again.
+func (h *Handler) resendNow(ctx context.Context, login string) {
 	var id int64
 	var err error
 	if strings.Contains(login, "@") {
@@ -175,8 +198,7 @@ func (h *Handler) resend(q *req) {
 	switch {
 	case err == nil, errors.Is(err, account.ErrNotFound), errors.Is(err, storage.ErrNotFound), errors.Is(err, account.ErrThrottled),
 		errors.Is(err, account.ErrConfirmed), errors.Is(err, account.ErrPurging), errors.Is(err, account.ErrNoMail):
-		seeOther(q, "/resend?done=notice.resent")
 	default:
-		h.fail(q, "confirmation not resent", err)
+		h.o.Logger.Error("dashboard: confirmation not resent", "err", err)
 	}
 }

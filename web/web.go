@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
@@ -64,6 +65,9 @@ type Handler struct {
 	langs   []*lang
 	matcher language.Matcher
 	routes  map[string]route
+
+	resends    chan struct{}  // a slot per resend running after its answer
+	background sync.WaitGroup // the work that runs after a request's answer
 }
 
 // route is one dashboard path: what GET and POST do there, and whether
@@ -119,6 +123,9 @@ const (
 // maxForm bounds a form's body.
 const maxForm = 16 << 10
 
+// maxResends bounds the confirmation resends running at once.
+const maxResends = 8
+
 // New returns the dashboard's handler.
 func New(o Options) (*Handler, error) {
 	switch {
@@ -143,7 +150,7 @@ func New(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{o: o, langs: langs, matcher: newMatcher(langs)}
+	h := &Handler{o: o, langs: langs, matcher: newMatcher(langs), resends: make(chan struct{}, maxResends)}
 	h.routes = map[string]route{
 		"/":                     {get: h.overview},
 		"/signin":               {get: h.signinForm, post: h.signin, public: true},
@@ -220,6 +227,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	do(q)
 }
+
+// Wait waits until the work that earlier requests left running after their
+// answer (resent confirmation mails) is done.
+func (h *Handler) Wait() { h.background.Wait() }
 
 // allow lists the methods a route answers.
 func allow(rt route) string {

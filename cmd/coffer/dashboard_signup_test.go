@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/coffer-dav/coffer/web"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -255,6 +259,7 @@ func TestDashboardResend(t *testing.T) {
 	} {
 		d.clock.Advance(tt.advance)
 		resp, body := d.post("/resend", "/resend", url.Values{"login": {tt.login}}, nil)
+		d.dash.Wait() // the resend runs after its answer
 		answer := resp.Status + " " + resp.Header.Get("Location") + " " + body
 		if first == "" {
 			first = answer
@@ -461,4 +466,68 @@ func TestDashboardEmailChangeMailFails(t *testing.T) {
 	if v, _ := d.a.life.View(context.Background(), id, false); v.Email != "alice@example.org" {
 		t.Fatalf("address %s", v.Email)
 	}
+}
+
+// blockingStore holds every lookup by e-mail address until release closes.
+type blockingStore struct {
+	dashboardStore
+	release <-chan struct{}
+}
+
+// AccountByEmail waits for release, then looks the address up.
+func (s blockingStore) AccountByEmail(ctx context.Context, email string) (*storage.Account, error) {
+	<-s.release
+	return s.dashboardStore.AccountByEmail(ctx, email)
+}
+
+// TestDashboardResendAnswersFirst: a resend is answered before the account
+// is looked up, so not even the answer's timing tells whether a pending
+// account has that address; the lookup runs after the answer.
+func TestDashboardResendAnswersFirst(t *testing.T) {
+	a, _ := testApp(t)
+	release := make(chan struct{})
+	base, _ := url.Parse("http://dav.example.org/")
+	h, err := web.New(web.Options{Auth: a.auth, Life: a.life, BaseURL: base, Logger: quietLog,
+		Store: blockingStore{dashboardStore{a.db, erasingStore{DB: a.db, life: a.life}}, release}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(srv.URL + "/resend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	token := csrfField.FindStringSubmatch(string(page))
+	if token == nil {
+		t.Fatal("no form token on /resend")
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/resend", strings.NewReader(url.Values{"csrf": {token[1]}, "login": {"someone@example.org"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, ck := range resp.Cookies() {
+		req.AddCookie(ck)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := c.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	select {
+	case status := <-answered:
+		if status != http.StatusSeeOther {
+			t.Errorf("resend: %d, want 303", status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no answer while the lookup waits: the resend looks the account up before it answers")
+	}
+	close(release)
+	h.Wait()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"github.com/coffer-dav/coffer/web"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ type dashRig struct {
 	a     *app
 	dir   string
 	h     http.Handler // what srv serves
+	dash  *web.Handler // the dashboard in h
 	srv   *httptest.Server
 	c     *http.Client  // follows no redirect
 	clock *fakeClock    // the lifecycle's; nil while it is off
@@ -74,6 +76,7 @@ func newDashRig(t *testing.T, o dashRigOptions) *dashRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.dash = dash.(*web.Handler)
 	d.h = mounted(a, dash)
 	d.srv = httptest.NewServer(d.h)
 	t.Cleanup(d.srv.Close)
