@@ -3,12 +3,9 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
-	"github.com/coffer-dav/coffer/auth"
-	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/selfservice"
 )
 
@@ -72,24 +69,14 @@ func (h *Handler) erase(q *req) {
 		h.renderData(q, http.StatusBadRequest, "err.erase.password")
 		return
 	}
-	id, err := h.o.Auth.LoginFrom(ctx, who.Username, pw, q.r.RemoteAddr)
-	var throttled *auth.Throttled
-	switch {
-	case errors.As(err, &throttled):
-		q.w.Header().Set("Retry-After", dav.RetryAfter(throttled.RetryAfter))
-		h.renderData(q, http.StatusServiceUnavailable, "err.throttled")
-		return
-	case errors.Is(err, auth.ErrBadCredentials), err == nil && (id.AppPassword != "" || id.AccountID != who.AccountID):
-		h.renderData(q, http.StatusForbidden, "err.erase.password")
-		return
-	case err != nil:
-		h.fail(q, "erase: password not checked", err)
+	if h.checkLogin(q, loginCheck{username: who.Username, password: pw, wrong: "err.erase.password",
+		render: func(status int, msg string) { h.renderData(q, status, msg) }}) == nil {
 		return
 	}
 	// Forget cached logins before and after: no request may act on cached
 	// keys meanwhile.
 	h.o.Auth.Forget(who.Username)
-	err = h.o.Store.DeleteAccount(ctx, who.AccountID)
+	err := h.o.Store.DeleteAccount(ctx, who.AccountID)
 	h.o.Auth.Forget(who.Username)
 	if err != nil {
 		h.fail(q, "erase failed", err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
-	"github.com/coffer-dav/coffer/dav"
 )
 
 // devicesPage is the content of the "Connect a device" page: what a client
@@ -154,20 +153,9 @@ func (h *Handler) deviceProfile(q *req) {
 	// The login is for this session's username, so another account's app
 	// password fails already; the account id is compared all the same, in
 	// case the name now belongs to another account.
-	id, err := h.o.Auth.LoginFrom(q.r.Context(), user, secret, q.r.RemoteAddr)
-	var throttled *auth.Throttled
-	var blocked *auth.Blocked
-	switch {
-	case errors.As(err, &throttled):
-		q.w.Header().Set("Retry-After", dav.RetryAfter(throttled.RetryAfter))
-		h.render(q, http.StatusServiceUnavailable, "message.html", "err.throttled", nil)
-		return
-	case errors.Is(err, auth.ErrBadCredentials) || errors.Is(err, auth.ErrNotAUsername) || errors.As(err, &blocked) ||
-		(err == nil && (id.AccountID != q.s.Identity.AccountID || id.AppPassword == "")):
-		h.render(q, http.StatusForbidden, "message.html", "err.device.profile", nil)
-		return
-	case err != nil:
-		h.fail(q, "profile password not checked", err)
+	id := h.checkLogin(q, loginCheck{username: user, password: secret, app: true, wrong: "err.device.profile",
+		render: func(status int, msg string) { h.render(q, status, "message.html", msg, nil) }})
+	if id == nil {
 		return
 	}
 	b, err := AppleProfile(ProfileOptions{

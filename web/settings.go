@@ -10,7 +10,6 @@ import (
 
 	"github.com/coffer-dav/coffer/account"
 	"github.com/coffer-dav/coffer/auth"
-	"github.com/coffer-dav/coffer/dav"
 )
 
 // settingsData is the settings page: the account's name and address, and
@@ -118,21 +117,6 @@ func (h *Handler) currentPassword(q *req, pw string) *auth.Identity {
 		h.settingsPage(q, http.StatusBadRequest, "err.password.current", "")
 		return nil
 	}
-	id, err := h.o.Auth.LoginFrom(q.r.Context(), q.s.Identity.Username, pw, q.r.RemoteAddr)
-	var throttled *auth.Throttled
-	var blocked *auth.Blocked
-	switch {
-	case errors.As(err, &throttled):
-		q.w.Header().Set("Retry-After", dav.RetryAfter(throttled.RetryAfter))
-		h.settingsPage(q, http.StatusServiceUnavailable, "err.throttled", "")
-		return nil
-	case errors.Is(err, auth.ErrBadCredentials), errors.As(err, &blocked),
-		err == nil && (id.AppPassword != "" || id.AccountID != q.s.Identity.AccountID):
-		h.settingsPage(q, http.StatusForbidden, "err.password.current", "")
-		return nil
-	case err != nil:
-		h.fail(q, "password not checked", err)
-		return nil
-	}
-	return id
+	return h.checkLogin(q, loginCheck{username: q.s.Identity.Username, password: pw, wrong: "err.password.current",
+		render: func(status int, msg string) { h.settingsPage(q, status, msg, "") }})
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/account"
-	"github.com/coffer-dav/coffer/auth"
-	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -35,23 +33,10 @@ func (h *Handler) signin(q *req) {
 			return
 		}
 	}
-	id, err := h.o.Auth.LoginFrom(q.r.Context(), name, q.r.PostFormValue("password"), q.r.RemoteAddr)
-	var throttled *auth.Throttled
-	switch {
-	case errors.As(err, &throttled):
-		q.w.Header().Set("Retry-After", dav.RetryAfter(throttled.RetryAfter))
-		h.render(q, http.StatusServiceUnavailable, "signin.html", "err.throttled", nil)
-		return
-	case err == nil && id.AppPassword != "":
-		err = auth.ErrBadCredentials // an app password is for a device
-	}
-	if err != nil {
-		var blocked *auth.Blocked
-		if !errors.Is(err, auth.ErrBadCredentials) && !errors.As(err, &blocked) {
-			h.fail(q, "sign-in failed", err)
-			return
-		}
-		h.render(q, http.StatusUnauthorized, "signin.html", "err.credentials", nil)
+	id := h.checkLogin(q, loginCheck{username: name, password: q.r.PostFormValue("password"),
+		wrong: "err.credentials", wrongStatus: http.StatusUnauthorized,
+		render: func(status int, msg string) { h.render(q, status, "signin.html", msg, nil) }})
+	if id == nil {
 		return
 	}
 	// A pending account confirms its address first; one in retention may
