@@ -39,7 +39,8 @@ var spaceCases = []spaceCase{
 	{"sync/the latest change of a name", testLatestChange},
 	{"sync/bad revisions", testBadRevisions},
 	{"sync/a new collection of a name refuses old tokens", testRecreatedCollectionTokens},
-	{"sync/concurrent writers and a reader", testConcurrentSync},
+	{"concurrency/a reader of changes among writers", testConcurrentSync},
+	{"concurrency/racing writes have one winner", testRacingWrites},
 	{"properties/patch", testPatchProps},
 	{"properties/object patch keeps the etag", testPatchObject},
 	{"properties/scopes", testScopeProps},
@@ -232,7 +233,7 @@ func wholeSecondIn(tm, from, to time.Time) bool {
 func testCreateCollection(t *testing.T, users func(t *testing.T, username string) storage.Space) {
 	s := users(t, "alice")
 	ctx := context.Background()
-	props := storage.Props{"{DAV:}displayname": []byte("<D:displayname>Work</D:displayname>"), "{urn:x}color": []byte("#ff0000")}
+	props := storage.Props{"{DAV:}displayname": []byte("<D:displayname>Work</D:displayname>"), "{urn:x}color": []byte("#ff0000"), "{urn:x}empty": {}}
 	before := time.Now()
 	c, err := s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "work", Kind: storage.KindCalendar, Props: props})
 	after := time.Now()

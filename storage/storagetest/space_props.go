@@ -73,7 +73,8 @@ func testPatchProps(t *testing.T, users func(t *testing.T, username string) stor
 		{"names differ by namespace", storage.Props{"{urn:y}c": []byte("y")}, nil, "{urn:x}b=22 {urn:x}c=33 {urn:y}c=y"},
 		{"nothing", nil, nil, "{urn:x}b=22 {urn:x}c=33 {urn:y}c=y"},
 		{"a large value", storage.Props{"{urn:x}big": big}, []string{"{urn:y}c"}, "{urn:x}b=22 {urn:x}big=" + string(big) + " {urn:x}c=33"},
-		{"remove all", nil, []string{"{urn:x}b", "{urn:x}c", "{urn:x}big"}, ""},
+		{"an empty value", storage.Props{"{urn:x}e": []byte{}}, nil, "{urn:x}b=22 {urn:x}big=" + string(big) + " {urn:x}c=33 {urn:x}e="},
+		{"remove all", nil, []string{"{urn:x}b", "{urn:x}c", "{urn:x}big", "{urn:x}e"}, ""},
 	}
 	for _, h := range propHolders(t, s) {
 		t.Run(h.name, func(t *testing.T) {

@@ -328,15 +328,19 @@ func testConcurrentSync(t *testing.T, users func(t *testing.T, username string) 
 		go func() {
 			defer wg.Done()
 			<-start
-			own := 0
+			own, live := 0, map[string]bool{}
 			for i := range ops {
 				name, body := "shared.ics", fmt.Sprintf("writer %d, op %d", w, i)
 				del := false
 				if i%5 != 4 { // one op in five writes the name every writer shares
-					// Each own name is created, replaced, deleted, in turn.
-					name, del = fmt.Sprintf("w%d-%d.ics", w, own%names), own/names%3 == 2
+					// Each own name is written twice, then deleted, in
+					// turn, each writer in a phase of its own, so that
+					// some names end deleted.
+					name = fmt.Sprintf("w%d-%d.ics", w, own%names)
+					del = live[name] && (own/names+w)%3 == 2
 					own++
 				}
+				live[name] = !del
 				if del {
 					if errs[w] = s.DeleteObject(ctx, c.ID, name, storage.DeleteOptions{}); errs[w] != nil {
 						return
@@ -458,7 +462,11 @@ func testConcurrentSync(t *testing.T, users func(t *testing.T, username string) 
 			break
 		}
 	}
+	deleted := 0
 	for name, w := range want {
+		if w.rev == 0 {
+			deleted++
+		}
 		o, err := s.Object(ctx, c.ID, name, storage.ReadOptions{Body: true})
 		switch {
 		case w.rev == 0:
@@ -468,6 +476,9 @@ func testConcurrentSync(t *testing.T, users func(t *testing.T, username string) 
 		case o.ETag != w.etag || string(o.Body) != w.body || o.Revision != w.rev || final[name] != w.etag:
 			t.Fatalf("%s holds %q (ETag %s, revision %d), last written %q (ETag %s, revision %d)", name, o.Body, o.ETag, o.Revision, w.body, w.etag, w.rev)
 		}
+	}
+	if deleted == 0 || deleted == len(want) {
+		t.Fatalf("%d of %d names end deleted: the run proves less than it should", deleted, len(want))
 	}
 	if len(final) > len(want) {
 		t.Fatalf("the collection holds %s, more than was written", etagString(final))
@@ -484,4 +495,139 @@ func testConcurrentSync(t *testing.T, users func(t *testing.T, username string) 
 		t.Fatalf("the index holds\n%s\nthe collection\n%s", got, want)
 	}
 	t.Logf("%d writes, %d polls", len(puts), len(polls))
+}
+
+// testRacingWrites: writes racing for one name, one ETag or one UID each
+// check it in their own transaction: exactly one wins, and the others fail
+// as they would after it, leaving the winner's write in place.
+func testRacingWrites(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+	s := users(t, "alice")
+	ctx := context.Background()
+	const racers = 8
+	body := func(i int) []byte { return fmt.Appendf(nil, "racer %d", i) }
+	isConflict := func(winner int) func(error) bool {
+		return func(err error) bool {
+			var c *storage.UIDConflict
+			return errors.As(err, &c) && c.Name == fmt.Sprintf("u%d.ics", winner)
+		}
+	}
+	is := func(target error) func(int) func(error) bool {
+		return func(int) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
+	}
+	// Each case has a collection of its own holding a.ics, whose ETag it gets.
+	tests := []struct {
+		name  string
+		race  func(c *storage.Collection, i int, etag string) error
+		loser func(winner int) func(error) bool
+		holds func(winner int) string // a.ics's body, then the other objects' names and bodies, afterwards
+	}{
+		{"one create of a name", func(c *storage.Collection, i int, _ string) error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "new.ics", Body: body(i), IfNoneMatch: true})
+			return err
+		}, is(storage.ErrPrecondition), func(w int) string { return "a:old new.ics:" + string(body(w)) }},
+		{"one replace of an ETag", func(c *storage.Collection, i int, etag string) error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", Body: body(i), IfMatch: etag})
+			return err
+		}, is(storage.ErrPrecondition), func(w int) string { return "a:" + string(body(w)) }},
+		{"one object of a UID", func(c *storage.Collection, i int, _ string) error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: fmt.Sprintf("u%d.ics", i), UID: "same", Body: body(i)})
+			return err
+		}, isConflict, func(w int) string { return fmt.Sprintf("a:old u%d.ics:%s", w, body(w)) }},
+		{"one delete", func(c *storage.Collection, _ int, _ string) error {
+			return s.DeleteObject(ctx, c.ID, "a.ics", storage.DeleteOptions{})
+		}, is(storage.ErrNotFound), func(int) string { return "" }},
+		{"one delete of an ETag", func(c *storage.Collection, _ int, etag string) error {
+			return s.DeleteObject(ctx, c.ID, "a.ics", storage.DeleteOptions{IfMatch: etag})
+		}, is(storage.ErrPrecondition), func(int) string { return "" }},
+		{"one move of an object", func(c *storage.Collection, i int, _ string) error {
+			_, err := s.TransferObject(ctx, c.ID, "a.ics", c.ID, fmt.Sprintf("m%d.ics", i), storage.TransferOptions{Move: true})
+			return err
+		}, is(storage.ErrNotFound), func(w int) string { return fmt.Sprintf("m%d.ics:old", w) }},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCollection(t, s, fmt.Sprint("c", i))
+			etag := putBody(t, s, c.ID, "a.ics", "uid-a", "old").Object.ETag
+			errs := make([]error, racers)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for r := range racers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					errs[r] = tc.race(c, r, etag)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			winner := -1
+			for r, err := range errs {
+				if err == nil {
+					if winner >= 0 {
+						t.Fatalf("racers %d and %d both won", winner, r)
+					}
+					winner = r
+				}
+			}
+			if winner < 0 {
+				t.Fatalf("no racer won: %v", errs)
+			}
+			for r, err := range errs {
+				if r != winner && !tc.loser(winner)(err) {
+					t.Fatalf("racer %d lost with %v", r, err)
+				}
+			}
+			objs, err := s.Objects(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var held []string
+			for _, o := range objs {
+				b := string(mustObject(t, s, c.ID, o.Name).Body)
+				if o.Name == "a.ics" {
+					held = append([]string{"a:" + b}, held...)
+					continue
+				}
+				held = append(held, o.Name+":"+b)
+			}
+			if got, want := fmt.Sprint(held), "["+tc.holds(winner)+"]"; got != want {
+				t.Fatalf("racer %d won; the collection holds %s, want %s", winner, got, want)
+			}
+		})
+	}
+	t.Run("one collection of a name", func(t *testing.T) {
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for r := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[r] = s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "new", Kind: storage.KindCalendar,
+					Props: storage.Props{"{urn:x}racer": body(r)}})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for r, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("racers %d and %d both created it", winner, r)
+			case err == nil:
+				winner = r
+			case !errors.Is(err, storage.ErrExists):
+				t.Fatalf("racer %d: %v", r, err)
+			}
+		}
+		c, err := s.Collection(ctx, storage.HomeCalendars, "new")
+		if err != nil || winner < 0 || string(c.Props["{urn:x}racer"]) != string(body(winner)) {
+			t.Fatalf("racer %d won; the collection is %+v, %v", winner, c, err)
+		}
+		if n, _ := s.Counts(ctx, 0); n.Collections != int64(len(tests))+1 {
+			t.Fatalf("%d collections", n.Collections)
+		}
+	})
 }
