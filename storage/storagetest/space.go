@@ -38,7 +38,7 @@ var spaceCases = []spaceCase{
 	{"sync/changes", testChanges},
 	{"sync/the latest change of a name", testLatestChange},
 	{"sync/bad revisions", testBadRevisions},
-	{"sync/a new collection of a name refuses old tokens", testRecreatedCollectionTokens},
+	{"sync/a token holds for its collection alone", testRecreatedCollectionTokens},
 	{"concurrency/a reader of changes among writers", testConcurrentSync},
 	{"concurrency/racing writes have one winner", testRacingWrites},
 	{"properties/patch", testPatchProps},

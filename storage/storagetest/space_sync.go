@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -254,48 +255,85 @@ func testBadRevisions(t *testing.T, users func(t *testing.T, username string) st
 }
 
 // testRecreatedCollectionTokens: a token of a collection does not hold for
-// a new one of its name, however that name came free; only 0 does.
+// another one that comes to stand at its name, however it came there: a
+// new one, or an older one moved or copied in; only 0 does.
 func testRecreatedCollectionTokens(t *testing.T, users func(t *testing.T, username string) storage.Space) {
 	s := users(t, "alice")
 	ctx := context.Background()
+	create := func(old, _ *storage.Collection) error {
+		_, err := s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: old.Name, Kind: storage.KindCalendar})
+		return err
+	}
+	moveIn := func(o storage.TransferOptions) func(old, older *storage.Collection) error {
+		return func(old, older *storage.Collection) error {
+			_, err := s.TransferCollection(ctx, older.ID, storage.HomeCalendars, old.Name, o)
+			return err
+		}
+	}
 	ways := []struct {
-		name string
-		free func(c *storage.Collection) error
+		name    string
+		free    func(old *storage.Collection) error // nil: the name stays taken
+		replace func(old, older *storage.Collection) error
+		held    string // what the collection at the name holds before its new writes
+		bug     string // why the case is skipped: the engine's bug it shows
 	}{
-		{"deleted", func(c *storage.Collection) error { return s.DeleteCollection(ctx, c.ID) }},
-		{"moved away", func(c *storage.Collection) error {
+		{"deleted, then created", func(c *storage.Collection) error { return s.DeleteCollection(ctx, c.ID) }, create, "", ""},
+		{"moved away, then created", func(c *storage.Collection) error {
 			_, err := s.TransferCollection(ctx, c.ID, storage.HomeCalendars, c.Name+"-moved", storage.TransferOptions{Move: true})
 			return err
-		}},
+		}, create, "", ""},
+		{"an older one copied over it", nil, moveIn(storage.TransferOptions{Overwrite: true}), "older-0.ics older-1.ics ", ""},
+		{"an older one moved over it", nil, moveIn(storage.TransferOptions{Move: true, Overwrite: true}), "older-0.ics older-1.ics ", bugMovedInTokens},
+		{"deleted, then an older one moved in", func(c *storage.Collection) error { return s.DeleteCollection(ctx, c.ID) },
+			moveIn(storage.TransferOptions{Move: true}), "older-0.ics older-1.ics ", bugMovedInTokens},
 	}
-	for _, w := range ways {
+	for i, w := range ways {
 		t.Run(w.name, func(t *testing.T) {
-			name := "work-" + w.name
-			old := mustCollection(t, s, name)
+			if w.bug != "" {
+				t.Skip(w.bug)
+			}
+			older := mustCollection(t, s, fmt.Sprint("older", i))
+			putBody(t, s, older.ID, "older-0.ics", "", "o")
+			putBody(t, s, older.ID, "older-1.ics", "", "o")
+			old := mustCollection(t, s, fmt.Sprint("work", i))
 			putBody(t, s, old.ID, "0.ics", "", "x")
 			token := putBody(t, s, old.ID, "1.ics", "", "x").Object.Revision
 			putBody(t, s, old.ID, "2.ics", "", "x")
-			if err := w.free(old); err != nil {
+			if w.free != nil {
+				if err := w.free(old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.replace(old, older); err != nil {
 				t.Fatal(err)
 			}
-			c := mustCollection(t, s, name)
-			for i := range 5 {
+			c, err := s.Collection(ctx, storage.HomeCalendars, old.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
 				putBody(t, s, c.ID, fmt.Sprintf("new-%d.ics", i), "", "y")
 			}
 			if changes, _, err := s.Changes(ctx, c.ID, token); !errors.Is(err, storage.ErrBadRevision) {
-				t.Fatalf("the old collection's token %d on the new one: %s, %v; want ErrBadRevision", token, changeString(changes), err)
+				t.Fatalf("the old collection's token %d on the one now at its name: %q, %v; want ErrBadRevision", token, changeString(changes), err)
 			}
 			changes, _ := mustChanges(t, s, c.ID, 0)
 			var names []string
 			for _, ch := range changes {
 				names = append(names, ch.Name)
 			}
-			if fmt.Sprint(names) != "[new-0.ics new-1.ics new-2.ics new-3.ics new-4.ics]" {
-				t.Fatalf("Changes(0) of the new collection lists %v", names)
+			if got, want := sortedFields(strings.Join(names, " ")), sortedFields(w.held+"new-0.ics new-1.ics new-2.ics"); got != want {
+				t.Fatalf("Changes(0) of the collection at the name lists %s, want %s", got, want)
 			}
 		})
 	}
 }
+
+// bugMovedInTokens is why the cases of an older collection moved to a
+// name are skipped on SQLite.
+const bugMovedInTokens = "SQLite bug: a collection moved to a name keeps the revision it was created at, so a token of the " +
+	"collection that stood there before, newer than that, is accepted and answers with a silent gap (the old objects' deletions " +
+	"and the moved-in objects are never listed) instead of ErrBadRevision"
 
 // syncWrite is one acknowledged write of testConcurrentSync.
 type syncWrite struct {
