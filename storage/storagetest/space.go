@@ -263,6 +263,7 @@ func testCreateCollection(t *testing.T, users func(t *testing.T, username string
 		t.Fatalf("calendars: %q", names)
 	}
 	book := newCollection(t, s, storage.HomeAddressBooks, "work", storage.KindAddressBook)
+	kitchen := newCollection(t, s, storage.HomeCalendars, "Küche & 日本", storage.KindCalendar)
 	if book.ID == c.ID {
 		t.Fatalf("addressbooks/work has the id of calendars/work")
 	}
@@ -278,6 +279,7 @@ func testCreateCollection(t *testing.T, users func(t *testing.T, username string
 		{storage.HomeCalendars, "wor", 0},
 		{storage.HomeCalendars, "", 0},
 		{storage.HomeAddressBooks, "nope", 0},
+		{storage.HomeCalendars, "Küche & 日本", kitchen.ID},
 	} {
 		got, err := s.Collection(ctx, tt.home, tt.name)
 		switch {

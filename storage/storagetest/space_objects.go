@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,8 @@ func testPutObject(t *testing.T, users func(t *testing.T, username string) stora
 		{"replace with a shorter body", storage.PutOptions{Name: "a.ics", UID: "uid-a", ContentType: "text/calendar", Body: []byte("3")}, false},
 		{"another name", storage.PutOptions{Name: "b.ics", ContentType: "text/calendar", Body: []byte("BEGIN:VCALENDAR\r\nb")}, true},
 		{"an empty body", storage.PutOptions{Name: "empty.txt", ContentType: "text/plain", Body: []byte{}}, true},
+		{"a name of other letters", storage.PutOptions{Name: "Ünïcödé %20 + @ 日本.ics", ContentType: "text/calendar", Body: []byte("u")}, true},
+		{"a long name", storage.PutOptions{Name: strings.Repeat("n", 251) + ".ics", ContentType: "text/calendar", Body: []byte("n")}, true},
 	}
 	last := c.Revision
 	for _, st := range steps {
@@ -51,12 +54,15 @@ func testPutObject(t *testing.T, users func(t *testing.T, username string) stora
 			t.Fatalf("%s: the collection is at revision %d, the object at %d", st.name, rev, o.Revision)
 		}
 	}
-	if got := etagString(objectETags(t, s, c.ID)); got != fmt.Sprintf("a.ics=%s b.ics=%s empty.txt=%s",
-		mustObject(t, s, c.ID, "a.ics").ETag, mustObject(t, s, c.ID, "b.ics").ETag, mustObject(t, s, c.ID, "empty.txt").ETag) {
-		t.Fatalf("listed %s", got)
+	want := map[string]string{}
+	for _, st := range steps {
+		want[st.put.Name] = mustObject(t, s, c.ID, st.put.Name).ETag
 	}
-	if n, err := s.Counts(ctx, c.ID); err != nil || n.Objects != 3 {
-		t.Fatalf("Counts = %+v, %v; want 3 objects", n, err)
+	if got := etagString(objectETags(t, s, c.ID)); got != etagString(want) || len(want) != 5 {
+		t.Fatalf("listed %s, want %s", got, etagString(want))
+	}
+	if n, err := s.Counts(ctx, c.ID); err != nil || n.Objects != 5 {
+		t.Fatalf("Counts = %+v, %v; want 5 objects", n, err)
 	}
 }
 

@@ -178,7 +178,7 @@ const mustCollectionProps = "{DAV:}displayname=<D:displayname>Work MARKER-COLL</
 // testUsage: a user's usage is the bytes of every object's body and name
 // and of every property, with its name, of objects, collections and
 // scopes (storage.Object.Charge and storage.Props.Size), through every
-// kind of write, and counts nothing of another user's.
+// kind of write, and counts nothing of another user's; Counts agrees.
 func testUsage(t *testing.T, users func(t *testing.T, username string) storage.Space) {
 	s, bob := users(t, "alice"), users(t, "bob")
 	ctx := context.Background()
@@ -231,24 +231,32 @@ func testUsage(t *testing.T, users func(t *testing.T, username string) storage.S
 		}
 	}
 	// Whatever is written, usage adds up what the calls read back.
+	// Counts gives each collection's share of it, and the collections.
 	sum := func() int64 {
 		t.Helper()
 		var n int64
+		var all []storage.Collection
 		for _, home := range []storage.Home{storage.HomeCalendars, storage.HomeAddressBooks} {
 			cs, err := s.Collections(ctx, home)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range cs {
-				n += c.Props.Size()
-				objs, err := s.Objects(ctx, c.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, o := range objs {
-					n += o.Charge()
-				}
+			all = append(all, cs...)
+		}
+		for _, c := range all {
+			bytes := c.Props.Size()
+			objs, err := s.Objects(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
 			}
+			for _, o := range objs {
+				bytes += o.Charge()
+			}
+			want := storage.Counts{Collections: int64(len(all)), Objects: int64(len(objs)), Bytes: bytes}
+			if got, err := s.Counts(ctx, c.ID); err != nil || got != want {
+				t.Fatalf("Counts(%s/%s) = %+v, %v; it holds %+v", c.Home, c.Name, got, err, want)
+			}
+			n += bytes
 		}
 		for _, scope := range []storage.Scope{storage.ScopePrincipal, storage.ScopeCalendars, storage.ScopeAddressBooks} {
 			p, err := s.Props(ctx, scope)

@@ -146,6 +146,12 @@ func testTransferObject(t *testing.T, users func(t *testing.T, username string) 
 			if string(got.Body) != string(src.Body) || got.ETag != src.ETag || got.ContentType != src.ContentType || got.Size != src.Size || !sameProps(got.Props, src.Props) {
 				t.Fatalf("the destination holds %+v, the source held %+v", got, src)
 			}
+			if rev := revision(t, s, to.ID); got.Revision != rev || rev <= revs[to.ID] {
+				t.Fatalf("the destination is at revision %d, the collection went %d → %d", got.Revision, revs[to.ID], rev)
+			}
+			if rev := revision(t, s, from.ID); from != to && !tc.o.Move && rev != revs[from.ID] {
+				t.Fatalf("a copy moved its source's revision %d → %d", revs[from.ID], rev)
+			}
 			// Both collections hold what they held, with the source gone
 			// for a move and the destination written.
 			want := map[int64]map[string]string{a.ID: before[a.ID], b.ID: before[b.ID]}
@@ -359,6 +365,9 @@ func testTransferCollection(t *testing.T, users func(t *testing.T, username stri
 			if !st.o.Move && dst.ID == src.ID {
 				t.Fatalf("the copy has its source's id %d", dst.ID)
 			}
+			if now, err := s.Collection(ctx, storage.HomeCalendars, st.src); !st.o.Move && (err != nil || now.Revision != src.Revision) {
+				t.Fatalf("a copy changed its source: %+v, %v; was at revision %d", now, err, src.Revision)
+			}
 			// What the destination holds is in its change log, and its
 			// index is the source's.
 			changes, _ := mustChanges(t, s, dst.ID, 0)
@@ -381,6 +390,20 @@ func testTransferCollection(t *testing.T, users func(t *testing.T, username stri
 	}
 	_, err := s.TransferCollection(ctx, ids["other/old"], storage.HomeCalendars, "back", storage.TransferOptions{})
 	wantNotFound(t, "a transfer of a deleted collection", err)
+	// A plain collection may go to the other home, under its own name too.
+	if _, err := s.TransferCollection(ctx, ids["rx"], storage.HomeAddressBooks, "rx", storage.TransferOptions{Move: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sortedNames(t, s, storage.HomeCalendars) + " | " + sortedNames(t, s, storage.HomeAddressBooks); got != "cal cal2 copy moved shallow | rx" {
+		t.Fatalf("after a move to the other home: %s", got)
+	}
+	moved, err := s.Collection(ctx, storage.HomeAddressBooks, "rx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := mustObject(t, s, moved.ID, "f.txt"); string(o.Body) != "in rx" || string(o.Props["{urn:x}o"]) != "rx" {
+		t.Fatalf("the moved collection holds %+v", o)
+	}
 }
 
 // testTransferCollectionReplacing: a collection moved in the place of an
