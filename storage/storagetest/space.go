@@ -13,10 +13,13 @@ import (
 	"github.com/coffer-dav/coffer/storage"
 )
 
+// userSpaces makes a new user's space on one database: what a Spaces opener returns.
+type userSpaces func(t *testing.T, username string) storage.Space
+
 // spaceCase is one behaviour of the Space role.
 type spaceCase struct {
 	name string
-	run  func(t *testing.T, users func(t *testing.T, username string) storage.Space)
+	run  func(t *testing.T, users userSpaces)
 }
 
 // spaceCases are the behaviours Space checks, each on a fresh database.
@@ -221,8 +224,8 @@ func wantGone(t *testing.T, s storage.Space, coll int64, name string) {
 	wantNotFound(t, "PutObject into a deleted collection", err)
 }
 
-// wholeSecondIn reports whether tm is a whole second in UTC within the
-// second of from and to.
+// wholeSecondIn reports whether tm is a whole second in UTC, from the
+// second of from on and no later than to.
 func wholeSecondIn(tm, from, to time.Time) bool {
 	return tm.Location() == time.UTC && tm.Nanosecond() == 0 && !tm.Before(from.Truncate(time.Second)) && !tm.After(to)
 }
@@ -230,7 +233,7 @@ func wholeSecondIn(tm, from, to time.Time) bool {
 // testCreateCollection: a created collection reads back as it was made; a
 // second one of its home and name is ErrExists and changes nothing; the
 // other home has names of its own.
-func testCreateCollection(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testCreateCollection(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	props := storage.Props{"{DAV:}displayname": []byte("<D:displayname>Work</D:displayname>"), "{urn:x}color": []byte("#ff0000"), "{urn:x}empty": {}}
@@ -293,7 +296,7 @@ func testCreateCollection(t *testing.T, users func(t *testing.T, username string
 
 // testListCollections: each home lists its own collections, ordered by
 // creation whatever their names, with their properties.
-func testListCollections(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testListCollections(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	for _, home := range []storage.Home{storage.HomeCalendars, storage.HomeAddressBooks} {
@@ -337,7 +340,7 @@ func testListCollections(t *testing.T, users func(t *testing.T, username string)
 
 // testNestedCollections: plain collections nest by name, each found by
 // its whole name and holding its own objects.
-func testNestedCollections(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testNestedCollections(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	ids := map[string]int64{}
@@ -375,7 +378,7 @@ func testNestedCollections(t *testing.T, users func(t *testing.T, username strin
 // testDeleteCollectionTree: deleting a collection removes the collections
 // nested in it and their objects, and nothing that merely shares a
 // prefix of its name or lives in the other home.
-func testDeleteCollectionTree(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testDeleteCollectionTree(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	ids := map[string]int64{}
@@ -428,7 +431,7 @@ func testDeleteCollectionTree(t *testing.T, users func(t *testing.T, username st
 // testSpacesWalledOff: every call that takes a collection id answers
 // ErrNotFound for another user's collection and changes nothing, on
 // either side, even where the id comes with collections of the caller's.
-func testSpacesWalledOff(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testSpacesWalledOff(t *testing.T, users userSpaces) {
 	alice, bob := users(t, "alice"), users(t, "bob")
 	ctx := context.Background()
 	theirs := mustCollection(t, alice, "work")

@@ -47,7 +47,7 @@ func sortedFields(s string) string {
 // testIndex: Index gives every object's entry as its last PUT gave it,
 // with the object's ETag and the revision it reflects, through every
 // kind of write.
-func testIndex(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testIndex(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "c")

@@ -14,7 +14,7 @@ import (
 
 // testPutObject: a PUT creates an object that reads back as written, then
 // replaces it: Created tells which, and the revision rises.
-func testPutObject(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testPutObject(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -68,7 +68,7 @@ func testPutObject(t *testing.T, users func(t *testing.T, username string) stora
 
 // testETags: an object's ETag changes with its body and with nothing
 // else: not with its content type, its properties or a PUT of the same body.
-func testETags(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testETags(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -121,7 +121,7 @@ func testETags(t *testing.T, users func(t *testing.T, username string) storage.S
 
 // testPutPreconditions: If-Match and If-None-Match are checked with the
 // write; a write they refuse fails with ErrPrecondition and changes nothing.
-func testPutPreconditions(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testPutPreconditions(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	// Each case has a collection of its own holding a.ics, whose ETag it gets.
@@ -195,7 +195,7 @@ func testPutPreconditions(t *testing.T, users func(t *testing.T, username string
 // it to a second fails with a *storage.UIDConflict naming the first and
 // changes nothing; the object itself may keep or change it, and a UID
 // set free by a change or a delete, or in another collection, is free.
-func testUIDs(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testUIDs(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	a := mustCollection(t, s, "a")
@@ -256,7 +256,7 @@ func testUIDs(t *testing.T, users func(t *testing.T, username string) storage.Sp
 // testObjectsNamed: a lookup by names answers in the order asked, nil for
 // a name that has none, the same object for a name asked twice, however
 // many names, and bodies only when asked for.
-func testObjectsNamed(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testObjectsNamed(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -314,7 +314,7 @@ func testObjectsNamed(t *testing.T, users func(t *testing.T, username string) st
 
 // testListObjects: Objects lists every object of a collection once, as
 // Object reads it but without its body.
-func testListObjects(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testListObjects(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -357,7 +357,7 @@ func testListObjects(t *testing.T, users func(t *testing.T, username string) sto
 // testDeleteObject: a delete removes the object and logs it, or fails
 // with ErrNotFound or, when If-Match does not hold, ErrPrecondition, and
 // then changes nothing.
-func testDeleteObject(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testDeleteObject(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	tests := []struct {
@@ -407,7 +407,7 @@ func testDeleteObject(t *testing.T, users func(t *testing.T, username string) st
 
 // testPropsSurvivePut: a PUT that replaces an object keeps its dead
 // properties; a delete takes them, so the name comes back without them.
-func testPropsSurvivePut(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testPropsSurvivePut(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")

@@ -55,7 +55,7 @@ func propHolders(t *testing.T, s storage.Space) []propHolder {
 // testPatchProps: a patch removes, then sets, on every kind of holder; a
 // property set again takes its new value, and removing one that is not
 // there is no error.
-func testPatchProps(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testPatchProps(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	big := bytes.Repeat([]byte("x"), 10_000)
 	steps := []struct {
@@ -103,7 +103,7 @@ func testPatchProps(t *testing.T, users func(t *testing.T, username string) stor
 // testPatchObject: patching an object's properties keeps its ETag and
 // body, raises its revision and records a change; a missing object or
 // collection is ErrNotFound and changes nothing.
-func testPatchObject(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testPatchObject(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -137,7 +137,7 @@ func testPatchObject(t *testing.T, users func(t *testing.T, username string) sto
 
 // testScopeProps: the principal's properties and each home's are apart
 // from each other, from the collections' and from another user's.
-func testScopeProps(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testScopeProps(t *testing.T, users userSpaces) {
 	alice, bob := users(t, "alice"), users(t, "bob")
 	ctx := context.Background()
 	scopes := []storage.Scope{storage.ScopePrincipal, storage.ScopeCalendars, storage.ScopeAddressBooks}
@@ -179,7 +179,7 @@ const mustCollectionProps = "{DAV:}displayname=<D:displayname>Work MARKER-COLL</
 // and of every property, with its name, of objects, collections and
 // scopes (storage.Object.Charge and storage.Props.Size), through every
 // kind of write, and counts nothing of another user's; Counts agrees.
-func testUsage(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testUsage(t *testing.T, users userSpaces) {
 	s, bob := users(t, "alice"), users(t, "bob")
 	ctx := context.Background()
 	usage := func(s storage.Space) int64 {

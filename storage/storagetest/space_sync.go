@@ -14,8 +14,8 @@ import (
 
 // testRevisionsRise: a collection's revision rises with every write to a
 // member or to its properties, which Changes and Collection both give, and
-// stays with a read or a refused write.
-func testRevisionsRise(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+// stays with a read or a refused write; Changes lists the members written.
+func testRevisionsRise(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -31,33 +31,34 @@ func testRevisionsRise(t *testing.T, users func(t *testing.T, username string) s
 		name  string
 		write func() error
 		rises bool
+		logs  string // the changes since the revision before, by name
 	}{
-		{"a create", put("a.ics", "1"), true},
-		{"a replace", put("a.ics", "2"), true},
-		{"the same body again", put("a.ics", "2"), true},
-		{"another object", put("b.ics", "1"), true},
+		{"a create", put("a.ics", "1"), true, "a.ics"},
+		{"a replace", put("a.ics", "2"), true, "a.ics"},
+		{"the same body again", put("a.ics", "2"), true, "a.ics"},
+		{"another object", put("b.ics", "1"), true, "b.ics"},
 		{"an object's properties", func() error {
 			return s.PatchObject(ctx, c.ID, "a.ics", storage.PatchOptions{Set: storage.Props{"{urn:x}p": []byte("v")}})
-		}, true},
+		}, true, "a.ics"},
 		{"the collection's properties", func() error {
 			return s.PatchCollection(ctx, c.ID, storage.PatchOptions{Set: storage.Props{"{urn:x}color": []byte("red")}})
-		}, true},
+		}, true, ""},
 		{"a property removed", func() error {
 			return s.PatchCollection(ctx, c.ID, storage.PatchOptions{Remove: []string{"{urn:x}color"}})
-		}, true},
-		{"a delete", func() error { return s.DeleteObject(ctx, c.ID, "b.ics", storage.DeleteOptions{}) }, true},
+		}, true, ""},
+		{"a delete", func() error { return s.DeleteObject(ctx, c.ID, "b.ics", storage.DeleteOptions{}) }, true, "b.ics:deleted"},
 		{"a copy in", func() error {
 			_, err := s.TransferObject(ctx, other.ID, "in.ics", c.ID, "copied.ics", storage.TransferOptions{})
 			return err
-		}, true},
+		}, true, "copied.ics"},
 		{"a move out", func() error {
 			_, err := s.TransferObject(ctx, c.ID, "copied.ics", other.ID, "out.ics", storage.TransferOptions{Move: true})
 			return err
-		}, true},
+		}, true, "copied.ics:deleted"},
 		{"a rename", func() error {
 			_, err := s.TransferObject(ctx, c.ID, "a.ics", c.ID, "renamed.ics", storage.TransferOptions{Move: true})
 			return err
-		}, true},
+		}, true, "a.ics:deleted renamed.ics"},
 		{"reads", func() error {
 			if _, err := s.Objects(ctx, c.ID); err != nil {
 				return err
@@ -67,24 +68,24 @@ func testRevisionsRise(t *testing.T, users func(t *testing.T, username string) s
 			}
 			_, err := s.Object(ctx, c.ID, "renamed.ics", storage.ReadOptions{Body: true})
 			return err
-		}, false},
+		}, false, ""},
 		{"a refused PUT", func() error {
 			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "renamed.ics", Body: []byte("x"), IfNoneMatch: true})
 			if errors.Is(err, storage.ErrPrecondition) {
 				return nil
 			}
 			return fmt.Errorf("PutObject = %v, want ErrPrecondition", err)
-		}, false},
+		}, false, ""},
 		{"a refused delete", func() error {
 			if err := s.DeleteObject(ctx, c.ID, "gone.ics", storage.DeleteOptions{}); !errors.Is(err, storage.ErrNotFound) {
 				return fmt.Errorf("DeleteObject = %v, want ErrNotFound", err)
 			}
 			return nil
-		}, false},
+		}, false, ""},
 		{"a write to another collection", func() error {
 			_, err := s.PutObject(ctx, other.ID, storage.PutOptions{Name: "elsewhere.ics", Body: []byte("x")})
 			return err
-		}, false},
+		}, false, ""},
 	}
 	last := c.Revision
 	for _, st := range steps {
@@ -101,6 +102,18 @@ func testRevisionsRise(t *testing.T, users func(t *testing.T, username string) s
 		if st.rises && got.Revision <= last || !st.rises && got.Revision != last {
 			t.Fatalf("after %s the revision went %d → %d; want it to rise: %v", st.name, last, got.Revision, st.rises)
 		}
+		changes, _ := mustChanges(t, s, c.ID, last)
+		var logged []string
+		for _, ch := range changes {
+			if ch.Deleted {
+				logged = append(logged, ch.Name+":deleted")
+			} else {
+				logged = append(logged, ch.Name)
+			}
+		}
+		if got := sortedFields(strings.Join(logged, " ")); got != st.logs {
+			t.Fatalf("after %s the changes since %d are %q, want %q", st.name, last, got, st.logs)
+		}
 		last = got.Revision
 	}
 }
@@ -108,7 +121,7 @@ func testRevisionsRise(t *testing.T, users func(t *testing.T, username string) s
 // testChanges: Changes gives the latest change of every object written
 // after a revision, oldest first, a deletion without an ETag, and the
 // revision to ask from next; from 0 it lists every live object once.
-func testChanges(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testChanges(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -159,6 +172,9 @@ func testChanges(t *testing.T, users func(t *testing.T, username string) storage
 				if ch.Revision <= tc.since || ch.Revision > rev || i > 0 && ch.Revision <= changes[i-1].Revision {
 					t.Fatalf("change %+v out of order after %d, within (%d, %d]", ch, tc.since, tc.since, rev)
 				}
+				if ch.Deleted != (ch.ETag == "") {
+					t.Fatalf("change %+v: an ETag exactly when not deleted", ch)
+				}
 				if !ch.Deleted {
 					if o := mustObject(t, s, c.ID, ch.Name); o.Revision != ch.Revision || o.ETag != ch.ETag {
 						t.Fatalf("change %+v of an object at revision %d with ETag %s", ch, o.Revision, o.ETag)
@@ -182,7 +198,7 @@ func testChanges(t *testing.T, users func(t *testing.T, username string) storage
 
 // testLatestChange: however often a name is written, Changes gives its
 // latest change alone, from any revision before it.
-func testLatestChange(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testLatestChange(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "work")
@@ -220,7 +236,7 @@ func testLatestChange(t *testing.T, users func(t *testing.T, username string) st
 // testBadRevisions: a revision beyond the current one, a negative one, or
 // one from before the collection existed gives ErrBadRevision; 0 and the
 // current revision are always good.
-func testBadRevisions(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testBadRevisions(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	older := mustCollection(t, s, "older")
 	olderRev := putBody(t, s, older.ID, "o.ics", "", "x").Object.Revision
@@ -257,7 +273,7 @@ func testBadRevisions(t *testing.T, users func(t *testing.T, username string) st
 // testRecreatedCollectionTokens: a token of a collection does not hold for
 // another one that comes to stand at its name, however it came there: a
 // new one, or an older one moved or copied in; only 0 does.
-func testRecreatedCollectionTokens(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testRecreatedCollectionTokens(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	create := func(old, _ *storage.Collection) error {
@@ -352,7 +368,7 @@ type syncPoll struct {
 // was last given never misses one: no write commits below a revision
 // already given, its replay ends as the collection does, and every
 // acknowledged write is there unless a later one of its name replaced it.
-func testConcurrentSync(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testConcurrentSync(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	c := mustCollection(t, s, "busy")
@@ -538,7 +554,7 @@ func testConcurrentSync(t *testing.T, users func(t *testing.T, username string) 
 // testRacingWrites: writes racing for one name, one ETag or one UID each
 // check it in their own transaction: exactly one wins, and the others fail
 // as they would after it, leaving the winner's write in place.
-func testRacingWrites(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testRacingWrites(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	const racers = 8

@@ -23,7 +23,7 @@ func sortedChanges(changes []storage.Change) string {
 // content type and properties to the destination in one step, logs the
 // change on both sides, and keeps UIDs unique there; refused, it changes
 // nothing on either side.
-func testTransferObject(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testTransferObject(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	// Each case has collections a and b of its own, holding these.
@@ -186,7 +186,7 @@ func testTransferObject(t *testing.T, users func(t *testing.T, username string) 
 // testTransferObjectReplacing: an object copied in the place of a
 // collection removes it, with everything in it, in the same step, which
 // needs Overwrite.
-func testTransferObjectReplacing(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testTransferObjectReplacing(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	a := mustCollection(t, s, "a")
@@ -238,7 +238,7 @@ const bugOntoItself = "SQLite bug: TransferCollection of a collection onto its o
 // collections nested in it, their objects and every property; Shallow
 // takes the collection and its properties only; Overwrite decides whether
 // a destination is replaced; nothing goes into itself or onto its parent.
-func testTransferCollection(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testTransferCollection(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	ids := map[string]int64{}
@@ -408,7 +408,7 @@ func testTransferCollection(t *testing.T, users func(t *testing.T, username stri
 
 // testTransferCollectionReplacing: a collection moved in the place of an
 // object removes the object in the same step, which needs Overwrite.
-func testTransferCollectionReplacing(t *testing.T, users func(t *testing.T, username string) storage.Space) {
+func testTransferCollectionReplacing(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
 	p := newCollection(t, s, storage.HomeCalendars, "p", storage.KindPlain)
