@@ -43,6 +43,7 @@ var spaceCases = []spaceCase{
 	{"sync/bad revisions", testBadRevisions},
 	{"sync/a token holds for its collection alone", testRecreatedCollectionTokens},
 	{"concurrency/a reader of changes among writers", testConcurrentSync},
+	{"concurrency/reads are snapshots of one revision", testConcurrentSnapshots},
 	{"concurrency/racing writes have one winner", testRacingWrites},
 	{"properties/patch", testPatchProps},
 	{"properties/object patch keeps the etag", testPatchObject},

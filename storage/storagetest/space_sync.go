@@ -685,3 +685,129 @@ func testRacingWrites(t *testing.T, users userSpaces) {
 		}
 	})
 }
+
+// snapshot is what one read of testConcurrentSnapshots gave: the names
+// with their ETags and index entries, and the revision they reflect.
+type snapshot struct {
+	what    string
+	rev     int64
+	entries map[string]string
+}
+
+// testConcurrentSnapshots: while writers put objects, Index and a
+// Changes from 0 each answer as the collection stood at the revision they
+// give, not a mix of two: every name written at or below it, with its
+// latest ETag and index entry there, and nothing written after it.
+func testConcurrentSnapshots(t *testing.T, users userSpaces) {
+	s := users(t, "alice")
+	ctx := context.Background()
+	c := mustCollection(t, s, "busy")
+	const writers, ops, names = 4, 30, 5
+	writes := make([][]syncWrite, writers)
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range ops {
+				name := fmt.Sprintf("w%d-%d.ics", w, i%names)
+				if i%4 == 3 {
+					name = "shared.ics"
+				}
+				body := fmt.Sprintf("writer %d, op %d", w, i)
+				r, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: name, Body: []byte(body), Index: []byte("index " + body)})
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				writes[w] = append(writes[w], syncWrite{name: name, etag: r.Object.ETag, body: body, rev: r.Object.Revision})
+			}
+		}()
+	}
+	var snaps []snapshot
+	done, read := make(chan struct{}), make(chan error)
+	go func() {
+		for i := 0; ; i++ {
+			last := false
+			select {
+			case <-done:
+				last = true
+			default:
+			}
+			snap := snapshot{entries: map[string]string{}}
+			if i%2 == 0 {
+				entries, rev, err := s.Index(ctx, c.ID)
+				if err != nil {
+					read <- fmt.Errorf("the index: %w", err)
+					return
+				}
+				snap.what, snap.rev = "Index", rev
+				for _, e := range entries {
+					snap.entries[e.Name] = e.ETag + ":" + string(e.Index)
+				}
+			} else {
+				changes, rev, err := s.Changes(ctx, c.ID, 0)
+				if err != nil {
+					read <- fmt.Errorf("the changes from 0: %w", err)
+					return
+				}
+				snap.what, snap.rev = "Changes(0)", rev
+				for _, ch := range changes {
+					snap.entries[ch.Name] = ch.ETag
+				}
+			}
+			snaps = append(snaps, snap)
+			if last && i%2 == 1 {
+				read <- nil
+				return
+			}
+		}
+	}()
+	close(start)
+	wg.Wait()
+	close(done)
+	if err := <-read; err != nil {
+		t.Fatal(err)
+	}
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", w, err)
+		}
+	}
+	var puts []syncWrite
+	for _, ws := range writes {
+		puts = append(puts, ws...)
+	}
+	sort.Slice(puts, func(i, j int) bool { return puts[i].rev < puts[j].rev })
+	for i := 1; i < len(puts); i++ {
+		if puts[i].rev == puts[i-1].rev {
+			t.Fatalf("two writes at revision %d: %+v and %+v", puts[i].rev, puts[i-1], puts[i])
+		}
+	}
+	// The state at each revision, from the PUTs at or below it.
+	sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].rev < snaps[j].rev })
+	state := map[string]syncWrite{}
+	next := 0
+	for _, snap := range snaps {
+		for ; next < len(puts) && puts[next].rev <= snap.rev; next++ {
+			state[puts[next].name] = puts[next]
+		}
+		want := map[string]string{}
+		for name, w := range state {
+			want[name] = w.etag
+			if snap.what == "Index" {
+				want[name] += ":index " + w.body
+			}
+		}
+		if got, want := etagString(snap.entries), etagString(want); got != want {
+			t.Fatalf("%s at revision %d holds\n%s\nthe writes at or below it make\n%s", snap.what, snap.rev, got, want)
+		}
+	}
+	if next != len(puts) {
+		t.Fatalf("the last read was at revision %d, below the PUT at %d", snaps[len(snaps)-1].rev, puts[next].rev)
+	}
+	t.Logf("%d writes, %d reads", len(puts), len(snaps))
+}
