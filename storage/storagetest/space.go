@@ -427,6 +427,20 @@ func testDeleteCollectionTree(t *testing.T, users userSpaces) {
 	if n, err := s.Counts(ctx, 0); err != nil || n.Collections != 7 {
 		t.Fatalf("Counts = %+v, %v; want 7 collections", n, err)
 	}
+	// A nested collection goes with those below it, its parent stays.
+	newCollection(t, s, storage.HomeCalendars, "a/b/c", storage.KindPlain)
+	if err := s.DeleteCollection(ctx, ids["calendars/b/a"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCollection(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := collectionNames(t, s, storage.HomeCalendars); got != "ab a-b b" {
+		t.Fatalf("calendars after deleting b/a and a/b: %q", got)
+	}
+	if o := mustObject(t, s, ids["calendars/b"], "f.txt"); string(o.Body) != "in b" {
+		t.Fatalf("b holds %q", o.Body)
+	}
 }
 
 // testSpacesWalledOff: every call that takes a collection id answers
