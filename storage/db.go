@@ -1,6 +1,9 @@
-// Package storage keeps Coffer's data in SQLite: accounts, key slots,
-// collections, objects and the change log. All writes run in transactions,
-// and every user value is sealed with the user's keys before it is written.
+// Package storage holds Coffer's storage roles (Space, and the
+// account-side roles in roles.go), the sealed layer that every engine
+// shares (NewSpaces: sealing, revisions, the change log, preconditions and
+// limits over the rows of an Engine), and the SQLite engine, the default.
+// All writes run in transactions, and every user value is sealed with the
+// user's keys before an engine sees it.
 package storage
 
 import (
