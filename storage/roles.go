@@ -166,3 +166,22 @@ var (
 	_ Outbox       = (*DB)(nil)
 	_ Settings     = (*DB)(nil)
 )
+
+// Database is one open database in every role a server uses: the
+// account-side roles and users' spaces.
+type Database interface {
+	Accounts
+	Credentials
+	AppPasswords
+	Sessions
+	Lifecycle
+	Outbox
+	Settings
+	// Space opens the data of one account with that account's keys.
+	Space(account int64, keys *encryption.Keyring) Space
+	// Close releases the database.
+	Close() error
+}
+
+// The SQLite database plays every role.
+var _ Database = (*DB)(nil)

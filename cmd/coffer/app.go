@@ -20,7 +20,7 @@ import (
 // app is an opened data folder: the database, the server secret and the
 // login service built on them.
 type app struct {
-	db     *storage.DB
+	db     storage.Database
 	secret []byte
 	auth   *auth.Service
 	life   *account.Lifecycle // the account lifecycle; see account.go
@@ -284,7 +284,7 @@ func (a *app) createUser(ctx context.Context, u newUser) (*createdUser, error) {
 }
 
 // credentialStore adapts the database to what auth needs.
-type credentialStore struct{ db *storage.DB }
+type credentialStore struct{ db storage.Database }
 
 func (s credentialStore) Credentials(ctx context.Context, username string) (*auth.Credentials, error) {
 	a, err := s.db.AccountByUsername(ctx, username)
