@@ -33,7 +33,8 @@ import (
 
 // DB is an open Coffer database on PostgreSQL.
 type DB struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	spaces *storage.Spaces // the sealed layer over this engine, with its cache of opened index entries
 }
 
 // Options configures Open.
@@ -66,6 +67,7 @@ var (
 	_ storage.Lifecycle    = (*DB)(nil)
 	_ storage.Outbox       = (*DB)(nil)
 	_ storage.Settings     = (*DB)(nil)
+	_ storage.Database     = (*DB)(nil)
 )
 
 // Open connects to the database that dsn names (a postgres:// URL or
@@ -89,7 +91,9 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pool: pool}, nil
+	db := &DB{pool: pool}
+	db.spaces = storage.NewSpaces(db, storage.SpaceOptions{})
+	return db, nil
 }
 
 // Close closes the database's connections, once their queries are done.

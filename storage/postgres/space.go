@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -12,6 +13,13 @@ import (
 
 // The PostgreSQL database is a row engine for the sealed layer.
 var _ storage.Engine = (*DB)(nil)
+
+// Space opens the data of one account with that account's keys: the
+// sealed layer, held once on the DB since it keeps a cache, over this
+// engine's rows.
+func (db *DB) Space(account int64, keys *encryption.Keyring) storage.Space {
+	return db.spaces.Space(account, keys)
+}
 
 // querier is what both *pgxpool.Pool and pgx.Tx offer: the rows read and
 // written through it.

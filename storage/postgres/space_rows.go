@@ -374,14 +374,16 @@ func (w writer) NextRevision(ctx context.Context, account int64) (int64, error) 
 
 // InsertCollection adds a collection row and returns its id, or
 // storage.ErrExists when the account has its name MAC. The conflict is
-// answered without an error in the transaction, which stays usable.
+// answered without an error in the transaction, which stays usable. A nil
+// PropsSealed is stored empty, as SQLite's engine does: the column is NOT
+// NULL, and empty is what none is.
 func (w writer) InsertCollection(ctx context.Context, c *storage.CollectionRow) (int64, error) {
 	var id int64
 	err := w.q.QueryRow(ctx, `INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes,
 			revision, created_rev, forgotten_rev, created_at, object_count, object_bytes)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (account_id, name_mac) DO NOTHING RETURNING id`,
-		c.Account, string(c.Home), string(c.Kind), c.UID, c.NameMAC, c.NameSealed, c.PropsSealed, c.PropsBytes,
+		c.Account, string(c.Home), string(c.Kind), c.UID, c.NameMAC, c.NameSealed, notNull(c.PropsSealed), c.PropsBytes,
 		c.Revision, c.CreatedRev, c.ForgottenRev, c.Created, c.ObjectCount, c.ObjectBytes).Scan(&id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), isUniqueViolation(err):
@@ -396,14 +398,11 @@ func (w writer) InsertCollection(ctx context.Context, c *storage.CollectionRow) 
 
 // DeleteCollection removes an account's collection row, and with it
 // (ON DELETE CASCADE) its objects, their bodies and properties, its change
-// log and its properties; storage.ErrNotFound when there is none.
+// log and its properties. Like SQLite's, it does nothing for a collection
+// that is not there (another account's included).
 func (w writer) DeleteCollection(ctx context.Context, account int64, id int64) error {
-	tag, err := w.q.Exec(ctx, `DELETE FROM collections WHERE id = $1 AND account_id = $2`, id, account)
-	if err != nil {
+	if _, err := w.q.Exec(ctx, `DELETE FROM collections WHERE id = $1 AND account_id = $2`, id, account); err != nil {
 		return dbErr("delete collection", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return storage.ErrNotFound
 	}
 	return nil
 }
@@ -533,9 +532,12 @@ func (w writer) ResealObject(ctx context.Context, o *storage.ObjectRow) (bool, e
 }
 
 // DeleteObject removes an object row, and with it its body and property
-// rows; storage.ErrNotFound when there is none.
+// rows. Like SQLite's, it does nothing for an object that is not there.
 func (w writer) DeleteObject(ctx context.Context, collection int64, mac []byte) error {
-	return w.exec(ctx, "delete object", `DELETE FROM objects WHERE collection_id = $1 AND name_mac = $2`, collection, mac)
+	if _, err := w.q.Exec(ctx, `DELETE FROM objects WHERE collection_id = $1 AND name_mac = $2`, collection, mac); err != nil {
+		return dbErr("delete object", err)
+	}
+	return nil
 }
 
 // ClearProps removes every property row of an owner.
@@ -664,4 +666,12 @@ func (w writer) ForgetTombstones(ctx context.Context, collection int64, n int64)
 		UPDATE collections SET tombstones = tombstones - (SELECT count(*) FROM gone),
 			forgotten_rev = greatest(forgotten_rev, coalesce((SELECT max(revision) FROM gone), 0))
 		WHERE id = $1`, collection, n)
+}
+
+// notNull returns b, or an empty value for nil, for a NOT NULL column.
+func notNull(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

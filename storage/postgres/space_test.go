@@ -551,11 +551,27 @@ func TestEngineErrors(t *testing.T) {
 			return err
 		}), storage.ErrNotFound},
 		{"delete of another account's collection", write(func(w storage.RowWriter) error {
-			return w.DeleteCollection(ctx, acct, theirs.ID)
-		}), storage.ErrNotFound},
+			if err := w.DeleteCollection(ctx, acct, theirs.ID); err != nil {
+				return err
+			}
+			_, err := w.CollectionByID(ctx, bob, theirs.ID) // still there
+			return err
+		}), nil},
 		{"delete of an object missing", write(func(w storage.RowWriter) error {
 			return w.DeleteObject(ctx, coll.ID, []byte("none"))
-		}), storage.ErrNotFound},
+		}), nil},
+		{"nil collection properties stored empty", write(func(w storage.RowWriter) error {
+			c := collectionRow(acct, "nil props", nil)
+			id, err := w.InsertCollection(ctx, &c)
+			if err != nil {
+				return err
+			}
+			got, err := w.CollectionByID(ctx, acct, id)
+			if err == nil && (got.PropsSealed == nil || len(got.PropsSealed) != 0) {
+				err = errors.New("PropsSealed not empty")
+			}
+			return err
+		}), nil},
 		{"update of an object missing", write(func(w storage.RowWriter) error {
 			o := obj
 			o.ID = -1
