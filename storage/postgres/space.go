@@ -72,6 +72,12 @@ func (db *DB) View(ctx context.Context, fn func(storage.RowReader) error) error 
 // the lock rise in the order the writes commit. A missing account is
 // storage.ErrNotFound. Update returns once the commit is done; an error
 // from fn rolls all of it back.
+//
+// The lock is FOR NO KEY UPDATE, the one NextRevision's UPDATE takes
+// anyway: it excludes every other Update of the account (and a delete of
+// the account), but not the key share that inserting a row which refers
+// to the account takes, so that a sign-in's session or a lifecycle event
+// need not wait for a write of the account's data.
 func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWriter) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
@@ -79,7 +85,7 @@ func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWrit
 	}
 	defer tx.Rollback(ctx) // a no-op once committed
 	var one int
-	err = tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, account).Scan(&one)
+	err = tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, account).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.ErrNotFound
 	}

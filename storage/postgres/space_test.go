@@ -1141,3 +1141,83 @@ func minOf(set map[int64]bool) int64 {
 	}
 	return low
 }
+
+// TestEngineUpdateLock: an Update of an account waits for the one before
+// it to commit, on another pool too, and sees what it wrote; a sign-in's
+// session, which refers to the account, does not wait for it; another
+// account's Update does not either.
+func TestEngineUpdateLock(t *testing.T) {
+	dsn := storagetest.Postgres(t)
+	a, b := openEngine(t, dsn), openEngine(t, dsn)
+	ctx := context.Background()
+	acct := engineAccount(t, a, "alice")
+	bob := engineAccount(t, a, "bob")
+	coll := insertCollection(t, a, collectionRow(acct, "c", []byte{}))
+
+	started := make(chan struct{})
+	second := make(chan int64, 1)
+	var firstRev int64
+	err := a.Update(ctx, acct, func(w storage.RowWriter) error {
+		rev, err := w.NextRevision(ctx, acct)
+		if err != nil {
+			return err
+		}
+		firstRev = rev
+		if err := w.MoveCounts(ctx, coll.ID, rev, 1, 1); err != nil {
+			return err
+		}
+		go func() {
+			close(started)
+			err := b.Update(ctx, acct, func(w storage.RowWriter) error {
+				c, err := w.CollectionByID(ctx, acct, coll.ID)
+				if err != nil {
+					return err
+				}
+				second <- c.Revision
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+				second <- 0
+			}
+		}()
+		<-started
+		select {
+		case <-second:
+			t.Error("a second Update of the account ran while the first was open")
+		case <-time.After(200 * time.Millisecond):
+		}
+		// What else may go on meanwhile.
+		others := map[string]func(ctx context.Context) error{
+			"a session of the account": func(ctx context.Context) error {
+				return b.CreateSession(ctx, storage.Session{IDMAC: []byte("session"), Account: acct, Slot: encryption.Slot{KDF: "x", Wrapped: []byte("w")},
+					Created: time.Now(), Seen: time.Now(), Expires: time.Now().Add(time.Hour)})
+			},
+			"another account's update": func(ctx context.Context) error {
+				return b.Update(ctx, bob, func(w storage.RowWriter) error {
+					_, err := w.NextRevision(ctx, bob)
+					return err
+				})
+			},
+		}
+		for name, run := range others {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := run(ctx); err != nil {
+				t.Errorf("%s while an Update is open: %v", name, err)
+			}
+			cancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rev := <-second:
+		if rev != firstRev {
+			t.Fatalf("the second Update read revision %d, want the first's %d", rev, firstRev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second Update did not run once the first committed")
+	}
+}
