@@ -167,6 +167,14 @@ var (
 	_ Settings     = (*DB)(nil)
 )
 
+// Locks hands out named locks that one holder at a time has, across every
+// instance on the database, for jobs that must not run twice at once.
+type Locks interface {
+	// TryLock takes the named lock when no one holds it and returns its
+	// release; ok is false, and nothing is held, when someone else does.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}
+
 // Database is one open database in every role a server uses: the
 // account-side roles and users' spaces.
 type Database interface {
@@ -177,6 +185,7 @@ type Database interface {
 	Lifecycle
 	Outbox
 	Settings
+	Locks
 	// Space opens the data of one account with that account's keys.
 	Space(account int64, keys *encryption.Keyring) Space
 	// Close releases the database.
