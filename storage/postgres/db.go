@@ -42,6 +42,14 @@ type Options struct {
 	// MaxConns bounds the connection pool; 0 leaves pgxpool's default
 	// (the larger of 4 and the number of CPUs), or pool_max_conns in the DSN.
 	MaxConns int32
+	// IndexCacheEntries bounds the query index entries the sealed layer
+	// keeps in memory; 0 means 200,000. Each instance has its own cache.
+	IndexCacheEntries int
+	// MaxTombstones bounds the deletions one collection's change log
+	// remembers; 0 means 10,000. Past it the oldest tenth is forgotten, and
+	// sync tokens older than those get storage.ErrBadRevision. Instances
+	// on one database should agree on it.
+	MaxTombstones int
 }
 
 // migration is one embedded schema step.
@@ -92,7 +100,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{pool: pool}
-	db.spaces = storage.NewSpaces(db, storage.SpaceOptions{})
+	db.spaces = storage.NewSpaces(db, storage.SpaceOptions{IndexCacheEntries: o.IndexCacheEntries, MaxTombstones: o.MaxTombstones})
 	return db, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
+	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
 )
 
@@ -293,6 +294,38 @@ var spaceSteps = []spaceStep{
 		_, _, err := s.Changes(ctx, st.ids["home"], 0)
 		return "", err
 	}},
+	{"deletions past the bound", func(ctx context.Context, s storage.Space, st *spaceState) (string, error) {
+		c, err := s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "tombs", Kind: storage.KindCalendar})
+		if err != nil {
+			return "", err
+		}
+		st.ids["tombs"] = c.ID
+		for i := range 14 {
+			if _, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: fmt.Sprintf("%02d.ics", i), Body: []byte("x")}); err != nil {
+				return "", err
+			}
+		}
+		_, rev, err := s.Changes(ctx, c.ID, 0)
+		if err != nil {
+			return "", err
+		}
+		st.tokens["tombs"] = rev
+		for i := range 12 {
+			if err := s.DeleteObject(ctx, c.ID, fmt.Sprintf("%02d.ics", i), storage.DeleteOptions{}); err != nil {
+				return "", err
+			}
+		}
+		changes, rev, err := s.Changes(ctx, c.ID, 0)
+		return showChanges(st, "tombs now", changes, rev), err
+	}},
+	{"a token from before forgotten deletions", func(ctx context.Context, s storage.Space, st *spaceState) (string, error) {
+		_, _, err := s.Changes(ctx, st.ids["tombs"], st.tokens["tombs"])
+		return "", err
+	}},
+	{"the token of now", func(ctx context.Context, s storage.Space, st *spaceState) (string, error) {
+		changes, rev, err := s.Changes(ctx, st.ids["tombs"], st.tokens["tombs now"])
+		return showChanges(st, "tombs later", changes, rev), err
+	}},
 }
 
 // TestSpaceMatchesSQLite runs the same calls of the sealed layer over
@@ -305,12 +338,17 @@ func TestSpaceMatchesSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lite, err := storage.Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), storage.Options{})
+	// A small bound on deletions, the same for both, so that some are forgotten.
+	lite, err := storage.Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), storage.Options{MaxTombstones: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lite.Close() })
-	pg := openEngine(t, dsn)
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{MaxTombstones: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
 	spaces := map[string]storage.Space{}
 	for name, db := range map[string]storage.Database{"sqlite": lite, "postgres": pg} {
 		a, err := db.CreateAccount(ctx, storage.NewAccount{Username: "alice", Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
@@ -332,6 +370,79 @@ func TestSpaceMatchesSQLite(t *testing.T) {
 			t.Errorf("%s:\n postgres %s\n sqlite   %s", step.name, got, want)
 		} else {
 			t.Logf("%s: %s", step.name, got)
+		}
+	}
+}
+
+// TestSpaceTwoInstances: two instances, each with its own pool and its own
+// cache of index entries, on one database: what one writes, the other's
+// reads (objects, the change log, the index from its cache) see at once.
+func TestSpaceTwoInstances(t *testing.T) {
+	dsn := storagetest.Postgres(t)
+	ctx := context.Background()
+	keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := openEngine(t, dsn), openEngine(t, dsn)
+	acct := engineAccount(t, a, "alice")
+	sa, sb := a.Space(acct, keys), b.Space(acct, keys)
+	c, err := sa.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "c", Kind: storage.KindCalendar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := func(s storage.Space) string {
+		t.Helper()
+		entries, _, err := s.Index(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name+"="+string(e.Index))
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	steps := []struct {
+		name   string
+		writer storage.Space
+		write  func(s storage.Space) error
+		want   string
+	}{
+		{"a puts one", sa, func(s storage.Space) error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "1.ics", Body: []byte("1"), Index: []byte("one")})
+			return err
+		}, "1.ics=one"},
+		{"b puts another", sb, func(s storage.Space) error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "2.ics", Body: []byte("2"), Index: []byte("two")})
+			return err
+		}, "1.ics=one 2.ics=two"},
+		{"a replaces b's", sa, func(s storage.Space) error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "2.ics", Body: []byte("2b"), Index: []byte("two b")})
+			return err
+		}, "1.ics=one 2.ics=two b"},
+		{"b deletes a's", sb, func(s storage.Space) error {
+			return s.DeleteObject(ctx, c.ID, "1.ics", storage.DeleteOptions{})
+		}, "2.ics=two b"},
+		{"a moves b's", sa, func(s storage.Space) error {
+			_, err := s.TransferObject(ctx, c.ID, "2.ics", c.ID, "3.ics", storage.TransferOptions{Move: true})
+			return err
+		}, "3.ics=two b"},
+	}
+	for _, s := range steps {
+		if err := s.write(s.writer); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		for name, sp := range map[string]storage.Space{"a": sa, "b": sb} {
+			if got := index(sp); got != s.want {
+				t.Errorf("%s: %s's index %q, want %q", s.name, name, got, s.want)
+			}
+		}
+		ca, reva, erra := sa.Changes(ctx, c.ID, 0)
+		cb, revb, errb := sb.Changes(ctx, c.ID, 0)
+		if erra != nil || errb != nil || reva != revb || fmt.Sprint(ca) != fmt.Sprint(cb) {
+			t.Errorf("%s: the instances' change logs differ: %v at %d (%v), %v at %d (%v)", s.name, ca, reva, erra, cb, revb, errb)
 		}
 	}
 }
