@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -104,5 +105,67 @@ func benchSpace(b *testing.B, read bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEngineWriteParallel measures engine writes from parallel
+// goroutines: all to one account, whose writes follow one another under
+// its row lock, or each to an account of its own.
+func BenchmarkEngineWriteParallel(b *testing.B) {
+	for _, shared := range []bool{true, false} {
+		name := "an account each"
+		if shared {
+			name = "one account"
+		}
+		b.Run(name, func(b *testing.B) {
+			db, first := benchAccount(b)
+			ctx := context.Background()
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				acct := first
+				if !shared {
+					a, err := db.CreateAccount(ctx, storage.NewAccount{Username: "bench" + strconv.FormatInt(next.Add(1), 10),
+						Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					acct = a.ID
+				}
+				var coll int64
+				err := db.Update(ctx, acct, func(w storage.RowWriter) error {
+					mac := binary.BigEndian.AppendUint64(nil, uint64(next.Add(1)))
+					c := storage.CollectionRow{Account: acct, Home: storage.HomeCalendars, Kind: storage.KindCalendar, UID: mac, NameMAC: mac, NameSealed: mac, PropsSealed: []byte{}}
+					var err error
+					coll, err = w.InsertCollection(ctx, &c)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for pb.Next() {
+					err := db.Update(ctx, acct, func(w storage.RowWriter) error {
+						rev, err := w.NextRevision(ctx, acct)
+						if err != nil {
+							return err
+						}
+						mac := binary.BigEndian.AppendUint64(nil, uint64(next.Add(1)))
+						o := storage.ObjectRow{Collection: coll, NameMAC: mac, NameSealed: mac, ETag: "e", CtypeSealed: []byte{}, BodySealed: mac, Size: 8, Revision: rev, SealV: 1, SealedRev: rev}
+						if _, err := w.InsertObject(ctx, &o); err != nil {
+							return err
+						}
+						if err := w.PutChange(ctx, coll, storage.ChangeRow{NameMAC: mac, NameSealed: mac, Revision: rev}); err != nil {
+							return err
+						}
+						return w.MoveCounts(ctx, coll, rev, 1, 8)
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
