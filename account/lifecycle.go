@@ -28,6 +28,9 @@ type Options struct {
 	Logger      *slog.Logger // nil means slog.Default()
 	// OnPurge runs after an account was deleted, e.g. to forget its cached logins.
 	OnPurge func(username string)
+	// Locks keeps Run's sweeps to one instance at a time; nil: this
+	// process is the only one.
+	Locks storage.Locks
 }
 
 // Store is what the lifecycle keeps in the database: the records and

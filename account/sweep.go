@@ -69,7 +69,7 @@ func (l *Lifecycle) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if rep, err := l.Sweep(ctx); err != nil {
+		if rep, err := l.sweepOnce(ctx); err != nil {
 			if ctx.Err() == nil {
 				l.o.Logger.Error("sweep", "err", err)
 			}
@@ -82,6 +82,23 @@ func (l *Lifecycle) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// sweepLock names the lock that keeps sweeps to one instance at a time.
+const sweepLock = "account-sweeper"
+
+// sweepOnce sweeps unless another instance is sweeping now, under the
+// lock of Options.Locks.
+func (l *Lifecycle) sweepOnce(ctx context.Context) (SweepReport, error) {
+	if l.o.Locks == nil {
+		return l.Sweep(ctx)
+	}
+	release, ok, err := l.o.Locks.TryLock(ctx, sweepLock)
+	if err != nil || !ok {
+		return SweepReport{}, err
+	}
+	defer release()
+	return l.Sweep(ctx)
 }
 
 // step records what is due for one account, deciding inside the transaction

@@ -176,3 +176,45 @@ func TestSweepersRaceRenewals(t *testing.T) {
 
 // dayF is days as a duration, fractions allowed.
 func dayF(d float64) time.Duration { return time.Duration(d * float64(Day)) }
+
+// TestSweepTakesTheLock: with Locks, a sweep runs only while it holds the
+// sweeper's lock; while another instance holds it, a round does nothing,
+// and once it is released the next round sweeps.
+func TestSweepTakesTheLock(t *testing.T) {
+	db, _ := openDB(t)
+	c := newClock()
+	l := newLife(t, db, c, nil)
+	l.o.Locks = db
+	id := mustCreate(t, l, db, "ines", StartDefault)
+	c.Advance(dayF(23)) // 7 days before the trial ends: one event is due
+	release, ok, err := db.TryLock(context.Background(), sweepLock)
+	if err != nil || !ok {
+		t.Fatalf("take the lock: %v %v", ok, err)
+	}
+	before := len(kinds(t, l, id))
+	rounds := []struct {
+		name       string
+		held       bool
+		wantEvents int
+	}{
+		{"another instance sweeps", true, 0},
+		{"the lock is free", false, 1},
+	}
+	for _, r := range rounds {
+		if !r.held {
+			release()
+		}
+		rep, err := l.sweepOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Events != r.wantEvents || len(kinds(t, l, id))-before != r.wantEvents {
+			t.Fatalf("%s: %d events reported, %d recorded, want %d", r.name, rep.Events, len(kinds(t, l, id))-before, r.wantEvents)
+		}
+	}
+	again, ok, err := db.TryLock(context.Background(), sweepLock)
+	if err != nil || !ok {
+		t.Fatalf("the sweep kept the lock: %v %v", ok, err)
+	}
+	again()
+}

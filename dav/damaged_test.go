@@ -155,7 +155,7 @@ func TestDamagedPropertiesAre503(t *testing.T) {
 				t.Fatalf("PROPFIND after the damage: %d, want 503; body:\n%s", rec.Code, rec.Body)
 			}
 			log := logs.String()
-			if !strings.Contains(log, "status=503") || !strings.Contains(log, fmt.Sprintf("collection_props %d", coll)) {
+			if !strings.Contains(log, "status=503") || !strings.Contains(log, fmt.Sprintf("properties of collection %d", coll)) {
 				t.Errorf("the log does not name the collection's properties:\n%s", log)
 			}
 			if strings.Contains(log+rec.Body.String(), "secret") {

@@ -181,7 +181,7 @@ func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 	if err != nil {
 		return err
 	}
-	db.index.dropAccount(account)
+	db.Forget(account)
 	return db.purged(ctx)
 }
 

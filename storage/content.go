@@ -58,8 +58,8 @@ func damaged(coll int64, mac []byte, field string, cause error) error {
 // sealContent seals p's content for object mac of collection dst at
 // revision rev as this database writes it: in the current seal version,
 // or, for tests of what older databases hold, in version 0.
-func (s *sqliteSpace) sealContent(dst collectionRef, mac []byte, rev int64, p *plainObject) sealedContent {
-	if s.db.legacySeal {
+func (s *sealedSpace) sealContent(dst collectionRef, mac []byte, rev int64, p *plainObject) sealedContent {
+	if s.sp.legacySeal {
 		return s.seal.sealLegacyContent(dst, mac, p)
 	}
 	return s.seal.sealContent(dst, mac, rev, p)

@@ -104,8 +104,8 @@ func TestTransferKeepsUIDRule(t *testing.T) {
 				t.Fatalf("the copy: %+v, %v", o, err)
 			}
 			_, _, got := objectRow(t, db, b.ID, o.ETag)
-			sp := s.(*sqliteSpace)
-			buid, _ := sp.ref(ctx, db.read, b.ID)
+			sp := s.(*sealedSpace)
+			buid, _ := sp.ref(ctx, db.Reader(), b.ID)
 			want := sp.seal.uidMAC(buid.uid, "u1")
 			if tt.legacySource && tt.uid == "" {
 				want = sp.seal.legacyUIDMAC("u1") // the UID itself is not known: the old MAC is carried

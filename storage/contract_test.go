@@ -64,3 +64,21 @@ func TestLimitsContract(t *testing.T) {
 		}
 	})
 }
+
+// TestLocksContract runs the named locks' contract with two SQLite
+// engines on one file, as one process holds them.
+func TestLocksContract(t *testing.T) {
+	storagetest.Locks(t, func(t *testing.T) (storage.Locks, storage.Locks) {
+		path := filepath.Join(t.TempDir(), "coffer.db")
+		var dbs [2]*storage.DB
+		for i := range dbs {
+			db, err := storage.Open(context.Background(), path, storage.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		return dbs[0], dbs[1]
+	})
+}

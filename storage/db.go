@@ -1,6 +1,9 @@
-// Package storage keeps Coffer's data in SQLite: accounts, key slots,
-// collections, objects and the change log. All writes run in transactions,
-// and every user value is sealed with the user's keys before it is written.
+// Package storage holds Coffer's storage roles (Space, and the
+// account-side roles in roles.go), the sealed layer that every engine
+// shares (NewSpaces: sealing, revisions, the change log, preconditions and
+// limits over the rows of an Engine), and the SQLite engine, the default.
+// All writes run in transactions, and every user value is sealed with the
+// user's keys before an engine sees it.
 package storage
 
 import (
@@ -28,10 +31,9 @@ type DB struct {
 	write *sql.DB // one connection: SQLite has one writer, and Go queues behind it
 	read  *sql.DB // many connections for readers, which WAL lets run beside the writer
 	path  string
-	index *indexCache
-
-	maxTombstones int64 // deletions a collection's change log remembers
-	legacySeal    bool  // tests only: write object content as before seal version 1
+	// Spaces is the sealed layer over this database's rows, which opens
+	// users' spaces (DB.Space).
+	*Spaces
 
 	lastWrite atomic.Int64 // Unix nanoseconds of the latest commit, for RebuildWhenQuiet
 	walDirty  atomic.Bool  // a purge's checkpoint was kept from emptying the WAL; RebuildWhenQuiet retries it
@@ -75,12 +77,6 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
 	}
-	if o.IndexCacheEntries <= 0 {
-		o.IndexCacheEntries = 200_000
-	}
-	if o.MaxTombstones <= 0 {
-		o.MaxTombstones = 10_000
-	}
 	// synchronous=FULL: an acknowledged write survives a crash or power loss.
 	// secure_delete: freed pages are zeroed, so deleted records leave no remnant.
 	q := url.Values{}
@@ -119,8 +115,9 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(o.ReadConns)
 	read.SetMaxIdleConns(o.ReadConns)
-	db := &DB{write: write, read: read, path: path, index: newIndexCache(o.IndexCacheEntries), maxTombstones: int64(o.MaxTombstones),
+	db := &DB{write: write, read: read, path: path,
 		writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{})}
+	db.Spaces = NewSpaces(db, SpaceOptions{IndexCacheEntries: o.IndexCacheEntries, MaxTombstones: o.MaxTombstones})
 	go db.committer()
 	if applied > 0 {
 		// A migration may have dropped readable values (0007: the password

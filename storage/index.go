@@ -2,9 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,127 +39,110 @@ func newIndexCache(max int) *indexCache {
 }
 
 // Index returns the index entries of every object of a collection.
-func (s *sqliteSpace) Index(ctx context.Context, collection int64) ([]IndexEntry, int64, error) {
-	tx, err := s.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, fmt.Errorf("storage: begin: %w", err)
-	}
-	defer tx.Rollback()
-	var uid []byte
+func (s *sealedSpace) Index(ctx context.Context, collection int64) ([]IndexEntry, int64, error) {
+	var out []IndexEntry
 	var rev int64
-	err = tx.QueryRowContext(ctx, `SELECT uid, revision FROM collections WHERE id = ? AND account_id = ?`, collection, s.user).Scan(&uid, &rev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, ErrNotFound
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("storage: read collection: %w", err)
-	}
-	cache := s.db.index
-	key := indexKey(s.user, uid)
-	base, ok := cache.revisionOf(key)
-	switch {
-	case ok && base == rev:
-	case ok && base < rev:
-		delta, err := s.indexDelta(ctx, tx, collection, uid, base)
+	err := s.sp.eng.View(ctx, func(r RowReader) error {
+		c, err := r.CollectionByID(ctx, s.user, collection)
 		if err != nil {
-			return nil, 0, err
+			return err
 		}
-		cache.apply(key, base, rev, delta)
-	default:
-		all, legacy, err := s.indexScan(ctx, tx, collection, uid)
+		rev = c.Revision
+		ref := collectionRef{id: collection, uid: c.UID}
+		cache := s.sp.index
+		key := indexKey(s.user, c.UID)
+		base, ok := cache.revisionOf(key)
+		switch {
+		case ok && base == rev:
+		case ok && base < rev:
+			delta, err := s.indexDelta(ctx, r, ref, base)
+			if err != nil {
+				return err
+			}
+			cache.apply(key, base, rev, delta)
+		default:
+			all, legacy, err := s.indexScan(ctx, r, ref)
+			if err != nil {
+				return err
+			}
+			cache.replace(key, rev, all)
+			if legacy {
+				// With the user's key at hand, rows from before seal version 1
+				// move to it; the entries stay the same. The upgrade is
+				// best-effort: a row it misses (a full disk) stays readable in
+				// the old form and is tried at the next full scan.
+				_ = s.upgradeLegacy(ctx, ref)
+			}
+		}
+		var found bool
+		if out, found = cache.list(key, rev); found {
+			return nil
+		}
+		// Another request moved the cache on meanwhile; answer from a fresh scan.
+		all, _, err := s.indexScan(ctx, r, ref)
 		if err != nil {
-			return nil, 0, err
+			return err
 		}
-		cache.replace(key, rev, all)
-		if legacy {
-			// With the user's key at hand, rows from before seal version 1
-			// move to it; the entries stay the same. The upgrade is
-			// best-effort: a row it misses (a full disk) stays readable in
-			// the old form and is tried at the next full scan.
-			_ = s.upgradeLegacy(ctx, collectionRef{id: collection, uid: uid})
+		out = make([]IndexEntry, 0, len(all))
+		for _, e := range all {
+			out = append(out, e)
 		}
-	}
-	if out, ok := cache.list(key, rev); ok {
-		return out, rev, nil
-	}
-	// Another request moved the cache on meanwhile; answer from a fresh scan.
-	all, _, err := s.indexScan(ctx, tx, collection, uid)
+		return nil
+	})
 	if err != nil {
 		return nil, 0, err
-	}
-	out := make([]IndexEntry, 0, len(all))
-	for _, e := range all {
-		out = append(out, e)
 	}
 	return out, rev, nil
 }
 
 // indexScan opens the index entries of every object of a collection, and
 // tells whether any row is still in seal version 0.
-func (s *sqliteSpace) indexScan(ctx context.Context, tx *sql.Tx, collection int64, uid []byte) (map[string]IndexEntry, bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name_mac, name_sealed, etag, index_sealed, seal_v, sealed_rev FROM objects WHERE collection_id = ?`, collection)
+func (s *sealedSpace) indexScan(ctx context.Context, r RowReader, ref collectionRef) (map[string]IndexEntry, bool, error) {
+	rows, err := r.Objects(ctx, ref.id, ObjectQuery{})
 	if err != nil {
-		return nil, false, fmt.Errorf("storage: read index: %w", err)
+		return nil, false, err
 	}
-	defer rows.Close()
-	out := map[string]IndexEntry{}
+	out := make(map[string]IndexEntry, len(rows))
 	legacy := false
-	for rows.Next() {
-		var mac, name, index []byte
-		var etag string
-		var v, rev int64
-		if err := rows.Scan(&mac, &name, &etag, &index, &v, &rev); err != nil {
-			return nil, false, err
-		}
-		e, err := s.openIndexEntry(collectionRef{id: collection, uid: uid}, mac, name, etag, index, v, rev)
+	for i := range rows {
+		e, err := s.openIndexEntry(ref, &rows[i])
 		if err != nil {
 			return nil, false, err
 		}
-		out[string(mac)] = e
-		legacy = legacy || v < sealCurrent
+		out[string(rows[i].NameMAC)] = e
+		legacy = legacy || rows[i].SealV < sealCurrent
 	}
-	return out, legacy, rows.Err()
+	return out, legacy, nil
 }
 
 // indexDelta opens what changed in a collection after revision since.
-func (s *sqliteSpace) indexDelta(ctx context.Context, tx *sql.Tx, collection int64, uid []byte, since int64) ([]indexDelta, error) {
-	rows, err := tx.QueryContext(ctx,
-		`SELECT c.name_mac, c.deleted, o.name_sealed, coalesce(o.etag, ''), o.index_sealed, coalesce(o.seal_v, 0), coalesce(o.sealed_rev, 0)
-		 FROM changes c LEFT JOIN objects o ON o.collection_id = c.collection_id AND o.name_mac = c.name_mac
-		 WHERE c.collection_id = ? AND c.revision > ?`, collection, since)
+func (s *sealedSpace) indexDelta(ctx context.Context, r RowReader, ref collectionRef, since int64) ([]indexDelta, error) {
+	rows, err := r.Changes(ctx, ref.id, since)
 	if err != nil {
-		return nil, fmt.Errorf("storage: read index changes: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []indexDelta
-	for rows.Next() {
-		var mac, name, index []byte
-		var deleted bool
-		var etag string
-		var v, rev int64
-		if err := rows.Scan(&mac, &deleted, &name, &etag, &index, &v, &rev); err != nil {
-			return nil, err
-		}
-		d := indexDelta{mac: string(mac), deleted: deleted || name == nil}
+	out := make([]indexDelta, 0, len(rows))
+	for _, c := range rows {
+		d := indexDelta{mac: string(c.NameMAC), deleted: c.Deleted || c.Object == nil}
 		if !d.deleted {
-			if d.entry, err = s.openIndexEntry(collectionRef{id: collection, uid: uid}, mac, name, etag, index, v, rev); err != nil {
+			if d.entry, err = s.openIndexEntry(ref, c.Object); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// openIndexEntry opens the name and the index entry, sealed in version v
-// at rev, of one object; a blanked or older entry is ErrDamaged.
-func (s *sqliteSpace) openIndexEntry(ref collectionRef, mac, name []byte, etag string, index []byte, v, rev int64) (IndexEntry, error) {
-	e := IndexEntry{ETag: etag}
+// openIndexEntry opens the name and the index entry of one object row; a
+// blanked or older entry is ErrDamaged.
+func (s *sealedSpace) openIndexEntry(ref collectionRef, row *ObjectRow) (IndexEntry, error) {
+	e := IndexEntry{ETag: row.ETag}
 	var err error
-	if e.Name, err = s.seal.openObjectName(ref.uid, mac, name); err != nil {
-		return e, damaged(ref.id, mac, recordName, err)
+	if e.Name, err = s.seal.openObjectName(ref.uid, row.NameMAC, row.NameSealed); err != nil {
+		return e, damaged(ref.id, row.NameMAC, recordName, err)
 	}
-	e.Index, err = s.seal.openIndex(ref, mac, v, rev, index)
+	e.Index, err = s.seal.openIndex(ref, row.NameMAC, row.SealV, row.SealedRev, row.IndexSealed)
 	return e, err
 }
 

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 )
 
@@ -48,11 +47,6 @@ type LimitError struct {
 // ErrLimit is what every *LimitError matches with errors.Is.
 var ErrLimit = errors.New("storage: a limit would be exceeded")
 
-// usageQuery sums what the user's objects, names and properties take.
-const usageQuery = `SELECT coalesce((SELECT sum(object_bytes + props_bytes) FROM collections WHERE account_id = ?1), 0)
-	      + coalesce((SELECT sum(bytes) FROM account_props WHERE account_id = ?1), 0)
-	      + coalesce((SELECT sum(bytes) FROM scope_props WHERE account_id = ?1), 0)`
-
 // Error names the cap.
 func (e *LimitError) Error() string {
 	what := map[Limit]string{LimitQuota: "quota of", LimitObjects: "objects per collection:", LimitCollections: "collections:", LimitProps: "property bytes per resource:"}[e.Limit]
@@ -65,45 +59,24 @@ func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 // Counts returns the number of the user's collections, and the number and
 // size of the objects in collection; a collection of 0, or one that is
 // not the user's, counts no objects.
-func (s *sqliteSpace) Counts(ctx context.Context, collection int64) (Counts, error) {
-	var c Counts
-	// The totals are kept on the collection row with every write.
-	err := s.db.read.QueryRowContext(ctx, `
-		SELECT (SELECT count(*) FROM collections WHERE account_id = ?1),
-		       coalesce((SELECT object_count FROM collections WHERE id = ?2 AND account_id = ?1), 0),
-		       coalesce((SELECT object_bytes + props_bytes FROM collections WHERE id = ?2 AND account_id = ?1), 0)`, s.user, collection).Scan(&c.Collections, &c.Objects, &c.Bytes)
-	if err != nil {
-		return Counts{}, fmt.Errorf("storage: counts: %w", err)
-	}
-	return c, nil
+func (s *sealedSpace) Counts(ctx context.Context, collection int64) (Counts, error) {
+	return s.sp.eng.Reader().Counts(ctx, s.user, collection)
 }
 
-// usage returns the user's bytes as q sees them.
-func (s *sqliteSpace) usage(ctx context.Context, q querier) (int64, error) {
-	var n int64
-	if err := q.QueryRowContext(ctx, usageQuery, s.user).Scan(&n); err != nil {
-		return 0, fmt.Errorf("storage: usage: %w", err)
-	}
-	return n, nil
-}
-
-// collectionCount returns the number of the user's collections as q sees them.
-func (s *sqliteSpace) collectionCount(ctx context.Context, q querier) (int64, error) {
-	var n int64
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM collections WHERE account_id = ?`, s.user).Scan(&n); err != nil {
-		return 0, fmt.Errorf("storage: count collections: %w", err)
-	}
-	return n, nil
+// collectionCount returns the number of the user's collections as r sees them.
+func (s *sealedSpace) collectionCount(ctx context.Context, r RowReader) (int64, error) {
+	c, err := r.Counts(ctx, s.user, 0)
+	return c.Collections, err
 }
 
 // checkQuota refuses a write that grows the user's bytes by delta when
 // that takes them beyond the quota. pending is the part of delta not yet
-// written in q: delta before the write, 0 after it.
-func (s *sqliteSpace) checkQuota(ctx context.Context, q querier, l Limits, delta, pending int64) error {
+// written in r: delta before the write, 0 after it.
+func (s *sealedSpace) checkQuota(ctx context.Context, r RowReader, l Limits, delta, pending int64) error {
 	if l.QuotaBytes <= 0 || delta <= 0 {
 		return nil
 	}
-	used, err := s.usage(ctx, q)
+	used, err := r.Usage(ctx, s.user)
 	if err != nil {
 		return err
 	}
@@ -115,15 +88,15 @@ func (s *sqliteSpace) checkQuota(ctx context.Context, q querier, l Limits, delta
 
 // checkObjects refuses a new object in a collection that holds as many as
 // it may; replacing one is always allowed.
-func checkObjects(ctx context.Context, q querier, l Limits, collection int64) error {
+func checkObjects(ctx context.Context, r RowReader, account int64, l Limits, collection int64) error {
 	if l.MaxObjects <= 0 {
 		return nil
 	}
-	var n int64
-	if err := q.QueryRowContext(ctx, `SELECT object_count FROM collections WHERE id = ?`, collection).Scan(&n); err != nil {
-		return fmt.Errorf("storage: count objects: %w", err)
+	c, err := r.Counts(ctx, account, collection)
+	if err != nil {
+		return err
 	}
-	if n >= l.MaxObjects {
+	if c.Objects >= l.MaxObjects {
 		return &LimitError{Limit: LimitObjects, Max: l.MaxObjects}
 	}
 	return nil

@@ -91,8 +91,8 @@ func TestMigrationMovesBodiesOut(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(revisionsShared, 100)+objectsLayout0001); err != nil {
 		t.Fatal(err)
 	}
-	keys := s.(*sqliteSpace).seal.keys
-	user := s.(*sqliteSpace).user
+	keys := s.(*sealedSpace).seal.keys
+	user := s.(*sealedSpace).user
 	db.Close()
 
 	db, err = Open(ctx, path, Options{})
@@ -174,8 +174,8 @@ func TestMigrationKeepsSyncTokens(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, undoLater+fmt.Sprintf(revisionsShared, shared)+fmt.Sprintf("PRAGMA user_version = %d;", version-1)); err != nil || version == 0 {
 		t.Fatalf("downgrade to version %d: %v", version-1, err)
 	}
-	aliceKeys, aliceID := alice.(*sqliteSpace).seal.keys, alice.(*sqliteSpace).user
-	bobKeys, bobID := bob.(*sqliteSpace).seal.keys, bob.(*sqliteSpace).user
+	aliceKeys, aliceID := alice.(*sealedSpace).seal.keys, alice.(*sealedSpace).user
+	bobKeys, bobID := bob.(*sealedSpace).seal.keys, bob.(*sealedSpace).user
 	db.Close()
 
 	db, err = Open(ctx, path, Options{})
@@ -258,7 +258,7 @@ func TestMigrationDropsPasswordHash(t *testing.T) {
 	if pending, err := db.RebuildPending(ctx); err != nil || pending {
 		t.Fatalf("a new database has a rebuild pending (%v)", err)
 	}
-	id := newUserSpace(t, db, "alice").(*sqliteSpace).user
+	id := newUserSpace(t, db, "alice").(*sealedSpace).user
 	before := encryption.Slot{KDF: "argon2id$v=19$m=19456,t=2,p=1$c2FsdA", Wrapped: []byte("wrapped key")}
 	if err := db.SetPassword(ctx, id, before); err != nil {
 		t.Fatal(err)

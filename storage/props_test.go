@@ -22,7 +22,8 @@ type propRow struct {
 // the row of the set's digest.
 func ownerRows(t *testing.T, db *DB, o propOwner) map[string]propRow {
 	t.Helper()
-	rows, err := db.read.Query(`SELECT name_mac, value_sealed, revision FROM `+o.table+` WHERE `+o.where(), o.key...)
+	table, where, key := propTable(o.row)
+	rows, err := db.read.Query(`SELECT name_mac, value_sealed, revision FROM `+table+` WHERE `+where, key...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func ownerRows(t *testing.T, db *DB, o propOwner) map[string]propRow {
 // the Space calls that read and patch them.
 type propTarget struct {
 	name  string
-	owner func(t *testing.T, db *DB, s *sqliteSpace) propOwner
+	owner func(t *testing.T, db *DB, s *sealedSpace) propOwner
 	patch func(s Space, set Props, remove []string) error
 	read  func(s Space) (Props, error)
 }
@@ -70,7 +71,7 @@ func propTargets(t *testing.T, s Space) []propTarget {
 	}
 	return []propTarget{
 		{"collection",
-			func(t *testing.T, db *DB, s *sqliteSpace) propOwner { return s.collectionOwner(c.ID, uid(t, db)) },
+			func(t *testing.T, db *DB, s *sealedSpace) propOwner { return s.collectionOwner(c.ID, uid(t, db)) },
 			func(s Space, set Props, remove []string) error {
 				return s.PatchCollection(ctx, c.ID, PatchOptions{Set: set, Remove: remove})
 			},
@@ -82,7 +83,7 @@ func propTargets(t *testing.T, s Space) []propTarget {
 				return got.Props, nil
 			}},
 		{"object",
-			func(t *testing.T, db *DB, s *sqliteSpace) propOwner {
+			func(t *testing.T, db *DB, s *sealedSpace) propOwner {
 				u := uid(t, db)
 				mac := s.seal.objectMAC(u, "o.ics")
 				var id int64
@@ -102,7 +103,7 @@ func propTargets(t *testing.T, s Space) []propTarget {
 				return o.Props, nil
 			}},
 		{"home",
-			func(t *testing.T, db *DB, s *sqliteSpace) propOwner { return s.scopeOwner(ScopeCalendars) },
+			func(t *testing.T, db *DB, s *sealedSpace) propOwner { return s.scopeOwner(ScopeCalendars) },
 			func(s Space, set Props, remove []string) error {
 				return s.PatchProps(ctx, ScopeCalendars, PatchOptions{Set: set, Remove: remove})
 			},
@@ -125,7 +126,7 @@ func TestPatchWritesOnlyItsProperty(t *testing.T) {
 			if err := tt.patch(s, many, nil); err != nil {
 				t.Fatal(err)
 			}
-			owner := tt.owner(t, db, s.(*sqliteSpace))
+			owner := tt.owner(t, db, s.(*sealedSpace))
 			before := ownerRows(t, db, owner)
 			if len(before) != 30 {
 				t.Fatalf("%d rows for 30 properties", len(before))
@@ -139,7 +140,7 @@ func TestPatchWritesOnlyItsProperty(t *testing.T) {
 			}
 			for mac, was := range before {
 				now, ok := after[mac]
-				if mac == string(s.(*sqliteSpace).seal.nameMAC(owner.bind, "{urn:x}p07")) {
+				if mac == string(s.(*sealedSpace).seal.nameMAC(owner.bind, "{urn:x}p07")) {
 					if ok {
 						t.Fatal("the removed property's row is still there")
 					}
@@ -171,11 +172,11 @@ func TestPropertyRowsAreBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sp := s.(*sqliteSpace)
+	sp := s.(*sealedSpace)
 	coll, obj := targets[0].owner(t, db, sp), targets[1].owner(t, db, sp)
 	old := ownerRows(t, db, coll)[string(sp.seal.nameMAC(coll.bind, "{urn:x}a"))]
 	var oldDigest propRow
-	if err := db.read.QueryRow(`SELECT value_sealed, revision FROM collection_props WHERE collection_id = ? AND name_mac = X''`, coll.key[0]).Scan(&oldDigest.value, &oldDigest.rev); err != nil {
+	if err := db.read.QueryRow(`SELECT value_sealed, revision FROM collection_props WHERE collection_id = ? AND name_mac = X''`, coll.row.ID).Scan(&oldDigest.value, &oldDigest.rev); err != nil {
 		t.Fatal(err)
 	}
 	if err := targets[0].patch(s, Props{"{urn:x}a": []byte("second")}, nil); err != nil {
@@ -192,16 +193,16 @@ func TestPropertyRowsAreBound(t *testing.T) {
 		broken string // the table whose owner must fail to open
 	}{
 		{"an older value put back with its revision", `UPDATE collection_props SET value_sealed = ?, revision = ? WHERE collection_id = ? AND name_mac = ?`,
-			[]any{old.value, old.rev, coll.key[0], macA}, "collection_props"},
+			[]any{old.value, old.rev, coll.row.ID, macA}, "collection_props"},
 		{"a value moved to another property", `UPDATE collection_props SET value_sealed = (SELECT value_sealed FROM collection_props WHERE collection_id = ?1 AND name_mac = ?2) WHERE collection_id = ?1 AND name_mac = ?3`,
-			[]any{coll.key[0], macB, macA}, "collection_props"},
+			[]any{coll.row.ID, macB, macA}, "collection_props"},
 		{"a value moved to another resource", `UPDATE object_props SET value_sealed = (SELECT value_sealed FROM collection_props WHERE collection_id = ?1 AND name_mac = ?2),
 			revision = (SELECT revision FROM collection_props WHERE collection_id = ?1 AND name_mac = ?2) WHERE object_id = ?3 AND name_mac = ?4`,
-			[]any{coll.key[0], macA, obj.key[0], sp.seal.nameMAC(obj.bind, "{urn:x}a")}, "object_props"},
-		{"a row deleted", `DELETE FROM collection_props WHERE collection_id = ? AND name_mac = ?`, []any{coll.key[0], macB}, "collection_props"},
-		{"the digest deleted", `DELETE FROM object_props WHERE object_id = ? AND name_mac = X''`, []any{obj.key[0]}, "object_props"},
+			[]any{coll.row.ID, macA, obj.row.ID, sp.seal.nameMAC(obj.bind, "{urn:x}a")}, "object_props"},
+		{"a row deleted", `DELETE FROM collection_props WHERE collection_id = ? AND name_mac = ?`, []any{coll.row.ID, macB}, "collection_props"},
+		{"the digest deleted", `DELETE FROM object_props WHERE object_id = ? AND name_mac = X''`, []any{obj.row.ID}, "object_props"},
 		{"the digest put back from before the last patch", `UPDATE collection_props SET value_sealed = ?, revision = ? WHERE collection_id = ? AND name_mac = X''`,
-			[]any{oldDigest.value, oldDigest.rev, coll.key[0]}, "collection_props"},
+			[]any{oldDigest.value, oldDigest.rev, coll.row.ID}, "collection_props"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,9 +218,10 @@ func TestPropertyRowsAreBound(t *testing.T) {
 			}
 			// Read through the transaction, which sees the change.
 			for _, o := range []propOwner{coll, obj} {
-				err := sp.loadProps(ctx, tx, o, Props{})
-				if broken := o.table == tc.broken; broken != errors.Is(err, ErrDamaged) || (!broken && err != nil) {
-					t.Fatalf("%s: broken %v, read error %v", o.table, broken, err)
+				err := sp.loadProps(ctx, sqliteRows{q: tx}, o, Props{})
+				table, _, _ := propTable(o.row)
+				if broken := table == tc.broken; broken != errors.Is(err, ErrDamaged) || (!broken && err != nil) {
+					t.Fatalf("%s: broken %v, read error %v", table, broken, err)
 				}
 			}
 		})
@@ -227,7 +229,7 @@ func TestPropertyRowsAreBound(t *testing.T) {
 }
 
 // legacySet seals p whole, as every property set was sealed before rows.
-func legacySet(t *testing.T, s *sqliteSpace, ad encryption.AD, p Props) []byte {
+func legacySet(t *testing.T, s *sealedSpace, ad encryption.AD, p Props) []byte {
 	t.Helper()
 	plain, err := json.Marshal(p)
 	if err != nil {
@@ -249,7 +251,7 @@ func undoPropertyRows(t *testing.T, db *DB, spaces ...Space) {
 		}
 	}
 	for _, sp := range spaces {
-		undoSpace(t, db, sp.(*sqliteSpace), exec)
+		undoSpace(t, db, sp.(*sealedSpace), exec)
 	}
 	exec(`DROP TABLE collection_props; DROP TABLE object_props; DROP TABLE scope_props;
 		DROP INDEX changes_tombstones; ALTER TABLE collections DROP COLUMN tombstones; ALTER TABLE collections DROP COLUMN forgotten_rev;
@@ -258,7 +260,7 @@ func undoPropertyRows(t *testing.T, db *DB, spaces ...Space) {
 		PRAGMA user_version = 6`)
 }
 
-func undoSpace(t *testing.T, db *DB, s *sqliteSpace, exec func(string, ...any)) {
+func undoSpace(t *testing.T, db *DB, s *sealedSpace, exec func(string, ...any)) {
 	t.Helper()
 	ctx := context.Background()
 	type owner struct {
@@ -283,7 +285,7 @@ func undoSpace(t *testing.T, db *DB, s *sqliteSpace, exec func(string, ...any)) 
 	}
 	props := func(o propOwner) Props {
 		p := Props{}
-		if err := s.loadProps(ctx, db.read, o, p); err != nil {
+		if err := s.loadProps(ctx, db.Reader(), o, p); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -324,7 +326,7 @@ func TestLegacyPropertySetsMoveToRows(t *testing.T) {
 	}
 	usage, _ := s.Usage(ctx)
 	undoPropertyRows(t, db, s)
-	keys, user := s.(*sqliteSpace).seal.keys, s.(*sqliteSpace).user
+	keys, user := s.(*sealedSpace).seal.keys, s.(*sealedSpace).user
 	db.Close()
 
 	if db, err = Open(ctx, path, Options{}); err != nil {
@@ -334,7 +336,7 @@ func TestLegacyPropertySetsMoveToRows(t *testing.T) {
 	s = db.Space(user, keys)
 	for _, tt := range targets {
 		t.Run(tt.name, func(t *testing.T) {
-			if len(ownerRows(t, db, tt.owner(t, db, s.(*sqliteSpace)))) != 0 {
+			if len(ownerRows(t, db, tt.owner(t, db, s.(*sealedSpace)))) != 0 {
 				t.Fatal("rows before any patch")
 			}
 			got, err := tt.read(s)
@@ -344,7 +346,7 @@ func TestLegacyPropertySetsMoveToRows(t *testing.T) {
 			if err := tt.patch(s, Props{"{urn:x}c": []byte("3")}, []string{"{urn:x}b"}); err != nil {
 				t.Fatal(err)
 			}
-			if n := len(ownerRows(t, db, tt.owner(t, db, s.(*sqliteSpace)))); n != 2 {
+			if n := len(ownerRows(t, db, tt.owner(t, db, s.(*sealedSpace)))); n != 2 {
 				t.Fatalf("%d rows after the first patch, want 2", n)
 			}
 			got, err = tt.read(s)

@@ -38,7 +38,7 @@ func TestRecreatedAccountRefusesOldTokens(t *testing.T) {
 			}
 			break
 		}
-		if err := db.DeleteAccount(ctx, s.(*sqliteSpace).user); err != nil {
+		if err := db.DeleteAccount(ctx, s.(*sealedSpace).user); err != nil {
 			t.Fatal(err)
 		}
 	}

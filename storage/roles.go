@@ -166,3 +166,31 @@ var (
 	_ Outbox       = (*DB)(nil)
 	_ Settings     = (*DB)(nil)
 )
+
+// Locks hands out named locks that one holder at a time has, across every
+// instance on the database, for jobs that must not run twice at once.
+type Locks interface {
+	// TryLock takes the named lock when no one holds it and returns its
+	// release; ok is false, and nothing is held, when someone else does.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}
+
+// Database is one open database in every role a server uses: the
+// account-side roles and users' spaces.
+type Database interface {
+	Accounts
+	Credentials
+	AppPasswords
+	Sessions
+	Lifecycle
+	Outbox
+	Settings
+	Locks
+	// Space opens the data of one account with that account's keys.
+	Space(account int64, keys *encryption.Keyring) Space
+	// Close releases the database.
+	Close() error
+}
+
+// The SQLite database plays every role.
+var _ Database = (*DB)(nil)

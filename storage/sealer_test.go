@@ -236,8 +236,8 @@ func TestSealerDamage(t *testing.T) {
 		})
 	}
 	_, _, err := k.openProp(f.coll, k.nameMAC(f.coll, "p"), 1, []byte("short"))
-	owner := propOwner{table: "collection_props", key: []any{int64(5)}, bind: f.coll}
-	if err := owner.damaged(err); !errors.Is(err, ErrDamaged) || err.Error() != "storage: a record is damaged: the properties of collection_props 5 hold a value that does not open" {
+	owner := propOwner{row: PropOwner{Table: PropsOfCollection, ID: 5}, bind: f.coll}
+	if err := owner.damaged(err); !errors.Is(err, ErrDamaged) || err.Error() != "storage: a record is damaged: the properties of collection 5 hold a value that does not open" {
 		t.Errorf("property damage: %v", err)
 	}
 	if owner.damaged(nil) != nil {

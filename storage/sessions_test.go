@@ -19,8 +19,8 @@ import (
 func TestSessionsKeepNoSlotOnceEnded(t *testing.T) {
 	ctx := context.Background()
 	db, alice, dir := testSpace(t)
-	aliceID := alice.(*sqliteSpace).user
-	bobID := newUserSpace(t, db, "bob").(*sqliteSpace).user
+	aliceID := alice.(*sealedSpace).user
+	bobID := newUserSpace(t, db, "bob").(*sealedSpace).user
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	n := byte(0)
 	add := func(account int64, seen, expires time.Time) Session {

@@ -2,9 +2,7 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"path"
 	"strings"
 	"time"
@@ -37,42 +35,49 @@ type plainObject struct {
 }
 
 // TransferObject copies or moves an object with its properties in one transaction.
-func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error) {
+func (s *sealedSpace) TransferObject(ctx context.Context, from int64, name string, to int64, toName string, o TransferOptions) (*TransferResult, error) {
 	if from == to && name == toName {
 		return nil, ErrInvalid
 	}
 	var out *TransferResult
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.update(ctx, func(w RowWriter) error {
 		if o.ReplaceCollection != 0 {
 			if !o.Overwrite {
 				return ErrPrecondition
 			}
-			if err := s.deleteTree(ctx, tx, o.ReplaceCollection); err != nil {
+			if err := s.deleteTree(ctx, w, o.ReplaceCollection); err != nil {
 				return err
 			}
 		}
-		src, err := s.ref(ctx, tx, from)
+		src, err := s.ref(ctx, w, from)
 		if err != nil {
 			return err
 		}
-		dst, err := s.ref(ctx, tx, to)
+		dst, err := s.ref(ctx, w, to)
 		if err != nil {
 			return err
 		}
 		srcMAC := s.seal.objectMAC(src.uid, name)
-		row := tx.QueryRowContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ? AND o.name_mac = ?`, src.id, srcMAC)
-		obj, err := s.openRow(ctx, tx, src, row.Scan)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		rows, err := w.Objects(ctx, src.id, ObjectQuery{NameMACs: [][]byte{srcMAC}, Body: true})
 		if err != nil {
 			return err
 		}
-		dstMAC := s.seal.objectMAC(dst.uid, toName)
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, dst.id, dstMAC).Scan(&exists); err != nil {
-			return fmt.Errorf("storage: read object: %w", err)
+		if len(rows) == 0 {
+			return ErrNotFound
 		}
+		obj, err := s.openRow(src, &rows[0])
+		if err != nil {
+			return err
+		}
+		if err := s.loadProps(ctx, w, s.objectOwner(obj.id, src.uid, srcMAC), obj.props); err != nil {
+			return err
+		}
+		dstMAC := s.seal.objectMAC(dst.uid, toName)
+		there, err := s.objectRow(ctx, w, dst.id, dstMAC)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		exists := there != nil
 		if exists && !o.Overwrite {
 			return ErrPrecondition
 		}
@@ -84,24 +89,23 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 			obj.limits.QuotaBytes = 0 // a move adds nothing but a name
 		}
 		if macs := s.seal.uidLookups(dst, obj); macs != nil {
-			// The object being moved away does not conflict with itself.
-			skip := []byte{}
+			except := [][]byte{dstMAC}
 			if o.Move && src.id == dst.id {
-				skip = srcMAC
+				except = append(except, srcMAC) // the object being moved away does not conflict with itself
 			}
-			if err := s.checkUID(ctx, tx, dst, macs, dstMAC, skip); err != nil {
+			if err := s.checkUID(ctx, w, dst, macs, except...); err != nil {
 				return err
 			}
 		}
 		// The source goes first, so that a rename keeps the UID unique.
 		if o.Move {
-			if err := s.removeObject(ctx, tx, src, srcMAC); err != nil {
+			if err := s.removeObject(ctx, w, src, &rows[0]); err != nil {
 				return err
 			}
 		}
 		// Records are bound to their collection and name: writeObject seals them anew.
 		obj.name = toName
-		if _, err := s.writeObject(ctx, tx, dst, obj); err != nil {
+		if _, err := s.writeObject(ctx, w, dst, there, obj); err != nil {
 			return err
 		}
 		out = &TransferResult{Created: !exists}
@@ -111,10 +115,10 @@ func (s *sqliteSpace) TransferObject(ctx context.Context, from int64, name strin
 }
 
 // TransferCollection copies or moves a collection and the collections nested in it.
-func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error) {
+func (s *sealedSpace) TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error) {
 	var out *TransferResult
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		all, err := s.tree(ctx, tx)
+	err := s.update(ctx, func(w RowWriter) error {
+		all, err := s.tree(ctx, w)
 		if err != nil {
 			return err
 		}
@@ -132,7 +136,7 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 		}
 		var used int64
 		if !o.Move && !o.Shallow && o.Limits.QuotaBytes > 0 {
-			if used, err = s.usage(ctx, tx); err != nil {
+			if used, err = w.Usage(ctx, s.user); err != nil {
 				return err
 			}
 		}
@@ -140,13 +144,13 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 			if !o.Overwrite {
 				return ErrPrecondition
 			}
-			if err := s.removeNamed(ctx, tx, o.ReplaceObjectIn, path.Base(name)); err != nil {
+			if err := s.removeNamed(ctx, w, o.ReplaceObjectIn, path.Base(name)); err != nil {
 				return err
 			}
 		}
 		for _, c := range existing {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ?`, c.ID); err != nil {
-				return fmt.Errorf("storage: replace collection: %w", err)
+			if err := w.DeleteCollection(ctx, s.user, c.ID); err != nil {
+				return err
 			}
 		}
 		moving := subtree(all, src.Home, src.Name)
@@ -156,16 +160,16 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 		for _, c := range moving {
 			newName := name + strings.TrimPrefix(c.Name, src.Name)
 			if o.Move {
-				err = s.renameCollection(ctx, tx, c, home, newName)
+				err = s.renameCollection(ctx, w, c, home, newName)
 			} else {
-				err = s.copyCollection(ctx, tx, c, home, newName, !o.Shallow)
+				err = s.copyCollection(ctx, w, c, home, newName, !o.Shallow)
 			}
 			if err != nil {
 				return err
 			}
 		}
 		if !o.Move {
-			if err := s.checkCopyLimits(ctx, tx, o, int64(len(all)), used); err != nil {
+			if err := s.checkCopyLimits(ctx, w, o, int64(len(all)), used); err != nil {
 				return err
 			}
 		}
@@ -176,28 +180,27 @@ func (s *sqliteSpace) TransferCollection(ctx context.Context, id int64, home Hom
 }
 
 // removeNamed removes the object name of collection id, if there is one.
-func (s *sqliteSpace) removeNamed(ctx context.Context, tx *sql.Tx, id int64, name string) error {
-	ref, err := s.ref(ctx, tx, id)
+func (s *sealedSpace) removeNamed(ctx context.Context, w RowWriter, id int64, name string) error {
+	ref, err := s.ref(ctx, w, id)
 	if err != nil {
 		return err
 	}
-	mac := s.seal.objectMAC(ref.uid, name)
-	var exists bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE collection_id = ? AND name_mac = ?)`, ref.id, mac).Scan(&exists); err != nil {
-		return fmt.Errorf("storage: read object: %w", err)
-	}
-	if !exists {
+	row, err := s.objectRow(ctx, w, ref.id, s.seal.objectMAC(ref.uid, name))
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
-	return s.removeObject(ctx, tx, ref, mac)
+	if err != nil {
+		return err
+	}
+	return s.removeObject(ctx, w, ref, row)
 }
 
-// checkCopyLimits refuses a collection COPY, written in tx, that took the
+// checkCopyLimits refuses a collection COPY, written in w, that took the
 // user's collections beyond their cap from before, or their bytes beyond
 // the quota from used; what the copy replaced is credited. A shallow copy
 // adds properties only, which the quota does not check, as before.
-func (s *sqliteSpace) checkCopyLimits(ctx context.Context, tx *sql.Tx, o TransferOptions, before, used int64) error {
-	after, err := s.collectionCount(ctx, tx)
+func (s *sealedSpace) checkCopyLimits(ctx context.Context, w RowWriter, o TransferOptions, before, used int64) error {
+	after, err := s.collectionCount(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -207,166 +210,103 @@ func (s *sqliteSpace) checkCopyLimits(ctx context.Context, tx *sql.Tx, o Transfe
 	if o.Shallow || o.Limits.QuotaBytes <= 0 {
 		return nil
 	}
-	now, err := s.usage(ctx, tx)
+	now, err := w.Usage(ctx, s.user)
 	if err != nil {
 		return err
 	}
-	return s.checkQuota(ctx, tx, o.Limits, now-used, 0)
+	return s.checkQuota(ctx, w, o.Limits, now-used, 0)
 }
 
-// tree returns every collection of the user, with names opened.
-func (s *sqliteSpace) tree(ctx context.Context, tx *sql.Tx) ([]treeEntry, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE account_id = ? ORDER BY id`, s.user)
+// tree returns every collection of the user, with names and properties opened.
+func (s *sealedSpace) tree(ctx context.Context, w RowWriter) ([]treeEntry, error) {
+	rows, err := w.Collections(ctx, s.user, "")
 	if err != nil {
-		return nil, fmt.Errorf("storage: list collections: %w", err)
-	}
-	var cs []Collection
-	var uids [][]byte
-	for rows.Next() {
-		c, uid, err := s.scanCollectionUID(rows.Scan)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		cs, uids = append(cs, *c), append(uids, uid)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.collectionProps(ctx, tx, `c.account_id = ?`, []any{s.user}, cs, uids); err != nil {
-		return nil, err
-	}
-	out := make([]treeEntry, len(cs))
-	for i := range cs {
-		out[i] = treeEntry{Collection: cs[i], uid: uids[i]}
-	}
-	return out, nil
+	return s.openCollections(ctx, w, rows)
 }
 
 // renameCollection gives a collection a new home and name. Its records are
 // bound to its random id, not its name, so only the name is sealed anew.
-func (s *sqliteSpace) renameCollection(ctx context.Context, tx *sql.Tx, c treeEntry, home Home, name string) error {
-	rev, err := s.nextRevision(ctx, tx)
+func (s *sealedSpace) renameCollection(ctx context.Context, w RowWriter, c treeEntry, home Home, name string) error {
+	rev, err := w.NextRevision(ctx, s.user)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE collections SET home = ?, name_mac = ?, name_sealed = ?, revision = ? WHERE id = ?`,
-		string(home), s.seal.collectionMAC(home, name), s.seal.sealCollectionName(c.uid, name), rev, c.ID)
-	if err != nil {
-		return fmt.Errorf("storage: rename collection: %w", err)
-	}
-	return nil
+	return w.RenameCollection(ctx, c.ID, home, s.seal.collectionMAC(home, name), s.seal.sealCollectionName(c.uid, name), rev)
 }
 
 // copyCollection creates a copy of c at home and name, with its members
 // when withMembers is set, every record sealed under the copy's new id.
-func (s *sqliteSpace) copyCollection(ctx context.Context, tx *sql.Tx, c treeEntry, home Home, name string, withMembers bool) error {
+func (s *sealedSpace) copyCollection(ctx context.Context, w RowWriter, c treeEntry, home Home, name string, withMembers bool) error {
 	uid, err := randomID()
 	if err != nil {
 		return err
 	}
-	rev, err := s.nextRevision(ctx, tx)
+	id, _, err := s.insertCollection(ctx, w, home, name, c.Kind, uid, c.Props, time.Now())
 	if err != nil {
-		return err
-	}
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO collections (account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes, revision, created_rev, created_at) VALUES (?, ?, ?, ?, ?, ?, X'', ?, ?, ?, ?)`,
-		s.user, string(home), string(c.Kind), uid, s.seal.collectionMAC(home, name), s.seal.sealCollectionName(uid, name), c.Props.Size(), rev, rev, time.Now().Unix())
-	if err != nil {
-		return fmt.Errorf("storage: copy collection: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
-	if _, err := s.insertProps(ctx, tx, s.collectionOwner(id, uid), c.Props, rev); err != nil {
 		return err
 	}
 	if !withMembers {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+sealedColumns+` FROM `+sealedTables+` WHERE o.collection_id = ?`, c.ID)
+	src := collectionRef{id: c.ID, uid: c.uid}
+	rows, err := w.Objects(ctx, c.ID, ObjectQuery{Body: true})
 	if err != nil {
-		return fmt.Errorf("storage: read objects: %w", err)
+		return err
 	}
-	var members []*plainObject
-	for rows.Next() {
-		obj, err := s.openRow(ctx, nil, collectionRef{id: c.ID, uid: c.uid}, rows.Scan)
-		if err != nil {
-			rows.Close()
+	props, err := w.ObjectProps(ctx, c.ID, nil)
+	if err != nil {
+		return err
+	}
+	members := make([]*plainObject, len(rows))
+	for i := range rows {
+		if members[i], err = s.openRow(src, &rows[i]); err != nil {
 			return err
 		}
-		members = append(members, obj)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	plain := make([]*Object, len(members))
+	for i, m := range members {
+		plain[i] = &Object{Props: m.props}
+	}
+	if err := s.objectProps(src, props, rows, plain); err != nil {
 		return err
 	}
 	dst := collectionRef{id: id, uid: uid}
 	for _, obj := range members {
-		if err := s.loadProps(ctx, tx, s.objectOwner(obj.id, c.uid, obj.mac), obj.props); err != nil {
-			return err
-		}
-	}
-	for _, obj := range members {
-		if _, err := s.writeObject(ctx, tx, dst, obj); err != nil {
+		if _, err := s.writeObject(ctx, w, dst, nil, obj); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sealedColumns are the object columns that openRow reads, from sealedTables.
-const (
-	sealedColumns = `o.id, o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, b.body_sealed, o.props_sealed, o.index_sealed, o.seal_v, o.sealed_rev, o.uid_sealed`
-	// A LEFT JOIN, so that a body row gone reads as damage, not as no object.
-	sealedTables = `objects o LEFT JOIN object_bodies b ON b.object_id = o.id`
-)
-
-// openRow reads a row of sealedColumns and opens every sealed field. With
-// a transaction at hand it reads the object's property rows too; without
-// one (while other rows are being read), the caller loads them into props.
-func (s *sqliteSpace) openRow(ctx context.Context, tx *sql.Tx, ref collectionRef, scan func(...any) error) (*plainObject, error) {
-	var mac, name, uidMAC, ctype, body, props, index, uid []byte
-	var v, rev int64
-	o := &plainObject{}
-	if err := scan(&o.id, &mac, &name, &uidMAC, &o.etag, &ctype, &body, &props, &index, &v, &rev, &uid); err != nil {
-		return nil, err
-	}
-	if err := s.seal.openObject(ref, mac, name, uidMAC, ctype, body, index, uid, v, rev, o); err != nil {
+// openRow opens every sealed field of an object row read with its body;
+// the caller adds the property rows to its props.
+func (s *sealedSpace) openRow(ref collectionRef, row *ObjectRow) (*plainObject, error) {
+	o := &plainObject{id: row.ID, etag: row.ETag}
+	if err := s.seal.openObject(ref, row.NameMAC, row.NameSealed, row.UIDMAC, row.CtypeSealed, row.BodySealed, row.IndexSealed, row.UIDSealed, row.SealV, row.SealedRev, o); err != nil {
 		return nil, err
 	}
 	var err error
-	if o.props, err = s.seal.openLegacyProps(s.seal.objectBinding(ref.uid, mac), props); err != nil {
-		return nil, fmt.Errorf("storage: open object: %w", err)
-	}
-	if tx != nil {
-		if err := s.loadProps(ctx, tx, s.objectOwner(o.id, ref.uid, mac), o.props); err != nil {
-			return nil, err
-		}
+	if o.props, err = s.seal.openLegacyProps(s.seal.objectBinding(ref.uid, row.NameMAC), row.PropsSealed); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
 
-// writeObject creates or replaces an object from plaintext and logs the change.
-func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectionRef, p *plainObject) (*Object, error) {
+// writeObject creates or replaces (when current, the row at its name, is
+// not nil) an object from plaintext and logs the change.
+func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collectionRef, current *ObjectRow, p *plainObject) (*Object, error) {
 	name, etag, ctype, body, props := p.name, p.etag, p.ctype, p.body, p.props
 	mac := s.seal.objectMAC(dst.uid, name)
-	var id, oldSize, oldMeta int64
+	replaced := current != nil
+	var oldCharge, oldMeta int64
 	var legacy []byte
-	replaced := true
-	switch err := tx.QueryRowContext(ctx, `SELECT id, size, meta_bytes, props_sealed FROM objects WHERE collection_id = ? AND name_mac = ?`, dst.id, mac).Scan(&id, &oldSize, &oldMeta, &legacy); {
-	case errors.Is(err, sql.ErrNoRows):
-		replaced = false
-	case err != nil:
-		return nil, fmt.Errorf("storage: read object: %w", err)
-	}
 	added := int64(1)
 	if replaced {
-		added = 0
+		added, oldCharge, oldMeta, legacy = 0, current.Size+current.MetaBytes, current.MetaBytes, current.PropsSealed
 	}
-	oldCharge := oldSize + oldMeta
 	meta := int64(len(name)) + props.Size()
 	keep := p.keepProps && replaced
 	if keep {
@@ -375,97 +315,72 @@ func (s *sqliteSpace) writeObject(ctx context.Context, tx *sql.Tx, dst collectio
 		legacy = nil
 	}
 	delta := int64(len(body)) + meta - oldCharge
-	if err := s.checkQuota(ctx, tx, p.limits, delta, delta); err != nil {
+	if err := s.checkQuota(ctx, w, p.limits, delta, delta); err != nil {
 		return nil, err
 	}
 	if !replaced {
-		if err := checkObjects(ctx, tx, p.limits, dst.id); err != nil {
+		if err := checkObjects(ctx, w, s.user, p.limits, dst.id); err != nil {
 			return nil, err
 		}
 	}
-	rev, err := s.bumpCounting(ctx, tx, dst.id, added, delta)
+	rev, err := s.bumpCounting(ctx, w, dst.id, added, delta)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	sealedName := s.seal.sealObjectName(dst.uid, mac, name)
 	c := s.sealContent(dst, mac, rev, p)
+	row := &ObjectRow{Collection: dst.id, NameMAC: mac, NameSealed: s.seal.sealObjectName(dst.uid, mac, name), UIDMAC: c.uidMAC, ETag: etag,
+		CtypeSealed: c.ctype, BodySealed: c.body, PropsSealed: legacy, IndexSealed: c.index, UIDSealed: c.uid,
+		Size: int64(len(body)), MetaBytes: meta, Modified: now.Unix(), Revision: rev, SealV: c.v, SealedRev: c.rev}
 	if replaced {
-		_, err = tx.ExecContext(ctx,
-			`UPDATE objects SET etag = ?, size = ?, meta_bytes = ?, modified_at = ?, revision = ?, uid_mac = ?, name_sealed = ?, ctype_sealed = ?, index_sealed = ?, props_sealed = ?,
-			 seal_v = ?, sealed_rev = ?, uid_sealed = ? WHERE id = ?`,
-			etag, len(body), meta, now.Unix(), rev, c.uidMAC, sealedName, c.ctype, c.index, legacy, c.v, c.rev, c.uid, id)
-		if err == nil {
-			// An upsert: a body row found missing is written again.
-			_, err = tx.ExecContext(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES (?, ?)
-				ON CONFLICT (object_id) DO UPDATE SET body_sealed = excluded.body_sealed`, id, c.body)
-		}
+		row.ID = current.ID
+		err = w.UpdateObject(ctx, row)
 		if err == nil && !keep {
-			_, err = tx.ExecContext(ctx, `DELETE FROM object_props WHERE object_id = ?`, id)
+			err = w.ClearProps(ctx, PropOwner{Table: PropsOfObject, ID: row.ID})
 		}
 	} else {
-		var res sql.Result
-		res, err = tx.ExecContext(ctx,
-			`INSERT INTO objects (collection_id, name_mac, etag, size, meta_bytes, modified_at, revision, uid_mac, name_sealed, ctype_sealed, index_sealed, seal_v, sealed_rev, uid_sealed)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			dst.id, mac, etag, len(body), meta, now.Unix(), rev, c.uidMAC, sealedName, c.ctype, c.index, c.v, c.rev, c.uid)
-		if err == nil {
-			id, err = res.LastInsertId()
-		}
-		if err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES (?, ?)`, id, c.body)
-		}
+		row.ID, err = w.InsertObject(ctx, row)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: write object: %w", err)
+		return nil, err
 	}
 	if !keep {
-		if _, err := s.insertProps(ctx, tx, s.objectOwner(id, dst.uid, mac), props, rev); err != nil {
+		if _, err := s.insertProps(ctx, w, s.objectOwner(row.ID, dst.uid, mac), props, rev); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.logChange(ctx, tx, dst.id, mac, sealedName, rev, false); err != nil {
+	if err := s.logChange(ctx, w, dst.id, mac, row.NameSealed, rev, false); err != nil {
 		return nil, err
 	}
 	return &Object{Name: name, ETag: etag, ContentType: string(ctype), Size: int64(len(body)), Modified: now, Revision: rev, Props: props}, nil
 }
 
 // removeObject deletes an object row and logs the deletion.
-func (s *sqliteSpace) removeObject(ctx context.Context, tx *sql.Tx, c collectionRef, mac []byte) error {
-	var sealedName []byte
-	var size int64
-	if err := tx.QueryRowContext(ctx, `SELECT name_sealed, size + meta_bytes FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac).Scan(&sealedName, &size); err != nil {
-		return fmt.Errorf("storage: read object: %w", err)
-	}
-	rev, err := s.bumpCounting(ctx, tx, c.id, -1, -size)
+func (s *sealedSpace) removeObject(ctx context.Context, w RowWriter, c collectionRef, row *ObjectRow) error {
+	rev, err := s.bumpCounting(ctx, w, c.id, -1, -(row.Size + row.MetaBytes))
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name_mac = ?`, c.id, mac); err != nil {
-		return fmt.Errorf("storage: delete object: %w", err)
+	if err := w.DeleteObject(ctx, c.id, row.NameMAC); err != nil {
+		return err
 	}
-	return s.logChange(ctx, tx, c.id, mac, sealedName, rev, true)
+	return s.logChange(ctx, w, c.id, row.NameMAC, row.NameSealed, rev, true)
 }
 
-// checkUID fails with a *UIDConflict when another object of the collection
-// than self and skip has one of the UID MACs (the forms one UID takes).
-func (s *sqliteSpace) checkUID(ctx context.Context, tx *sql.Tx, c collectionRef, uidMACs [][]byte, self, skip []byte) error {
-	var otherMAC, otherName []byte
-	args := []any{c.id, self, skip}
-	for _, m := range uidMACs {
-		args = append(args, m)
-	}
-	err := tx.QueryRowContext(ctx, `SELECT name_mac, name_sealed FROM objects WHERE collection_id = ? AND name_mac <> ? AND name_mac <> ? AND uid_mac IN (?`+strings.Repeat(", ?", len(uidMACs)-1)+`)`,
-		args...).Scan(&otherMAC, &otherName)
-	if errors.Is(err, sql.ErrNoRows) {
+// checkUID fails with a *UIDConflict when an object of the collection
+// other than those of except has one of the UID MACs (the forms one UID
+// takes).
+func (s *sealedSpace) checkUID(ctx context.Context, w RowWriter, c collectionRef, uidMACs [][]byte, except ...[]byte) error {
+	otherMAC, otherName, err := w.UIDHolder(ctx, c.id, uidMACs, except)
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("storage: check uid: %w", err)
+		return err
 	}
 	name, err := s.seal.openObjectName(c.uid, otherMAC, otherName)
 	if err != nil {
-		return fmt.Errorf("storage: open object name: %w", err)
+		return damaged(c.id, otherMAC, recordName, err)
 	}
 	return &UIDConflict{Name: name}
 }

@@ -136,7 +136,7 @@ func newLinkedLifecycle(a *app, s account.Settings, m account.Mailer, id mailIde
 	if err != nil {
 		return nil, err
 	}
-	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: key, LinkBase: id.links, ServiceName: id.service, Logger: log, Now: a.now, OnPurge: a.auth.Forget})
+	return account.New(a.db, account.Options{Settings: s, Mailer: m, TokenKey: key, LinkBase: id.links, ServiceName: id.service, Logger: log, Now: a.now, OnPurge: a.auth.Forget, Locks: a.db})
 }
 
 // creator lets the lifecycle create accounts through createUser, which owns

@@ -20,7 +20,7 @@ import (
 // app is an opened data folder: the database, the server secret and the
 // login service built on them.
 type app struct {
-	db     *storage.DB
+	db     storage.Database
 	secret []byte
 	auth   *auth.Service
 	life   *account.Lifecycle // the account lifecycle; see account.go
@@ -44,6 +44,10 @@ func openApp(ctx context.Context, c *config, o openOptions) (*app, error) {
 	if o.create {
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	} else if c.usesPostgres() {
+		if err := requireSecret(c.data); err != nil {
+			return nil, err
 		}
 	} else if err := requireDatabase(c.data); err != nil {
 		return nil, err
@@ -87,7 +91,7 @@ func openLocked(ctx context.Context, c *config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, filepath.Join(c.data, dbFile), storage.Options{})
+	db, err := openDatabase(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +105,12 @@ func openLocked(ctx context.Context, c *config) (*app, error) {
 		return nil, err
 	}
 	a := &app{db: db, secret: secret}
-	a.auth, err = auth.New(credentialStore{db}, auth.Options{KDF: c.kdf, ServerSecret: secret, Escrow: escrow})
+	ao := auth.Options{KDF: c.kdf, ServerSecret: secret, Escrow: escrow}
+	if shared, ok := db.(storage.LoginFailures); ok {
+		// The instances on one database throttle failed logins as one.
+		ao.Throttle.Store = shared
+	}
+	a.auth, err = auth.New(credentialStore{db}, ao)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -284,7 +293,7 @@ func (a *app) createUser(ctx context.Context, u newUser) (*createdUser, error) {
 }
 
 // credentialStore adapts the database to what auth needs.
-type credentialStore struct{ db *storage.DB }
+type credentialStore struct{ db storage.Database }
 
 func (s credentialStore) Credentials(ctx context.Context, username string) (*auth.Credentials, error) {
 	a, err := s.db.AccountByUsername(ctx, username)

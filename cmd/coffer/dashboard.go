@@ -65,7 +65,7 @@ func (f *dashboardFlags) dashboard(a *app, base string, secure bool, quota int64
 		return nil, err
 	}
 	return web.New(web.Options{
-		Auth: a.auth, Life: a.life, Store: dashboardStore{a.db, erasingStore{DB: a.db, life: a.life}}, Creator: creator{a},
+		Auth: a.auth, Life: a.life, Store: dashboardStore{a.db, erasingStore{Database: a.db, life: a.life}}, Creator: creator{a},
 		Signup: *f.signup == "on", Secure: secure, BaseURL: u, QuotaBytes: quota, Logger: log,
 		Operator: web.Operator{ServiceName: *f.serviceName, Support: *f.support, TermsURL: *f.terms, PrivacyURL: *f.privacy, ShopURL: *f.shop},
 	})
@@ -74,7 +74,7 @@ func (f *dashboardFlags) dashboard(a *app, base string, secure bool, quota int64
 // dashboardStore is the database as the dashboard uses it; erasure goes
 // through the lifecycle.
 type dashboardStore struct {
-	*storage.DB
+	storage.Database
 	erase erasingStore
 }
 

@@ -488,7 +488,7 @@ func TestDashboardResendAnswersFirst(t *testing.T) {
 	release := make(chan struct{})
 	base, _ := url.Parse("http://dav.example.org/")
 	h, err := web.New(web.Options{Auth: a.auth, Life: a.life, BaseURL: base, Logger: quietLog,
-		Store: blockingStore{dashboardStore{a.db, erasingStore{DB: a.db, life: a.life}}, release}})
+		Store: blockingStore{dashboardStore{a.db, erasingStore{Database: a.db, life: a.life}}, release}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,9 @@ func (f *metricsFlags) setup(a *app, op *operatorFlags) *metrics {
 		return nil
 	}
 	m := newMetrics(a.auth.Argon2Runs)
-	m.reg.MustRegister(durabilityCollector{a.db})
+	if db, ok := a.db.(*storage.DB); ok {
+		m.reg.MustRegister(durabilityCollector{db})
+	}
 	op.wrap = m.operatorRoutes(op.token, f.public)
 	return m
 }

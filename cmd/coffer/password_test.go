@@ -17,6 +17,7 @@ import (
 
 	"github.com/coffer-dav/coffer/auth"
 	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // phcPattern finds Argon2id PHC strings, wherever they are stored.
@@ -166,10 +167,10 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 	if where := filesHolding(t, dir, base64.RawStdEncoding.EncodeToString(hash)); where != "" {
 		t.Errorf("%s still holds the old hash right after the upgrade", where)
 	}
-	if pending, err := a.db.RebuildPending(ctx); err != nil || !pending {
+	if pending, err := a.db.(*storage.DB).RebuildPending(ctx); err != nil || !pending {
 		t.Errorf("no rebuild pending after the upgrade (%v): the dropped hash may stay in freed space", err)
 	}
-	must(t, a.db.Rebuild(ctx))
+	must(t, a.db.(*storage.DB).Rebuild(ctx))
 	a.Close()
 	probe := readOnlyDB(t, dir)
 	if hasColumn(t, probe, "accounts", "password_phc") {

@@ -17,7 +17,7 @@ import (
 // there is one: it records the purge decision first, so that no renewal
 // slips in, then deletes through storage.DB.DeleteAccount.
 type erasingStore struct {
-	*storage.DB
+	storage.Database
 	life interface {
 		Delete(ctx context.Context, account int64) error
 	}
@@ -34,12 +34,12 @@ type lifecycleHistory[E any] func(ctx context.Context, account int64) ([]E, erro
 // DeleteAccount erases an account at once.
 func (s erasingStore) DeleteAccount(ctx context.Context, account int64) error {
 	if s.life == nil {
-		return s.DB.DeleteAccount(ctx, account)
+		return s.Database.DeleteAccount(ctx, account)
 	}
 	if err := s.life.Delete(ctx, account); err != nil {
 		// The user asked for erasure: when the lifecycle cannot do it (an
 		// account it holds no record of), delete directly.
-		if derr := s.DB.DeleteAccount(ctx, account); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
+		if derr := s.Database.DeleteAccount(ctx, account); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
 			return errors.Join(err, derr)
 		}
 	}
@@ -68,9 +68,9 @@ func historyOf[E any](f func(context.Context, int64) ([]E, error)) lifecycleHist
 //
 //	Handler: a.withSelfService(log, routes(...)),
 func (a *app) withSelfService(log *slog.Logger, next http.Handler) http.Handler {
-	o := selfservice.Options{Auth: a.auth, Store: erasingStore{DB: a.db}, Logger: log}
+	o := selfservice.Options{Auth: a.auth, Store: erasingStore{Database: a.db}, Logger: log}
 	if a.life != nil {
-		o.Store = erasingStore{DB: a.db, life: a.life}
+		o.Store = erasingStore{Database: a.db, life: a.life}
 		o.Events = eventsOf(a.life.Record)
 		o.History = historyOf(a.life.History)
 	}

@@ -117,13 +117,16 @@ func serve(args []string) error {
 	defer a.Close()
 	fmt.Printf("coffer: data folder %s\n", absPath(c.data))
 	go a.auth.Sweep(ctx, time.Minute) // cached logins and dashboard sessions
-	go a.db.RebuildWhenQuiet(ctx, storage.RebuildOptions{Quiet: *rebuildQuiet, Report: func(took time.Duration, err error) {
-		if err != nil {
-			log.Error("database rebuild failed", "err", err)
-			return
-		}
-		log.Info("database rebuilt", "took", took)
-	}})
+	if db, ok := a.db.(*storage.DB); ok {
+		// SQLite's file keeps what a purge removed until it is rebuilt.
+		go db.RebuildWhenQuiet(ctx, storage.RebuildOptions{Quiet: *rebuildQuiet, Report: func(took time.Duration, err error) {
+			if err != nil {
+				log.Error("database rebuild failed", "err", err)
+				return
+			}
+			log.Info("database rebuilt", "took", took)
+		}})
+	}
 	scheme := "http"
 	if *certFile != "" {
 		scheme = "https"

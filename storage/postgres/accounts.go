@@ -119,9 +119,10 @@ func (db *DB) CountAccounts(ctx context.Context) (int, error) {
 // then its row, which takes every other row of the account with it (ON
 // DELETE CASCADE). It fails with storage.ErrNotFound for an unknown
 // account. What PostgreSQL keeps of the deleted rows until VACUUM, and in
-// its WAL, is the operator's part of the promise.
+// its WAL, is the operator's part of the promise. This instance's sealed
+// layer forgets what it cached of the account.
 func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM key_slots WHERE account_id = $1`, account); err != nil {
 			return fmt.Errorf("postgres: delete key slots: %w", err)
 		}
@@ -134,6 +135,13 @@ func (db *DB) DeleteAccount(ctx context.Context, account int64) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// The opened index entries this instance cached must not outlive the
+	// data; another instance's go with their least recent use.
+	db.spaces.Forget(account)
+	return nil
 }
 
 // Slot returns one of an account's key slots, or storage.ErrNotFound.

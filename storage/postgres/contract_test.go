@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
@@ -67,5 +68,34 @@ func TestLoginFailuresContract(t *testing.T) {
 			dsn := storagetest.Postgres(t)
 			return open(t, dsn), open(t, dsn)
 		})
+	})
+}
+
+// TestLimitsContract runs the contract of the counts and the limits that
+// writes check in their transactions against the sealed layer over
+// PostgreSQL: a fresh database for each case.
+func TestLimitsContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.Limits(t, func(t *testing.T) func(t *testing.T, username string) storage.Space {
+		db, err := postgres.Open(context.Background(), storagetest.Postgres(t), postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return func(t *testing.T, username string) storage.Space {
+			t.Helper()
+			keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct, err := db.CreateAccount(context.Background(), storage.NewAccount{Username: username,
+				Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db.Space(acct.ID, keys)
+		}
 	})
 }

@@ -1,15 +1,17 @@
 // Package postgres is Coffer's PostgreSQL storage engine: SQL only, over
 // github.com/jackc/pgx/v5. It sees no key material and no plaintext: what
 // it stores for the account-side roles (key slots, verifiers, sealed
-// labels, MACs) arrives sealed or opaque. So far it plays the roles
-// Accounts, Credentials, AppPasswords, Sessions, Lifecycle, Outbox and
-// Settings, with the same behaviour as the SQLite engine (the contract in
+// labels, MACs) arrives sealed or opaque. It plays the roles Accounts,
+// Credentials, AppPasswords, Sessions, Lifecycle, Outbox and Settings,
+// with the same behaviour as the SQLite engine (the contract in
 // storage/storagetest), and LoginFailures, the failed-login throttle's
-// records that the instances share; it brings its own embedded, versioned
-// migrations.
-// Still to come: the Space role (collections, objects, the change log and
-// its sync tokens, properties, limits), which lands here once the sealing
-// of records is a layer of its own above the engines.
+// records that the instances share. It is also a storage.Engine: the
+// Space rows (collections, objects and their bodies, the change log,
+// property rows, and the totals that limits are checked against) live
+// here too, as opaque rows that the sealed layer above the engines reads
+// and writes; an account's writes are serialized by a lock of its row, and
+// revisions are drawn from its counter inside the writing transaction. It
+// brings its own embedded, versioned migrations.
 package postgres
 
 import (
@@ -31,7 +33,8 @@ import (
 
 // DB is an open Coffer database on PostgreSQL.
 type DB struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	spaces *storage.Spaces // the sealed layer over this engine, with its cache of opened index entries
 }
 
 // Options configures Open.
@@ -39,6 +42,14 @@ type Options struct {
 	// MaxConns bounds the connection pool; 0 leaves pgxpool's default
 	// (the larger of 4 and the number of CPUs), or pool_max_conns in the DSN.
 	MaxConns int32
+	// IndexCacheEntries bounds the query index entries the sealed layer
+	// keeps in memory; 0 means 200,000. Each instance has its own cache.
+	IndexCacheEntries int
+	// MaxTombstones bounds the deletions one collection's change log
+	// remembers; 0 means 10,000. Past it the oldest tenth is forgotten, and
+	// sync tokens older than those get storage.ErrBadRevision. Instances
+	// on one database should agree on it.
+	MaxTombstones int
 }
 
 // migration is one embedded schema step.
@@ -64,6 +75,7 @@ var (
 	_ storage.Lifecycle    = (*DB)(nil)
 	_ storage.Outbox       = (*DB)(nil)
 	_ storage.Settings     = (*DB)(nil)
+	_ storage.Database     = (*DB)(nil)
 )
 
 // Open connects to the database that dsn names (a postgres:// URL or
@@ -87,7 +99,9 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pool: pool}, nil
+	db := &DB{pool: pool}
+	db.spaces = storage.NewSpaces(db, storage.SpaceOptions{IndexCacheEntries: o.IndexCacheEntries, MaxTombstones: o.MaxTombstones})
+	return db, nil
 }
 
 // Close closes the database's connections, once their queries are done.

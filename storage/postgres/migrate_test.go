@@ -204,6 +204,7 @@ func TestComparedTextIsBytes(t *testing.T) {
 	for _, c := range [][2]string{
 		{"accounts", "username"}, {"accounts", "email"}, {"key_slots", "kind"}, {"app_passwords", "id"},
 		{"account_events", "once_key"}, {"payments", "transaction_id"}, {"settings", "key"},
+		{"collections", "home"}, {"collections", "kind"}, {"scope_props", "scope"}, {"account_props", "scope"},
 	} {
 		var collation *string
 		err := db.pool.QueryRow(ctx, `SELECT collation_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND column_name = $2`, c[0], c[1]).Scan(&collation)

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The PostgreSQL database is a row engine for the sealed layer.
+var _ storage.Engine = (*DB)(nil)
+
+// Space opens the data of one account with that account's keys: the
+// sealed layer, held once on the DB since it keeps a cache, over this
+// engine's rows.
+func (db *DB) Space(account int64, keys *encryption.Keyring) storage.Space {
+	return db.spaces.Space(account, keys)
+}
+
+// querier is what both *pgxpool.Pool and pgx.Tx offer: the rows read and
+// written through it.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// reader reads Space rows through q.
+type reader struct {
+	q querier
+}
+
+// writer reads and writes Space rows in one transaction.
+type writer struct {
+	reader
+}
+
+var (
+	_ storage.RowReader = reader{}
+	_ storage.RowWriter = writer{}
+)
+
+// Reader returns a reader whose every call is a statement of its own, and
+// so sees the latest commit.
+func (db *DB) Reader() storage.RowReader { return reader{q: db.pool} }
+
+// View runs fn in a read-only REPEATABLE READ transaction: every read of
+// fn sees the same snapshot.
+func (db *DB) View(ctx context.Context, fn func(storage.RowReader) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return dbErr("begin", err)
+	}
+	defer tx.Rollback(ctx) // a no-op once committed
+	if err := fn(reader{q: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbErr("end a read", err)
+	}
+	return nil
+}
+
+// Update runs fn in a READ COMMITTED transaction that first locks the
+// account's row, so that the writes of one account follow one another as
+// SQLite's single writer's do: each statement of fn sees every earlier
+// write of the account, and the revisions that NextRevision draws under
+// the lock rise in the order the writes commit. A missing account is
+// storage.ErrNotFound. Update returns once the commit is done; an error
+// from fn rolls all of it back.
+//
+// The lock is FOR NO KEY UPDATE, the one NextRevision's UPDATE takes
+// anyway: it excludes every other Update of the account (and a delete of
+// the account), but not the key share that inserting a row which refers
+// to the account takes, so that a sign-in's session or a lifecycle event
+// need not wait for a write of the account's data.
+func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWriter) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return dbErr("begin", err)
+	}
+	defer tx.Rollback(ctx) // a no-op once committed
+	var one int
+	err = tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, account).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.ErrNotFound
+	}
+	if err != nil {
+		return dbErr("lock the account", err)
+	}
+	if err := fn(writer{reader{q: tx}}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbErr("commit", err)
+	}
+	return nil
+}
+
+// dbErr wraps a database error with what failed, and with storage.ErrFull
+// too when the database's disk is full.
+func dbErr(what string, err error) error {
+	if isCode(err, "53100") { // disk_full
+		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrFull, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// nonNil returns the MACs of macs that are not nil: in an array a NULL
+// matches nothing, and turns a NOT ... = ANY into NULL, which excludes all.
+func nonNil(macs [][]byte) [][]byte {
+	out := make([][]byte, 0, len(macs))
+	for _, m := range macs {
+		if m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
