@@ -346,8 +346,9 @@ func testRecreatedCollectionTokens(t *testing.T, users userSpaces) {
 }
 
 // bugMovedInTokens is why the cases of an older collection moved to a
-// name are skipped on SQLite.
-const bugMovedInTokens = "SQLite bug: a collection moved to a name keeps the revision it was created at, so a token of the " +
+// name are skipped: the sealed layer (storage/spaces.go, Changes, and
+// storage/transfer.go, renameCollection) has the bug, under every engine.
+const bugMovedInTokens = "bug: a collection moved to a name keeps the revision it was created at, so a token of the " +
 	"collection that stood there before, newer than that, is accepted and answers with a silent gap (the old objects' deletions " +
 	"and the moved-in objects are never listed) instead of ErrBadRevision"
 

@@ -229,8 +229,9 @@ func sortedNames(t *testing.T, s storage.Space, home storage.Home) string {
 }
 
 // bugOntoItself is why the cases of a collection transferred onto its own
-// name are skipped on SQLite.
-const bugOntoItself = "SQLite bug: TransferCollection of a collection onto its own home and name does not fail with ErrInvalid " +
+// name are skipped: the sealed layer's TransferCollection (storage/transfer.go)
+// has the bug, under every engine.
+const bugOntoItself = "bug: TransferCollection of a collection onto its own home and name does not fail with ErrInvalid " +
 	"(as TransferObject does); with Overwrite a copy empties the collection and its nested ones of their objects, a move removes them, " +
 	"and without Overwrite it is ErrPrecondition"
 
