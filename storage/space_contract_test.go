@@ -98,3 +98,34 @@ func TestIndexAfterForgottenDeletions(t *testing.T) {
 		t.Fatalf("Index lists %v, want [kept.ics]", names)
 	}
 }
+
+// TestSpaceInstancesContract runs the several-instances part of the Space
+// contract with two SQLite engines on one file: SQLite serves one
+// process, but nothing either answers may come from what it keeps.
+func TestSpaceInstancesContract(t *testing.T) {
+	storagetest.SpaceInstances(t, func(t *testing.T) func(t *testing.T, username string) (storage.Space, storage.Space) {
+		path := filepath.Join(t.TempDir(), "coffer.db")
+		var dbs [2]*storage.DB
+		for i := range dbs {
+			db, err := storage.Open(context.Background(), path, storage.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		return func(t *testing.T, username string) (storage.Space, storage.Space) {
+			t.Helper()
+			keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct, err := dbs[0].CreateAccount(context.Background(), storage.NewAccount{Username: username,
+				Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return dbs[0].Space(acct.ID, keys), dbs[1].Space(acct.ID, keys)
+		}
+	})
+}

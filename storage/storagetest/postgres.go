@@ -5,10 +5,10 @@
 // LoginFailuresInstances for two stores on one database), the Space
 // role's contract (Space: collections, objects and their preconditions and
 // UIDs, the change log and its tokens, also under concurrent writers,
-// properties and usage, transfers and the index; and Limits: the counts
-// and limits its writes check), which every engine runs through
-// storage.Space alone, and throwaway PostgreSQL databases on the cluster
-// that .ci/run starts.
+// properties and usage, transfers and the index; SpaceInstances for two
+// engines on one database; and Limits: the counts and limits its writes
+// check), which every engine runs through storage.Space alone, and
+// throwaway PostgreSQL databases on the cluster that .ci/run starts.
 package storagetest
 
 import (

@@ -370,7 +370,14 @@ type syncPoll struct {
 // already given, its replay ends as the collection does, and every
 // acknowledged write is there unless a later one of its name replaced it.
 func testConcurrentSync(t *testing.T, users userSpaces) {
-	s := users(t, "alice")
+	concurrentSync(t, []storage.Space{users(t, "alice")})
+}
+
+// concurrentSync is testConcurrentSync with spaces of one user, on one
+// engine or several: writer w writes through spaces[w%len(spaces)], the
+// reader reads through the last one.
+func concurrentSync(t *testing.T, spaces []storage.Space) {
+	s, reader := spaces[0], spaces[len(spaces)-1]
 	ctx := context.Background()
 	c := mustCollection(t, s, "busy")
 	const writers, ops, names = 4, 50, 4
@@ -382,6 +389,7 @@ func testConcurrentSync(t *testing.T, users userSpaces) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			s := spaces[w%len(spaces)]
 			<-start
 			own, live := 0, map[string]bool{}
 			for i := range ops {
@@ -423,7 +431,7 @@ func testConcurrentSync(t *testing.T, users userSpaces) {
 				last = true // every write is acknowledged: this call sees them all
 			default:
 			}
-			changes, rev, err := s.Changes(ctx, c.ID, token)
+			changes, rev, err := reader.Changes(ctx, c.ID, token)
 			if err != nil {
 				read <- fmt.Errorf("Changes(%d): %w", token, err)
 				return
@@ -556,7 +564,13 @@ func testConcurrentSync(t *testing.T, users userSpaces) {
 // check it in their own transaction: exactly one wins, and the others fail
 // as they would after it, leaving the winner's write in place.
 func testRacingWrites(t *testing.T, users userSpaces) {
-	s := users(t, "alice")
+	racingWrites(t, []storage.Space{users(t, "alice")})
+}
+
+// racingWrites is testRacingWrites with spaces of one user, on one engine
+// or several: racer r writes through spaces[r%len(spaces)].
+func racingWrites(t *testing.T, spaces []storage.Space) {
+	s := spaces[0]
 	ctx := context.Background()
 	const racers = 8
 	body := func(i int) []byte { return fmt.Appendf(nil, "racer %d", i) }
@@ -572,29 +586,29 @@ func testRacingWrites(t *testing.T, users userSpaces) {
 	// Each case has a collection of its own holding a.ics, whose ETag it gets.
 	tests := []struct {
 		name  string
-		race  func(c *storage.Collection, i int, etag string) error
+		race  func(s storage.Space, c *storage.Collection, i int, etag string) error
 		loser func(winner int) func(error) bool
 		holds func(winner int) string // a.ics's body, then the other objects' names and bodies, afterwards
 	}{
-		{"one create of a name", func(c *storage.Collection, i int, _ string) error {
+		{"one create of a name", func(s storage.Space, c *storage.Collection, i int, _ string) error {
 			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "new.ics", Body: body(i), IfNoneMatch: true})
 			return err
 		}, is(storage.ErrPrecondition), func(w int) string { return "a:old new.ics:" + string(body(w)) }},
-		{"one replace of an ETag", func(c *storage.Collection, i int, etag string) error {
+		{"one replace of an ETag", func(s storage.Space, c *storage.Collection, i int, etag string) error {
 			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", Body: body(i), IfMatch: etag})
 			return err
 		}, is(storage.ErrPrecondition), func(w int) string { return "a:" + string(body(w)) }},
-		{"one object of a UID", func(c *storage.Collection, i int, _ string) error {
+		{"one object of a UID", func(s storage.Space, c *storage.Collection, i int, _ string) error {
 			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: fmt.Sprintf("u%d.ics", i), UID: "same", Body: body(i)})
 			return err
 		}, isConflict, func(w int) string { return fmt.Sprintf("a:old u%d.ics:%s", w, body(w)) }},
-		{"one delete", func(c *storage.Collection, _ int, _ string) error {
+		{"one delete", func(s storage.Space, c *storage.Collection, _ int, _ string) error {
 			return s.DeleteObject(ctx, c.ID, "a.ics", storage.DeleteOptions{})
 		}, is(storage.ErrNotFound), func(int) string { return "" }},
-		{"one delete of an ETag", func(c *storage.Collection, _ int, etag string) error {
+		{"one delete of an ETag", func(s storage.Space, c *storage.Collection, _ int, etag string) error {
 			return s.DeleteObject(ctx, c.ID, "a.ics", storage.DeleteOptions{IfMatch: etag})
 		}, is(storage.ErrPrecondition), func(int) string { return "" }},
-		{"one move of an object", func(c *storage.Collection, i int, _ string) error {
+		{"one move of an object", func(s storage.Space, c *storage.Collection, i int, _ string) error {
 			_, err := s.TransferObject(ctx, c.ID, "a.ics", c.ID, fmt.Sprintf("m%d.ics", i), storage.TransferOptions{Move: true})
 			return err
 		}, is(storage.ErrNotFound), func(w int) string { return fmt.Sprintf("m%d.ics:old", w) }},
@@ -611,7 +625,7 @@ func testRacingWrites(t *testing.T, users userSpaces) {
 				go func() {
 					defer wg.Done()
 					<-start
-					errs[r] = tc.race(c, r, etag)
+					errs[r] = tc.race(spaces[r%len(spaces)], c, r, etag)
 				}()
 			}
 			close(start)
@@ -660,7 +674,7 @@ func testRacingWrites(t *testing.T, users userSpaces) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, errs[r] = s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "new", Kind: storage.KindCalendar,
+				_, errs[r] = spaces[r%len(spaces)].CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "new", Kind: storage.KindCalendar,
 					Props: storage.Props{"{urn:x}racer": body(r)}})
 			}()
 		}
@@ -700,7 +714,14 @@ type snapshot struct {
 // give, not a mix of two: every name written at or below it, with its
 // latest ETag and index entry there, and nothing written after it.
 func testConcurrentSnapshots(t *testing.T, users userSpaces) {
-	s := users(t, "alice")
+	concurrentSnapshots(t, []storage.Space{users(t, "alice")})
+}
+
+// concurrentSnapshots is testConcurrentSnapshots with spaces of one user,
+// on one engine or several: writer w writes through spaces[w%len(spaces)],
+// the reader reads through the last one.
+func concurrentSnapshots(t *testing.T, spaces []storage.Space) {
+	s, reader := spaces[0], spaces[len(spaces)-1]
 	ctx := context.Background()
 	c := mustCollection(t, s, "busy")
 	const writers, ops, names = 4, 30, 5
@@ -712,6 +733,7 @@ func testConcurrentSnapshots(t *testing.T, users userSpaces) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			s := spaces[w%len(spaces)]
 			<-start
 			for i := range ops {
 				name := fmt.Sprintf("w%d-%d.ics", w, i%names)
@@ -740,7 +762,7 @@ func testConcurrentSnapshots(t *testing.T, users userSpaces) {
 			}
 			snap := snapshot{entries: map[string]string{}}
 			if i%2 == 0 {
-				entries, rev, err := s.Index(ctx, c.ID)
+				entries, rev, err := reader.Index(ctx, c.ID)
 				if err != nil {
 					read <- fmt.Errorf("the index: %w", err)
 					return
@@ -750,7 +772,7 @@ func testConcurrentSnapshots(t *testing.T, users userSpaces) {
 					snap.entries[e.Name] = e.ETag + ":" + string(e.Index)
 				}
 			} else {
-				changes, rev, err := s.Changes(ctx, c.ID, 0)
+				changes, rev, err := reader.Changes(ctx, c.ID, 0)
 				if err != nil {
 					read <- fmt.Errorf("the changes from 0: %w", err)
 					return
