@@ -45,6 +45,10 @@ func openApp(ctx context.Context, c *config, o openOptions) (*app, error) {
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return nil, fmt.Errorf("create data folder: %w", err)
 		}
+	} else if c.usesPostgres() {
+		if err := requireSecret(c.data); err != nil {
+			return nil, err
+		}
 	} else if err := requireDatabase(c.data); err != nil {
 		return nil, err
 	}
@@ -87,7 +91,7 @@ func openLocked(ctx context.Context, c *config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, filepath.Join(c.data, dbFile), storage.Options{})
+	db, err := openDatabase(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +105,12 @@ func openLocked(ctx context.Context, c *config) (*app, error) {
 		return nil, err
 	}
 	a := &app{db: db, secret: secret}
-	a.auth, err = auth.New(credentialStore{db}, auth.Options{KDF: c.kdf, ServerSecret: secret, Escrow: escrow})
+	ao := auth.Options{KDF: c.kdf, ServerSecret: secret, Escrow: escrow}
+	if shared, ok := db.(storage.LoginFailures); ok {
+		// The instances on one database throttle failed logins as one.
+		ao.Throttle.Store = shared
+	}
+	a.auth, err = auth.New(credentialStore{db}, ao)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -28,6 +28,9 @@ func backup(args []string) error {
 	if len(pos) != 1 {
 		return errors.New("backup: want exactly one DEST folder")
 	}
+	if c.usesPostgres() {
+		return fmt.Errorf("backup: %w", errNotSQLite)
+	}
 	dest := pos[0]
 	if err := requireDatabase(c.data); err != nil {
 		return err
@@ -71,6 +74,9 @@ func restore(args []string) error {
 	}
 	if len(pos) != 1 {
 		return errors.New("restore: want exactly one SRC folder")
+	}
+	if c.usesPostgres() {
+		return fmt.Errorf("restore: %w", errNotSQLite)
 	}
 	src := pos[0]
 	ctx := context.Background()

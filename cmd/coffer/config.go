@@ -15,7 +15,9 @@ import (
 // config holds the settings every subcommand shares.
 type config struct {
 	data string
-	kdf  encryption.KDFParams
+	// database is a PostgreSQL connection string; empty: the SQLite file in data.
+	database string
+	kdf      encryption.KDFParams
 	// escrowPublicKey is the operator's escrow public key file; empty: no escrow.
 	escrowPublicKey string
 }
@@ -25,6 +27,7 @@ func newFlags(name string, c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse reports errors and help itself
 	fs.StringVar(&c.data, "data", "./coffer-data", "data folder: database and server secret")
+	fs.StringVar(&c.database, "database", "", "PostgreSQL connection string (postgres://USER@HOST/DB), with --data holding the server secret only; empty: the SQLite database in --data")
 	fs.StringVar(&c.escrowPublicKey, "escrow-public-key", "", "operator escrow public key file (coffer escrow keygen): every user key also gets a slot sealed to it")
 	fs.String("config", "", "TOML file of settings, one key per flag (coffer config example); flags and COFFER_* variables win over it")
 	d := encryption.DefaultKDF
@@ -96,6 +99,9 @@ func parse(fs *flag.FlagSet, c *config, args []string) ([]string, error) {
 		c.kdf.Threads = d.Threads
 	}
 	if err := c.kdf.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkDatabase(c.database); err != nil {
 		return nil, err
 	}
 	return pos, nil
