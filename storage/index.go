@@ -54,7 +54,9 @@ func (s *sealedSpace) Index(ctx context.Context, collection int64) ([]IndexEntry
 		base, ok := cache.revisionOf(key)
 		switch {
 		case ok && base == rev:
-		case ok && base < rev:
+		case ok && base < rev && base >= c.ForgottenRev:
+			// The change log still holds every deletion after base: none
+			// it forgot is newer, so the delta is whole.
 			delta, err := s.indexDelta(ctx, r, ref, base)
 			if err != nil {
 				return err

@@ -17,7 +17,7 @@ type config struct {
 	data string
 	// database is a PostgreSQL connection string; empty: the SQLite file in data.
 	database string
-	kdf  encryption.KDFParams
+	kdf      encryption.KDFParams
 	// escrowPublicKey is the operator's escrow public key file; empty: no escrow.
 	escrowPublicKey string
 }

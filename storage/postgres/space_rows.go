@@ -146,8 +146,9 @@ func (r reader) propRows(ctx context.Context, query string, args ...any) ([]stor
 }
 
 // Objects returns the object rows of a collection that q selects: by
-// revision, or by id for q.LegacyOnly. The body column is read only for
-// q.Body, from a LEFT JOIN, so that a missing body row reads as nil.
+// revision, or by id for q.LegacyOnly (at most q.Limit of them when it is
+// above 0). The body column is read only for q.Body, from a LEFT JOIN, so
+// that a missing body row reads as nil.
 func (r reader) Objects(ctx context.Context, collection int64, q storage.ObjectQuery) ([]storage.ObjectRow, error) {
 	query := `SELECT ` + objectColumns + `, NULL::bytea FROM objects o`
 	if q.Body {

@@ -2,9 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
+	"path/filepath"
 	"reflect"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
 	"github.com/jackc/pgx/v5"
+	_ "github.com/mattn/go-sqlite3" // to read SQLite's schema
 )
 
 // openEngine opens the database dsn names, closed when the test ends.
@@ -1219,5 +1223,63 @@ func TestEngineUpdateLock(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the second Update did not run once the first committed")
+	}
+}
+
+// TestSpaceColumnsMatchSQLite: the Space tables have the columns of
+// SQLite's, no more and no fewer, each NULL where SQLite's may be, so that
+// a copy moves every value and a column added to one schema is not
+// forgotten in the other.
+func TestSpaceColumnsMatchSQLite(t *testing.T) {
+	dsn := storagetest.Postgres(t)
+	ctx := context.Background()
+	openEngine(t, dsn) // migrates
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	lite, err := storage.Open(ctx, path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite.Close()
+	sdb, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, table := range []string{"collections", "objects", "object_bodies", "changes", "collection_props", "object_props", "scope_props", "account_props"} {
+		t.Run(table, func(t *testing.T) {
+			// Each column with whether it may be NULL: a key column may not.
+			rows, err := sdb.QueryContext(ctx, `SELECT name || CASE WHEN "notnull" = 0 AND pk = 0 THEN ' null' ELSE '' END FROM pragma_table_info(?)`, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, name)
+			}
+			rows.Close()
+			prows, err := conn.Query(ctx, `SELECT column_name || CASE WHEN is_nullable = 'YES' THEN ' null' ELSE '' END
+				FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(prows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(want)
+			sort.Strings(got)
+			if len(want) == 0 || !reflect.DeepEqual(got, want) {
+				t.Fatalf("PostgreSQL's columns %v, SQLite's %v", got, want)
+			}
+		})
 	}
 }
