@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -37,65 +36,6 @@ func sqliteSpaces(t *testing.T) func(t *testing.T, username string) storage.Spac
 			t.Fatal(err)
 		}
 		return db.Space(acct.ID, keys)
-	}
-}
-
-// TestIndexAfterForgottenDeletions: once the change log forgets old
-// deletions (beyond Options.MaxTombstones), an index cached from before
-// them must not keep what they deleted. It runs through the Space role
-// only, but needs a small bound, which the contract cannot set.
-func TestIndexAfterForgottenDeletions(t *testing.T) {
-	t.Skip("bug: the sealed layer's index cache (storage/index.go) moves on by the change log since its revision and misses " +
-		"the deletions the log forgot (CollectionRow.ForgottenRev), so Index keeps answering with an object deleted long ago")
-	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), storage.Options{MaxTombstones: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := db.CreateAccount(ctx, storage.NewAccount{Username: "alice", Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := db.Space(acct.ID, keys)
-	c, err := s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "work", Kind: storage.KindCalendar})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"deleted.ics", "kept.ics"} {
-		if _, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: name, Body: []byte(name), Index: []byte("index of " + name)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if entries, _, err := s.Index(ctx, c.ID); err != nil || len(entries) != 2 {
-		t.Fatalf("Index = %d entries, %v", len(entries), err)
-	}
-	if err := s.DeleteObject(ctx, c.ID, "deleted.ics", storage.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 60 { // more deletions than the log keeps: the first one goes
-		name := fmt.Sprintf("n%02d.ics", i)
-		if _, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: name, Body: []byte("x")}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.DeleteObject(ctx, c.ID, name, storage.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	entries, _, err := s.Index(ctx, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name)
-	}
-	if len(names) != 1 || names[0] != "kept.ics" {
-		t.Fatalf("Index lists %v, want [kept.ics]", names)
 	}
 }
 
