@@ -291,23 +291,19 @@ func testRecreatedCollectionTokens(t *testing.T, users userSpaces) {
 		free    func(old *storage.Collection) error // nil: the name stays taken
 		replace func(old, older *storage.Collection) error
 		held    string // what the collection at the name holds before its new writes
-		bug     string // why the case is skipped: the engine's bug it shows
 	}{
-		{"deleted, then created", func(c *storage.Collection) error { return s.DeleteCollection(ctx, c.ID) }, create, "", ""},
+		{"deleted, then created", func(c *storage.Collection) error { return s.DeleteCollection(ctx, c.ID) }, create, ""},
 		{"moved away, then created", func(c *storage.Collection) error {
 			_, err := s.TransferCollection(ctx, c.ID, storage.HomeCalendars, c.Name+"-moved", storage.TransferOptions{Move: true})
 			return err
-		}, create, "", ""},
-		{"an older one copied over it", nil, moveIn(storage.TransferOptions{Overwrite: true}), "older-0.ics older-1.ics ", ""},
-		{"an older one moved over it", nil, moveIn(storage.TransferOptions{Move: true, Overwrite: true}), "older-0.ics older-1.ics ", bugMovedInTokens},
+		}, create, ""},
+		{"an older one copied over it", nil, moveIn(storage.TransferOptions{Overwrite: true}), "older-0.ics older-1.ics "},
+		{"an older one moved over it", nil, moveIn(storage.TransferOptions{Move: true, Overwrite: true}), "older-0.ics older-1.ics "},
 		{"deleted, then an older one moved in", func(c *storage.Collection) error { return s.DeleteCollection(ctx, c.ID) },
-			moveIn(storage.TransferOptions{Move: true}), "older-0.ics older-1.ics ", bugMovedInTokens},
+			moveIn(storage.TransferOptions{Move: true}), "older-0.ics older-1.ics "},
 	}
 	for i, w := range ways {
 		t.Run(w.name, func(t *testing.T) {
-			if w.bug != "" {
-				t.Skip(w.bug)
-			}
 			older := mustCollection(t, s, fmt.Sprint("older", i))
 			putBody(t, s, older.ID, "older-0.ics", "", "o")
 			putBody(t, s, older.ID, "older-1.ics", "", "o")
@@ -344,13 +340,6 @@ func testRecreatedCollectionTokens(t *testing.T, users userSpaces) {
 		})
 	}
 }
-
-// bugMovedInTokens is why the cases of an older collection moved to a
-// name are skipped: the sealed layer (storage/spaces.go, Changes, and
-// storage/transfer.go, renameCollection) has the bug, under every engine.
-const bugMovedInTokens = "bug: a collection moved to a name keeps the revision it was created at, so a token of the " +
-	"collection that stood there before, newer than that, is accepted and answers with a silent gap (the old objects' deletions " +
-	"and the moved-in objects are never listed) instead of ErrBadRevision"
 
 // syncWrite is one acknowledged write of testConcurrentSync.
 type syncWrite struct {

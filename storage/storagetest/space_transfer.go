@@ -228,13 +228,6 @@ func sortedNames(t *testing.T, s storage.Space, home storage.Home) string {
 	return sortedFields(collectionNames(t, s, home))
 }
 
-// bugOntoItself is why the cases of a collection transferred onto its own
-// name are skipped: the sealed layer's TransferCollection (storage/transfer.go)
-// has the bug, under every engine.
-const bugOntoItself = "bug: TransferCollection of a collection onto its own home and name does not fail with ErrInvalid " +
-	"(as TransferObject does); with Overwrite a copy empties the collection and its nested ones of their objects, a move removes them, " +
-	"and without Overwrite it is ErrPrecondition"
-
 // testTransferCollection: a COPY or MOVE of a collection takes the
 // collections nested in it, their objects and every property; Shallow
 // takes the collection and its properties only; Overwrite decides whether
@@ -297,36 +290,32 @@ func testTransferCollection(t *testing.T, users userSpaces) {
 		created bool
 		names   string // the calendars home's collections afterwards, sorted
 		holds   map[string]string
-		bug     string // why the case is skipped: the engine's bug it shows
 	}{
-		{"copy into itself", "r", "r/sub/inside", storage.TransferOptions{}, storage.ErrInvalid, false, initial, nil, ""},
-		{"move into itself", "r", "r/inside", storage.TransferOptions{Move: true, Overwrite: true}, storage.ErrInvalid, false, initial, nil, ""},
-		{"move onto its parent", "r/sub", "r", storage.TransferOptions{Move: true, Overwrite: true}, storage.ErrInvalid, false, initial, nil, ""},
-		{"copy onto itself", "r", "r", storage.TransferOptions{Overwrite: true}, storage.ErrInvalid, false, initial, nil, bugOntoItself},
-		{"move onto itself", "r", "r", storage.TransferOptions{Move: true, Overwrite: true}, storage.ErrInvalid, false, initial, nil, bugOntoItself},
-		{"copy onto itself without Overwrite", "r", "r", storage.TransferOptions{}, storage.ErrInvalid, false, initial, nil, bugOntoItself},
-		{"copy onto a collection", "r", "other", storage.TransferOptions{}, storage.ErrPrecondition, false, initial, nil, ""},
-		{"move onto a collection", "r", "other", storage.TransferOptions{Move: true}, storage.ErrPrecondition, false, initial, nil, ""},
+		{"copy into itself", "r", "r/sub/inside", storage.TransferOptions{}, storage.ErrInvalid, false, initial, nil},
+		{"move into itself", "r", "r/inside", storage.TransferOptions{Move: true, Overwrite: true}, storage.ErrInvalid, false, initial, nil},
+		{"move onto its parent", "r/sub", "r", storage.TransferOptions{Move: true, Overwrite: true}, storage.ErrInvalid, false, initial, nil},
+		{"copy onto itself", "r", "r", storage.TransferOptions{Overwrite: true}, storage.ErrInvalid, false, initial, nil},
+		{"move onto itself", "r", "r", storage.TransferOptions{Move: true, Overwrite: true}, storage.ErrInvalid, false, initial, nil},
+		{"copy onto itself without Overwrite", "r", "r", storage.TransferOptions{}, storage.ErrInvalid, false, initial, nil},
+		{"copy onto a collection", "r", "other", storage.TransferOptions{}, storage.ErrPrecondition, false, initial, nil},
+		{"move onto a collection", "r", "other", storage.TransferOptions{Move: true}, storage.ErrPrecondition, false, initial, nil},
 		{"copy", "r", "copy", storage.TransferOptions{}, nil, true, "cal copy copy/sub copy/sub/deep other other/old r r/sub r/sub/deep rx",
-			map[string]string{"copy": tree("r"), "copy/sub": tree("r/sub"), "copy/sub/deep": tree("r/sub/deep"), "r": tree("r"), "r/sub/deep": tree("r/sub/deep")}, ""},
+			map[string]string{"copy": tree("r"), "copy/sub": tree("r/sub"), "copy/sub/deep": tree("r/sub/deep"), "r": tree("r"), "r/sub/deep": tree("r/sub/deep")}},
 		{"shallow copy", "r", "shallow", storage.TransferOptions{Shallow: true}, nil, true, "cal copy copy/sub copy/sub/deep other other/old r r/sub r/sub/deep rx shallow",
-			map[string]string{"shallow": "plain {urn:x}p=r", "r": tree("r"), "r/sub": tree("r/sub")}, ""},
+			map[string]string{"shallow": "plain {urn:x}p=r", "r": tree("r"), "r/sub": tree("r/sub")}},
 		{"copy of a calendar", "cal", "cal2", storage.TransferOptions{}, nil, true, "cal cal2 copy copy/sub copy/sub/deep other other/old r r/sub r/sub/deep rx shallow",
-			map[string]string{"cal2": "calendar " + mustCollectionProps + " e.ics:BEGIN:VCALENDAR:"}, ""},
+			map[string]string{"cal2": "calendar " + mustCollectionProps + " e.ics:BEGIN:VCALENDAR:"}},
 		{"move over a collection", "r", "other", storage.TransferOptions{Move: true, Overwrite: true}, nil, false, "cal cal2 copy copy/sub copy/sub/deep other other/sub other/sub/deep rx shallow",
-			map[string]string{"other": tree("r"), "other/sub": tree("r/sub"), "other/sub/deep": tree("r/sub/deep"), "other/old": "missing", "r": "missing", "r/sub": "missing", "rx": tree("rx")}, ""},
+			map[string]string{"other": tree("r"), "other/sub": tree("r/sub"), "other/sub/deep": tree("r/sub/deep"), "other/old": "missing", "r": "missing", "r/sub": "missing", "rx": tree("rx")}},
 		{"move", "other", "moved", storage.TransferOptions{Move: true}, nil, true, "cal cal2 copy copy/sub copy/sub/deep moved moved/sub moved/sub/deep rx shallow",
-			map[string]string{"moved": tree("r"), "moved/sub/deep": tree("r/sub/deep"), "other": "missing"}, ""},
+			map[string]string{"moved": tree("r"), "moved/sub/deep": tree("r/sub/deep"), "other": "missing"}},
 		{"copy over a collection", "shallow", "moved", storage.TransferOptions{Overwrite: true}, nil, false, "cal cal2 copy copy/sub copy/sub/deep moved rx shallow",
-			map[string]string{"moved": "plain {urn:x}p=r", "shallow": "plain {urn:x}p=r"}, ""},
+			map[string]string{"moved": "plain {urn:x}p=r", "shallow": "plain {urn:x}p=r"}},
 		{"shallow copy over a collection", "rx", "copy", storage.TransferOptions{Overwrite: true, Shallow: true}, nil, false, "cal cal2 copy moved rx shallow",
-			map[string]string{"copy": "plain {urn:x}p=rx", "rx": tree("rx")}, ""},
+			map[string]string{"copy": "plain {urn:x}p=rx", "rx": tree("rx")}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			if st.bug != "" {
-				t.Skip(st.bug)
-			}
 			src, err := s.Collection(ctx, storage.HomeCalendars, st.src)
 			if err != nil {
 				t.Fatal(err)
