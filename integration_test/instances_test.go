@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"fmt"
+	"io"
 	"math/bits"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -312,10 +314,21 @@ func TestInstancesShareTheThrottle(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for i := range jobs {
-						url := in.server(tc.instances[i%len(tc.instances)]).URL + "dav/calendars/" + username + "/"
-						code := propfindAs(t, attacker, url, username, fmt.Sprintf("guess-%d", i))
+						req, _ := http.NewRequest("PROPFIND", in.server(tc.instances[i%len(tc.instances)]).URL+"dav/calendars/"+username+"/", nil)
+						req.SetBasicAuth(username, fmt.Sprintf("guess-%d", i))
+						req.Header.Set("Depth", "0")
+						resp, err := attacker.Do(req)
+						if err != nil {
+							t.Error(err)
+							continue
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode == 503 && (err != nil || ra < 1) {
+							t.Errorf("503 without a usable Retry-After: %q", resp.Header.Get("Retry-After"))
+						}
 						mu.Lock()
-						statuses[code]++
+						statuses[resp.StatusCode]++
 						mu.Unlock()
 					}
 				}()
