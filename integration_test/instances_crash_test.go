@@ -97,7 +97,7 @@ func TestInstanceCrash(t *testing.T) {
 	var mu sync.Mutex
 	states := map[string]*pathState{} // path → its last acknowledged write
 	acks := &ackCounter{n: make([]int, 2)}
-	resent := 0 // writes sent again after a kill swallowed their answer
+	resent := 0 // requests sent again after a kill swallowed their answer
 	// send sends one request to instance i, or to the other when i is
 	// down, and again to the survivor when the kill swallows the answer,
 	// until one is given. It returns the answer and the instance that gave
@@ -278,8 +278,11 @@ func TestInstanceCrash(t *testing.T) {
 	if missed > 0 {
 		t.Errorf("%d of %d tokens miss changes", missed, len(snapshots)+1)
 	}
-	t.Logf("%d kills in %v: %d acknowledged writes (%v per instance), %d sent again, %d names, %d tokens replayed",
+	t.Logf("%d kills in %v: %d acknowledged writes (%v per instance), %d requests sent again after a kill, %d names, %d tokens replayed",
 		instanceKills, time.Since(start).Round(time.Millisecond), acks.total(), acks.n, resent, len(states), len(snapshots)+1)
+	if resent == 0 {
+		t.Errorf("no request was under way at any of the %d kills", instanceKills)
+	}
 	if len(snapshots) < instanceKills {
 		t.Errorf("only %d tokens were taken during the run", len(snapshots))
 	}
