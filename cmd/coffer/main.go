@@ -29,6 +29,10 @@ without a database. serve holds the folder's lock while it runs: a second serve,
 or a restore, on the same folder is refused. user, account, import and backup
 may run beside a running serve.
 
+With --database postgres://USER@HOST/DB (COFFER_DATABASE) every command uses
+that PostgreSQL database, and --data holds only server.key, which every
+instance of one service shares; backup and restore are pg_dump's job there.
+
 Commands that create accounts or log users in take --escrow-public-key FILE:
 every user key then also gets a slot sealed to the operator's offline key.
 
