@@ -216,13 +216,9 @@ func (s *sealedSpace) DeleteCollection(ctx context.Context, id int64) error {
 // deleteTree removes a collection, the collections nested in it, and
 // everything in them, in w.
 func (s *sealedSpace) deleteTree(ctx context.Context, w RowWriter, id int64) error {
-	all, err := s.tree(ctx, w)
+	all, src, err := s.treeOf(ctx, w, id)
 	if err != nil {
 		return err
-	}
-	src := findID(all, id)
-	if src == nil {
-		return ErrNotFound
 	}
 	for _, c := range subtree(all, src.Home, src.Name) {
 		if err := w.DeleteCollection(ctx, s.user, c.ID); err != nil {

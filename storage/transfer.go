@@ -118,13 +118,9 @@ func (s *sealedSpace) TransferObject(ctx context.Context, from int64, name strin
 func (s *sealedSpace) TransferCollection(ctx context.Context, id int64, home Home, name string, o TransferOptions) (*TransferResult, error) {
 	var out *TransferResult
 	err := s.update(ctx, func(w RowWriter) error {
-		all, err := s.tree(ctx, w)
+		all, src, err := s.treeOf(ctx, w, id)
 		if err != nil {
 			return err
-		}
-		src := findID(all, id)
-		if src == nil {
-			return ErrNotFound
 		}
 		// Neither onto itself, nor into itself, nor onto one of its ancestors.
 		if home == src.Home && (name == src.Name || within(name, src.Name) || within(src.Name, name)) {
@@ -217,13 +213,22 @@ func (s *sealedSpace) checkCopyLimits(ctx context.Context, w RowWriter, o Transf
 	return s.checkQuota(ctx, w, o.Limits, now-used, 0)
 }
 
-// tree returns every collection of the user, with names and properties opened.
-func (s *sealedSpace) tree(ctx context.Context, w RowWriter) ([]treeEntry, error) {
+// treeOf returns every collection of the user, with names and properties
+// opened, and the one with row id id among them, or ErrNotFound.
+func (s *sealedSpace) treeOf(ctx context.Context, w RowWriter, id int64) ([]treeEntry, *treeEntry, error) {
 	rows, err := w.Collections(ctx, s.user, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.openCollections(ctx, w, rows)
+	all, err := s.openCollections(ctx, w, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := findID(all, id)
+	if src == nil {
+		return nil, nil, ErrNotFound
+	}
+	return all, src, nil
 }
 
 // renameCollection gives a collection a new home and name. Its records are
