@@ -139,7 +139,7 @@ func ExportTables() []ExportTable { return append([]ExportTable(nil), exportTabl
 
 // NotExported names what a SQLite database keeps that an export leaves
 // out, for the help and the README.
-const NotExported = "SQLite's own bookkeeping: sqlite_sequence (the next ids carry over instead) and the rebuild mark (the rebuild_pending setting)"
+const NotExported = "SQLite's bookkeeping, sqlite_sequence (the next ids\ncarry over instead) and the rebuild mark (a VACUUM due to the SQLite file)"
 
 // Export is a consistent read of every table of a database, for a copy
 // into another engine. Close it when done.
