@@ -210,7 +210,7 @@ func (s copyCredentials) Credentials(ctx context.Context, username string) (*aut
 	return cr, nil
 }
 
-// SetPassword refuses: the check changes nothing.
-func (copyCredentials) SetPassword(context.Context, int64, encryption.Slot) error {
-	return errors.New("storage migrate: the check changes no password")
-}
+// SetPassword writes nothing: a login rewraps a password slot made with
+// other Argon2 settings than its own, and the check leaves that to the
+// user's next login on the server; the copy keeps the slot as it was.
+func (copyCredentials) SetPassword(context.Context, int64, encryption.Slot) error { return nil }
