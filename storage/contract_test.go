@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 	"github.com/coffer-dav/coffer/storage/storagetest"
 )
@@ -37,31 +36,6 @@ func TestInstancesContract(t *testing.T) {
 			dbs[i] = db
 		}
 		return dbs[0], dbs[1]
-	})
-}
-
-// TestLimitsContract runs the contract of the counts and the limits that
-// writes check in their transactions against the SQLite engine.
-func TestLimitsContract(t *testing.T) {
-	storagetest.Limits(t, func(t *testing.T) func(t *testing.T, username string) storage.Space {
-		db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "coffer.db"), storage.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return func(t *testing.T, username string) storage.Space {
-			t.Helper()
-			keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
-			if err != nil {
-				t.Fatal(err)
-			}
-			acct, err := db.CreateAccount(context.Background(), storage.NewAccount{Username: username,
-				Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db.Space(acct.ID, keys)
-		}
 	})
 }
 

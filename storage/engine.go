@@ -167,7 +167,9 @@ type RowWriter interface {
 	// DeleteCollection removes an account's collection row and every row
 	// that belongs to it.
 	DeleteCollection(ctx context.Context, account int64, id int64) error
-	// RenameCollection gives a collection a new home, name and revision.
+	// RenameCollection gives a collection a new home, name and revision,
+	// which is also its CreatedRev from then on: a token taken before it
+	// came to stand at this name must not hold there.
 	RenameCollection(ctx context.Context, id int64, home Home, mac, sealed []byte, rev int64) error
 	// SetCollectionProps notes a collection's property bytes and
 	// revision, and empties its PropsSealed.

@@ -355,9 +355,10 @@ func (r sqliteRows) DeleteCollection(ctx context.Context, account int64, id int6
 	return nil
 }
 
-// RenameCollection gives a collection a new home, name and revision.
+// RenameCollection gives a collection a new home, name, revision and
+// creation revision.
 func (r sqliteRows) RenameCollection(ctx context.Context, id int64, home Home, mac, sealed []byte, rev int64) error {
-	_, err := r.q.ExecContext(ctx, `UPDATE collections SET home = ?, name_mac = ?, name_sealed = ?, revision = ? WHERE id = ?`, string(home), mac, sealed, rev, id)
+	_, err := r.q.ExecContext(ctx, `UPDATE collections SET home = ?, name_mac = ?, name_sealed = ?, revision = ?, created_rev = ? WHERE id = ?`, string(home), mac, sealed, rev, rev, id)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return ErrExists

@@ -126,8 +126,8 @@ func (s *sealedSpace) TransferCollection(ctx context.Context, id int64, home Hom
 		if src == nil {
 			return ErrNotFound
 		}
-		// Neither into itself nor onto one of its ancestors.
-		if home == src.Home && (within(name, src.Name) || within(src.Name, name)) {
+		// Neither onto itself, nor into itself, nor onto one of its ancestors.
+		if home == src.Home && (name == src.Name || within(name, src.Name) || within(src.Name, name)) {
 			return ErrInvalid
 		}
 		existing := subtree(all, home, name)

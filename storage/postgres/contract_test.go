@@ -5,7 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
@@ -78,24 +77,44 @@ func TestLimitsContract(t *testing.T) {
 	if os.Getenv(storagetest.PostgresEnv) == "" {
 		storagetest.Postgres(t) // skips, or fails under CI
 	}
-	storagetest.Limits(t, func(t *testing.T) func(t *testing.T, username string) storage.Space {
-		db, err := postgres.Open(context.Background(), storagetest.Postgres(t), postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return func(t *testing.T, username string) storage.Space {
-			t.Helper()
-			keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
+	storagetest.Limits(t, storagetest.SpacesOf(openPostgres))
+}
+
+// openPostgres opens a fresh PostgreSQL database of the test cluster.
+func openPostgres(t *testing.T) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), storagetest.Postgres(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestSpaceContract runs the Space role's contract, which the SQLite
+// engine states, against PostgreSQL.
+func TestSpaceContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.Space(t, storagetest.SpacesOf(openPostgres))
+}
+
+// TestSpaceInstancesContract runs the several-instances part of the Space
+// contract with two engines, each with its own pool, on one database.
+func TestSpaceInstancesContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(func(t *testing.T) (*postgres.DB, *postgres.DB) {
+		dsn := storagetest.Postgres(t)
+		var dbs [2]*postgres.DB
+		for i := range dbs {
+			db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			acct, err := db.CreateAccount(context.Background(), storage.NewAccount{Username: username,
-				Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db.Space(acct.ID, keys)
+			dbs[i] = db
 		}
-	})
+		return dbs[0], dbs[1]
+	}))
 }

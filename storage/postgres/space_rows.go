@@ -408,11 +408,12 @@ func (w writer) DeleteCollection(ctx context.Context, account int64, id int64) e
 	return nil
 }
 
-// RenameCollection gives a collection a new home, name and revision;
+// RenameCollection gives a collection a new home, name, revision and
+// creation revision;
 // storage.ErrExists when another collection of its account has the name
 // MAC, storage.ErrNotFound when it is gone.
 func (w writer) RenameCollection(ctx context.Context, id int64, home storage.Home, mac, sealed []byte, rev int64) error {
-	tag, err := w.q.Exec(ctx, `UPDATE collections c SET home = $2, name_mac = $3, name_sealed = $4, revision = $5
+	tag, err := w.q.Exec(ctx, `UPDATE collections c SET home = $2, name_mac = $3, name_sealed = $4, revision = $5, created_rev = $5
 		WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM collections t WHERE t.account_id = c.account_id AND t.name_mac = $3 AND t.id <> c.id)`,
 		id, string(home), mac, sealed, rev)
 	if isUniqueViolation(err) {

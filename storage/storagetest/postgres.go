@@ -2,9 +2,13 @@
 // contract of the account-side roles (Roles, and Instances for several
 // engines on one database), which the SQLite engine states and every other
 // engine runs, the LoginFailures role's contract (LoginFailures, and
-// LoginFailuresInstances for two stores on one database), and throwaway
-// PostgreSQL databases on the cluster that .ci/run starts. The Space
-// role's contract is still to come.
+// LoginFailuresInstances for two stores on one database), the Space
+// role's contract (Space: collections, objects and their preconditions and
+// UIDs, the change log and its tokens, also under concurrent writers,
+// properties and usage, transfers and the index; SpaceInstances for two
+// engines on one database; and Limits: the counts and limits its writes
+// check), which every engine runs through storage.Space alone, and
+// throwaway PostgreSQL databases on the cluster that .ci/run starts.
 package storagetest
 
 import (
