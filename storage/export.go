@@ -169,7 +169,7 @@ func (e *Export) Close() error { return e.tx.Rollback() }
 // Tables returns the tables the export gives, parents first.
 func (e *Export) Tables() []ExportTable { return ExportTables() }
 
-// from is the table's FROM clause.
+// fromClause is what the table's rows are selected from.
 func (t ExportTable) fromClause() string {
 	if t.from != "" {
 		return t.from
@@ -308,7 +308,7 @@ func (r *ExportRows) Err() error {
 // Close ends the stream.
 func (r *ExportRows) Close() error { return r.rows.Close() }
 
-// Rows returns how many rows the stream gave so far.
+// Count returns how many rows the stream gave so far.
 func (r *ExportRows) Count() int64 { return r.n }
 
 // Digest returns the digest of the rows the stream gave so far.

@@ -71,11 +71,11 @@ func (db *DB) ImportFrom(ctx context.Context, src *storage.Export, o ImportOptio
 		}
 		var full []string
 		for i, t := range tables {
-			var any bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+names[i]+`)`).Scan(&any); err != nil {
+			var has bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+names[i]+`)`).Scan(&has); err != nil {
 				return dbErr("look into "+t.Name, err)
 			}
-			if any {
+			if has {
 				full = append(full, t.Name)
 			}
 		}
