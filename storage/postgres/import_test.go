@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/coffer-dav/coffer/storage"
 	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // source is a SQLite database filled with one of everything, and what a
@@ -318,5 +320,56 @@ func TestImportFromRefusesANonEmptyDatabase(t *testing.T) {
 				t.Errorf("the refused import changed the accounts: %d, then %d", before, after)
 			}
 		})
+	}
+}
+
+// TestImportCoversThePostgresSchema: every table of the PostgreSQL schema
+// but the engine's own (the schema versions, the shared login throttle)
+// is one an import fills, with exactly the columns the export gives, so
+// that a column added on one side only fails here rather than being left
+// at its default by every migration.
+func TestImportCoversThePostgresSchema(t *testing.T) {
+	dsn := storagetest.Postgres(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{}) // makes the schema
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string][]string{}
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			t.Fatal(err)
+		}
+		have[table] = append(have[table], column)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	ownTables := map[string]bool{"coffer_schema": true, "login_failures": true}
+	for _, tb := range storage.ExportTables() {
+		want := tb.ColumnNames()
+		got := have[tb.Name]
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("table %s: PostgreSQL has columns %v, the export gives %v", tb.Name, got, want)
+		}
+		delete(have, tb.Name)
+	}
+	for table := range have {
+		if !ownTables[table] {
+			t.Errorf("table %s is in the PostgreSQL schema, but no import fills it", table)
+		}
 	}
 }
