@@ -17,6 +17,19 @@ import (
 // write acknowledged before the backup started is there with its ETag, and
 // the backup holds no plaintext.
 func TestBackupWhileWritingAndRestore(t *testing.T) {
+	if onPostgres() {
+		// With --database the commands refuse, pointing to PostgreSQL's tools.
+		s := startServer(t, "")
+		for _, args := range [][]string{
+			{"backup", filepath.Join(t.TempDir(), "backup"), "--data", s.data},
+			{"restore", t.TempDir(), "--data", filepath.Join(t.TempDir(), "restored")},
+		} {
+			if out, err := coffer(t, "", args...); err == nil || !strings.Contains(out, "pg_dump") {
+				t.Errorf("%s with --database: %v\n%s\nwant a refusal naming pg_dump", args[0], err, out)
+			}
+		}
+	}
+	sqliteOnly(t, "backups are pg_dump's job (coffer backup and restore refuse, checked above)")
 	s := startServer(t, "")
 	c := s.client(t, s.User, s.Password)
 	cal := "/dav/calendars/" + s.User + "/calendar/"

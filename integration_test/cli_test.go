@@ -17,7 +17,9 @@ import (
 // but serves instead then fails its test rather than hanging it.
 const cliTimeout = 60 * time.Second
 
-// coffer runs the CLI against a data folder and returns its output.
+// coffer runs the CLI against a data folder and returns its output. Under
+// COFFER_TEST_BACKEND=postgres a --data folder in args also gets its
+// database (databaseFor) as COFFER_DATABASE.
 func coffer(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	return cofferEnv(t, nil, stdin, args...)
@@ -29,7 +31,8 @@ func cofferEnv(t *testing.T, env []string, stdin string, args ...string) (string
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, append(args, argon2Flags...)...)
-	cmd.Env = append(os.Environ(), env...)
+	// The test's own env comes last: it wins over the backend's.
+	cmd.Env = append(append(os.Environ(), databaseEnv(t, args)...), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {

@@ -116,9 +116,13 @@ END:VCALENDAR
 // collection creation, contact and calendar sync, conflicts and deletions
 // (clients.md section 2) and checks every point of section 1 it relies on.
 func TestClientDAVx5(t *testing.T) {
-	s := startServer(t, "")
+	davx5Replay(t, startServer(t, "").target())
+}
+
+// davx5Replay is TestClientDAVx5's replay against the service s.
+func davx5Replay(t *testing.T, s davTarget) {
 	const user, pass = "dora", "dora-password-davx5"
-	addUser(t, s.data, user, pass)
+	s.addUser(t, user, pass)
 	dav := s.client(t, user, pass)
 	other := s.client(t, user, pass) // a second device of the same user
 	principal := "/dav/principals/" + user + "/"

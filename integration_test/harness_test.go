@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coffer-dav/coffer/storage/storagetest"
 )
 
 // binary is the coffer executable built once for all tests.
@@ -27,6 +29,12 @@ var binary string
 var argon2Flags = []string{"--argon2-memory", "19456", "--argon2-time", "2", "--argon2-threads", "1"}
 
 func TestMain(m *testing.M) {
+	switch os.Getenv(backendEnv) {
+	case "", "sqlite", "postgres":
+	default:
+		fmt.Fprintf(os.Stderr, "%s=%q: want sqlite (the default) or postgres\n", backendEnv, os.Getenv(backendEnv))
+		os.Exit(2)
+	}
 	dir, err := os.MkdirTemp("", "coffer-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,6 +53,108 @@ func TestMain(m *testing.M) {
 		code = checkLogHygiene()
 	}
 	os.Exit(code)
+}
+
+// backendEnv names the variable that picks the storage backend every
+// server and CLI run of the suite uses: "sqlite" (the default, also when
+// empty) or "postgres", a fresh database on the test cluster of
+// storagetest.Postgres for each data folder.
+const backendEnv = "COFFER_TEST_BACKEND"
+
+// onPostgres reports whether the suite runs against PostgreSQL.
+func onPostgres() bool { return os.Getenv(backendEnv) == "postgres" }
+
+// sqliteOnly skips a test that is about the SQLite file itself when the
+// suite runs against PostgreSQL; why says what stands in for it there.
+func sqliteOnly(t *testing.T, why string) {
+	t.Helper()
+	if onPostgres() {
+		t.Skipf("SQLite only; PostgreSQL: %s", why)
+	}
+}
+
+// databases maps a data folder (absolute) to its PostgreSQL database, so
+// that every server and CLI run on one folder, restarts included, uses
+// the same database.
+var databases struct {
+	mu     sync.Mutex
+	byData map[string]string
+}
+
+// databaseFor returns the --database for the data folder: "" on SQLite;
+// on PostgreSQL the folder's database, a fresh one the first time (dropped
+// when t ends). Without a cluster it skips t, or fails it under CI.
+func databaseFor(t *testing.T, data string) string {
+	t.Helper()
+	if !onPostgres() {
+		return ""
+	}
+	key, err := filepath.Abs(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	databases.mu.Lock() // held while creating: one database per folder
+	defer databases.mu.Unlock()
+	if dsn, ok := databases.byData[key]; ok {
+		return dsn
+	}
+	dsn := storagetest.Postgres(t)
+	if databases.byData == nil {
+		databases.byData = map[string]string{}
+	}
+	databases.byData[key] = dsn
+	t.Cleanup(func() { // runs before the database is dropped
+		databases.mu.Lock()
+		defer databases.mu.Unlock()
+		delete(databases.byData, key)
+	})
+	return dsn
+}
+
+// shareDatabase makes the data folder other use the database of data (on
+// PostgreSQL; on SQLite the database is the folder's own file): a second
+// folder over one database, as another instance or an attacker's copy has.
+func shareDatabase(t *testing.T, data, other string) {
+	t.Helper()
+	dsn := databaseFor(t, data)
+	if dsn == "" {
+		return
+	}
+	key, err := filepath.Abs(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	databases.mu.Lock()
+	defer databases.mu.Unlock()
+	if _, ok := databases.byData[key]; ok {
+		t.Fatalf("%s has a database already", other)
+	}
+	databases.byData[key] = dsn
+	t.Cleanup(func() {
+		databases.mu.Lock()
+		defer databases.mu.Unlock()
+		delete(databases.byData, key)
+	})
+}
+
+// databaseEnv returns the environment that points a CLI run with args at
+// the backend: COFFER_DATABASE of the --data folder args name, and no
+// inherited COFFER_DATABASE otherwise.
+func databaseEnv(t *testing.T, args []string) []string {
+	t.Helper()
+	for i, a := range args {
+		var data string
+		switch {
+		case a == "--data" && i+1 < len(args):
+			data = args[i+1]
+		case strings.HasPrefix(a, "--data="):
+			data = strings.TrimPrefix(a, "--data=")
+		default:
+			continue
+		}
+		return []string{"COFFER_DATABASE=" + databaseFor(t, data)}
+	}
+	return []string{"COFFER_DATABASE="}
 }
 
 // server is one running coffer process.
@@ -83,11 +193,14 @@ func startServerWith(t *testing.T, data string, flags ...string) *server {
 	}
 	s := &server{t: t, data: data, exited: make(chan struct{})}
 	args := append(append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, argon2Flags...), flags...)
+	if dsn := databaseFor(t, data); dsn != "" {
+		args = append(args, "--database", dsn)
+	}
 	if i := slices.Index(flags, "--access-log"); i >= 0 && i+1 < len(flags) {
 		t.Cleanup(func() { s.readAccessLog(flags[i+1]) }) // runs after Stop, before DIR goes
 	}
 	s.cmd = exec.Command(binary, args...)
-	s.cmd.Env = append(os.Environ(), "COFFER_DATA=", "COFFER_LISTEN=")
+	s.cmd.Env = append(os.Environ(), "COFFER_DATA=", "COFFER_LISTEN=", "COFFER_DATABASE=")
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +299,7 @@ func addUser(t *testing.T, data, username, password string) {
 	t.Helper()
 	args := append([]string{"user", "add", username, "--password-stdin", "--data", data, "--email", username + "@example.org"}, argon2Flags...)
 	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), databaseEnv(t, args)...)
 	cmd.Stdin = strings.NewReader(password + "\n")
 	secrets.add(password)
 	out, err := cmd.CombinedOutput()

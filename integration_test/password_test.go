@@ -1,13 +1,17 @@
 package integration_test
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestDatabaseWithoutSecretConfirmsNoPassword: the real binary's database,
@@ -21,26 +25,37 @@ func TestDatabaseWithoutSecretConfirmsNoPassword(t *testing.T) {
 	s.client(t, s.User, s.Password).must(207, "PROPFIND", home, "", "Depth", "0")
 	s.Stop()
 
-	// The attacker's copy: the database files, and a secret of their own.
+	// The attacker's copy: the database, and a secret of their own. On
+	// PostgreSQL the copy is the database itself, read row by row.
 	stolen := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(stolen, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(s.data, "coffer.db*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no database files: %v", err)
-	}
 	phc := regexp.MustCompile(`\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+`)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	hexPHC := hex.EncodeToString([]byte("$argon2id$v=19$")) // as bytea prints it
+	if onPostgres() {
+		shareDatabase(t, s.data, stolen)
+		for table, rows := range postgresRows(t, databaseFor(t, s.data)) {
+			if m := phc.FindString(rows); m != "" || strings.Contains(rows, hexPHC) {
+				t.Errorf("table %s holds an Argon2id password hash %s: guesses can be checked against it offline", table, m)
+			}
 		}
-		if m := phc.Find(b); m != nil {
-			t.Errorf("%s holds an Argon2id password hash %s: guesses can be checked against it offline", filepath.Base(f), m)
+	} else {
+		files, err := filepath.Glob(filepath.Join(s.data, "coffer.db*"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no database files: %v", err)
 		}
-		if err := os.WriteFile(filepath.Join(stolen, filepath.Base(f)), b, 0o600); err != nil {
-			t.Fatal(err)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := phc.Find(b); m != nil {
+				t.Errorf("%s holds an Argon2id password hash %s: guesses can be checked against it offline", filepath.Base(f), m)
+			}
+			if err := os.WriteFile(filepath.Join(stolen, filepath.Base(f)), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	secret := make([]byte, 32)
@@ -54,14 +69,28 @@ func TestDatabaseWithoutSecretConfirmsNoPassword(t *testing.T) {
 	if out, err := coffer(t, "", "user", "list", "--data", stolen); err == nil || !strings.Contains(out, "is not this database's") {
 		t.Errorf("another secret: %v\n%s", err, out)
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(stolen, "coffer.db"))
-	if err != nil {
-		t.Fatal(err)
+	const forget = `DELETE FROM settings WHERE key = 'server_secret_check'`
+	if onPostgres() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, databaseFor(t, stolen))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = conn.Exec(ctx, forget)
+		conn.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(stolen, "coffer.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(forget); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
 	}
-	if _, err := db.Exec(`DELETE FROM settings WHERE key = 'server_secret_check'`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 	other := startServer(t, stolen)
 	right := other.client(t, s.User, s.Password).do("PROPFIND", home, "", "Depth", "0")
 	wrong := other.client(t, s.User, s.Password+"-wrong").do("PROPFIND", home, "", "Depth", "0")
@@ -69,4 +98,36 @@ func TestDatabaseWithoutSecretConfirmsNoPassword(t *testing.T) {
 		t.Errorf("under another secret the correct password gets %d %q and a wrong one %d %q: the answers tell them apart",
 			right.Status, right.Body, wrong.Status, wrong.Body)
 	}
+}
+
+// postgresRows returns every row of every table of the database at dsn as
+// text (bytea as hex), by table.
+func postgresRows(t *testing.T, dsn string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	texts := func(query string) []string {
+		rows, err := conn.Query(ctx, query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return got
+	}
+	tables := texts(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+	if len(tables) == 0 {
+		t.Fatal("the database has no tables")
+	}
+	out := map[string]string{}
+	for _, table := range tables {
+		out[table] = strings.Join(texts(`SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`), "\n")
+	}
+	return out
 }

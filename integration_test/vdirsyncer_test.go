@@ -87,9 +87,14 @@ func vdsSpan(from, to int) []int {
 // exactly its writes and deletions. A third sync changes nothing anywhere.
 func TestVdirsyncer(t *testing.T) {
 	bin := requireTool(t, "vdirsyncer", nil)
-	s := startServer(t, "")
+	vdirsyncerRoundTrip(t, bin, startServer(t, "").target())
+}
+
+// vdirsyncerRoundTrip is TestVdirsyncer's sync with the vdirsyncer binary
+// bin against the service s.
+func vdirsyncerRoundTrip(t *testing.T, bin string, s davTarget) {
 	const user, password = "vdsuser", "vdirsyncer-password"
-	addUser(t, s.data, user, password)
+	s.addUser(t, user, password)
 	c := s.client(t, user, password)
 	dir := t.TempDir()
 	remote := func(col vdsCollection) string {
@@ -144,7 +149,7 @@ func TestVdirsyncer(t *testing.T) {
 	if !strings.Contains(out, `"projects"`) {
 		t.Fatalf("discover did not see the local projects collection:\n%s", out)
 	}
-	vdsAssertCalendars(t, s, user, password, map[string]string{"calendar": "VEVENT", "tasks": "VTODO", "projects": ""})
+	vdsAssertCalendars(t, s.URL, user, password, map[string]string{"calendar": "VEVENT", "tasks": "VTODO", "projects": ""})
 	vdirsyncer("sync")
 	compare("after the first sync")
 	tokens := map[string]string{}
@@ -412,11 +417,12 @@ func vdsModTimes(t *testing.T, dir string) map[string]time.Time {
 }
 
 // vdsAssertCalendars checks with the go-webdav client that the calendar
-// home holds the named calendars, with the given component ("" for any).
-func vdsAssertCalendars(t *testing.T, s *server, user, password string, want map[string]string) {
+// home on the server at base holds the named calendars, with the given
+// component ("" for any).
+func vdsAssertCalendars(t *testing.T, base, user, password string, want map[string]string) {
 	t.Helper()
 	hc := webdav.HTTPClientWithBasicAuth(http.DefaultClient, user, password)
-	cal, err := caldav.NewClient(hc, s.URL)
+	cal, err := caldav.NewClient(hc, base)
 	if err != nil {
 		t.Fatal(err)
 	}
