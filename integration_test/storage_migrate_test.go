@@ -83,9 +83,7 @@ func userState(t *testing.T, c *client) map[string]collectionState {
 // from before the migration still answers the changes since it; and the
 // copy takes writes.
 func TestStorageMigrate(t *testing.T) {
-	if os.Getenv("COFFER_TEST_BACKEND") == "postgres" {
-		t.Skip("the migration copies a SQLite folder into PostgreSQL: it runs in the SQLite pass of the suite")
-	}
+	sqliteOnly(t, "the migration copies a SQLite folder into PostgreSQL: it runs in the SQLite pass of the suite")
 	dsn := storagetest.Postgres(t)
 	users, objects := migrateFill()
 	dir := t.TempDir()
