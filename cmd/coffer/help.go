@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"import":           {"USERNAME FILE", "Import an .ics, a .vcf or an export .zip into an account; reads the user's password (or recovery code) from standard input. May run beside a running serve."},
 	"backup":           {"DEST", "Write a consistent copy of the data folder into the new folder DEST. May run beside a running serve."},
 	"restore":          {"SRC", "Bring a backup folder back as the data folder; refused while a server runs on it."},
+	"storage migrate":  {"", migrateAbout},
 }
 
 // printHelp writes the help of the command whose flag set is fs: usage,

@@ -20,6 +20,7 @@ Usage:
   coffer import USERNAME FILE.ics|FILE.vcf|EXPORT.zip --password-stdin [--data DIR] [serve's limit flags]
   coffer backup DEST [--no-secret] [--data DIR]
   coffer restore SRC [--force] [--data DIR]
+  coffer storage migrate --from DIR --to postgres://USER@HOST/DB [--check-user USERNAME]
   coffer escrow keygen PRIVATE-FILE PUBLIC-FILE
   coffer config example     (a commented config file with every setting; use it with --config FILE)
   coffer version
@@ -64,6 +65,8 @@ func run(args []string) error {
 		return backup(args[1:])
 	case "restore":
 		return restore(args[1:])
+	case "storage":
+		return storageCmd(args[1:])
 	case "escrow":
 		return escrowCmd(args[1:])
 	case "config":
