@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -332,4 +333,37 @@ func validPushID(s string) bool {
 		}
 	}
 	return true
+}
+
+// PushDontNotify returns the registrations a request's Push-Dont-Notify
+// headers name: the ids of the registration URLs listed (quoted or bare,
+// comma-separated), or all when one is "*". DAVx5 sends its own
+// registration URL, quoted, on PUT and DELETE, so that the device that
+// made a change is not woken by it. Values that are no registration URL
+// of this server are skipped.
+func PushDontNotify(h http.Header) (ids []string, all bool) {
+	for _, v := range h.Values("Push-Dont-Notify") {
+		for _, item := range strings.Split(v, ",") {
+			item = strings.TrimSpace(item)
+			if uq, ok := strings.CutPrefix(item, `"`); ok {
+				item, _ = strings.CutSuffix(uq, `"`)
+			}
+			if item == "*" {
+				return nil, true
+			}
+			u, err := url.Parse(item)
+			if err != nil {
+				continue
+			}
+			p := u.EscapedPath()
+			i := strings.LastIndex(p, pushPrefix)
+			if i < 0 {
+				continue
+			}
+			if id := p[i+len(pushPrefix):]; validPushID(id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, false
 }

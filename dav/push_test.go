@@ -649,3 +649,50 @@ func FuzzPushRegister(f *testing.F) {
 		}
 	})
 }
+
+func TestPushDontNotify(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		ids     []string
+		all     bool
+	}{
+		{"none", nil, nil, false},
+		{"DAVx5: one quoted absolute URL", []string{`"https://dav.example.org/dav/push/Ab-_9"`}, []string{"Ab-_9"}, false},
+		{"bare URL", []string{`https://dav.example.org/dav/push/Ab`}, []string{"Ab"}, false},
+		{"behind a path prefix", []string{`"https://example.org/coffer/dav/push/Ab"`}, []string{"Ab"}, false},
+		{"list in one header", []string{`"https://h/dav/push/a", "https://h/dav/push/b"`}, []string{"a", "b"}, false},
+		{"two headers", []string{`"https://h/dav/push/a"`, `"https://h/dav/push/b"`}, []string{"a", "b"}, false},
+		{"star", []string{`"https://h/dav/push/a", *`}, nil, true},
+		{"not a registration URL", []string{`"https://h/dav/calendars/alice/calendar/"`, `"https://h/dav/push/a/b"`, `"https://h/dav/push/"`, "%zz"}, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range tc.headers {
+				h.Add("Push-Dont-Notify", v)
+			}
+			ids, all := PushDontNotify(h)
+			if fmt.Sprint(ids) != fmt.Sprint(tc.ids) || all != tc.all {
+				t.Fatalf("got %q %v, want %q %v", ids, all, tc.ids, tc.all)
+			}
+		})
+	}
+}
+
+func FuzzPushDontNotify(f *testing.F) {
+	for _, s := range []string{`"https://dav.example.org/dav/push/Ab-_9"`, `"https://h/dav/push/a", *`, `https://h/dav/push/a,https://h/dav/push/b`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		ids, all := PushDontNotify(http.Header{"Push-Dont-Notify": {v}})
+		if all && ids != nil {
+			t.Fatalf("all with ids %q", ids)
+		}
+		for _, id := range ids {
+			if !validPushID(id) || !strings.Contains(v, id) {
+				t.Fatalf("id %q from %q", id, v)
+			}
+		}
+	})
+}
