@@ -161,7 +161,7 @@ func (k *VAPIDKey) Token(c Claims) (string, error) {
 	if c.Audience == "" || c.Expires.IsZero() {
 		return "", errors.New("webpush: a VAPID token needs an audience and an expiry")
 	}
-	if err := checkSubject(c.Subject); err != nil {
+	if err := CheckContact(c.Subject); err != nil {
 		return "", err
 	}
 	body, err := json.Marshal(jwtClaims{Aud: c.Audience, Exp: c.Expires.Unix(), Sub: c.Subject})
@@ -266,9 +266,9 @@ func Origin(endpoint string) (string, error) {
 	return scheme + "://" + host + ":" + port, nil
 }
 
-// checkSubject checks a VAPID contact: a mailto: or an https: URI (RFC
-// 8292 §2.1).
-func checkSubject(sub string) error {
+// CheckContact reports whether sub is a VAPID contact: a mailto: or an
+// https: URI (RFC 8292 §2.1).
+func CheckContact(sub string) error {
 	if u, err := url.Parse(sub); err == nil && (u.Scheme == "mailto" && u.Opaque != "" || u.Scheme == "https" && u.Host != "") {
 		return nil
 	}
