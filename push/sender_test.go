@@ -52,6 +52,13 @@ func service(t testing.TB, k *webpush.VAPIDKey) *pushtest.Server {
 	return srv
 }
 
+// loopbackSetup returns a test push service and a Sender allowed to reach it.
+func loopbackSetup(t testing.TB, o push.Options) (*pushtest.Server, *push.Sender) {
+	t.Helper()
+	o.Key, o.AllowLoopback = vapidKey(t), true
+	return service(t, o.Key), newSender(t, o)
+}
+
 var msg = push.Message{
 	Payload: []byte(`<push-message xmlns="https://bitfire.at/webdav-push"/>`),
 	TTL:     time.Hour,
@@ -62,9 +69,7 @@ var msg = push.Message{
 // TestSendOutcomes: each answer of the push service maps to its outcome,
 // and a message taken arrives decrypted with its headers and contact.
 func TestSendOutcomes(t *testing.T) {
-	k := vapidKey(t)
-	srv := service(t, k)
-	s := newSender(t, push.Options{Key: k, AllowLoopback: true, Timeout: 300 * time.Millisecond})
+	srv, s := loopbackSetup(t, push.Options{Timeout: 300 * time.Millisecond})
 	date := time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)
 	for _, c := range []struct {
 		name       string
@@ -126,9 +131,7 @@ func TestSendOutcomes(t *testing.T) {
 // TestSendWaitsForMessage: a test waiting for a device's message gets it
 // as soon as it is sent, and an error when none comes in time.
 func TestSendWaitsForMessage(t *testing.T) {
-	k := vapidKey(t)
-	srv := service(t, k)
-	s := newSender(t, push.Options{Key: k, AllowLoopback: true})
+	srv, s := loopbackSetup(t, push.Options{})
 	sub := srv.Subscribe()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -228,9 +231,7 @@ func TestSendRefusesRedirect(t *testing.T) {
 // TestSendRefusesMessages: a message Coffer should never build, or keys no
 // message can be encrypted to, are refused before any request.
 func TestSendRefusesMessages(t *testing.T) {
-	k := vapidKey(t)
-	srv := service(t, k)
-	s := newSender(t, push.Options{Key: k, AllowLoopback: true})
+	srv, s := loopbackSetup(t, push.Options{})
 	sub := srv.Subscribe()
 	badKey := sub
 	badKey.P256dh = sub.P256dh[:33]
