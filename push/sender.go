@@ -29,8 +29,8 @@ type Options struct {
 	// Contact is the operator's mailto: or https: URI that push services
 	// see in every token (RFC 8292 §2.1); required.
 	Contact string
-	// Timeout bounds one send from the first dial to the answer's status;
-	// DefaultTimeout when zero.
+	// Timeout bounds one send, from waiting for a free connection to the
+	// answer's status; DefaultTimeout when zero.
 	Timeout time.Duration
 	// MaxConns is the most connections open at once, to every push
 	// service together; DefaultMaxConns when zero.
@@ -153,19 +153,15 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, m Message) Result {
 	return r
 }
 
-// dial opens a connection once one of the Sender's MaxConns slots is free,
-// closing idle connections to free one; the slot is freed when the
-// connection closes.
+// slotPoll is how often a dial waiting for a free slot closes the idle
+// connections that hold slots: connections turn idle without telling.
+const slotPoll = 20 * time.Millisecond
+
+// dial opens a connection once one of the Sender's MaxConns slots is free;
+// the slot is freed when the connection closes.
 func (s *Sender) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		s.tr.CloseIdleConnections()
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
 	}
 	c, err := s.dialer.DialContext(ctx, network, addr)
 	if err != nil {
@@ -173,6 +169,36 @@ func (s *Sender) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		return nil, err
 	}
 	return &slotConn{Conn: c, free: sync.OnceFunc(func() { <-s.slots })}, nil
+}
+
+// acquire takes a connection slot. While every slot is held, it closes
+// idle connections, which may hold slots, until one is free. The wait has
+// its own bound: net/http dials on a context without the request's
+// deadline (so that a dial outlives a cancelled request, for the next
+// one), and CloseIdleConnections cancels only those dials that no request
+// waits for any more.
+func (s *Sender) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	wait := time.NewTimer(s.o.Timeout)
+	defer wait.Stop()
+	poll := time.NewTicker(slotPoll)
+	defer poll.Stop()
+	for {
+		s.tr.CloseIdleConnections()
+		select {
+		case s.slots <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wait.C:
+			return fmt.Errorf("push: no connection free within %v", s.o.Timeout)
+		case <-poll.C:
+		}
+	}
 }
 
 // slotConn is a connection that frees its Sender slot when it closes.

@@ -3,12 +3,9 @@ package push_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,67 +269,6 @@ func TestSendServiceRefusesForeignKey(t *testing.T) {
 	}
 	if errs := srv.Errors(); len(errs) != 1 || len(srv.Messages(sub.Endpoint)) != 0 {
 		t.Fatalf("errors %v", errs)
-	}
-}
-
-// TestSendMaxConns: however many sends run at once, to however many push
-// services, no more than MaxConns connections are open at any moment, and
-// every message still arrives.
-func TestSendMaxConns(t *testing.T) {
-	const maxConns, sends = 2, 12
-	var open, peak, served atomic.Int32
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(20 * time.Millisecond)
-		served.Add(1)
-		w.WriteHeader(http.StatusCreated)
-	})
-	connState := func(_ net.Conn, st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			n := open.Add(1)
-			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-			}
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	}
-	// Two push services, on two loopback addresses: the bound is the
-	// Sender's, not each host's.
-	var endpoints []string
-	for _, addr := range []string{"127.0.0.1:0", "127.0.0.2:0"} {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Skipf("listen on %s: %v", addr, err)
-		}
-		hs := httptest.NewUnstartedServer(handler)
-		hs.Listener.Close()
-		hs.Listener = l
-		hs.Config.ConnState = connState
-		hs.Start()
-		t.Cleanup(hs.Close)
-		endpoints = append(endpoints, hs.URL+"/push/x")
-	}
-	sub := service(t, vapidKey(t)).Subscribe() // any valid keys
-	s := newSender(t, push.Options{AllowLoopback: true, MaxConns: maxConns})
-	var wg sync.WaitGroup
-	results := make(chan push.Result, sends)
-	for i := range sends {
-		sub := sub
-		sub.Endpoint = endpoints[i%len(endpoints)]
-		wg.Go(func() { results <- s.Send(context.Background(), sub, msg) })
-	}
-	wg.Wait()
-	close(results)
-	for r := range results {
-		if r.Outcome != push.Delivered {
-			t.Errorf("Send = %v, %v", r.Outcome, r.Err)
-		}
-	}
-	if p := peak.Load(); p > maxConns || p == 0 {
-		t.Fatalf("peak of %d connections open at once, want at most %d", p, maxConns)
-	}
-	if n := served.Load(); n != sends {
-		t.Fatalf("served %d of %d", n, sends)
 	}
 }
 
