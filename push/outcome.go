@@ -48,7 +48,7 @@ type Result struct {
 	Outcome    Outcome
 	Status     int           // the push service's HTTP status; 0 when none came
 	RetryAfter time.Duration // with Retry: the push service's Retry-After, capped at MaxRetryAfter; 0 for none
-	Err        error         // unless Delivered: what went wrong
+	Err        error         // unless Delivered: what went wrong; it never holds the push resource URL
 }
 
 // outcomeOf maps a push service's status to an outcome (RFC 8030 §5, §6.2,

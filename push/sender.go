@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -130,6 +131,12 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, m Message) Result {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// The push resource URL is user data, and a capability: keep it
+		// out of the error, which may reach a log.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		if errors.Is(err, ErrEndpoint) {
 			return Result{Outcome: Refused, Err: err}
 		}

@@ -98,6 +98,9 @@ func TestSendOutcomes(t *testing.T) {
 			if (r.Err == nil) != (c.want == push.Delivered) {
 				t.Fatalf("Err = %v", r.Err)
 			}
+			if r.Err != nil && strings.Contains(r.Err.Error(), "/push/") {
+				t.Fatalf("Err holds the push resource: %v", r.Err)
+			}
 			if r.RetryAfter < c.retryAfter || (c.retryAfter == 0 && r.RetryAfter != 0) || r.RetryAfter > 2*time.Minute {
 				t.Fatalf("RetryAfter = %v, want %v", r.RetryAfter, c.retryAfter)
 			}
@@ -192,6 +195,9 @@ func TestSendRefusesEndpoints(t *testing.T) {
 			r := c.s.Send(context.Background(), sub, msg)
 			if r.Outcome != push.Refused || r.Status != 0 || !errors.Is(r.Err, push.ErrEndpoint) {
 				t.Fatalf("Send = %v %d, %v; want Refused, ErrEndpoint", r.Outcome, r.Status, r.Err)
+			}
+			if strings.Contains(r.Err.Error(), "/push/x") {
+				t.Fatalf("Err holds the push resource: %v", r.Err)
 			}
 		})
 	}
