@@ -35,6 +35,15 @@ const (
 	UrgencyHigh    Urgency = "high"
 )
 
+// Valid reports whether u is one of RFC 8030's urgencies, or empty.
+func (u Urgency) Valid() bool {
+	switch u {
+	case "", UrgencyVeryLow, UrgencyLow, UrgencyNormal, UrgencyHigh:
+		return true
+	}
+	return false
+}
+
 // Message is one push message and how the push service should keep it.
 type Message struct {
 	Payload []byte        // the plaintext, at most webpush.MaxPlaintext bytes
@@ -57,9 +66,7 @@ func CollapseKey(topic string) string {
 
 // check reports what makes m unsendable.
 func (m Message) check() error {
-	switch m.Urgency {
-	case "", UrgencyVeryLow, UrgencyLow, UrgencyNormal, UrgencyHigh:
-	default:
+	if !m.Urgency.Valid() {
 		return fmt.Errorf("push: urgency %q is none of RFC 8030's", m.Urgency)
 	}
 	if m.TTL < 0 {

@@ -19,7 +19,9 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultTimeout  = 10 * time.Second
+	// DefaultTimeout is the Timeout of one send when Options name none.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxConns is the MaxConns when Options name none.
 	DefaultMaxConns = 8
 )
 

@@ -248,9 +248,7 @@ func (s *Server) take(r *http.Request, sub *subscription) (Message, int, error) 
 		return Message{}, http.StatusBadRequest, fmt.Errorf("TTL %q", r.Header.Get("TTL"))
 	}
 	urgency := r.Header.Get("Urgency")
-	switch push.Urgency(urgency) {
-	case "", push.UrgencyVeryLow, push.UrgencyLow, push.UrgencyNormal, push.UrgencyHigh:
-	default:
+	if !push.Urgency(urgency).Valid() {
 		return Message{}, http.StatusBadRequest, fmt.Errorf("urgency %q", urgency)
 	}
 	topic := r.Header.Get("Topic")
