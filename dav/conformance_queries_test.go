@@ -1,6 +1,8 @@
 package dav
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -51,5 +53,121 @@ func TestConformanceValidFilter(t *testing.T) {
 	d := parseMS(t, ts.do(t, "alice", "REPORT", calPath, calQuery(`<C:comp-filter name="VEVENT"><C:prop-filter name="DTSTART">`+tr+`</C:prop-filter></C:comp-filter>`), "Depth: 1"))
 	if len(d.Responses) != 1 || !strings.HasSuffix(d.Responses[0].Href, "ev1.ics") {
 		t.Fatalf("DTSTART time-range: %+v", d.Responses)
+	}
+}
+
+// Apple's home PROPFIND for the properties of point 12 (clients.md 3.2 step 5).
+const bodyHomeReportsAndToken = `<?xml version="1.0" encoding="UTF-8"?>
+<A:propfind xmlns:A="DAV:"><A:prop><A:supported-report-set/><A:sync-token/></A:prop></A:propfind>`
+
+// RFC 3253 section 3.1.5: a home advertises only the reports it answers
+// (sync-collection, Q5), and RFC 6578 section 4: it has a DAV:sync-token,
+// the one its sync-collection hands out.
+func TestConformanceHomeReports(t *testing.T) {
+	ts := newTestServer(t)
+	for _, tc := range []struct {
+		home    string
+		refused []string // report bodies the home refuses, so must not advertise
+	}{
+		{"/dav/calendars/alice/", []string{
+			calQuery(`<C:comp-filter name="VEVENT"/>`),
+			`<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><D:href>/dav/calendars/alice/calendar/x.ics</D:href></C:calendar-multiget>`,
+			`<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20250101T000000Z" end="20250102T000000Z"/></C:free-busy-query>`,
+		}},
+		{"/dav/addressbooks/alice/", []string{
+			`<CR:addressbook-query xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><CR:filter/></CR:addressbook-query>`,
+			fmt.Sprintf(bodyThunderbirdCardMultiget, "<D:href>"+bookPath+"x.vcf</D:href>"),
+		}},
+	} {
+		t.Run(tc.home, func(t *testing.T) {
+			got := parseMS(t, ts.do(t, "alice", "PROPFIND", tc.home, bodyHomeReportsAndToken, "Depth: 0")).resp(t, tc.home).ok(t)
+			if !strings.Contains(got, "<D:sync-collection/>") {
+				t.Errorf("Q5: no sync-collection in %s", got)
+			}
+			for _, r := range []string{"calendar-query", "calendar-multiget", "free-busy-query", "addressbook-query", "addressbook-multiget"} {
+				if strings.Contains(got, r) {
+					t.Errorf("advertises %s: %s", r, got)
+				}
+			}
+			for _, body := range tc.refused {
+				wantError(t, ts.do(t, "alice", "REPORT", tc.home, body, "Depth: 1"), 403, "<D:supported-report/>")
+			}
+			tok := regexp.MustCompile(`<D:sync-token>([^<]+)</D:sync-token>`).FindStringSubmatch(got)
+			if tok == nil {
+				t.Fatalf("no DAV:sync-token: %s", got)
+			}
+			d := parseMS(t, ts.do(t, "alice", "REPORT", tc.home, fmt.Sprintf(bodyAppleSync, ""), "Depth: 1"))
+			if d.SyncToken != tok[1] {
+				t.Errorf("sync-collection token %q, property %q", d.SyncToken, tok[1])
+			}
+		})
+	}
+}
+
+// RFC 6578 section 3.2: a home token stays valid and reports what changed
+// since; only a removed collection, which the home keeps no trace of,
+// makes it invalid.
+func TestConformanceHomeSyncToken(t *testing.T) {
+	ts := newTestServer(t)
+	const home = "/dav/calendars/alice/"
+	sync := func(tok string) msDoc {
+		t.Helper()
+		return parseMS(t, ts.do(t, "alice", "REPORT", home, fmt.Sprintf(bodyAppleSync, tok), "Depth: 1"))
+	}
+	hrefsOf := func(d msDoc) string {
+		var out []string
+		for _, r := range d.Responses {
+			out = append(out, r.Href)
+		}
+		return strings.Join(out, " ")
+	}
+	first := sync("")
+	if len(first.Responses) != 2 {
+		t.Fatalf("initial home sync: %+v", first.Responses)
+	}
+	steps := []struct {
+		name, method, path, body string
+		want                     string // hrefs reported against the previous token
+	}{
+		{"nothing changed", "", "", "", ""},
+		{"an event in the calendar", "PUT", calPath + "ev1.ics", icsEvent, calPath},
+		{"a property of the task list", "PROPPATCH", home + "tasks/", `<?xml version="1.0" encoding="UTF-8"?>
+<A:propertyupdate xmlns:A="DAV:"><A:set><A:prop><A:displayname>Chores</A:displayname></A:prop></A:set></A:propertyupdate>`, home + "tasks/"},
+		{"a new calendar", "MKCALENDAR", home + "work/", "", home + "work/"},
+		{"an event deleted", "DELETE", calPath + "ev1.ics", "", calPath},
+	}
+	tok := first.SyncToken
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.method != "" {
+				if rec := ts.do(t, "alice", st.method, st.path, st.body); rec.Code >= 300 {
+					t.Fatalf("%s %s: %d %s", st.method, st.path, rec.Code, rec.Body)
+				}
+			}
+			d := sync(tok)
+			if got := hrefsOf(d); got != st.want {
+				t.Errorf("reported %q, want %q", got, st.want)
+			}
+			if (st.want == "") != (d.SyncToken == tok) {
+				t.Errorf("token %q after %q", d.SyncToken, tok)
+			}
+			// The token handed out stays valid: asked again, nothing changed.
+			if again := sync(d.SyncToken); len(again.Responses) != 0 || again.SyncToken != d.SyncToken {
+				t.Errorf("reuse: %+v", again)
+			}
+			tok = d.SyncToken
+		})
+	}
+	// A removed collection cannot be reported: the token is refused, and
+	// the client starts over.
+	if rec := ts.do(t, "alice", "DELETE", home+"work/", ""); rec.Code != 204 {
+		t.Fatalf("DELETE: %d", rec.Code)
+	}
+	wantError(t, ts.do(t, "alice", "REPORT", home, fmt.Sprintf(bodyAppleSync, tok), "Depth: 1"), 403, "<D:valid-sync-token/>")
+	if d := sync(""); len(d.Responses) != 2 {
+		t.Fatalf("home sync after the delete: %+v", d.Responses)
+	}
+	for _, bad := range []string{"http://coffer.invalid/ns/sync/1", "http://coffer.invalid/ns/sync/home/1/abc", "http://coffer.invalid/ns/sync/home/x/", "garbage"} {
+		wantError(t, ts.do(t, "alice", "REPORT", home, fmt.Sprintf(bodyAppleSync, bad), "Depth: 1"), 403, "<D:valid-sync-token/>")
 	}
 }

@@ -327,20 +327,37 @@ func (q *request) syncCollection(res *resource, rr *reportRequest, ms *multistat
 }
 
 // syncHome answers sync-collection on a home, which is advertised there
-// for Apple (Q5). Homes keep no change log of their collections, so only
-// the initial form is answered, with every collection; any other token
-// gets valid-sync-token, which makes clients start over and notice
-// deleted collections.
+// for Apple (Q5): its members are its top-level collections, and one of
+// them has changed when its revision (which rises with every change to
+// its members or properties) passed the token's, or when the token does
+// not know its name. A home keeps no log of the collections removed from
+// it, so a token from before a collection went (deleted, or moved away)
+// gets valid-sync-token: the client starts over and notices the
+// collection gone. That is the one case a home token is refused (RFC 6578
+// section 3.2: invalidate only when necessary).
 func (q *request) syncHome(res *resource, rr *reportRequest) error {
-	if rr.syncToken != "" {
-		return errCond(http.StatusForbidden, condValidSyncToken, "home sync tokens are single-use; start again with an empty token")
+	since, known, ok := parseHomeToken(rr.syncToken)
+	if !ok {
+		return errCond(http.StatusForbidden, condValidSyncToken, "the sync token is not valid for this home; start again with an empty token")
 	}
 	kids, err := q.members(res)
 	if err != nil {
 		return err
 	}
-	ms := &multistatus{syncToken: syncToken(0)}
+	present := make(map[string]bool, len(kids))
 	for _, k := range kids {
+		present[memberDigest(k.coll.Name)] = true
+	}
+	for d := range known {
+		if !present[d] {
+			return errCond(http.StatusForbidden, condValidSyncToken, "a collection was removed from this home since the token; start again with an empty token")
+		}
+	}
+	ms := &multistatus{syncToken: homeToken(kids)}
+	for _, k := range kids {
+		if known[memberDigest(k.coll.Name)] && k.coll.Revision <= since {
+			continue
+		}
 		r := &response{href: k.path.href()}
 		q.addProps(r, k, rr.names)
 		ms.responses = append(ms.responses, r)
