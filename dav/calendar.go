@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -222,6 +223,9 @@ func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatu
 	cands, err := q.calendarCandidates(res.coll, comp, tr, filtered, plainVEventRange(rr.calFilter))
 	if err != nil {
 		return err
+	}
+	if res.path.kind == pathObject { // the query names one object
+		cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.Name != res.obj.Name })
 	}
 	names := withETag(rr.names)
 	cheap := true

@@ -171,3 +171,80 @@ func TestConformanceHomeSyncToken(t *testing.T) {
 		wantError(t, ts.do(t, "alice", "REPORT", home, fmt.Sprintf(bodyAppleSync, bad), "Depth: 1"), 403, "<D:valid-sync-token/>")
 	}
 }
+
+// addrQuery is an addressbook-query for cards whose FN contains text.
+func addrQuery(text string) string {
+	return `<?xml version="1.0" encoding="utf-8"?>
+<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+  <D:prop><D:getetag/></D:prop>
+  <C:filter><C:prop-filter name="FN"><C:text-match collation="i;unicode-casemap" match-type="contains">` + text + `</C:text-match></C:prop-filter></C:filter>
+</C:addressbook-query>`
+}
+
+// RFC 4791 sections 7.8 and 7.9, RFC 6352 sections 8.6 and 8.7: queries
+// and multigets on an object answer for that object alone, and objects
+// list them in supported-report-set.
+func TestConformanceObjectReports(t *testing.T) {
+	ts := newTestServer(t)
+	ev, other, card := calPath+"ev1.ics", calPath+"other.ics", bookPath+"card1.vcf"
+	ts.do(t, "alice", "PUT", ev, icsEvent)
+	ts.do(t, "alice", "PUT", other, icsOther)
+	ts.do(t, "alice", "PUT", card, vcard3)
+	ts.do(t, "alice", "PUT", bookPath+"card2.vcf", vcard4)
+	inRange := calQuery(`<C:comp-filter name="VEVENT"><C:time-range start="20250301T000000Z" end="20250302T000000Z"/></C:comp-filter>`)
+	outOfRange := calQuery(`<C:comp-filter name="VEVENT"><C:time-range start="20260101T000000Z"/></C:comp-filter>`)
+	cases := []struct {
+		name, path, body, depth string
+		want                    []string // href: status of each response, in order
+	}{
+		{"calendar-query, matching", ev, inRange, "0", []string{ev + " 200"}},
+		{"calendar-query, not matching", ev, outOfRange, "0", nil},
+		{"calendar-query, Depth 1 is the same", ev, inRange, "1", []string{ev + " 200"}},
+		{"calendar-query, the other event is left out", other, inRange, "0", nil},
+		{"calendar-multiget of the object and a sibling", ev, fmt.Sprintf(bodyDAVx5CalMultiget, hrefs(ev, other)), "0", []string{ev + " 200", other + " 404"}},
+		{"addressbook-query, matching", card, addrQuery("jane"), "0", []string{card + " 200"}},
+		{"addressbook-query, not matching", card, addrQuery("john"), "0", nil},
+		{"addressbook-multiget", card, fmt.Sprintf(bodyThunderbirdCardMultiget, "<D:href>"+card+"</D:href>"), "0", []string{card + " 200"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := parseMS(t, ts.do(t, "alice", "REPORT", tc.path, tc.body, "Depth: "+tc.depth))
+			var got []string
+			for _, r := range d.Responses {
+				code, _, _ := strings.Cut(strings.TrimPrefix(r.Status, "HTTP/1.1 "), " ")
+				if len(r.Propstats) > 0 {
+					r.ok(t)
+					code = "200"
+				}
+				got = append(got, r.Href+" "+code)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("responses %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// Reports that make no sense on an object stay refused.
+	wantError(t, ts.do(t, "alice", "REPORT", ev, `<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20250101T000000Z" end="20250102T000000Z"/></C:free-busy-query>`, "Depth: 0"), 403, "<D:supported-report/>")
+	wantError(t, ts.do(t, "alice", "REPORT", ev, fmt.Sprintf(bodyDAVx5Sync, ""), "Depth: 0"), 403, "<D:supported-report/>")
+	wantError(t, ts.do(t, "alice", "REPORT", card, inRange, "Depth: 0"), 403, "<D:supported-report/>")
+
+	for _, tc := range []struct {
+		path      string
+		want, not []string
+	}{
+		{ev, []string{"<C:calendar-query/>", "<C:calendar-multiget/>"}, []string{"addressbook", "sync-collection", "free-busy"}},
+		{card, []string{"<CR:addressbook-query/>", "<CR:addressbook-multiget/>"}, []string{"calendar", "sync-collection"}},
+	} {
+		got := parseMS(t, ts.do(t, "alice", "PROPFIND", tc.path, `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:supported-report-set/></D:prop></D:propfind>`, "Depth: 0")).resp(t, tc.path).ok(t)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: supported-report-set lacks %s: %s", tc.path, w, got)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(got, n) {
+				t.Errorf("%s: supported-report-set has %s: %s", tc.path, n, got)
+			}
+		}
+	}
+}

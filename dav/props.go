@@ -206,6 +206,8 @@ func (q *request) liveProp(res *resource, name xml.Name) (string, bool) {
 			return textElem(name, o.Modified.UTC().Format(http.TimeFormat)), true
 		case pnOwner:
 			return elem(name, hrefElem(principalHref(user))), true
+		case pnSupportedReportSet:
+			return elem(name, objectReportSet(res.coll.Kind)), true
 		}
 	}
 	return "", false
@@ -260,6 +262,25 @@ func reportSet(kind storage.Kind) string {
 	default:
 		reports = []string{"<D:sync-collection/>"}
 	}
+	return supportedReports(reports)
+}
+
+// objectReportSet renders the supported-report-set children of an object
+// in a collection of this kind: the queries and multigets, which answer
+// for the object alone (RFC 4791 section 7.1, RFC 6352 section 8).
+func objectReportSet(kind storage.Kind) string {
+	var reports []string
+	switch kind {
+	case storage.KindCalendar:
+		reports = []string{"<C:calendar-multiget/>", "<C:calendar-query/>"}
+	case storage.KindAddressBook:
+		reports = []string{"<CR:addressbook-multiget/>", "<CR:addressbook-query/>"}
+	}
+	return supportedReports(reports)
+}
+
+// supportedReports renders reports as supported-report elements.
+func supportedReports(reports []string) string {
 	var b strings.Builder
 	for _, r := range reports {
 		b.WriteString("<D:supported-report><D:report>" + r + "</D:report></D:supported-report>")

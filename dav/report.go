@@ -130,13 +130,18 @@ func (q *request) report() error {
 		return err
 	}
 	notHere := errCond(http.StatusForbidden, condSupportedReport, "this report is not supported on this resource")
+	// kind is that of the collection the request names, or of the one
+	// holding the object it names: queries and multigets run on a
+	// calendar or address object too, for that one object (RFC 4791
+	// sections 7.8 and 7.9, RFC 6352 sections 8.6 and 8.7).
 	kind := storage.Kind("")
-	if res.coll != nil && res.path.kind == pathCollection {
+	if res.coll != nil && (res.path.kind == pathCollection || res.path.kind == pathObject) {
 		kind = res.coll.Kind
 	}
+	onObject := res.path.kind == pathObject
 	switch rr.kind {
 	case reportCalendarMultiget, reportCalendarQuery, reportFreeBusy:
-		if kind != storage.KindCalendar {
+		if kind != storage.KindCalendar || (onObject && rr.kind == reportFreeBusy) {
 			return notHere
 		}
 	case reportAddressMultiget, reportAddressQuery:
@@ -147,7 +152,7 @@ func (q *request) report() error {
 		if res.path.kind == pathHome {
 			return q.syncHome(res, rr)
 		}
-		if kind == "" {
+		if kind == "" || onObject {
 			return notHere
 		}
 	}
@@ -236,7 +241,8 @@ func (q *request) multiget(res *resource, rr *reportRequest, ms *multistatus) er
 	for i, h := range rr.hrefs {
 		p, err := parseHref(h)
 		ours[i] = err == nil && p.kind == pathObject && !p.trailing && p.user == q.acct.Username &&
-			p.home == res.path.home && p.coll == res.coll.Name
+			p.home == res.path.home && p.coll == res.coll.Name &&
+			(res.path.kind != pathObject || p.name == res.path.name) // on an object, that object alone
 		if ours[i] {
 			objNames = append(objNames, p.name)
 		}
