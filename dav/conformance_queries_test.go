@@ -3,6 +3,7 @@ package dav
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -246,5 +247,112 @@ func TestConformanceObjectReports(t *testing.T) {
 				t.Errorf("%s: supported-report-set has %s: %s", tc.path, n, got)
 			}
 		}
+	}
+}
+
+// usEastern is the CALDAV:timezone of RFC 4791's examples, as clients
+// send it: a VCALENDAR with the one VTIMEZONE, under a TZID that names no
+// IANA zone, so that the definition itself must be read.
+const usEastern = `BEGIN:VCALENDAR&#13;
+PRODID:-//Example Corp.//CalDAV Client//EN&#13;
+VERSION:2.0&#13;
+BEGIN:VTIMEZONE&#13;
+TZID:US-Eastern&#13;
+LAST-MODIFIED:19870101T000000Z&#13;
+BEGIN:STANDARD&#13;
+DTSTART:19671029T020000&#13;
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10&#13;
+TZOFFSETFROM:-0400&#13;
+TZOFFSETTO:-0500&#13;
+TZNAME:Eastern Standard Time (US &amp; Canada)&#13;
+END:STANDARD&#13;
+BEGIN:DAYLIGHT&#13;
+DTSTART:19870405T020000&#13;
+RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=4&#13;
+TZOFFSETFROM:-0500&#13;
+TZOFFSETTO:-0400&#13;
+TZNAME:Eastern Daylight Time (US &amp; Canada)&#13;
+END:DAYLIGHT&#13;
+END:VTIMEZONE&#13;
+END:VCALENDAR&#13;
+`
+
+// RFC 4791 sections 7.3 and 9.8, RFC 7809 section 5.3: the zone a
+// calendar-query names is the one its floating times are read in; an
+// invalid one is refused.
+func TestConformanceQueryTimezone(t *testing.T) {
+	ts := newTestServer(t)
+	floating, fixed := calPath+"floating.ics", calPath+"utc.ics"
+	ts.do(t, "alice", "PUT", floating, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:floating\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270101T010000\r\nDTEND:20270101T020000\r\nSUMMARY:New year\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	ts.do(t, "alice", "PUT", fixed, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:utc\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270101T061500Z\r\nDTEND:20270101T064500Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	query := func(zone string) string {
+		return `<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:getetag/></D:prop>
+  <C:filter>
+    <C:comp-filter name="VCALENDAR">
+      <C:comp-filter name="VEVENT">
+        <C:time-range start="20270101T060000Z" end="20270101T070000Z"/>
+      </C:comp-filter>
+    </C:comp-filter>
+  </C:filter>
+  ` + zone + `
+</C:calendar-query>`
+	}
+	// The same query, asking for the data expanded: the floating instance
+	// comes out in UTC as the query's zone places it.
+	expand := strings.Replace(query(`<C:timezone>`+usEastern+`</C:timezone>`), "<D:getetag/>",
+		`<D:getetag/><C:calendar-data><C:expand start="20270101T000000Z" end="20270102T000000Z"/></C:calendar-data>`, 1)
+	cases := []struct {
+		name, body string
+		status     int
+		want       string // hrefs, or the condition of the error
+	}{
+		{"no zone: the calendar's (UTC)", query(""), 207, fixed},
+		{"CALDAV:timezone US-Eastern", query(`<C:timezone>` + usEastern + `</C:timezone>`), 207, floating + " " + fixed},
+		{"CALDAV:timezone-id US/Eastern", query(`<C:timezone-id>US/Eastern</C:timezone-id>`), 207, floating + " " + fixed},
+		{"CALDAV:timezone-id Asia/Tokyo", query(`<C:timezone-id>Asia/Tokyo</C:timezone-id>`), 207, fixed},
+		{"expanded in the query's zone", expand, 207, floating + " " + fixed},
+		{"CALDAV:timezone garbage", query(`<C:timezone>garbage</C:timezone>`), 403, "<C:valid-calendar-data"},
+		{"CALDAV:timezone without a VTIMEZONE", query(`<C:timezone>BEGIN:VCALENDAR&#13;
+VERSION:2.0&#13;
+PRODID:x&#13;
+END:VCALENDAR&#13;
+</C:timezone>`), 403, "<C:valid-calendar-data"},
+		{"CALDAV:timezone with an event", query(`<C:timezone>BEGIN:VCALENDAR&#13;
+VERSION:2.0&#13;
+PRODID:x&#13;
+BEGIN:VEVENT&#13;
+UID:x&#13;
+DTSTAMP:20260101T000000Z&#13;
+DTSTART:20270101T010000Z&#13;
+END:VEVENT&#13;
+END:VCALENDAR&#13;
+</C:timezone>`), 403, "<C:valid-calendar-data"},
+		{"CALDAV:timezone-id unknown", query(`<C:timezone-id>Mars/Olympus_Mons</C:timezone-id>`), 403, "<C:valid-timezone"},
+		{"both elements", query(`<C:timezone>` + usEastern + `</C:timezone><C:timezone-id>US/Eastern</C:timezone-id>`), 400, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := ts.do(t, "alice", "REPORT", calPath, tc.body, "Depth: 1")
+			if tc.status != 207 {
+				wantError(t, rec, tc.status, tc.want)
+				return
+			}
+			d := parseMS(t, rec)
+			var got []string
+			for _, r := range d.Responses {
+				got = append(got, r.Href)
+			}
+			slices.Sort(got) // the order of a query's answer is the index's
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("hrefs %v, want %q", got, tc.want)
+			}
+			if tc.body == expand {
+				if data := d.resp(t, floating).ok(t); !strings.Contains(data, "DTSTART:20270101T060000Z") {
+					t.Errorf("expanded floating instance not at 06:00Z: %s", data)
+				}
+			}
+		})
 	}
 }

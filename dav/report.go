@@ -33,6 +33,7 @@ type reportRequest struct {
 	syncToken string             // sync-collection
 	limit     int                // sync-collection DAV:limit/DAV:nresults; 0 for none
 	calFilter *ical.Filter       // calendar-query
+	calZone   *ical.Zone         // calendar-query timezone or timezone-id; nil for the calendar's own
 	calData   *ical.CalendarData // calendar-data selection or expansion; nil for the stored bytes
 	addrData  *vcard.AddressData // address-data version and selection
 	addrQuery *vcard.Query       // addressbook-query
@@ -93,6 +94,9 @@ func parseReport(n *node) (*reportRequest, error) {
 			return nil, err
 		}
 		rr.calFilter = f
+		if rr.calZone, err = parseQueryZone(n); err != nil {
+			return nil, err
+		}
 	case n.is(nsCalDAV, "free-busy-query"):
 		rr.kind = reportFreeBusy
 	case n.is(nsCardDAV, "addressbook-query"):
@@ -207,7 +211,9 @@ func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequ
 	for _, n := range names {
 		switch {
 		case n == pnCalendarData && res.coll.Kind == storage.KindCalendar && res.obj.Body != nil:
-			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData, q.h.limits.calendar)
+			opts := q.h.limits.calendar
+			opts.Zone = rr.calZone
+			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData, opts)
 			if err != nil {
 				return nil, err
 			}
