@@ -67,15 +67,16 @@ const bodyHomeReportsAndToken = `<?xml version="1.0" encoding="UTF-8"?>
 func TestConformanceHomeReports(t *testing.T) {
 	ts := newTestServer(t)
 	for _, tc := range []struct {
-		home    string
-		refused []string // report bodies the home refuses, so must not advertise
+		home      string
+		put, body string   // an object written into one of the home's collections
+		refused   []string // report bodies the home refuses, so must not advertise
 	}{
-		{"/dav/calendars/alice/", []string{
+		{"/dav/calendars/alice/", calPath + "ev1.ics", icsEvent, []string{
 			calQuery(`<C:comp-filter name="VEVENT"/>`),
 			`<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><D:href>/dav/calendars/alice/calendar/x.ics</D:href></C:calendar-multiget>`,
 			`<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20250101T000000Z" end="20250102T000000Z"/></C:free-busy-query>`,
 		}},
-		{"/dav/addressbooks/alice/", []string{
+		{"/dav/addressbooks/alice/", bookPath + "card1.vcf", vcard3, []string{
 			`<CR:addressbook-query xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><CR:filter/></CR:addressbook-query>`,
 			fmt.Sprintf(bodyThunderbirdCardMultiget, "<D:href>"+bookPath+"x.vcf</D:href>"),
 		}},
@@ -100,6 +101,13 @@ func TestConformanceHomeReports(t *testing.T) {
 			d := parseMS(t, ts.do(t, "alice", "REPORT", tc.home, fmt.Sprintf(bodyAppleSync, ""), "Depth: 1"))
 			if d.SyncToken != tok[1] {
 				t.Errorf("sync-collection token %q, property %q", d.SyncToken, tok[1])
+			}
+			// The token answers after a change, with the collection changed.
+			ts.do(t, "alice", "PUT", tc.put, tc.body)
+			coll := tc.put[:strings.LastIndex(tc.put, "/")+1]
+			again := parseMS(t, ts.do(t, "alice", "REPORT", tc.home, fmt.Sprintf(bodyAppleSync, d.SyncToken), "Depth: 1"))
+			if len(again.Responses) != 1 || again.Responses[0].Href != coll || again.SyncToken == d.SyncToken {
+				t.Errorf("after a PUT into %s: %+v", coll, again)
 			}
 		})
 	}
