@@ -24,7 +24,7 @@ var (
 	condMaxInstances       = xml.Name{Space: nsCalDAV, Local: "max-instances"}           // RFC 4791 5.3.2.1
 	pnCalendarTimezone     = xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}       // RFC 4791 5.2.2
 	pnCalendarTimezoneID   = xml.Name{Space: nsCalDAV, Local: "calendar-timezone-id"}    // RFC 7809 5.2
-	condQueryValidTimezone = xml.Name{Space: nsCalDAV, Local: "valid-timezone"}          // RFC 7809 5.3
+	condQueryValidTimezone = xml.Name{Space: nsCalDAV, Local: "valid-timezone"}          // RFC 7809, of a query timezone-id
 	errNoCalendarTimeRange = errStatus(http.StatusBadRequest, "free-busy-query needs a time-range with a start and an end")
 )
 
@@ -102,7 +102,7 @@ func parseCalendarQueryFilter(n *node) (*ical.Filter, error) {
 // and all-day values: a CALDAV:timezone element holding a VCALENDAR with
 // one VTIMEZONE (RFC 4791 sections 7.3 and 9.8; 403 valid-calendar-data
 // otherwise), or a CALDAV:timezone-id naming a zone of the server's zone
-// data (RFC 7809 section 5.3; 403 valid-timezone otherwise). nil means
+// data (RFC 7809 timezone-id; 403 valid-timezone otherwise). nil means
 // neither: the calendar's own zone applies.
 func parseQueryZone(query *node) (*ical.Zone, error) {
 	tz, id := query.child(nsCalDAV, "timezone"), query.child(nsCalDAV, "timezone-id")

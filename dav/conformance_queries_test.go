@@ -285,7 +285,7 @@ END:VTIMEZONE&#13;
 END:VCALENDAR&#13;
 `
 
-// RFC 4791 sections 7.3 and 9.8, RFC 7809 section 5.3: the zone a
+// RFC 4791 sections 7.3 and 9.8, RFC 7809 (timezone-id): the zone a
 // calendar-query names is the one its floating times are read in; an
 // invalid one is refused.
 func TestConformanceQueryTimezone(t *testing.T) {

@@ -8,8 +8,9 @@ import (
 
 // Zone is a time zone a client names for the floating and all-day values
 // of a query: the VTIMEZONE of a CALDAV:timezone element (RFC 4791
-// section 9.8) or the TZID of a CALDAV:timezone-id element (RFC 7809
-// section 5.3). Options.Zone takes it.
+// section 9.8) or the TZID of a CALDAV:timezone-id element (RFC 7809,
+// the element calendar-query takes besides timezone). Options.Zone takes
+// it.
 type Zone struct {
 	TZID string // the zone's TZID
 	z    *zone
