@@ -74,6 +74,7 @@ var (
 	_ storage.Sessions     = (*DB)(nil)
 	_ storage.Lifecycle    = (*DB)(nil)
 	_ storage.Outbox       = (*DB)(nil)
+	_ storage.PushExpiry   = (*DB)(nil)
 	_ storage.Settings     = (*DB)(nil)
 	_ storage.Database     = (*DB)(nil)
 )

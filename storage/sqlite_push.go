@@ -1,0 +1,77 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+const subscriptionColumns = `account_id, id, collection_id, resource_mac, subscription_sealed, expires_at, created_at`
+
+// Subscriptions returns the subscription rows of a collection, oldest first.
+func (r sqliteRows) Subscriptions(ctx context.Context, collection int64) ([]SubscriptionRow, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = ? ORDER BY created_at, id`, collection)
+	if err != nil {
+		return nil, fmt.Errorf("storage: read push subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []SubscriptionRow
+	for rows.Next() {
+		var s SubscriptionRow
+		if err := rows.Scan(&s.Account, &s.ID, &s.Collection, &s.ResourceMAC, &s.Sealed, &s.Expires, &s.Created); err != nil {
+			return nil, fmt.Errorf("storage: read push subscriptions: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// PutSubscription adds a subscription row, or replaces the one with its
+// account and id.
+func (r sqliteRows) PutSubscription(ctx context.Context, s *SubscriptionRow) error {
+	_, err := r.q.ExecContext(ctx,
+		`INSERT INTO push_subscriptions (`+subscriptionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (account_id, id) DO UPDATE SET resource_mac = excluded.resource_mac,
+		   subscription_sealed = excluded.subscription_sealed, expires_at = excluded.expires_at`,
+		s.Account, s.ID, s.Collection, s.ResourceMAC, s.Sealed, s.Expires, s.Created)
+	if err != nil {
+		return fmt.Errorf("storage: write push subscription: %w", err)
+	}
+	return nil
+}
+
+// DeleteSubscription removes an account's subscription row, or fails with ErrNotFound.
+func (r sqliteRows) DeleteSubscription(ctx context.Context, account int64, id string) error {
+	res, err := r.q.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE account_id = ? AND id = ?`, account, id)
+	if err != nil {
+		return fmt.Errorf("storage: delete push subscription: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DropExpiredSubscriptions removes every subscription whose expiry is not
+// after now.
+func (db *DB) DropExpiredSubscriptions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE expires_at <= ?`, now.Unix())
+		if err != nil {
+			return fmt.Errorf("storage: drop expired push subscriptions: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// DropSubscription removes one subscription of an account, if it is there.
+func (db *DB) DropSubscription(ctx context.Context, account int64, id string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE account_id = ? AND id = ?`, account, id)
+		return err
+	})
+}
