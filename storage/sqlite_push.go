@@ -11,7 +11,7 @@ const subscriptionColumns = `account_id, id, collection_id, resource_mac, subscr
 
 // Subscriptions returns the subscription rows of a collection, oldest first.
 func (r sqliteRows) Subscriptions(ctx context.Context, collection int64) ([]SubscriptionRow, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = ? ORDER BY created_at, id`, collection)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = ? ORDER BY seq`, collection)
 	if err != nil {
 		return nil, fmt.Errorf("storage: read push subscriptions: %w", err)
 	}

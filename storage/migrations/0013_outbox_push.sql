@@ -43,9 +43,11 @@ ALTER TABLE account_events DROP COLUMN mail_claimed_at;
 -- key (subscription_sealed), bound to the user, the collection's random
 -- id, the subscription's id and its expiry; resource_mac, a keyed MAC of
 -- the push resource in the collection, finds a registration again. id is
--- random, the registration's name in its URL. expires_at stays readable
--- for the sweeper, which drops expired subscriptions without a key.
+-- random, the registration's name in its URL; seq keeps the order they
+-- were made in. expires_at stays readable for the sweeper, which drops
+-- expired subscriptions without a key.
 CREATE TABLE IF NOT EXISTS push_subscriptions (
+    seq                 INTEGER PRIMARY KEY,
     account_id          INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     id                  TEXT    NOT NULL,
     collection_id       INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
     subscription_sealed BLOB    NOT NULL,
     expires_at          INTEGER NOT NULL,
     created_at          INTEGER NOT NULL,
-    PRIMARY KEY (account_id, id),
+    UNIQUE (account_id, id),
     UNIQUE (collection_id, resource_mac)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS push_subscriptions_expiry ON push_subscriptions (expires_at);

@@ -12,7 +12,7 @@ const subscriptionColumns = `account_id, id, collection_id, resource_mac, subscr
 
 // Subscriptions returns the subscription rows of a collection, oldest first.
 func (r reader) Subscriptions(ctx context.Context, collection int64) ([]storage.SubscriptionRow, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = $1 ORDER BY created_at, id`, collection)
+	rows, err := r.q.Query(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = $1 ORDER BY seq`, collection)
 	if err != nil {
 		return nil, dbErr("read push subscriptions", err)
 	}

@@ -32,9 +32,10 @@ ALTER TABLE account_events DROP COLUMN mail_tries, DROP COLUMN mail_claimed_at;
 -- WebDAV-Push subscriptions, one per push resource and collection: the
 -- push resource, its keys and the trigger sealed whole under the user
 -- key; resource_mac finds a registration again; id is random, the
--- registration's name in its URL; expires_at stays readable for the
--- sweeper.
+-- registration's name in its URL; seq keeps the order they were made in
+-- (SQLite's rowid); expires_at stays readable for the sweeper.
 CREATE TABLE push_subscriptions (
+    seq                 bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     account_id          bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     id                  text COLLATE "C" NOT NULL,
     collection_id       bigint NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
