@@ -57,7 +57,11 @@ ALTER TABLE accounts DROP COLUMN revision;
 // that a database turned back to an older version runs those migrations
 // again; undoPropertyRows runs it.
 const droppedColumnsBack = `ALTER TABLE accounts ADD COLUMN password_phc TEXT NOT NULL DEFAULT '';
-ALTER TABLE account_events ADD COLUMN mail_tries INTEGER NOT NULL DEFAULT 0;
+` + mailColumnsBack
+
+// mailColumnsBack brings back the mail columns of account_events that
+// migration 0013 moves into the outbox and drops.
+const mailColumnsBack = `ALTER TABLE account_events ADD COLUMN mail_tries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE account_events ADD COLUMN mail_claimed_at INTEGER;
 `
 
