@@ -114,7 +114,8 @@ var exportTables = []ExportTable{
 		col("home", ColumnText), col("kind", ColumnText), col("uid", ColumnBytes), col("name_mac", ColumnBytes),
 		col("name_sealed", ColumnBytes), col("props_sealed", ColumnBytes)}},
 	{Name: "push_subscriptions", IDColumn: "seq", order: "seq", Columns: []ExportColumn{
-		col("seq", ColumnInt), col("account_id", ColumnInt), col("id", ColumnText), col("collection_id", ColumnInt), col("resource_mac", ColumnBytes),
+		col("seq", ColumnInt), col("account_id", ColumnInt), col("id", ColumnText), nullCol("collection_id", ColumnInt),
+		col("scope", ColumnText), col("resource_mac", ColumnBytes),
 		col("subscription_sealed", ColumnBytes), col("expires_at", ColumnInt), col("created_at", ColumnInt)}},
 	{Name: "objects", IDColumn: "id", order: "id", Columns: []ExportColumn{
 		col("id", ColumnInt), col("collection_id", ColumnInt), col("size", ColumnInt), col("meta_bytes", ColumnInt),

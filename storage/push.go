@@ -10,15 +10,16 @@ import (
 )
 
 // WebDAV-Push subscriptions (draft-bitfire-webdav-push-00): a device
-// registers, on a collection, the push resource its push service gave it
-// (RFC 8030) and the keys that messages to it are encrypted with (RFC
-// 8291); the server sends a message there when the collection changes.
-// A push resource tells which push service a device uses, so a
-// subscription is user data: all of it is sealed under the user key,
-// bound to the user, the collection's random id, the subscription's id
-// and its expiry. What stays readable is that a collection has a
-// subscription, its random id and until when it lasts, which the sweeper
-// needs to drop it without a key.
+// registers, on a collection (or a home, or the principal), the push
+// resource its push service gave it (RFC 8030) and the keys that messages
+// to it are encrypted with (RFC 8291); the server sends a message there
+// when what it is on changes. A push resource tells which push service a
+// device uses, so a subscription is user data: all of it is sealed under
+// the user key, bound to the user, what it is on (the collection's random
+// id, or the scope), the subscription's id and its expiry. What stays
+// readable is that a collection (or a scope) has a subscription, its
+// random id and until when it lasts, which the sweeper needs to drop it
+// without a key.
 
 // DepthInfinity is a trigger's depth "infinity".
 const DepthInfinity = -1
@@ -33,14 +34,21 @@ type PushTrigger struct {
 	PropertyDepth int
 }
 
-// NewSubscription is a registration of a push resource on a collection.
+// PushTarget names what a subscription is on: a collection of the user,
+// or, with Collection 0, the principal or a home (Scope).
+type PushTarget struct {
+	Collection int64
+	Scope      Scope // ScopePrincipal, ScopeCalendars or ScopeAddressBooks, when Collection is 0
+}
+
+// NewSubscription is a registration of a push resource on a target.
 type NewSubscription struct {
 	PushResource string // the push resource's URL, as the device sent it
 	PublicKey    []byte // the device's P-256 public key (p256dh), as sent
 	AuthSecret   []byte // the authentication secret (RFC 8291), as sent
 	Trigger      PushTrigger
 	Expires      time.Time
-	// Max bounds the subscriptions of the collection: a new one beyond it
+	// Max bounds the subscriptions of the target: a new one beyond it
 	// fails with a *LimitError (LimitSubscriptions); 0 is no bound. A
 	// registration again of a push resource is always allowed.
 	Max int
@@ -49,7 +57,7 @@ type NewSubscription struct {
 // Subscription is one stored push subscription, opened.
 type Subscription struct {
 	ID           string // random; names the registration in its URL
-	Collection   int64
+	Target       PushTarget
 	PushResource string
 	PublicKey    []byte
 	AuthSecret   []byte
@@ -59,26 +67,28 @@ type Subscription struct {
 }
 
 // PushSubscriptions holds the push subscriptions of one user's
-// collections, sealed under the user's keys; a Space plays it.
+// collections, homes and principal, sealed under the user's keys; a Space
+// plays it.
 type PushSubscriptions interface {
-	// AddSubscription registers a push resource on a collection and returns
-	// the subscription; updated is true when the push resource was
-	// registered on the collection before, whose keys, trigger and expiry
-	// it then replaces (id and creation stay). It fails with ErrNotFound
-	// for a collection that is not the user's, ErrInvalid for a
-	// registration without push resource, keys or expiry, or a *LimitError.
-	AddSubscription(ctx context.Context, collection int64, n NewSubscription) (s *Subscription, updated bool, err error)
-	// Subscriptions lists a collection's subscriptions, oldest first,
-	// those past their expiry that the sweeper has not dropped yet
-	// included: a sender skips those.
-	Subscriptions(ctx context.Context, collection int64) ([]Subscription, error)
+	// AddSubscription registers a push resource on a target and returns the
+	// subscription; updated is true when the push resource was registered
+	// on the target before, whose keys, trigger and expiry it then replaces
+	// (id and creation stay). It fails with ErrNotFound for a collection
+	// that is not the user's, ErrInvalid for a target that names nothing or
+	// a registration without push resource, keys or expiry, or a
+	// *LimitError.
+	AddSubscription(ctx context.Context, t PushTarget, n NewSubscription) (s *Subscription, updated bool, err error)
+	// Subscriptions lists a target's subscriptions, oldest first, those
+	// past their expiry that the sweeper has not dropped yet included: a
+	// sender skips those.
+	Subscriptions(ctx context.Context, t PushTarget) ([]Subscription, error)
 	// DeleteSubscription ends one of the user's subscriptions, or fails
 	// with ErrNotFound.
 	DeleteSubscription(ctx context.Context, id string) error
-	// Topic returns the collection's push topic: an opaque name, stable
-	// for the collection's life (a MOVE keeps it), that tells nothing of
-	// the user or the collection's name.
-	Topic(ctx context.Context, collection int64) (string, error)
+	// Topic returns the target's push topic: an opaque name, stable for a
+	// collection's life (a MOVE keeps it) and for a home's or the
+	// principal's, that tells nothing of the user or the collection's name.
+	Topic(ctx context.Context, t PushTarget) (string, error)
 }
 
 // PushExpiry ends push subscriptions without a user's key.
@@ -91,21 +101,22 @@ type PushExpiry interface {
 	DropSubscription(ctx context.Context, account int64, id string) error
 }
 
-// SubscriptionRow is one row of a collection's push subscriptions.
+// SubscriptionRow is one row of the push subscriptions.
 type SubscriptionRow struct {
 	Account     int64
 	ID          string
-	Collection  int64
-	ResourceMAC []byte // a keyed MAC of the push resource in the collection
-	Sealed      []byte // the push resource, keys and trigger
-	Expires     int64  // Unix seconds
-	Created     int64  // Unix seconds
+	Target      PushTarget // a collection (its row id), or a scope
+	ResourceMAC []byte     // a keyed MAC of the push resource on the target
+	Sealed      []byte     // the push resource, keys and trigger
+	Expires     int64      // Unix seconds
+	Created     int64      // Unix seconds
 }
 
 // PushRowReader reads push subscription rows.
 type PushRowReader interface {
-	// Subscriptions returns the subscription rows of a collection, oldest first.
-	Subscriptions(ctx context.Context, collection int64) ([]SubscriptionRow, error)
+	// Subscriptions returns the subscription rows of an account's target,
+	// oldest first.
+	Subscriptions(ctx context.Context, account int64, t PushTarget) ([]SubscriptionRow, error)
 }
 
 // PushRowWriter writes push subscription rows.
@@ -121,30 +132,53 @@ type PushRowWriter interface {
 // errSubscriptionDamaged is why a subscription row does not open.
 var errSubscriptionDamaged = errors.New("its push resource does not match its lookup key")
 
-// AddSubscription registers a push resource on a collection, or renews
-// its registration there.
-func (s *sealedSpace) AddSubscription(ctx context.Context, collection int64, n NewSubscription) (*Subscription, bool, error) {
-	if n.PushResource == "" || len(n.PublicKey) == 0 || len(n.AuthSecret) == 0 || n.Expires.IsZero() {
+// valid tells whether t names exactly one thing.
+func (t PushTarget) valid() bool {
+	if t.Collection != 0 {
+		return t.Scope == ""
+	}
+	return t.Scope == ScopePrincipal || t.Scope == ScopeCalendars || t.Scope == ScopeAddressBooks
+}
+
+// pushRef resolves a target of this user for sealing: a collection's
+// random id (in a read or in w), or none for a scope.
+func (s *sealedSpace) pushRef(ctx context.Context, w RowReader, t PushTarget) (collectionRef, error) {
+	if !t.valid() {
+		return collectionRef{}, ErrInvalid
+	}
+	if t.Collection == 0 {
+		return collectionRef{}, nil
+	}
+	if w == nil {
+		return s.readRef(ctx, t.Collection)
+	}
+	return s.ref(ctx, w, t.Collection)
+}
+
+// AddSubscription registers a push resource on a target, or renews its
+// registration there.
+func (s *sealedSpace) AddSubscription(ctx context.Context, t PushTarget, n NewSubscription) (*Subscription, bool, error) {
+	if n.PushResource == "" || len(n.PublicKey) == 0 || len(n.AuthSecret) == 0 || n.Expires.IsZero() || !t.valid() {
 		return nil, false, ErrInvalid
 	}
 	id, err := encryption.RandomBytes(16)
 	if err != nil {
 		return nil, false, err
 	}
-	out := &Subscription{ID: hex.EncodeToString(id), Collection: collection, PushResource: n.PushResource,
+	out := &Subscription{ID: hex.EncodeToString(id), Target: t, PushResource: n.PushResource,
 		PublicKey: n.PublicKey, AuthSecret: n.AuthSecret, Trigger: n.Trigger,
 		Expires: n.Expires.UTC().Truncate(time.Second), Created: time.Now().UTC().Truncate(time.Second)}
 	var updated bool
 	err = s.update(ctx, func(w RowWriter) error {
-		ref, err := s.ref(ctx, w, collection)
+		ref, err := s.pushRef(ctx, w, t)
 		if err != nil {
 			return err
 		}
-		rows, err := w.Subscriptions(ctx, ref.id)
+		rows, err := w.Subscriptions(ctx, s.user, t)
 		if err != nil {
 			return err
 		}
-		mac := s.seal.pushResourceMAC(ref.uid, n.PushResource)
+		mac := s.seal.pushResourceMAC(ref.uid, t.Scope, n.PushResource)
 		updated = false
 		for _, r := range rows {
 			if encryption.Equal(r.ResourceMAC, mac) {
@@ -154,7 +188,7 @@ func (s *sealedSpace) AddSubscription(ctx context.Context, collection int64, n N
 		if !updated && n.Max > 0 && len(rows) >= n.Max {
 			return &LimitError{Limit: LimitSubscriptions, Max: int64(n.Max)}
 		}
-		return w.PutSubscription(ctx, &SubscriptionRow{Account: s.user, ID: out.ID, Collection: ref.id, ResourceMAC: mac,
+		return w.PutSubscription(ctx, &SubscriptionRow{Account: s.user, ID: out.ID, Target: t, ResourceMAC: mac,
 			Sealed: s.seal.sealSubscription(ref.uid, out), Expires: out.Expires.Unix(), Created: out.Created.Unix()})
 	})
 	if err != nil {
@@ -163,13 +197,13 @@ func (s *sealedSpace) AddSubscription(ctx context.Context, collection int64, n N
 	return out, updated, nil
 }
 
-// Subscriptions lists a collection's subscriptions, oldest first.
-func (s *sealedSpace) Subscriptions(ctx context.Context, collection int64) ([]Subscription, error) {
-	ref, err := s.readRef(ctx, collection)
+// Subscriptions lists a target's subscriptions, oldest first.
+func (s *sealedSpace) Subscriptions(ctx context.Context, t PushTarget) ([]Subscription, error) {
+	ref, err := s.pushRef(ctx, nil, t)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.sp.eng.Reader().Subscriptions(ctx, ref.id)
+	rows, err := s.sp.eng.Reader().Subscriptions(ctx, s.user, t)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +221,11 @@ func (s *sealedSpace) DeleteSubscription(ctx context.Context, id string) error {
 	return s.update(ctx, func(w RowWriter) error { return w.DeleteSubscription(ctx, s.user, id) })
 }
 
-// Topic returns the collection's push topic.
-func (s *sealedSpace) Topic(ctx context.Context, collection int64) (string, error) {
-	ref, err := s.readRef(ctx, collection)
+// Topic returns the target's push topic.
+func (s *sealedSpace) Topic(ctx context.Context, t PushTarget) (string, error) {
+	ref, err := s.pushRef(ctx, nil, t)
 	if err != nil {
 		return "", err
 	}
-	return s.seal.pushTopic(ref.uid), nil
+	return s.seal.pushTopic(ref.uid, t.Scope), nil
 }

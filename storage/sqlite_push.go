@@ -7,11 +7,15 @@ import (
 	"time"
 )
 
-const subscriptionColumns = `account_id, id, collection_id, resource_mac, subscription_sealed, expires_at, created_at`
+const subscriptionColumns = `account_id, id, collection_id, scope, resource_mac, subscription_sealed, expires_at, created_at`
 
-// Subscriptions returns the subscription rows of a collection, oldest first.
-func (r sqliteRows) Subscriptions(ctx context.Context, collection int64) ([]SubscriptionRow, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = ? ORDER BY seq`, collection)
+// Subscriptions returns the subscription rows of an account's target, oldest first.
+func (r sqliteRows) Subscriptions(ctx context.Context, account int64, t PushTarget) ([]SubscriptionRow, error) {
+	q, args := `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = ? AND account_id = ? ORDER BY seq`, []any{t.Collection, account}
+	if t.Collection == 0 {
+		q, args = `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE account_id = ? AND collection_id IS NULL AND scope = ? ORDER BY seq`, []any{account, string(t.Scope)}
+	}
+	rows, err := r.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: read push subscriptions: %w", err)
 	}
@@ -19,9 +23,12 @@ func (r sqliteRows) Subscriptions(ctx context.Context, collection int64) ([]Subs
 	var out []SubscriptionRow
 	for rows.Next() {
 		var s SubscriptionRow
-		if err := rows.Scan(&s.Account, &s.ID, &s.Collection, &s.ResourceMAC, &s.Sealed, &s.Expires, &s.Created); err != nil {
+		var coll sql.NullInt64
+		var scope string
+		if err := rows.Scan(&s.Account, &s.ID, &coll, &scope, &s.ResourceMAC, &s.Sealed, &s.Expires, &s.Created); err != nil {
 			return nil, fmt.Errorf("storage: read push subscriptions: %w", err)
 		}
+		s.Target = PushTarget{Collection: coll.Int64, Scope: Scope(scope)}
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -30,11 +37,15 @@ func (r sqliteRows) Subscriptions(ctx context.Context, collection int64) ([]Subs
 // PutSubscription adds a subscription row, or replaces the one with its
 // account and id.
 func (r sqliteRows) PutSubscription(ctx context.Context, s *SubscriptionRow) error {
+	var coll any
+	if s.Target.Collection != 0 {
+		coll = s.Target.Collection
+	}
 	_, err := r.q.ExecContext(ctx,
-		`INSERT INTO push_subscriptions (`+subscriptionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO push_subscriptions (`+subscriptionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (account_id, id) DO UPDATE SET resource_mac = excluded.resource_mac,
 		   subscription_sealed = excluded.subscription_sealed, expires_at = excluded.expires_at`,
-		s.Account, s.ID, s.Collection, s.ResourceMAC, s.Sealed, s.Expires, s.Created)
+		s.Account, s.ID, coll, string(s.Target.Scope), s.ResourceMAC, s.Sealed, s.Expires, s.Created)
 	if err != nil {
 		return fmt.Errorf("storage: write push subscription: %w", err)
 	}

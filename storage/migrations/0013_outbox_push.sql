@@ -38,24 +38,29 @@ DROP INDEX IF EXISTS account_events_mail;
 ALTER TABLE account_events DROP COLUMN mail_tries;
 ALTER TABLE account_events DROP COLUMN mail_claimed_at;
 
--- WebDAV-Push subscriptions, one per push resource and collection. The
--- push resource, its keys and the trigger are sealed whole under the user
--- key (subscription_sealed), bound to the user, the collection's random
--- id, the subscription's id and its expiry; resource_mac, a keyed MAC of
--- the push resource in the collection, finds a registration again. id is
--- random, the registration's name in its URL; seq keeps the order they
--- were made in. expires_at stays readable for the sweeper, which drops
--- expired subscriptions without a key.
+-- WebDAV-Push subscriptions, one per push resource and target: a
+-- collection (collection_id), or the principal or a home (scope, with no
+-- collection). The push resource, its keys and the trigger are sealed
+-- whole under the user key (subscription_sealed), bound to the user, the
+-- target (the collection's random id, or the scope), the subscription's
+-- id and its expiry; resource_mac, a keyed MAC of the push resource on
+-- the target, finds a registration again. id is random, the
+-- registration's name in its URL; seq keeps the order they were made in.
+-- expires_at stays readable for the sweeper, which drops expired
+-- subscriptions without a key.
 CREATE TABLE IF NOT EXISTS push_subscriptions (
     seq                 INTEGER PRIMARY KEY,
     account_id          INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     id                  TEXT    NOT NULL,
-    collection_id       INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    collection_id       INTEGER REFERENCES collections(id) ON DELETE CASCADE,
+    scope               TEXT    NOT NULL DEFAULT '',
     resource_mac        BLOB    NOT NULL,
     subscription_sealed BLOB    NOT NULL,
     expires_at          INTEGER NOT NULL,
     created_at          INTEGER NOT NULL,
     UNIQUE (account_id, id),
-    UNIQUE (collection_id, resource_mac)
+    UNIQUE (account_id, resource_mac),
+    CHECK ((collection_id IS NULL) = (scope <> ''))
 );
+CREATE INDEX IF NOT EXISTS push_subscriptions_collection ON push_subscriptions (collection_id) WHERE collection_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS push_subscriptions_expiry ON push_subscriptions (expires_at);

@@ -8,17 +8,27 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const subscriptionColumns = `account_id, id, collection_id, resource_mac, subscription_sealed, expires_at, created_at`
+const subscriptionColumns = `account_id, id, collection_id, scope, resource_mac, subscription_sealed, expires_at, created_at`
 
-// Subscriptions returns the subscription rows of a collection, oldest first.
-func (r reader) Subscriptions(ctx context.Context, collection int64) ([]storage.SubscriptionRow, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = $1 ORDER BY seq`, collection)
+// Subscriptions returns the subscription rows of an account's target, oldest first.
+func (r reader) Subscriptions(ctx context.Context, account int64, t storage.PushTarget) ([]storage.SubscriptionRow, error) {
+	q, args := `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE collection_id = $1 AND account_id = $2 ORDER BY seq`, []any{t.Collection, account}
+	if t.Collection == 0 {
+		q, args = `SELECT `+subscriptionColumns+` FROM push_subscriptions WHERE account_id = $1 AND collection_id IS NULL AND scope = $2 ORDER BY seq`, []any{account, string(t.Scope)}
+	}
+	rows, err := r.q.Query(ctx, q, args...)
 	if err != nil {
 		return nil, dbErr("read push subscriptions", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.SubscriptionRow, error) {
 		var s storage.SubscriptionRow
-		err := row.Scan(&s.Account, &s.ID, &s.Collection, &s.ResourceMAC, &s.Sealed, &s.Expires, &s.Created)
+		var coll *int64
+		var scope string
+		err := row.Scan(&s.Account, &s.ID, &coll, &scope, &s.ResourceMAC, &s.Sealed, &s.Expires, &s.Created)
+		s.Target.Scope = storage.Scope(scope)
+		if coll != nil {
+			s.Target.Collection = *coll
+		}
 		return s, err
 	})
 	if err != nil {
@@ -30,11 +40,15 @@ func (r reader) Subscriptions(ctx context.Context, collection int64) ([]storage.
 // PutSubscription adds a subscription row, or replaces the one with its
 // account and id.
 func (w writer) PutSubscription(ctx context.Context, s *storage.SubscriptionRow) error {
+	var coll any
+	if s.Target.Collection != 0 {
+		coll = s.Target.Collection
+	}
 	_, err := w.q.Exec(ctx,
-		`INSERT INTO push_subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		`INSERT INTO push_subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		 ON CONFLICT (account_id, id) DO UPDATE SET resource_mac = excluded.resource_mac,
 		   subscription_sealed = excluded.subscription_sealed, expires_at = excluded.expires_at`,
-		s.Account, s.ID, s.Collection, s.ResourceMAC, s.Sealed, s.Expires, s.Created)
+		s.Account, s.ID, coll, string(s.Target.Scope), s.ResourceMAC, s.Sealed, s.Expires, s.Created)
 	if err != nil {
 		return dbErr("write push subscription", err)
 	}

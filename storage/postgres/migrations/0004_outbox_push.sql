@@ -29,7 +29,8 @@ UPDATE account_events SET mail = 'queued' WHERE mail = 'sending';
 DROP INDEX account_events_mail;
 ALTER TABLE account_events DROP COLUMN mail_tries, DROP COLUMN mail_claimed_at;
 
--- WebDAV-Push subscriptions, one per push resource and collection: the
+-- WebDAV-Push subscriptions, one per push resource and target (a
+-- collection, or with no collection the principal or a home, scope): the
 -- push resource, its keys and the trigger sealed whole under the user
 -- key; resource_mac finds a registration again; id is random, the
 -- registration's name in its URL; seq keeps the order they were made in
@@ -38,12 +39,15 @@ CREATE TABLE push_subscriptions (
     seq                 bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     account_id          bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     id                  text COLLATE "C" NOT NULL,
-    collection_id       bigint NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+    collection_id       bigint REFERENCES collections (id) ON DELETE CASCADE,
+    scope               text COLLATE "C" NOT NULL DEFAULT '',
     resource_mac        bytea  NOT NULL,
     subscription_sealed bytea  NOT NULL,
     expires_at          bigint NOT NULL,
     created_at          bigint NOT NULL,
     PRIMARY KEY (account_id, id),
-    UNIQUE (collection_id, resource_mac)
+    UNIQUE (account_id, resource_mac),
+    CHECK ((collection_id IS NULL) = (scope <> ''))
 );
+CREATE INDEX push_subscriptions_collection ON push_subscriptions (collection_id) WHERE collection_id IS NOT NULL;
 CREATE INDEX push_subscriptions_expiry ON push_subscriptions (expires_at);
