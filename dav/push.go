@@ -1,7 +1,6 @@
 package dav
 
 import (
-	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -13,7 +12,8 @@ import (
 )
 
 // PushOptions configures WebDAV-Push (draft-bitfire-webdav-push-00). Push
-// is off unless Enabled is set and Topics and Registry are given.
+// is off unless Enabled is set. Subscriptions and topics are the user's
+// space's (storage.PushSubscriptions), sealed under the user key.
 type PushOptions struct {
 	Enabled bool
 	// VAPIDPublicKey is the server's VAPID key (RFC 8292 section 3.2): the
@@ -21,80 +21,27 @@ type PushOptions struct {
 	// vapid-public-key type="p256ecdsa" (draft section 7.2). DAVx5 registers
 	// only where one is advertised.
 	VAPIDPublicKey string
-	Topics         PushTopics   // the topic of each resource; required
-	Registry       PushRegistry // where subscriptions are kept; required
 	// MaxExpiry caps the lifetime granted to a registration; default 7
 	// days. The draft (section 3.4) obliges at least 3 days, so a smaller
 	// cap is raised to that.
 	MaxExpiry time.Duration
+	// MaxSubscriptions bounds the subscriptions of one resource; default
+	// defaultMaxSubscriptions.
+	MaxSubscriptions int
 	// AllowLoopback lets push resources be http or https URLs on
-	// 127.0.0.0/8 and ::1, for tests with a local push service only.
+	// loopback addresses, for tests with a local push service only.
 	AllowLoopback bool
 	Now           func() time.Time // the clock; default time.Now
 }
 
-// PushTargetKind says what a push subscription watches.
-type PushTargetKind int
-
-// The resources that support WebDAV-Push (draft section 5.2).
-const (
-	PushPrincipal  PushTargetKind = iota + 1 // the user's principal: property updates
-	PushHome                                 // a calendar or address-book home: content updates
-	PushCollection                           // a calendar or address book: both
-)
-
-// PushTarget names a resource of the requesting user that subscriptions
-// can watch.
-type PushTarget struct {
-	Kind       PushTargetKind
-	Home       storage.Home // the home, for PushHome and PushCollection
-	Collection int64        // the collection's storage ID, for PushCollection
-}
-
-// PushSubscription is one registered Web Push subscription (draft
-// section 7.1). Its resource and keys are user data: never logged.
-type PushSubscription struct {
-	ID             string    // the registration's id, chosen by the registry
-	PushResource   string    // the RFC 8030 push resource URL; the subscription's identity
-	PublicKey      []byte    // the user agent's P-256 key, 65 bytes uncompressed (RFC 8291 section 3.1)
-	AuthSecret     []byte    // the 16-byte authentication secret (RFC 8291 section 3.2)
-	ContentUpdate  bool      // push on member changes, sync-level 1 (draft section 3.1.1)
-	PropertyUpdate bool      // push on property changes, depth 0 (draft section 3.1.2)
-	Expires        time.Time // when the registration lapses, whole seconds
-}
-
-// PushTopics gives each push target its topic (draft section 2.1): opaque,
-// stable for the target's life, unique on the server, and telling nothing
-// about the user or the collection's name.
-type PushTopics interface {
-	// Topic returns the topic of t in space.
-	Topic(ctx context.Context, space storage.Space, t PushTarget) (string, error)
-}
-
-// PushRegistry keeps the push subscriptions of each user's resources
-// (draft section 3). Every call works within the requesting user's space,
-// so an id of another user is unknown.
-type PushRegistry interface {
-	// Register stores s on t. When t already has a subscription with the
-	// same PushResource, that one takes s's keys, triggers and expiry, and
-	// its id is returned with updated set (draft section 3.2).
-	Register(ctx context.Context, space storage.Space, t PushTarget, s PushSubscription) (id string, updated bool, err error)
-	// Unregister removes a registration; storage.ErrNotFound when the id
-	// is unknown or expired (draft section 3.3).
-	Unregister(ctx context.Context, space storage.Space, id string) error
-	// List returns the unexpired subscriptions of t.
-	List(ctx context.Context, space storage.Space, t PushTarget) ([]PushSubscription, error)
-}
-
 // pushConfig is the handler's push state; the zero value is push off.
 type pushConfig struct {
-	enabled   bool
-	vapid     string
-	topics    PushTopics
-	registry  PushRegistry
-	maxExpiry time.Duration
-	policy    pushPolicy
-	now       func() time.Time
+	enabled       bool
+	vapid         string
+	maxExpiry     time.Duration
+	maxSubs       int
+	allowLoopback bool
+	now           func() time.Time
 }
 
 // Lifetimes of a registration (draft section 3.4).
@@ -104,21 +51,27 @@ const (
 	// pushPrefix holds the registration URLs: pushPrefix + id.
 	pushPrefix = davPrefix + "push/"
 	maxPushID  = 64
+	// defaultMaxSubscriptions is how many devices may watch one resource:
+	// a user's phones, tablets and desktops, with room to spare.
+	defaultMaxSubscriptions = 32
 )
 
 // newPushConfig checks PushOptions.
 func newPushConfig(o PushOptions) pushConfig {
-	if !o.Enabled || o.Topics == nil || o.Registry == nil {
+	if !o.Enabled {
 		return pushConfig{}
 	}
 	pc := pushConfig{
-		enabled: true, vapid: o.VAPIDPublicKey, topics: o.Topics, registry: o.Registry,
-		maxExpiry: o.MaxExpiry, policy: pushPolicy{allowLoopback: o.AllowLoopback}, now: o.Now,
+		enabled: true, vapid: o.VAPIDPublicKey, maxExpiry: o.MaxExpiry, maxSubs: o.MaxSubscriptions,
+		allowLoopback: o.AllowLoopback, now: o.Now,
 	}
 	if pc.maxExpiry <= 0 {
 		pc.maxExpiry = defaultPushExpiry
 	}
 	pc.maxExpiry = max(pc.maxExpiry, minPushExpiry)
+	if pc.maxSubs <= 0 {
+		pc.maxSubs = defaultMaxSubscriptions
+	}
 	if pc.now == nil {
 		pc.now = time.Now
 	}
@@ -128,26 +81,26 @@ func newPushConfig(o PushOptions) pushConfig {
 // pushTargetOf returns what a resource is as a push target: the
 // principal, a home, or a calendar or address book (task lists are
 // calendars). Plain collections and objects are none.
-func pushTargetOf(res *resource) (PushTarget, bool) {
+func pushTargetOf(res *resource) (storage.PushTarget, bool) {
 	p := res.path
 	switch p.kind {
 	case pathPrincipal:
-		return PushTarget{Kind: PushPrincipal}, true
+		return storage.PushTarget{Scope: storage.ScopePrincipal}, true
 	case pathHome:
-		return PushTarget{Kind: PushHome, Home: p.home}, true
+		return storage.PushTarget{Scope: storage.Scope(p.home)}, true
 	case pathCollection:
 		if res.coll != nil && (res.coll.Kind == storage.KindCalendar || res.coll.Kind == storage.KindAddressBook) {
-			return PushTarget{Kind: PushCollection, Home: p.home, Collection: res.coll.ID}, true
+			return storage.PushTarget{Collection: res.coll.ID}, true
 		}
 	}
-	return PushTarget{}, false
+	return storage.PushTarget{}, false
 }
 
-// triggers returns which triggers a target supports (draft section 5.2):
-// content updates at sync-level 1 on homes and collections, property
+// pushTriggers returns which triggers a target supports (draft section
+// 5.2): content updates at sync-level 1 on homes and collections, property
 // updates at depth 0 on collections and the principal.
-func (t PushTarget) triggers() (content, property bool) {
-	return t.Kind != PushPrincipal, t.Kind != PushHome
+func pushTriggers(t storage.PushTarget) (content, property bool) {
+	return t.Scope != storage.ScopePrincipal, t.Collection != 0 || t.Scope == storage.ScopePrincipal
 }
 
 // davHeader returns the DAV header for a resource: webdav-push is added
@@ -186,14 +139,14 @@ func (q *request) pushProp(res *resource, name xml.Name) (string, bool) {
 		}
 		return elem(name, inner), true
 	case pnPushTopic:
-		topic, err := pc.topics.Topic(q.ctx, q.space, t)
+		topic, err := q.space.Topic(q.ctx, t)
 		if err != nil || topic == "" {
 			return "", false
 		}
 		return textElem(name, topic), true
 	case pnSupportedTrigger:
 		var b strings.Builder
-		content, property := t.triggers()
+		content, property := pushTriggers(t)
 		if content {
 			b.WriteString("<content-update><D:sync-level>1</D:sync-level></content-update>")
 		}
@@ -230,7 +183,7 @@ func (q *request) post() error {
 	if !ok {
 		return errCond(http.StatusForbidden, condPushNotAvailable, "push is not available for this resource")
 	}
-	reg, err := parsePushRegister(body, pc.policy)
+	reg, err := parsePushRegister(body, pc.allowLoopback)
 	if err != nil {
 		return err
 	}
@@ -238,12 +191,12 @@ func (q *request) post() error {
 	if err != nil {
 		return err
 	}
-	id, updated, err := pc.registry.Register(q.ctx, q.space, t, sub)
+	stored, updated, err := q.space.AddSubscription(q.ctx, t, sub)
 	if err != nil {
 		return storageErr(err)
 	}
 	h := q.w.Header()
-	h.Set("Location", q.h.absoluteURL(q.r, pushPrefix+id))
+	h.Set("Location", q.h.absoluteURL(q.r, pushPrefix+stored.ID))
 	h.Set("Expires", sub.Expires.Format(http.TimeFormat))
 	if updated {
 		q.w.WriteHeader(http.StatusNoContent)
@@ -256,12 +209,12 @@ func (q *request) post() error {
 
 // subscription builds what is registered: the triggers the target
 // supports among those asked, and the expiry granted.
-func (pc *pushConfig) subscription(t PushTarget, reg *pushRegister) (PushSubscription, error) {
-	content, property := t.triggers()
+func (pc *pushConfig) subscription(t storage.PushTarget, reg *pushRegister) (storage.NewSubscription, error) {
+	content, property := pushTriggers(t)
 	if reg.hasTrigger {
 		content, property = content && reg.content, property && reg.property
 		if !content && !property {
-			return PushSubscription{}, errCond(http.StatusForbidden, condNoSupportedTrigger, "none of the requested triggers is supported here")
+			return storage.NewSubscription{}, errCond(http.StatusForbidden, condNoSupportedTrigger, "none of the requested triggers is supported here")
 		}
 	}
 	// Without a trigger element (DAVx5 sends none, PushRegistrationManager
@@ -281,9 +234,10 @@ func (pc *pushConfig) subscription(t PushTarget, reg *pushRegister) (PushSubscri
 			expires = asked
 		}
 	}
-	return PushSubscription{
+	return storage.NewSubscription{
 		PushResource: reg.resource, PublicKey: reg.publicKey, AuthSecret: reg.authSecret,
-		ContentUpdate: content, PropertyUpdate: property, Expires: expires,
+		Trigger: storage.PushTrigger{Content: content, ContentDepth: 1, Property: property, PropertyDepth: 0},
+		Expires: expires, Max: pc.maxSubs,
 	}, nil
 }
 
@@ -310,7 +264,7 @@ func (h *handler) serveRegistration(w http.ResponseWriter, r *http.Request, acct
 	if r.Method != http.MethodDelete {
 		return errStatus(http.StatusMethodNotAllowed, "a registration can only be deleted")
 	}
-	err := h.push.registry.Unregister(r.Context(), acct.Space, id)
+	err := acct.Space.DeleteSubscription(r.Context(), id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return errStatus(http.StatusNotFound, "no such registration")

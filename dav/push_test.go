@@ -3,15 +3,14 @@ package dav
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/coffer-dav/coffer/push"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -63,97 +62,61 @@ const (
 // pushTestNow is the fake clock: the Friday DAVx5's body was written.
 var pushTestNow = time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC)
 
-// memPush is an in-memory PushTopics and PushRegistry, one table per space.
-type memPush struct {
-	mu   sync.Mutex
-	subs map[storage.Space]map[string]memSub
-	fail error // returned by every call when set
-}
+// pushSub is one stored subscription, as the tests look at it.
+type pushSub = storage.Subscription
 
-type memSub struct {
-	target PushTarget
-	sub    PushSubscription
-}
-
-func newMemPush() *memPush { return &memPush{subs: map[storage.Space]map[string]memSub{}} }
-
-func (m *memPush) Topic(ctx context.Context, space storage.Space, t PushTarget) (string, error) {
-	if m.fail != nil {
-		return "", m.fail
-	}
-	return fmt.Sprintf("topic-%p-%d-%s-%d", space, t.Kind, t.Home, t.Collection), nil
-}
-
-func (m *memPush) Register(ctx context.Context, space storage.Space, t PushTarget, s PushSubscription) (string, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return "", false, m.fail
-	}
-	tab := m.subs[space]
-	if tab == nil {
-		tab = map[string]memSub{}
-		m.subs[space] = tab
-	}
-	for id, e := range tab {
-		if e.target == t && e.sub.PushResource == s.PushResource {
-			s.ID = id
-			tab[id] = memSub{t, s}
-			return id, true, nil
+// allSubs returns every push subscription of a space: on the principal,
+// the homes and each collection.
+func allSubs(t *testing.T, space storage.Space) []pushSub {
+	t.Helper()
+	ctx := context.Background()
+	targets := []storage.PushTarget{{Scope: storage.ScopePrincipal}, {Scope: storage.ScopeCalendars}, {Scope: storage.ScopeAddressBooks}}
+	for _, h := range []storage.Home{storage.HomeCalendars, storage.HomeAddressBooks} {
+		cs, err := space.Collections(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			targets = append(targets, storage.PushTarget{Collection: c.ID})
 		}
 	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	s.ID = base64.RawURLEncoding.EncodeToString(b)
-	tab[s.ID] = memSub{t, s}
-	return s.ID, false, nil
-}
-
-func (m *memPush) Unregister(ctx context.Context, space storage.Space, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.subs[space][id]; !ok {
-		return storage.ErrNotFound
-	}
-	delete(m.subs[space], id)
-	return nil
-}
-
-func (m *memPush) List(ctx context.Context, space storage.Space, t PushTarget) ([]PushSubscription, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []PushSubscription
-	for _, e := range m.subs[space] {
-		if e.target == t {
-			out = append(out, e.sub)
+	var out []pushSub
+	for _, tg := range targets {
+		subs, err := space.Subscriptions(ctx, tg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	return out, nil
-}
-
-// all returns every subscription of a space.
-func (m *memPush) all(space storage.Space) []memSub {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []memSub
-	for _, e := range m.subs[space] {
-		out = append(out, e)
+		out = append(out, subs...)
 	}
 	return out
 }
 
-// newPushServer is a test server with push on, the fake registry and the
-// fake clock.
-func newPushServer(t *testing.T, opts ...func(*PushOptions)) (*testServer, *memPush) {
-	m := newMemPush()
+// AddSubscription fails with pushFail when set.
+func (s *testSpace) AddSubscription(ctx context.Context, t storage.PushTarget, n storage.NewSubscription) (*storage.Subscription, bool, error) {
+	if s.pushFail != nil {
+		return nil, false, s.pushFail
+	}
+	return s.Space.AddSubscription(ctx, t, n)
+}
+
+// Topic fails with pushFail when set.
+func (s *testSpace) Topic(ctx context.Context, t storage.PushTarget) (string, error) {
+	if s.pushFail != nil {
+		return "", s.pushFail
+	}
+	return s.Space.Topic(ctx, t)
+}
+
+// newPushServer is a test server with push on and the fake clock.
+func newPushServer(t *testing.T, opts ...func(*PushOptions)) *testServer {
 	ts := newTestServer(t, func(o *Options) {
-		o.Push = PushOptions{Enabled: true, VAPIDPublicKey: pushTestVAPID, Topics: m, Registry: m,
+		o.Push = PushOptions{Enabled: true, VAPIDPublicKey: pushTestVAPID,
 			Now: func() time.Time { return pushTestNow }}
 		for _, f := range opts {
 			f(&o.Push)
 		}
 	})
-	return ts, m
+	return ts
 }
 
 // registrationPath returns the path of an absolute registration URL.
@@ -168,19 +131,19 @@ func registrationPath(t *testing.T, location string) string {
 
 func TestPushRegisterDAVx5(t *testing.T) {
 	tests := []struct {
-		path string
-		kind PushTargetKind
+		path  string
+		scope storage.Scope // the scope, or "" for a collection
 	}{
-		{"/dav/calendars/alice/calendar/", PushCollection},
-		{"/dav/calendars/alice/tasks/", PushCollection},
-		{"/dav/addressbooks/alice/contacts/", PushCollection},
-		{"/dav/calendars/alice/", PushHome},
-		{"/dav/addressbooks/alice/", PushHome},
-		{"/dav/principals/alice/", PushPrincipal},
+		{"/dav/calendars/alice/calendar/", ""},
+		{"/dav/calendars/alice/tasks/", ""},
+		{"/dav/addressbooks/alice/contacts/", ""},
+		{"/dav/calendars/alice/", storage.ScopeCalendars},
+		{"/dav/addressbooks/alice/", storage.ScopeAddressBooks},
+		{"/dav/principals/alice/", storage.ScopePrincipal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			ts, m := newPushServer(t)
+			ts := newPushServer(t)
 			rec := ts.do(t, "alice", "POST", tc.path, bodyDAVx5PushRegister,
 				"Content-Type: application/xml; charset=utf-8", "User-Agent: DAVx5/4.5.9-ose (at.bitfire.davdroid)")
 			if rec.Code != http.StatusCreated {
@@ -192,26 +155,27 @@ func TestPushRegisterDAVx5(t *testing.T) {
 			if got := rec.Header().Get("Expires"); got != "Mon, 07 Dec 2026 18:00:00 GMT" {
 				t.Errorf("Expires %q", got)
 			}
-			subs := m.all(ts.alice)
+			subs := allSubs(t, ts.alice)
 			if len(subs) != 1 {
 				t.Fatalf("%d subscriptions", len(subs))
 			}
 			s := subs[0]
-			if s.target.Kind != tc.kind || regPath != "/dav/push/"+s.sub.ID {
-				t.Errorf("target %+v, id %q, path %q", s.target, s.sub.ID, regPath)
+			if s.Target.Scope != tc.scope || (tc.scope == "") != (s.Target.Collection != 0) || regPath != "/dav/push/"+s.ID {
+				t.Errorf("target %+v, id %q, path %q", s.Target, s.ID, regPath)
 			}
 			key, _ := base64.RawURLEncoding.DecodeString(pushTestKey)
 			secret, _ := base64.RawURLEncoding.DecodeString(pushTestSecret)
-			if s.sub.PushResource != pushTestURL || !bytes.Equal(s.sub.PublicKey, key) || !bytes.Equal(s.sub.AuthSecret, secret) {
-				t.Errorf("subscription %+v", s.sub)
+			if s.PushResource != pushTestURL || !bytes.Equal(s.PublicKey, key) || !bytes.Equal(s.AuthSecret, secret) {
+				t.Errorf("subscription %+v", s)
 			}
 			// No trigger in DAVx5's body: everything the target supports.
-			wantContent, wantProperty := tc.kind != PushPrincipal, tc.kind != PushHome
-			if s.sub.ContentUpdate != wantContent || s.sub.PropertyUpdate != wantProperty {
-				t.Errorf("triggers content=%v property=%v", s.sub.ContentUpdate, s.sub.PropertyUpdate)
+			home := tc.scope == storage.ScopeCalendars || tc.scope == storage.ScopeAddressBooks
+			wantContent, wantProperty := tc.scope != storage.ScopePrincipal, !home
+			if s.Trigger.Content != wantContent || s.Trigger.Property != wantProperty {
+				t.Errorf("triggers %+v", s.Trigger)
 			}
-			if !s.sub.Expires.Equal(pushTestNow.Add(72 * time.Hour)) {
-				t.Errorf("stored expiry %v", s.sub.Expires)
+			if !s.Expires.Equal(pushTestNow.Add(72 * time.Hour)) {
+				t.Errorf("stored expiry %v", s.Expires)
 			}
 
 			// DAVx5 renews daily with the same push resource: 204, same URL.
@@ -219,7 +183,7 @@ func TestPushRegisterDAVx5(t *testing.T) {
 			if rec.Code != http.StatusNoContent || rec.Header().Get("Location") != loc || rec.Header().Get("Expires") == "" {
 				t.Fatalf("renewal: %d %v", rec.Code, rec.Header())
 			}
-			if n := len(m.all(ts.alice)); n != 1 {
+			if n := len(allSubs(t, ts.alice)); n != 1 {
 				t.Fatalf("%d subscriptions after renewal", n)
 			}
 
@@ -230,7 +194,7 @@ func TestPushRegisterDAVx5(t *testing.T) {
 			if rec := ts.do(t, "alice", "DELETE", regPath, ""); rec.Code != http.StatusNoContent {
 				t.Fatalf("DELETE: %d %s", rec.Code, rec.Body)
 			}
-			if n := len(m.all(ts.alice)); n != 0 {
+			if n := len(allSubs(t, ts.alice)); n != 0 {
 				t.Fatalf("%d subscriptions after DELETE", n)
 			}
 			if rec := ts.do(t, "alice", "DELETE", regPath, ""); rec.Code != http.StatusNotFound {
@@ -262,7 +226,7 @@ func TestPushRegisterExpiry(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ts, m := newPushServer(t, func(o *PushOptions) { o.MaxExpiry = tc.cap })
+			ts := newPushServer(t, func(o *PushOptions) { o.MaxExpiry = tc.cap })
 			rec := ts.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", tc.body)
 			if rec.Code != http.StatusCreated {
 				t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -270,7 +234,7 @@ func TestPushRegisterExpiry(t *testing.T) {
 			if got := rec.Header().Get("Expires"); got != tc.want {
 				t.Errorf("Expires %q, want %q", got, tc.want)
 			}
-			if subs := m.all(ts.alice); len(subs) != 1 || subs[0].sub.Expires.Format(http.TimeFormat) != tc.want {
+			if subs := allSubs(t, ts.alice); len(subs) != 1 || subs[0].Expires.Format(http.TimeFormat) != tc.want {
 				t.Errorf("stored %+v", subs)
 			}
 		})
@@ -300,17 +264,17 @@ func TestPushRegisterDraftBodyTriggers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ts, m := newPushServer(t)
+			ts := newPushServer(t)
 			rec := ts.do(t, "alice", "POST", tc.path, tc.body)
 			checkStatusCond(t, rec.Code, rec.Body.String(), tc.status, tc.cond)
-			subs := m.all(ts.alice)
+			subs := allSubs(t, ts.alice)
 			if tc.status != 201 {
 				if len(subs) != 0 {
 					t.Fatalf("refused request stored %+v", subs)
 				}
 				return
 			}
-			if len(subs) != 1 || subs[0].sub.ContentUpdate != tc.wantContent || subs[0].sub.PropertyUpdate != tc.wantPr {
+			if len(subs) != 1 || subs[0].Trigger.Content != tc.wantContent || subs[0].Trigger.Property != tc.wantPr {
 				t.Fatalf("subscriptions %+v", subs)
 			}
 		})
@@ -353,12 +317,12 @@ func TestPushRegisterRefused(t *testing.T) {
 		{"other port", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://ntfy.sh:22/upX"), false, 403, "invalid-subscription"},
 		{"credentials in URL", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://u:p@ntfy.sh/upX"), false, 403, "invalid-subscription"},
 		{"loopback without the flag", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://127.0.0.1/upX"), false, 403, "invalid-subscription"},
-		{"localhost without the flag", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://localhost/upX"), false, 403, "invalid-subscription"},
+		{"fragment", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://ntfy.sh/upX#f"), false, 403, "invalid-subscription"},
 		{"private address", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://10.0.0.7/upX"), false, 403, "invalid-subscription"},
 		{"IPv6 link-local", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://[fe80::1]/upX"), false, 403, "invalid-subscription"},
 		{"loopback flag: other host still needs https", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "http://ntfy.sh/upX"), true, 403, "invalid-subscription"},
 		{"loopback flag: private address still refused", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "http://192.168.1.2:8080/upX"), true, 403, "invalid-subscription"},
-		{"overlong push resource", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://ntfy.sh/"+strings.Repeat("a", maxPushResource)), false, 403, "invalid-subscription"},
+		{"overlong push resource", "alice", "/dav/calendars/alice/calendar/", sub(pushTestURL, "https://ntfy.sh/"+strings.Repeat("a", push.MaxEndpoint)), false, 403, "invalid-subscription"},
 		{"no public key", "alice", "/dav/calendars/alice/calendar/", sub(`<n0:subscription-public-key type="p256dh">`+pushTestKey+`</n0:subscription-public-key>`, ""), false, 403, "invalid-subscription"},
 		{"key type", "alice", "/dav/calendars/alice/calendar/", sub(`type="p256dh"`, `type="x25519"`), false, 403, "invalid-subscription"},
 		{"key not base64url", "alice", "/dav/calendars/alice/calendar/", sub(pushTestKey, strings.Repeat("*", 87)), false, 403, "invalid-subscription"},
@@ -377,7 +341,7 @@ func TestPushRegisterRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ts, m := newPushServer(t, func(o *PushOptions) { o.AllowLoopback = tc.loopback })
+			ts := newPushServer(t, func(o *PushOptions) { o.AllowLoopback = tc.loopback })
 			if rec := ts.do(t, "alice", "MKCOL", "/dav/calendars/alice/plain/", ""); rec.Code != http.StatusCreated {
 				t.Fatalf("MKCOL: %d", rec.Code)
 			}
@@ -392,7 +356,7 @@ func TestPushRegisterRefused(t *testing.T) {
 			if rec.Header().Get("Location") != "" {
 				t.Errorf("Location on a refusal")
 			}
-			if n := len(m.all(ts.alice)) + len(m.all(ts.bob)); n != 0 {
+			if n := len(allSubs(t, ts.alice)) + len(allSubs(t, ts.bob)); n != 0 {
 				t.Fatalf("a refused request stored %d subscriptions", n)
 			}
 		})
@@ -415,13 +379,13 @@ func TestPushRegisterLoopbackFlag(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.url, tc.loopback), func(t *testing.T) {
-			ts, m := newPushServer(t, func(o *PushOptions) { o.AllowLoopback = tc.loopback })
+			ts := newPushServer(t, func(o *PushOptions) { o.AllowLoopback = tc.loopback })
 			body := strings.Replace(bodyDAVx5PushRegister, pushTestURL, tc.url, 1)
 			rec := ts.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", body)
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
-			if subs := m.all(ts.alice); tc.status == 201 && (len(subs) != 1 || subs[0].sub.PushResource != tc.url) {
+			if subs := allSubs(t, ts.alice); tc.status == 201 && (len(subs) != 1 || subs[0].PushResource != tc.url) {
 				t.Fatalf("stored %+v", subs)
 			}
 		})
@@ -429,11 +393,11 @@ func TestPushRegisterLoopbackFlag(t *testing.T) {
 }
 
 func TestPushOff(t *testing.T) {
-	for _, name := range []string{"default options", "enabled without a registry"} {
+	for _, name := range []string{"default options", "a VAPID key but not enabled"} {
 		t.Run(name, func(t *testing.T) {
 			ts := newTestServer(t, func(o *Options) {
 				if name != "default options" {
-					o.Push = PushOptions{Enabled: true, VAPIDPublicKey: pushTestVAPID}
+					o.Push = PushOptions{VAPIDPublicKey: pushTestVAPID}
 				}
 			})
 			rec := ts.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", bodyDAVx5PushRegister)
@@ -457,7 +421,7 @@ func TestPushOff(t *testing.T) {
 }
 
 func TestPushOptionsHeader(t *testing.T) {
-	ts, _ := newPushServer(t)
+	ts := newPushServer(t)
 	if rec := ts.do(t, "alice", "PUT", "/dav/calendars/alice/calendar/e.ics", benchEvent(1, "Push")); rec.Code != http.StatusCreated {
 		t.Fatalf("PUT: %d", rec.Code)
 	}
@@ -492,7 +456,7 @@ func TestPushOptionsHeader(t *testing.T) {
 }
 
 func TestPushPropfind(t *testing.T) {
-	ts, m := newPushServer(t)
+	ts := newPushServer(t)
 	transports := `<transports xmlns="https://bitfire.at/webdav-push"><web-push><vapid-public-key type="p256ecdsa">` + pushTestVAPID + `</vapid-public-key></web-push></transports>`
 	both := `<supported-triggers xmlns="https://bitfire.at/webdav-push"><content-update><D:sync-level>1</D:sync-level></content-update><property-update><D:depth>0</D:depth></property-update></supported-triggers>`
 	content := `<supported-triggers xmlns="https://bitfire.at/webdav-push"><content-update><D:sync-level>1</D:sync-level></content-update></supported-triggers>`
@@ -503,20 +467,23 @@ func TestPushPropfind(t *testing.T) {
 	}
 	tests := []struct {
 		path     string
-		target   PushTarget
+		target   storage.PushTarget
 		triggers string
 	}{
-		{"/dav/calendars/alice/calendar/", PushTarget{Kind: PushCollection, Home: storage.HomeCalendars, Collection: cal.ID}, both},
-		{"/dav/calendars/alice/", PushTarget{Kind: PushHome, Home: storage.HomeCalendars}, content},
-		{"/dav/addressbooks/alice/", PushTarget{Kind: PushHome, Home: storage.HomeAddressBooks}, content},
-		{"/dav/principals/alice/", PushTarget{Kind: PushPrincipal}, property},
+		{"/dav/calendars/alice/calendar/", storage.PushTarget{Collection: cal.ID}, both},
+		{"/dav/calendars/alice/", storage.PushTarget{Scope: storage.ScopeCalendars}, content},
+		{"/dav/addressbooks/alice/", storage.PushTarget{Scope: storage.ScopeAddressBooks}, content},
+		{"/dav/principals/alice/", storage.PushTarget{Scope: storage.ScopePrincipal}, property},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
 			rec := ts.do(t, "alice", "PROPFIND", tc.path, bodyPushProps, "Depth: 0")
 			r := parseMS(t, rec).resp(t, tc.path)
 			body := r.ok(t)
-			topic, _ := m.Topic(context.Background(), ts.alice, tc.target)
+			topic, err := ts.alice.Topic(context.Background(), tc.target)
+			if err != nil || topic == "" {
+				t.Fatalf("topic %q: %v", topic, err)
+			}
 			for _, w := range []string{transports, tc.triggers, `<topic xmlns="https://bitfire.at/webdav-push">` + topic + `</topic>`} {
 				if !strings.Contains(body, w) {
 					t.Errorf("lacks %s:\n%s", w, body)
@@ -550,8 +517,8 @@ func TestPushPropfind(t *testing.T) {
 
 	// Without a VAPID key web-push stands alone; a failing topic store
 	// leaves the topic out and the rest stands.
-	ts2, m2 := newPushServer(t, func(o *PushOptions) { o.VAPIDPublicKey = "" })
-	m2.fail = fmt.Errorf("store down")
+	ts2 := newPushServer(t, func(o *PushOptions) { o.VAPIDPublicKey = "" })
+	ts2.alice.pushFail = fmt.Errorf("store down")
 	rec = ts2.do(t, "alice", "PROPFIND", "/dav/addressbooks/alice/contacts/", bodyPushProps, "Depth: 0")
 	r := parseMS(t, rec).Responses[0]
 	if body := r.ok(t); !strings.Contains(body, `<transports xmlns="https://bitfire.at/webdav-push"><web-push/></transports>`) || !strings.Contains(body, both) {
@@ -563,7 +530,7 @@ func TestPushPropfind(t *testing.T) {
 }
 
 func TestPushPropsAreProtected(t *testing.T) {
-	ts, _ := newPushServer(t)
+	ts := newPushServer(t)
 	body := `<D:propertyupdate xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><D:set><D:prop><P:topic>mine</P:topic></D:prop></D:set></D:propertyupdate>`
 	rec := ts.do(t, "alice", "PROPPATCH", "/dav/calendars/alice/calendar/", body)
 	if rec.Code != http.StatusMultiStatus || !strings.Contains(rec.Body.String(), "cannot-modify-protected-property") {
@@ -572,7 +539,7 @@ func TestPushPropsAreProtected(t *testing.T) {
 }
 
 func TestPushRegistrationURL(t *testing.T) {
-	ts, m := newPushServer(t)
+	ts := newPushServer(t)
 	rec := ts.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", bodyDAVx5PushRegister)
 	regPath := registrationPath(t, rec.Header().Get("Location"))
 	tests := []struct {
@@ -591,7 +558,7 @@ func TestPushRegistrationURL(t *testing.T) {
 			if rec := ts.do(t, "alice", tc.method, tc.path, ""); rec.Code != tc.status {
 				t.Fatalf("%d, want %d", rec.Code, tc.status)
 			}
-			if len(m.all(ts.alice)) != 1 {
+			if len(allSubs(t, ts.alice)) != 1 {
 				t.Fatalf("the registration is gone")
 			}
 		})
@@ -603,7 +570,7 @@ func TestPushRegistrationURL(t *testing.T) {
 	// Behind --public-url the Location is under the public address.
 	ts2 := newTestServer(t, func(o *Options) {
 		o.PublicURL = "https://dav.example.com/"
-		o.Push = PushOptions{Enabled: true, Topics: m, Registry: m}
+		o.Push = PushOptions{Enabled: true}
 	})
 	rec = ts2.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", bodyDAVx5PushRegister)
 	if loc := rec.Header().Get("Location"); rec.Code != 201 || !strings.HasPrefix(loc, "https://dav.example.com/dav/push/") {
@@ -612,8 +579,8 @@ func TestPushRegistrationURL(t *testing.T) {
 }
 
 func TestPushRegistryFailure(t *testing.T) {
-	ts, m := newPushServer(t)
-	m.fail = fmt.Errorf("disk on fire")
+	ts := newPushServer(t)
+	ts.alice.pushFail = fmt.Errorf("disk on fire")
 	rec := ts.do(t, "alice", "POST", "/dav/calendars/alice/calendar/", bodyDAVx5PushRegister)
 	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "fire") || rec.Header().Get("Location") != "" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
@@ -631,7 +598,7 @@ func FuzzPushRegister(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, pol := range []pushPolicy{{}, {allowLoopback: true}} {
+		for _, pol := range []bool{false, true} {
 			reg, err := parsePushRegister(n, pol)
 			if err != nil {
 				checkRefusal(t, err, b)
@@ -643,7 +610,7 @@ func FuzzPushRegister(f *testing.F) {
 			if _, err := checkPushResource(reg.resource, pol); err != nil {
 				t.Fatalf("accepted a push resource it refuses again: %q", reg.resource)
 			}
-			if !strings.HasPrefix(reg.resource, "https://") && !pol.allowLoopback {
+			if !strings.HasPrefix(reg.resource, "https://") && !pol {
 				t.Fatalf("accepted a non-https push resource: %q", reg.resource)
 			}
 		}

@@ -5,10 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/coffer-dav/coffer/push"
 )
 
 // nsPush is the WebDAV-Push namespace (draft-bitfire-webdav-push-00,
@@ -32,9 +32,8 @@ var (
 
 // Sizes of the RFC 8291 keys a subscription carries.
 const (
-	p256PublicKeySize = 65 // an uncompressed P-256 point (RFC 8291 section 3.1)
-	authSecretSize    = 16 // the authentication secret (RFC 8291 section 3.2)
-	maxPushResource   = 2048
+	p256PublicKeySize = 65       // an uncompressed P-256 point (RFC 8291 section 3.1)
+	authSecretSize    = 16       // the authentication secret (RFC 8291 section 3.2)
 	maxPushBody       = 16 << 10 // a push-register body; DAVx5's is under 1 KiB
 )
 
@@ -50,16 +49,11 @@ type pushRegister struct {
 	expires    *time.Time // expires (section 3.1), nil when absent or unreadable
 }
 
-// pushPolicy is what a push-register body is checked against.
-type pushPolicy struct {
-	allowLoopback bool // http(s) push resources on 127.0.0.0/8 and ::1 (tests only)
-}
-
 // parsePushRegister reads a push-register body. Broken XML and another
 // root are 400; an unusable subscription is 403 invalid-subscription. The
 // triggers are returned as asked; the handler matches them against what
 // the resource supports.
-func parsePushRegister(n *node, pol pushPolicy) (*pushRegister, error) {
+func parsePushRegister(n *node, allowLoopback bool) (*pushRegister, error) {
 	if n == nil || !n.is(nsPush, "push-register") {
 		return nil, errStatus(http.StatusBadRequest, "expected a push-register body")
 	}
@@ -74,7 +68,7 @@ func parsePushRegister(n *node, pol pushPolicy) (*pushRegister, error) {
 	reg := &pushRegister{}
 	var err error
 	w := webs[0]
-	if reg.resource, err = checkPushResource(onlyChild(w, "push-resource").text(), pol); err != nil {
+	if reg.resource, err = checkPushResource(onlyChild(w, "push-resource").text(), allowLoopback); err != nil {
 		return nil, err
 	}
 	// dav4jvm names the key subscription-public-key; the draft's schema
@@ -124,38 +118,16 @@ func errInvalidSubscription(msg string) *Error {
 	return errCond(http.StatusForbidden, condInvalidSubscription, msg)
 }
 
-// checkPushResource accepts an absolute https URL on port 443 or 8443 (RFC
-// 8030 section 8: push resources are https), or, with allowLoopback, an
-// http or https URL on a loopback address. An IP literal of a private,
-// loopback or link-local range is refused otherwise, so that the server
-// cannot be aimed at its own network.
-func checkPushResource(raw string, pol pushPolicy) (string, error) {
+// checkPushResource accepts the push resources the sender sends to
+// (push.CheckEndpoint: https on port 443 or 8443 of a public host, or with
+// allowLoopback a loopback one), so that the server cannot be aimed at its
+// own network; anything else is invalid-subscription.
+func checkPushResource(raw string, allowLoopback bool) (string, error) {
 	raw = strings.TrimSpace(raw)
-	bad := errInvalidSubscription("push-resource must be an absolute https URL on port 443 or 8443")
-	if raw == "" || len(raw) > maxPushResource {
-		return "", bad
+	if raw == "" || push.CheckEndpoint(raw, allowLoopback) != nil {
+		return "", errInvalidSubscription("push-resource must be an absolute https URL on port 443 or 8443")
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Opaque != "" || u.User != nil || u.Fragment != "" || u.Hostname() == "" {
-		return "", bad
-	}
-	host, port := u.Hostname(), u.Port()
-	addr, isIP := netip.ParseAddr(host)
-	if pol.allowLoopback && isIP == nil && addr.Unmap().IsLoopback() && (u.Scheme == "http" || u.Scheme == "https") {
-		return u.String(), nil
-	}
-	if u.Scheme != "https" || (port != "" && port != "443" && port != "8443") {
-		return "", bad
-	}
-	if isIP == nil {
-		a := addr.Unmap()
-		if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast() {
-			return "", bad
-		}
-	} else if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return "", bad
-	}
-	return u.String(), nil
+	return raw, nil
 }
 
 // checkP256DH decodes a subscription-public-key (draft section 7.3): type

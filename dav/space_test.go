@@ -13,7 +13,8 @@ import (
 // show how the handler answers storage errors.
 type testSpace struct {
 	storage.Space
-	fail error // when set, reads of collections fail with it
+	fail     error // when set, reads of collections fail with it
+	pushFail error // when set, push registrations and topics fail with it
 }
 
 func (s *testSpace) Collection(ctx context.Context, home storage.Home, name string) (*storage.Collection, error) {

@@ -56,6 +56,9 @@ func CheckEndpoint(endpoint string, allowLoopback bool) error {
 	if u.User != nil {
 		return fmt.Errorf("%w: it holds credentials", ErrEndpoint)
 	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%w: it has a fragment", ErrEndpoint)
+	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && allowLoopback:

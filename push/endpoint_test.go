@@ -75,6 +75,7 @@ func TestCheckEndpoint(t *testing.T) {
 		{"https://10.0.0.1/x", false, false},
 		{"https://127.0.0.1/x", false, false},
 		{"https://user@push.example.net/x", false, false},
+		{"https://push.example.net/x#frag", false, false},
 		{"mailto:a@example.org", false, false},
 		{"push.example.net/x", false, false},
 		{long, false, false},
