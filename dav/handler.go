@@ -196,7 +196,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodySize)
-	req := &request{h: h, w: w, r: r, ctx: r.Context(), acct: acct, space: acct.Space}
+	ctx := r.Context()
+	if h.push.enabled {
+		// The change hook reads whom the request's changes must not wake.
+		ids, all := PushDontNotify(r.Header)
+		ctx = withDontNotify(ctx, ids, all)
+	}
+	req := &request{h: h, w: w, r: r, ctx: ctx, acct: acct, space: acct.Space}
 	if req.path, err = req.settle(path); err != nil {
 		return err
 	}

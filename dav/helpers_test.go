@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/auth"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // fakeAuth knows alice and bob (password "pw"), a blocked carol and a
@@ -39,6 +40,7 @@ func (f *fakeAuth) Login(ctx context.Context, username, password, remoteAddr str
 
 // testServer is a handler over fresh provisioned spaces for alice and bob.
 type testServer struct {
+	db    *storage.DB
 	h     http.Handler
 	alice *testSpace
 	bob   *testSpace
@@ -48,7 +50,7 @@ type testServer struct {
 func newTestServer(t testing.TB, opts ...func(*Options)) *testServer {
 	t.Helper()
 	db := openTestDB(t)
-	ts := &testServer{alice: newTestSpace(t, db, "alice"), bob: newTestSpace(t, db, "bob")}
+	ts := &testServer{db: db, alice: newTestSpace(t, db, "alice"), bob: newTestSpace(t, db, "bob")}
 	for _, s := range []*testSpace{ts.alice, ts.bob} {
 		if err := Provision(context.Background(), s); err != nil {
 			t.Fatal(err)

@@ -52,6 +52,12 @@ const (
 	// every instance of one service names an address or a username alike.
 	// HKDF-SHA256 of the server secret, info "coffer/v1/throttle-id".
 	ThrottleID
+	// PushOutbox keys the sealing of WebDAV-Push retries in the outbox: a
+	// retry is sent by whichever instance claims it, after the request
+	// that made the change ended, so it cannot be sealed under a user key.
+	// HKDF-SHA256 of the server secret, info "coffer/v1/push-outbox", then
+	// a Keyring from that (DeriveKeyring).
+	PushOutbox
 )
 
 // derivations holds each purpose's derivation. Never change an entry.
@@ -61,6 +67,7 @@ var derivations = map[Purpose]derivation{
 	AccountTokens:       {label: "coffer account confirmation tokens"},
 	SecretCheck:         {label: "coffer/v1/secret-check", hkdf: true},
 	ThrottleID:          {label: "coffer/v1/throttle-id", hkdf: true},
+	PushOutbox:          {label: "coffer/v1/push-outbox", hkdf: true},
 }
 
 // SecretCheckValue returns the check value of a server secret that a
@@ -96,6 +103,20 @@ func Derive(serverSecret []byte, p Purpose) (MACKey, error) {
 	m := hmac.New(sha256.New, serverSecret)
 	m.Write([]byte(d.label))
 	return MACKey{key: m.Sum(nil)}, nil
+}
+
+// DeriveKeyring returns a Keyring derived from the server secret for
+// purpose p, for records that a server process seals and opens without
+// any user key (PushOutbox); p must be an HKDF purpose.
+func DeriveKeyring(serverSecret []byte, p Purpose) (*Keyring, error) {
+	k, err := Derive(serverSecret, p)
+	if err != nil {
+		return nil, err
+	}
+	if !derivations[p].hkdf {
+		return nil, fmt.Errorf("encryption: purpose %d keys no keyring", p)
+	}
+	return NewKeyring(k.key)
 }
 
 // RandomMACKey returns a fresh random key, for keyed hashes that live only

@@ -31,6 +31,7 @@ func TestDeriveGolden(t *testing.T) {
 		{"AppPasswordVerifier", AppPasswordVerifier, "d18ca10da88930db84d5a642c8a388be34719eca1d01760759309e874f705f59"},
 		{"AccountTokens", AccountTokens, "28d8fe47d71bef38d70b67e9b00bcb4d8da663f4aa3255e2cb78c0b4a6d7c763"},
 		{"ThrottleID", ThrottleID, "01f7c92af67139085fd99282227d64e3ea22c98c9c780a54853e0157a79e6406"},
+		{"PushOutbox", PushOutbox, "afacc2d82dd7cc531e02220d3bdfb7e10b625dabfaf5a5dd3d0e83f5784bdf93"},
 	} {
 		k, err := Derive(goldenSecret(), c.p)
 		if err != nil {
@@ -73,7 +74,7 @@ func TestDeriveSeparates(t *testing.T) {
 	other[0] ^= 1
 	seen := map[string]string{}
 	for _, secret := range [][]byte{goldenSecret(), other} {
-		for _, p := range []Purpose{SessionID, AppPasswordVerifier, AccountTokens, SecretCheck, ThrottleID} {
+		for _, p := range []Purpose{SessionID, AppPasswordVerifier, AccountTokens, SecretCheck, ThrottleID, PushOutbox} {
 			k, err := Derive(secret, p)
 			if err != nil {
 				t.Fatal(err)
@@ -95,7 +96,7 @@ func TestDeriveRefuses(t *testing.T) {
 	if _, err := Derive(goldenSecret(), 0); err == nil {
 		t.Error("purpose 0 was accepted")
 	}
-	if _, err := Derive(goldenSecret(), ThrottleID+1); err == nil {
+	if _, err := Derive(goldenSecret(), PushOutbox+1); err == nil {
 		t.Error("an unknown purpose was accepted")
 	}
 }
@@ -123,5 +124,31 @@ func TestRandomMACKey(t *testing.T) {
 	a, b := RandomMACKey(), RandomMACKey()
 	if bytes.Equal(a.Sum([]byte("x")), b.Sum([]byte("x"))) {
 		t.Error("two random keys hash alike")
+	}
+}
+
+// TestDeriveKeyring: the push outbox's keyring opens what it sealed, a
+// keyring of another secret does not, and a non-HKDF purpose keys none.
+func TestDeriveKeyring(t *testing.T) {
+	k, err := DeriveKeyring(goldenSecret(), PushOutbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := AD{User: 7, Field: "outbox"}
+	sealed := k.Seal(ad, []byte("retry"))
+	if got, err := k.Open(ad, sealed); err != nil || string(got) != "retry" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	other := goldenSecret()
+	other[0] ^= 1
+	k2, err := DeriveKeyring(other, PushOutbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k2.Open(ad, sealed); err == nil {
+		t.Fatal("another secret's keyring opened the record")
+	}
+	if _, err := DeriveKeyring(goldenSecret(), AccountTokens); err == nil {
+		t.Fatal("a keyring of the HMAC purpose")
 	}
 }

@@ -1,0 +1,488 @@
+package dav
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/push"
+	"github.com/coffer-dav/coffer/storage"
+)
+
+// The Notifier delivers WebDAV-Push messages (draft-bitfire-webdav-push-00
+// section 6) for the changes that storage reports after each committed
+// write. It lives in dav because a push message is DAV: it names the
+// topic and the sync-token as PROPFIND renders them. Its hook never blocks
+// the write: the change joins a bounded table of pending targets (a full
+// table drops it and counts it), and a few workers, once the coalescing
+// window of a target has passed, list its subscriptions through the
+// space the write went through (its keys still open) and send one message
+// to each. A send the push service asks to retry goes into the outbox,
+// sealed under a server-held key, since whoever retries it holds no user key.
+
+// PushSender sends one push message; *push.Sender plays it.
+type PushSender interface {
+	// Send encrypts m to sub and sends it, and says what became of it.
+	Send(ctx context.Context, sub push.Subscription, m push.Message) push.Result
+}
+
+// NotifyOptions configure a Notifier.
+type NotifyOptions struct {
+	Sender PushSender         // required
+	Expiry storage.PushExpiry // drops subscriptions whose push service answered 404 or 410; required
+	Outbox storage.Outbox     // holds the retries; required
+	// RetryKey seals the retries in the outbox (encryption.DeriveKeyring of
+	// the server secret for encryption.PushOutbox); required.
+	RetryKey *encryption.Keyring
+	// Window is how long changes of one resource are gathered into one
+	// message; default 250 ms.
+	Window time.Duration
+	// Workers is how many sends run at once; default 4.
+	Workers int
+	// MaxPending bounds the resources with changes waiting for their
+	// window to end; a change beyond it is dropped and counted. Default 4096.
+	MaxPending int
+	// TTL is how long a push service keeps an undelivered message; default 24h.
+	TTL time.Duration
+	// MaxAttempts bounds the sends of one message, the first included;
+	// default 5.
+	MaxAttempts int
+	// RetryPoll is how often the outbox is asked for due retries; default 5 s.
+	RetryPoll time.Duration
+	// Backoff is the first retry's delay when the push service names none;
+	// each later one doubles it, up to an hour. Default 30 s.
+	Backoff time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// NotifyStats counts what a Notifier did since it started.
+type NotifyStats struct {
+	Sent        uint64 // messages a push service took
+	Failed      uint64 // sends that failed: retried later, or given up
+	Dropped     uint64 // subscriptions dropped because their push service said they are gone
+	QueueDrops  uint64 // changes not pushed because the pending table or the send queue was full
+	RetriesDone uint64 // retries from the outbox that a push service took
+}
+
+// Notifier turns committed changes into push messages.
+type Notifier struct {
+	o                                              NotifyOptions
+	mu                                             sync.Mutex
+	pending                                        map[pendingKey]*pendingPush
+	due                                            chan *pendingPush // targets whose window ended
+	sends                                          chan outgoing     // messages to send
+	sent, failed, dropped, queueDrops, retriesDone atomic.Uint64
+}
+
+// pendingKey names a resource of an account that has changes waiting.
+type pendingKey struct {
+	account int64
+	target  storage.PushTarget
+}
+
+// pendingPush is a resource's changes within one window.
+type pendingPush struct {
+	key     pendingKey
+	space   storage.Space // the space of the latest write: its keys are open
+	changes []pushChange
+}
+
+// pushChange is one write's change of a resource, and the registrations
+// its request asked not to notify.
+type pushChange struct {
+	content, property bool
+	revision          int64
+	dont              dontNotify
+}
+
+// dontNotify is a request's Push-Dont-Notify: registration ids, or all.
+type dontNotify struct {
+	ids []string
+	all bool
+}
+
+// outgoing is one message to one subscription.
+type outgoing struct {
+	account int64
+	id      string // the subscription's id
+	sub     push.Subscription
+	msg     push.Message
+}
+
+// retryPayload is what a retry job holds, sealed under the retry key.
+type retryPayload struct {
+	ID       string        `json:"id"`
+	Endpoint string        `json:"endpoint"`
+	P256dh   []byte        `json:"p256dh"`
+	Auth     []byte        `json:"auth"`
+	Payload  []byte        `json:"payload"`
+	TTL      time.Duration `json:"ttl"`
+	Urgency  push.Urgency  `json:"urgency"`
+	Topic    string        `json:"topic"`
+}
+
+// dontNotifyKey is the context key of a request's Push-Dont-Notify.
+type dontNotifyKey struct{}
+
+// Defaults of NotifyOptions.
+const (
+	defaultPushWindow  = 250 * time.Millisecond
+	defaultPushWorkers = 4
+	defaultMaxPending  = 4096
+	defaultPushTTL     = 24 * time.Hour
+	defaultPushTries   = 5
+	defaultRetryPoll   = 5 * time.Second
+	defaultBackoff     = 30 * time.Second
+	maxBackoff         = time.Hour
+	retryLease         = 2 * time.Minute
+	retryField         = "outbox/push" // the associated data's field of a sealed retry
+)
+
+// withDontNotify returns ctx carrying the registrations a request's
+// Push-Dont-Notify header names, for the change hook to read.
+func withDontNotify(ctx context.Context, ids []string, all bool) context.Context {
+	if len(ids) == 0 && !all {
+		return ctx
+	}
+	return context.WithValue(ctx, dontNotifyKey{}, dontNotify{ids: ids, all: all})
+}
+
+// skips reports whether d names the registration id.
+func (d dontNotify) skips(id string) bool {
+	if d.all {
+		return true
+	}
+	for _, x := range d.ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// NewNotifier returns a Notifier; Run starts its workers.
+func NewNotifier(o NotifyOptions) (*Notifier, error) {
+	if o.Sender == nil || o.Expiry == nil || o.Outbox == nil || o.RetryKey == nil {
+		return nil, errors.New("dav: a Notifier needs a sender, the push expiry, the outbox and the retry key")
+	}
+	if o.Window <= 0 {
+		o.Window = defaultPushWindow
+	}
+	if o.Workers <= 0 {
+		o.Workers = defaultPushWorkers
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = defaultMaxPending
+	}
+	if o.TTL <= 0 {
+		o.TTL = defaultPushTTL
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = defaultPushTries
+	}
+	if o.RetryPoll <= 0 {
+		o.RetryPoll = defaultRetryPoll
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = defaultBackoff
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Notifier{
+		o:       o,
+		pending: map[pendingKey]*pendingPush{},
+		due:     make(chan *pendingPush, o.MaxPending),
+		sends:   make(chan outgoing, o.MaxPending),
+	}, nil
+}
+
+// Stats returns the counts so far.
+func (n *Notifier) Stats() NotifyStats {
+	return NotifyStats{Sent: n.sent.Load(), Failed: n.failed.Load(), Dropped: n.dropped.Load(),
+		QueueDrops: n.queueDrops.Load(), RetriesDone: n.retriesDone.Load()}
+}
+
+// Hook returns the storage change hook that feeds the Notifier.
+func (n *Notifier) Hook() storage.ChangeHook { return n.noteChanges }
+
+// noteChanges files a write's changes under the resources whose
+// subscriptions hear of them. It takes a lock for a moment and never waits.
+func (n *Notifier) noteChanges(ctx context.Context, space storage.Space, changes []storage.Changed) {
+	dont, _ := ctx.Value(dontNotifyKey{}).(dontNotify)
+	for _, c := range changes {
+		var pc pushChange
+		var t storage.PushTarget
+		switch {
+		case c.Collection != 0:
+			// A collection: its content (a member added, changed, removed)
+			// and its own properties.
+			t = storage.PushTarget{Collection: c.Collection}
+			pc = pushChange{content: c.Kind&storage.ContentChanged != 0, property: c.Kind&storage.PropsChanged != 0, revision: c.Revision}
+		case c.Scope == storage.ScopePrincipal:
+			t = storage.PushTarget{Scope: c.Scope}
+			pc = pushChange{property: c.Kind&storage.PropsChanged != 0}
+		default:
+			// A home: a collection added, removed or renamed (depth 1).
+			t = storage.PushTarget{Scope: c.Scope}
+			pc = pushChange{content: c.Kind&storage.ContentChanged != 0}
+		}
+		if c.Kind&storage.Removed != 0 || (!pc.content && !pc.property) {
+			continue // a removed collection's subscriptions went with it
+		}
+		pc.dont = dont
+		n.add(pendingKey{account: c.Account, target: t}, space, pc)
+	}
+}
+
+// add joins a change to its resource's window, opening one when none is.
+func (n *Notifier) add(k pendingKey, space storage.Space, c pushChange) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p := n.pending[k]; p != nil {
+		p.space = space
+		p.changes = append(p.changes, c)
+		return
+	}
+	if len(n.pending) >= n.o.MaxPending {
+		n.queueDrops.Add(1)
+		return
+	}
+	p := &pendingPush{key: k, space: space, changes: []pushChange{c}}
+	n.pending[k] = p
+	time.AfterFunc(n.o.Window, func() {
+		n.mu.Lock()
+		delete(n.pending, k)
+		n.mu.Unlock()
+		n.due <- p // never blocks: due holds MaxPending, and at most that many are pending
+	})
+}
+
+// Run runs the workers until ctx ends: they resolve the resources whose
+// window ended into messages, send them, and send the outbox's retries.
+func (n *Notifier) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range n.o.Workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case p := <-n.due:
+					n.resolve(ctx, p)
+				case m := <-n.sends:
+					n.send(ctx, m)
+				}
+			}
+		})
+	}
+	wg.Go(func() { n.runRetries(ctx) })
+	wg.Wait()
+}
+
+// resolve lists the subscriptions of a resource whose window ended and
+// queues one message to each that a change of the window concerns.
+func (n *Notifier) resolve(ctx context.Context, p *pendingPush) {
+	subs, err := p.space.Subscriptions(ctx, p.key.target)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) { // a collection deleted since
+			n.o.Logger.Warn("push: listing subscriptions failed", "account", p.key.account, "err", err)
+		}
+		return
+	}
+	if len(subs) == 0 {
+		return
+	}
+	topic, err := p.space.Topic(ctx, p.key.target)
+	if err != nil {
+		n.o.Logger.Warn("push: topic failed", "account", p.key.account, "err", err)
+		return
+	}
+	now := n.o.Now()
+	for i := range subs {
+		s := &subs[i]
+		if !s.Expires.After(now) {
+			continue // expired; the sweeper drops it
+		}
+		var content, property bool
+		var rev int64
+		for _, c := range p.changes {
+			if c.dont.skips(s.ID) {
+				continue
+			}
+			if c.content && s.Trigger.Content {
+				content, rev = true, max(rev, c.revision)
+			}
+			property = property || c.property && s.Trigger.Property
+		}
+		if !content && !property {
+			continue
+		}
+		m := push.Message{Payload: pushMessage(topic, content, p.key.target.Collection != 0, rev, property),
+			TTL: n.o.TTL, Urgency: push.UrgencyNormal, Topic: push.CollapseKey(topic)}
+		if !content {
+			m.Urgency = push.UrgencyLow
+		}
+		o := outgoing{account: p.key.account, id: s.ID, msg: m,
+			sub: push.Subscription{Endpoint: s.PushResource, P256dh: s.PublicKey, Auth: s.AuthSecret}}
+		select {
+		case n.sends <- o:
+		default:
+			n.queueDrops.Add(1)
+		}
+	}
+}
+
+// pushMessage renders a push-message (draft section 6): the topic, and a
+// content-update (with the collection's new sync-token, as PROPFIND gives
+// it; a home has none) or a property-update.
+func pushMessage(topic string, content, collection bool, rev int64, property bool) []byte {
+	b := []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<P:push-message xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><P:topic>`)
+	b = appendEscaped(b, topic)
+	b = append(b, "</P:topic>"...)
+	if content {
+		if collection {
+			b = append(b, "<P:content-update><D:sync-token>"...)
+			b = appendEscaped(b, syncToken(rev))
+			b = append(b, "</D:sync-token></P:content-update>"...)
+		} else {
+			b = append(b, "<P:content-update/>"...)
+		}
+	}
+	if property {
+		b = append(b, "<P:property-update/>"...)
+	}
+	return append(b, "</P:push-message>"...)
+}
+
+// send sends one message; a retry goes into the outbox.
+func (n *Notifier) send(ctx context.Context, m outgoing) {
+	r := n.o.Sender.Send(ctx, m.sub, m.msg)
+	if n.settle(ctx, m.account, m.id, r) || n.o.MaxAttempts < 2 {
+		return
+	}
+	payload, err := json.Marshal(retryPayload{ID: m.id, Endpoint: m.sub.Endpoint, P256dh: m.sub.P256dh, Auth: m.sub.Auth,
+		Payload: m.msg.Payload, TTL: m.msg.TTL, Urgency: m.msg.Urgency, Topic: m.msg.Topic})
+	if err != nil {
+		return
+	}
+	sealed := n.o.RetryKey.Seal(retryAD(m.account), payload)
+	if _, err := n.o.Outbox.Enqueue(ctx, storage.NewJob{Account: m.account, Kind: storage.JobPush, Payload: sealed,
+		NextTry: n.o.Now().Add(n.backoff(1, r.RetryAfter))}); err != nil {
+		n.o.Logger.Warn("push: queueing a retry failed", "account", m.account, "err", err)
+	}
+}
+
+// settle counts a send's result and acts on it; it returns false when
+// the message is to be tried again.
+func (n *Notifier) settle(ctx context.Context, account int64, id string, r push.Result) bool {
+	switch r.Outcome {
+	case push.Delivered:
+		n.sent.Add(1)
+		return true
+	case push.Drop:
+		if err := n.o.Expiry.DropSubscription(ctx, account, id); err != nil {
+			n.o.Logger.Warn("push: dropping a gone subscription failed", "account", account, "err", err)
+		}
+		n.dropped.Add(1)
+		return true
+	case push.Retry:
+		n.failed.Add(1)
+		return false
+	}
+	n.failed.Add(1) // refused: never sendable
+	n.o.Logger.Info("push: a message was refused", "account", account, "status", r.Status, "err", r.Err)
+	return true
+}
+
+// backoff is the wait before the attempt after the attempts-th: what the
+// push service asked for, else exponential from Backoff, at most an hour.
+func (n *Notifier) backoff(attempts int, asked time.Duration) time.Duration {
+	if asked > 0 {
+		return min(asked, maxBackoff)
+	}
+	d := n.o.Backoff
+	for i := 1; i < attempts && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// retryAD binds a sealed retry to its account.
+func retryAD(account int64) encryption.AD {
+	return encryption.AD{User: account, Field: retryField}
+}
+
+// runRetries claims the due push retries of the outbox until ctx ends.
+func (n *Notifier) runRetries(ctx context.Context) {
+	t := time.NewTicker(n.o.RetryPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.RetryDue(ctx)
+	}
+}
+
+// RetryDue sends the push retries that are due now, and returns how many
+// it claimed.
+func (n *Notifier) RetryDue(ctx context.Context) int {
+	now := n.o.Now()
+	jobs, err := n.o.Outbox.ClaimJobs(ctx, storage.ClaimOptions{Kind: storage.JobPush, Now: now, Until: now.Add(retryLease), Limit: 50})
+	if err != nil {
+		if ctx.Err() == nil {
+			n.o.Logger.Warn("push: claiming retries failed", "err", err)
+		}
+		return 0
+	}
+	for i := range jobs {
+		n.retry(ctx, &jobs[i])
+	}
+	return len(jobs)
+}
+
+// retry sends one claimed retry and records its outcome. The first send
+// was not a claim, so the job's attempts are one behind the sends.
+func (n *Notifier) retry(ctx context.Context, j *storage.Job) {
+	done := storage.JobOutcome{Done: true}
+	plain, err := n.o.RetryKey.Open(retryAD(j.Account), j.Payload)
+	var p retryPayload
+	if err == nil {
+		err = json.Unmarshal(plain, &p)
+	}
+	if err != nil {
+		n.o.Logger.Warn("push: a retry does not open; dropped", "account", j.Account, "job", j.ID)
+		n.finish(ctx, j, done)
+		return
+	}
+	r := n.o.Sender.Send(ctx, push.Subscription{Endpoint: p.Endpoint, P256dh: p.P256dh, Auth: p.Auth},
+		push.Message{Payload: p.Payload, TTL: p.TTL, Urgency: p.Urgency, Topic: p.Topic})
+	if n.settle(ctx, j.Account, p.ID, r) {
+		if r.Outcome == push.Delivered {
+			n.retriesDone.Add(1)
+		}
+		n.finish(ctx, j, done)
+		return
+	}
+	n.finish(ctx, j, storage.JobOutcome{RetryAt: n.o.Now().Add(n.backoff(j.Attempts+1, r.RetryAfter)), MaxAttempts: n.o.MaxAttempts - 1})
+}
+
+// finish records a retry's outcome.
+func (n *Notifier) finish(ctx context.Context, j *storage.Job, o storage.JobOutcome) {
+	if err := n.o.Outbox.FinishJob(ctx, j, o); err != nil {
+		n.o.Logger.Warn("push: recording a retry failed", "job", strconv.FormatInt(j.ID, 10), "err", err)
+	}
+}
