@@ -97,7 +97,7 @@ var exportTables = []ExportTable{
 		col("at", ColumnInt), nullCol("once_key", ColumnText), col("mail", ColumnText)}},
 	{Name: "outbox", IDColumn: "id", sequence: true, order: "id", Columns: []ExportColumn{
 		col("id", ColumnInt), col("account_id", ColumnInt), col("kind", ColumnText), nullCol("event_id", ColumnInt),
-		col("payload_sealed", ColumnBytes), col("attempts", ColumnInt), col("next_try", ColumnInt),
+		nullCol("collapse_key", ColumnBytes), col("payload_sealed", ColumnBytes), col("attempts", ColumnInt), col("next_try", ColumnInt),
 		col("claimed_until", ColumnInt), col("created_at", ColumnInt)}},
 	{Name: "payments", order: "transaction_id", Columns: []ExportColumn{
 		col("transaction_id", ColumnText), col("account_id", ColumnInt), col("plan", ColumnText),

@@ -17,6 +17,14 @@ import (
 // done (the job goes), retried at a later time, or given up after its
 // attempts.
 //
+// A producer may give jobs a collapse key: while a job with the key waits
+// unclaimed, another of its account and kind with the key is the same
+// job, its payload replaced and due at the earlier of the two times, so
+// that changes within a short window go out as one message with the
+// latest payload. A job claimed already is left to its sender; should it
+// come back for a retry while a newer one waits, the newer one stands
+// for it.
+//
 // Storage never opens a payload. A producer whose payload holds user data
 // seals it before Enqueue; a job is run by a worker that may hold no
 // user key (a push retried after its request ended), so that is the
@@ -35,6 +43,9 @@ type NewJob struct {
 	Kind    string
 	Payload []byte    // opaque; sealed by the producer where it holds user data
 	NextTry time.Time // when it is first due; zero: at once
+	// Collapse is the job's collapse key, opaque and readable (a keyed
+	// MAC, where it names user data); nil for none.
+	Collapse []byte
 }
 
 // Job is a claimed job.
@@ -140,23 +151,31 @@ func (db *DB) Enqueue(ctx context.Context, j NewJob) (int64, error) {
 	return id, err
 }
 
-// enqueue writes a job in tx, for event (0 for none).
+// enqueue writes a job in tx, for event (0 for none), or collapses it
+// into the one with its key that waits.
 func enqueue(ctx context.Context, tx *sql.Tx, j NewJob, event int64) (int64, error) {
-	var ev any
+	var ev, collapse any
 	if event != 0 {
 		ev = event
+	}
+	if len(j.Collapse) > 0 {
+		collapse = j.Collapse
 	}
 	payload := j.Payload
 	if payload == nil {
 		payload = []byte{}
 	}
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO outbox (account_id, kind, event_id, payload_sealed, next_try, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		j.Account, j.Kind, ev, payload, unixOrZero(j.NextTry), time.Now().Unix())
+	var id int64
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO outbox (account_id, kind, event_id, collapse_key, payload_sealed, next_try, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (account_id, kind, collapse_key) WHERE collapse_key IS NOT NULL AND claimed_until = 0
+		 DO UPDATE SET payload_sealed = excluded.payload_sealed, next_try = min(next_try, excluded.next_try)
+		 RETURNING id`,
+		j.Account, j.Kind, ev, collapse, payload, unixOrZero(j.NextTry), time.Now().Unix()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("storage: enqueue: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // ClaimJobs claims the due jobs that o selects, oldest first, until
@@ -198,7 +217,17 @@ func (db *DB) FinishJob(ctx context.Context, j *Job, o JobOutcome) error {
 	end, mail := o.Ends(j.Attempts)
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if !end {
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_try = ?, claimed_until = 0 WHERE id = ? AND attempts = ?`,
+			// A newer job of its collapse key that waits stands for it.
+			res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND attempts = ? AND collapse_key IS NOT NULL AND EXISTS (
+				SELECT 1 FROM outbox w WHERE w.account_id = outbox.account_id AND w.kind = outbox.kind AND w.collapse_key = outbox.collapse_key AND w.claimed_until = 0)`,
+				j.ID, j.Attempts)
+			if err != nil {
+				return fmt.Errorf("storage: finish job: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				return nil
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE outbox SET next_try = ?, claimed_until = 0 WHERE id = ? AND attempts = ?`,
 				unixOrZero(o.RetryAt), j.ID, j.Attempts)
 			return err
 		}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -129,9 +128,6 @@ type PushRowWriter interface {
 	DeleteSubscription(ctx context.Context, account int64, id string) error
 }
 
-// errSubscriptionDamaged is why a subscription row does not open.
-var errSubscriptionDamaged = errors.New("its push resource does not match its lookup key")
-
 // valid tells whether t names exactly one thing.
 func (t PushTarget) valid() bool {
 	if t.Collection != 0 {
@@ -189,7 +185,7 @@ func (s *sealedSpace) AddSubscription(ctx context.Context, t PushTarget, n NewSu
 			return &LimitError{Limit: LimitSubscriptions, Max: int64(n.Max)}
 		}
 		return w.PutSubscription(ctx, &SubscriptionRow{Account: s.user, ID: out.ID, Target: t, ResourceMAC: mac,
-			Sealed: s.seal.sealSubscription(ref.uid, out), Expires: out.Expires.Unix(), Created: out.Created.Unix()})
+			Sealed: s.seal.sealSubscription(ref.uid, mac, out), Expires: out.Expires.Unix(), Created: out.Created.Unix()})
 	})
 	if err != nil {
 		return nil, false, err

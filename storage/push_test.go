@@ -106,3 +106,34 @@ func TestSubscriptionsSealed(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscriptionForm: what a subscription seals reads back as it was,
+// and any shorter, longer or altered form is refused, without a panic.
+func TestSubscriptionForm(t *testing.T) {
+	for _, s := range []Subscription{
+		{PushResource: "https://push.example/a", PublicKey: bytes.Repeat([]byte{4}, 65), AuthSecret: bytes.Repeat([]byte{1}, 16),
+			Trigger: PushTrigger{Content: true, ContentDepth: DepthInfinity, Property: true, PropertyDepth: 0}},
+		{PushResource: string(bytes.Repeat([]byte("x"), 300)), PublicKey: []byte{1}, AuthSecret: []byte{2}, Trigger: PushTrigger{Property: true, PropertyDepth: 1}},
+		{PushResource: "p", PublicKey: []byte{0}, AuthSecret: []byte{0}},
+	} {
+		b := encodeSubscription(&s)
+		var got Subscription
+		if err := decodeSubscription(b, &got); err != nil || got.PushResource != s.PushResource || !bytes.Equal(got.PublicKey, s.PublicKey) ||
+			!bytes.Equal(got.AuthSecret, s.AuthSecret) || got.Trigger != s.Trigger {
+			t.Fatalf("%+v read back as %+v, %v", s, got, err)
+		}
+		for i := range b {
+			if err := decodeSubscription(b[:i], &got); err == nil {
+				t.Errorf("the first %d of %d bytes read", i, len(b))
+			}
+		}
+		if err := decodeSubscription(append(b, 0), &got); err == nil {
+			t.Error("a byte more read")
+		}
+		for _, bad := range [][]byte{append([]byte{2}, b[1:]...), {1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+			if err := decodeSubscription(bad, &got); err == nil {
+				t.Errorf("%x read", bad)
+			}
+		}
+	}
+}

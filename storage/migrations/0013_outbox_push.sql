@@ -6,9 +6,10 @@
 -- AUTOINCREMENT: an id is never given again, so that a sender whose claim
 -- was taken over cannot finish a later job of the same id. payload_sealed
 -- is opaque to storage: its producer seals it where it holds user data
--- (a mail's is empty; its event_id names the event). A mail's event keeps
--- only its final state (sent, failed); while the job waits it reads as
--- queued or sending.
+-- (a mail's is empty; its event_id names the event). Of the jobs with
+-- one collapse_key, one at most waits unclaimed: another collapses into
+-- it (outbox_collapse). A mail's event keeps only its final state (sent,
+-- failed); while the job waits it reads as queued or sending.
 --
 -- Every statement can run again: tests that turn a database back to an
 -- older version run this once more, after putting the mail columns back.
@@ -17,6 +18,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     kind           TEXT    NOT NULL,                                        -- mail, push
     event_id       INTEGER REFERENCES account_events(id) ON DELETE CASCADE, -- the event a mail tells of
+    collapse_key   BLOB,                                                    -- jobs of one key wait as one
     payload_sealed BLOB    NOT NULL,
     attempts       INTEGER NOT NULL DEFAULT 0,
     next_try       INTEGER NOT NULL,
@@ -26,6 +28,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (kind, next_try);
 CREATE INDEX IF NOT EXISTS outbox_account ON outbox (account_id);
 CREATE UNIQUE INDEX IF NOT EXISTS outbox_event ON outbox (event_id) WHERE event_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_collapse ON outbox (account_id, kind, collapse_key) WHERE collapse_key IS NOT NULL AND claimed_until = 0;
 
 -- The mails that waited move in, with the tries they had; one a sender
 -- had claimed is due again at once (no sender of this file runs while it

@@ -24,11 +24,15 @@ func (db *DB) Enqueue(ctx context.Context, j storage.NewJob) (int64, error) {
 	return id, err
 }
 
-// enqueue writes a job in tx, for event (0 for none).
+// enqueue writes a job in tx, for event (0 for none), or collapses it
+// into the one with its key that waits.
 func enqueue(ctx context.Context, tx pgx.Tx, j storage.NewJob, event int64) (int64, error) {
-	var ev any
+	var ev, collapse any
 	if event != 0 {
 		ev = event
+	}
+	if len(j.Collapse) > 0 {
+		collapse = j.Collapse
 	}
 	payload := j.Payload
 	if payload == nil {
@@ -40,8 +44,11 @@ func enqueue(ctx context.Context, tx pgx.Tx, j storage.NewJob, event int64) (int
 	}
 	var id int64
 	err := tx.QueryRow(ctx,
-		`INSERT INTO outbox (account_id, kind, event_id, payload_sealed, next_try, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		j.Account, j.Kind, ev, payload, next, time.Now().Unix()).Scan(&id)
+		`INSERT INTO outbox (account_id, kind, event_id, collapse_key, payload_sealed, next_try, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		 ON CONFLICT (account_id, kind, collapse_key) WHERE collapse_key IS NOT NULL AND claimed_until = 0
+		 DO UPDATE SET payload_sealed = excluded.payload_sealed, next_try = least(outbox.next_try, excluded.next_try)
+		 RETURNING id`,
+		j.Account, j.Kind, ev, collapse, payload, next, time.Now().Unix()).Scan(&id)
 	if err != nil {
 		return 0, dbErr("enqueue", err)
 	}
@@ -90,6 +97,16 @@ func (db *DB) FinishJob(ctx context.Context, j *storage.Job, o storage.JobOutcom
 	end, mail := o.Ends(j.Attempts)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if !end {
+			// A newer job of its collapse key that waits stands for it.
+			tag, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = $1 AND attempts = $2 AND collapse_key IS NOT NULL AND EXISTS (
+				SELECT 1 FROM outbox w WHERE w.account_id = outbox.account_id AND w.kind = outbox.kind AND w.collapse_key = outbox.collapse_key AND w.claimed_until = 0)`,
+				j.ID, j.Attempts)
+			if err != nil {
+				return dbErr("finish job", err)
+			}
+			if tag.RowsAffected() > 0 {
+				return nil
+			}
 			var next int64
 			if !o.RetryAt.IsZero() {
 				next = o.RetryAt.Unix()

@@ -345,3 +345,99 @@ func testRacingClaims(t *testing.T, a, b Engine) {
 		t.Fatalf("after a finish on the other instance: %d jobs, first %+v", len(again), again[0])
 	}
 }
+
+// testOutboxCollapse: a job given with the collapse key of one that waits
+// unclaimed is that job, its payload replaced and due at the earlier
+// time; one claimed already is left to its sender, and should it come
+// back for a retry while a newer one waits, the newer one stands for it.
+// Keys apart, accounts apart, kinds apart and jobs without a key never
+// collapse.
+func testOutboxCollapse(t *testing.T, e Engine) {
+	ctx := context.Background()
+	a := mustAccount(t, e, "alice", "")
+	b := mustAccount(t, e, "bob", "")
+	enqueue := func(acct int64, kind, key, payload string, next time.Time) int64 {
+		t.Helper()
+		var collapse []byte
+		if key != "" {
+			collapse = []byte(key)
+		}
+		id, err := e.Enqueue(ctx, storage.NewJob{Account: acct, Kind: kind, Payload: []byte(payload), NextTry: next, Collapse: collapse})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	claim := func(kind string, now time.Time) string {
+		t.Helper()
+		jobs, err := e.ClaimJobs(ctx, storage.ClaimOptions{Kind: kind, Now: now, Until: now.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := ""
+		for _, j := range jobs {
+			out += fmt.Sprintf("[%d %s %d]", j.ID, j.Payload, j.Attempts)
+		}
+		return out
+	}
+	first := enqueue(a.ID, storage.JobPush, "k", "1", t0.Add(10*time.Second))
+	for _, c := range []struct {
+		payload string
+		next    time.Time
+	}{{"2", t0.Add(20 * time.Second)}, {"3", t0.Add(5 * time.Second)}} {
+		if id := enqueue(a.ID, storage.JobPush, "k", c.payload, c.next); id != first {
+			t.Fatalf("job %s of key k has id %d, want %d", c.payload, id, first)
+		}
+	}
+	apart := map[int64]string{first: "the first"}
+	for _, c := range []struct {
+		name      string
+		acct      int64
+		kind, key string
+	}{
+		{"another key", a.ID, storage.JobPush, "k2"},
+		{"another account", b.ID, storage.JobPush, "k"},
+		{"another kind", a.ID, "other", "k"},
+		{"no key", a.ID, storage.JobPush, ""},
+		{"no key again", a.ID, storage.JobPush, ""},
+	} {
+		id := enqueue(c.acct, c.kind, c.key, c.name, t0.Add(time.Hour))
+		if prev, ok := apart[id]; ok {
+			t.Fatalf("%s collapsed into %s", c.name, prev)
+		}
+		apart[id] = c.name
+	}
+	// Due at the earliest time given, with the latest payload.
+	if got := claim(storage.JobPush, t0.Add(4*time.Second)); got != "" {
+		t.Fatalf("due at t0+4s: %s", got)
+	}
+	if got, want := claim(storage.JobPush, t0.Add(5*time.Second)), fmt.Sprintf("[%d 3 1]", first); got != want {
+		t.Fatalf("due at t0+5s: %s, want %s", got, want)
+	}
+	// Claimed, it is left to its sender: a new job of its key waits apart,
+	// and collapses with the next.
+	second := enqueue(a.ID, storage.JobPush, "k", "4", t0.Add(30*time.Second))
+	if second == first {
+		t.Fatal("a job collapsed into a claimed one")
+	}
+	if id := enqueue(a.ID, storage.JobPush, "k", "5", t0.Add(40*time.Second)); id != second {
+		t.Fatalf("the next job of key k has id %d, want %d", id, second)
+	}
+	// The claimed one comes back for a retry: the waiting one stands for it.
+	if err := e.FinishJob(ctx, &storage.Job{ID: first, Attempts: 1}, storage.JobOutcome{RetryAt: t0.Add(6 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := claim(storage.JobPush, t0.Add(30*time.Second)), fmt.Sprintf("[%d 5 1]", second); got != want {
+		t.Fatalf("due at t0+30s: %s, want %s", got, want)
+	}
+	// A retry with nothing newer waiting keeps its job, which collapses again.
+	if err := e.FinishJob(ctx, &storage.Job{ID: second, Attempts: 1}, storage.JobOutcome{RetryAt: t0.Add(50 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if id := enqueue(a.ID, storage.JobPush, "k", "6", t0.Add(time.Hour)); id != second {
+		t.Fatalf("after a retry the job of key k has id %d, want %d", id, second)
+	}
+	if got, want := claim(storage.JobPush, t0.Add(50*time.Second)), fmt.Sprintf("[%d 6 2]", second); got != want {
+		t.Fatalf("due at t0+50s: %s, want %s", got, want)
+	}
+}

@@ -60,6 +60,7 @@ var roleCases = []roleCase{
 	{"outbox/claims, retries and lease", testOutboxClaims},
 	{"outbox/a finish of a lost claim", testOutboxLostClaim},
 	{"outbox/goes with its account", testOutboxDelete},
+	{"outbox/collapse keys", testOutboxCollapse},
 	{"settings", testSettings},
 }
 

@@ -5,12 +5,14 @@
 -- claimed_until (0: not claimed), counting the claim in attempts, which
 -- is also what its outcome names the claim by. payload_sealed is opaque:
 -- its producer seals it where it holds user data (a mail's is empty, and
--- event_id names its event). A mail's event keeps only its final state.
+-- event_id names its event). Of the jobs with one collapse_key, one at
+-- most waits unclaimed. A mail's event keeps only its final state.
 CREATE TABLE outbox (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     account_id     bigint  NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     kind           text COLLATE "C" NOT NULL,                         -- mail, push
     event_id       bigint REFERENCES account_events (id) ON DELETE CASCADE, -- the event a mail tells of
+    collapse_key   bytea,                                                   -- jobs of one key wait as one
     payload_sealed bytea   NOT NULL,
     attempts       integer NOT NULL DEFAULT 0,
     next_try       bigint  NOT NULL,
@@ -20,6 +22,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (kind, next_try);
 CREATE INDEX outbox_account ON outbox (account_id);
 CREATE UNIQUE INDEX outbox_event ON outbox (event_id) WHERE event_id IS NOT NULL;
+CREATE UNIQUE INDEX outbox_collapse ON outbox (account_id, kind, collapse_key) WHERE collapse_key IS NOT NULL AND claimed_until = 0;
 
 -- The mails that waited move in, with the tries they had; one a sender
 -- had claimed is due again at once (the migration holds the table).
