@@ -377,8 +377,11 @@ func (n *Notifier) send(ctx context.Context, m outgoing) {
 		return
 	}
 	sealed := n.o.RetryKey.Seal(retryAD(m.account), payload)
+	// One waiting retry per subscription: a later message replaces the
+	// earlier one's (the latest sync-token is what the device needs). The
+	// subscription's random id is readable in its own row already.
 	if _, err := n.o.Outbox.Enqueue(ctx, storage.NewJob{Account: m.account, Kind: storage.JobPush, Payload: sealed,
-		NextTry: n.o.Now().Add(n.backoff(1, r.RetryAfter))}); err != nil {
+		NextTry: n.o.Now().Add(n.backoff(1, r.RetryAfter)), Collapse: []byte(m.id)}); err != nil {
 		n.o.Logger.Warn("push: queueing a retry failed", "account", m.account, "err", err)
 	}
 }

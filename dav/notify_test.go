@@ -329,3 +329,29 @@ func TestPushMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestNotifyRetryCollapses: two failed messages to one subscription wait
+// in the outbox as one retry, holding the later one.
+func TestNotifyRetryCollapses(t *testing.T) {
+	r := newNotifyRig(t)
+	const cal = "/dav/calendars/alice/calendar/"
+	a, _ := r.register(t, cal)
+	r.svc.SetAnswer(a.Endpoint, pushtest.Failing)
+	for i := range 2 {
+		r.do(t, "alice", "PUT", cal+"e"+string(rune('0'+i))+".ics", benchEvent(i, "Push"))
+		deadline := time.Now().Add(time.Second)
+		for r.svc.Attempts(a.Endpoint) < i+1 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	tok := r.prop(t, cal, nsDAV, "sync-token")
+	r.svc.SetAnswer(a.Endpoint, pushtest.Take)
+	r.now = time.Now().Add(time.Hour)
+	if n := r.n.RetryDue(context.Background()); n != 1 {
+		t.Fatalf("%d retries waiting, want 1", n)
+	}
+	if msgs := r.svc.Messages(a.Endpoint); len(msgs) != 1 || !strings.Contains(string(msgs[0].Payload), tok) {
+		t.Fatalf("retried %+v, want the token %s", msgs, tok)
+	}
+}
