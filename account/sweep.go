@@ -16,6 +16,7 @@ type SweepReport struct {
 	Purged      int `json:"purged"`       // accounts deleted
 	MailsSent   int `json:"mails_sent"`   // e-mails delivered
 	MailsFailed int `json:"mails_failed"` // e-mails that failed this time (retried next sweep)
+	PushExpired int `json:"push_expired"` // push subscriptions dropped at their expiry
 }
 
 // Sweep moves every account on: it records the state changes and reminders
@@ -61,6 +62,15 @@ func (l *Lifecycle) Sweep(ctx context.Context) (SweepReport, error) {
 		}
 	}
 	rep.MailsSent, rep.MailsFailed = l.deliver(ctx, 0)
+	if pe, ok := l.db.(storage.PushExpiry); ok {
+		// Expired push subscriptions go without a user key: their expiry
+		// is readable for this.
+		n, err := pe.DropExpiredSubscriptions(ctx, l.Now())
+		if err != nil {
+			return rep, fmt.Errorf("drop expired push subscriptions: %w", err)
+		}
+		rep.PushExpired = int(n)
+	}
 	return rep, nil
 }
 
@@ -74,7 +84,7 @@ func (l *Lifecycle) Run(ctx context.Context, every time.Duration) {
 				l.o.Logger.Error("sweep", "err", err)
 			}
 		} else if rep != (SweepReport{}) {
-			l.o.Logger.Info("sweep", "events", rep.Events, "purged", rep.Purged, "mails_sent", rep.MailsSent, "mails_failed", rep.MailsFailed)
+			l.o.Logger.Info("sweep", "events", rep.Events, "purged", rep.Purged, "mails_sent", rep.MailsSent, "mails_failed", rep.MailsFailed, "push_expired", rep.PushExpired)
 		}
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coffer-dav/coffer/encryption"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -217,4 +218,43 @@ func TestSweepTakesTheLock(t *testing.T) {
 		t.Fatalf("the sweep kept the lock: %v %v", ok, err)
 	}
 	again()
+}
+
+// TestSweepDropsExpiredPushSubscriptions: the sweep removes a push
+// subscription once its expiry has passed, without the user's key, and
+// leaves one that still runs.
+func TestSweepDropsExpiredPushSubscriptions(t *testing.T) {
+	db, _ := openDB(t)
+	c := newClock()
+	l := newLife(t, db, c, nil)
+	id := mustCreate(t, l, db, "jo", StartDefault)
+	key, err := encryption.NewUserKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := encryption.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := db.Space(id, keys)
+	principal := storage.PushTarget{Scope: storage.ScopePrincipal}
+	for i, lasts := range []time.Duration{dayF(1), dayF(5)} {
+		if _, _, err := sp.AddSubscription(context.Background(), principal, storage.NewSubscription{
+			PushResource: fmt.Sprintf("https://push.example.net/%d", i), PublicKey: []byte{4, 1}, AuthSecret: []byte{1},
+			Trigger: storage.PushTrigger{Property: true}, Expires: c.Now().Add(lasts)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Advance(dayF(2))
+	rep, err := l.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, err := sp.Subscriptions(context.Background(), principal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PushExpired != 1 || len(subs) != 1 || subs[0].PushResource != "https://push.example.net/1" {
+		t.Fatalf("report %+v, left %+v", rep, subs)
+	}
 }
