@@ -192,24 +192,31 @@ func loadSecret(dir string) ([]byte, error) {
 // writeSecret writes b to path so that a crash leaves either no file or the
 // whole one: a synced temporary file, renamed, then the folder synced.
 func writeSecret(dir, path string, b []byte) error {
-	f, err := os.CreateTemp(dir, secretFile+".tmp*")
+	return writePrivate(dir, path, b, "server secret")
+}
+
+// writePrivate writes b to path, mode 0600 (os.CreateTemp's), so that a
+// crash leaves either no file or the whole one: a synced temporary file,
+// renamed, then the folder synced. what names the file in errors.
+func writePrivate(dir, path string, b []byte, what string) error {
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("create server secret: %w", err)
+		return fmt.Errorf("create %s: %w", what, err)
 	}
 	defer os.Remove(f.Name())
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return fmt.Errorf("write server secret: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("write server secret: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write server secret: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write server secret: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	d, err := os.Open(dir)
 	if err != nil {

@@ -359,3 +359,25 @@ func (s timedSpace) Counts(ctx context.Context, collection int64) (storage.Count
 	defer s.since("counts", time.Now())
 	return s.Space.Counts(ctx, collection)
 }
+
+// pushStats registers the Notifier's counts: pushes sent, failed and
+// dropped, and changes not pushed because the queue was full. Nil-safe on
+// both sides: without metrics or without push there is nothing to count.
+func (m *metrics) pushStats(n *dav.Notifier) {
+	if m == nil || n == nil {
+		return
+	}
+	for _, c := range []struct {
+		name, help string
+		get        func(dav.NotifyStats) uint64
+	}{
+		{"coffer_push_sent_total", "WebDAV-Push messages a push service took, retries included.", func(s dav.NotifyStats) uint64 { return s.Sent }},
+		{"coffer_push_failed_total", "WebDAV-Push sends that failed (retried later from the outbox, or given up).", func(s dav.NotifyStats) uint64 { return s.Failed }},
+		{"coffer_push_dropped_total", "Push subscriptions dropped because their push service answered 404 or 410.", func(s dav.NotifyStats) uint64 { return s.Dropped }},
+		{"coffer_push_queue_dropped_total", "Changes or messages not pushed because the push queue was full.", func(s dav.NotifyStats) uint64 { return s.QueueDrops }},
+	} {
+		get := c.get
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(get(n.Stats())) }))
+	}
+}

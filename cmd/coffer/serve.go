@@ -31,6 +31,7 @@ type serveFlags struct {
 	limits                                                   *limitFlags
 	mf                                                       *metricsFlags
 	dash                                                     *dashboardFlags
+	push                                                     *pushFlags
 	logs                                                     logFlags
 }
 
@@ -52,6 +53,7 @@ func newServeFlags(c *config) (*flag.FlagSet, *serveFlags) {
 		limits:       addLimitFlags(fs),
 		mf:           addMetricsFlags(fs),
 		dash:         addDashboardFlags(fs),
+		push:         addPushFlags(fs),
 		logs: logFlags{
 			format: fs.String("log-format", "text", "log lines as text or json"),
 			level:  fs.String("log-level", "info", "the least important log lines kept: debug, info (one line per request), warn or error"),
@@ -68,6 +70,9 @@ func serve(args []string) error {
 	publicURL, trusted, lf, op, limits, mf := sf.publicURL, sf.trusted, sf.lf, sf.op, sf.limits, sf.mf
 	rebuildQuiet := sf.rebuildQuiet
 	if _, err := parse(fs, &c, args); err != nil {
+		return err
+	}
+	if _, err := sf.push.enabled(""); err != nil {
 		return err
 	}
 	if err := limits.check(); err != nil {
@@ -161,7 +166,14 @@ func serve(args []string) error {
 		return err
 	}
 
-	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log, PublicURL: public}
+	ps, err := a.setupPush(ctx, sf.push, c.data, public, clients, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.pushStats(ps.notifier)
+	go ps.run(ctx)
+	davOpts := dav.Options{Auth: m.authenticator(davLogins{a}), Logger: log, PublicURL: public, Push: ps.opts}
 	limits.apply(&davOpts)
 	dashboard, err := sf.dash.dashboard(a, clients, *certFile != "" || strings.HasPrefix(public, "https://"), davOpts.QuotaBytes, log)
 	if err != nil {
