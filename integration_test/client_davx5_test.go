@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coffer-dav/coffer/push"
 )
 
 // DAVx5 4.5.9 (dav4jvm) request bodies, clients.md section 2: default
@@ -116,7 +118,10 @@ END:VCALENDAR
 // collection creation, contact and calendar sync, conflicts and deletions
 // (clients.md section 2) and checks every point of section 1 it relies on.
 func TestClientDAVx5(t *testing.T) {
-	davx5Replay(t, startServer(t, "").target())
+	r := startPushRig(t)
+	target := r.s.target()
+	target.push = r
+	davx5Replay(t, target)
 }
 
 // davx5Replay is TestClientDAVx5's replay against the service s.
@@ -650,6 +655,50 @@ func davx5Replay(t *testing.T, s davTarget) {
 		if _, found := byHref(rs, newCal); found {
 			t.Errorf("the deleted calendar is still listed")
 		}
+	})
+	if s.push != nil {
+		davx5Push(t, s.push, dav, other, calHome, cal)
+	}
+}
+
+// davx5Push replays DAVx5's WebDAV-Push exchange (docs/clients-push.md):
+// the home listing's transports and topic, the registration (201, an
+// absolute Location, Expires), the daily renewal (204, the same
+// Location), a message when another device changes the calendar, and the
+// DELETE that ends it.
+func davx5Push(t *testing.T, r *pushRig, dav, other *client, calHome, cal string) {
+	var sub push.Subscription
+	var loc, topic string
+	t.Run("push/discovery", func(t *testing.T) {
+		rs := assertMultistatus(t, dav.in(t).do("PROPFIND", calHome, davx5CalHome, davx5XML("Depth", "1")...))
+		resp := mustHref(t, rs, cal)
+		if resp.ok(nsPush, "transports").child(nsPush, "web-push").child(nsPush, "vapid-public-key").trimmed() == "" {
+			t.Fatalf("no VAPID key in transports: DAVx5 does not register")
+		}
+		if topic = resp.ok(nsPush, "topic").trimmed(); topic == "" {
+			t.Fatalf("no topic: DAVx5 turns push off for the calendar")
+		}
+	})
+	t.Run("push/register", func(t *testing.T) {
+		requires(t, "the topic", topic)
+		sub, loc = r.registerDevice(t, dav.in(t), cal)
+		res := dav.in(t).must(204, "POST", cal, pushRegisterBody(sub), davx5("Content-Type", "application/xml; charset=utf-8")...)
+		if res.Header.Get("Location") != loc {
+			t.Errorf("renewal Location %q, want %q", res.Header.Get("Location"), loc)
+		}
+	})
+	t.Run("push/message", func(t *testing.T) {
+		requires(t, "the registration", loc)
+		other.in(t).must(201, "PUT", cal+"davx5-push.ics", event("davx5-push@example.org", "Pushed"), davx5("Content-Type", "text/calendar;charset=utf-8", "If-None-Match", "*")...)
+		m := r.waitPush(t, sub, 1)
+		if !strings.Contains(string(m.Payload), "<P:topic>"+topic+"</P:topic>") {
+			t.Errorf("the message does not name the calendar's topic %q: %s", topic, m.Payload)
+		}
+		other.in(t).must(204, "DELETE", cal+"davx5-push.ics", "", davx5()...)
+	})
+	t.Run("push/unregister", func(t *testing.T) {
+		requires(t, "the registration", loc)
+		dav.in(t).must(204, "DELETE", loc[strings.Index(loc, "/dav/push/"):], "", davx5()...)
 	})
 }
 

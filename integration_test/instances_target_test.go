@@ -12,6 +12,7 @@ type davTarget struct {
 	User    string                                        // the first account, which replays use as another user's
 	addUser func(t *testing.T, username, password string) // creates a user with the CLI
 	output  func() string                                 // what the service printed, for failure messages
+	push    *pushRig                                      // the push service when the server runs with push on; nil: off
 }
 
 // target returns the davTarget of one server.
