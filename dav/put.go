@@ -100,6 +100,9 @@ func (q *request) put() error {
 	} else if err != nil {
 		return errInternal(err)
 	}
+	if err := supportedType(coll, q.r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
 	tooLarge := errTooLarge(coll)
 	if q.r.ContentLength > q.h.maxResourceSize {
 		return tooLarge
@@ -125,6 +128,31 @@ func (q *request) put() error {
 		q.w.WriteHeader(http.StatusCreated)
 	} else {
 		q.w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// supportedType refuses a PUT whose Content-Type coll does not store
+// (RFC 4791 5.3.2.1 supported-calendar-data, RFC 6352 6.3.2.1
+// supported-address-data); parameters (charset, version) are not checked.
+// Clients send text/calendar with or without a charset (Apple: none) and
+// text/vcard with a charset or a version (clients.md 1.4); a missing
+// Content-Type is accepted, as some clients send none, and so is
+// text/x-vcard, the name vCard went by before its registration, which
+// older CardDAV clients still send. A plain collection takes any type.
+func supportedType(coll *storage.Collection, contentType string) error {
+	if strings.TrimSpace(contentType) == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		mt = ""
+	}
+	switch {
+	case coll.Kind == storage.KindCalendar && mt != "text/calendar":
+		return errCond(http.StatusForbidden, condSupportedCalendarData, "a calendar stores text/calendar only")
+	case coll.Kind == storage.KindAddressBook && mt != "text/vcard" && mt != "text/x-vcard":
+		return errCond(http.StatusForbidden, condSupportedAddressData, "an address book stores text/vcard only")
 	}
 	return nil
 }
