@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -224,6 +225,121 @@ func TestConformancePutContentType(t *testing.T) {
 				t.Fatalf("PUT %s as %q: %d %s, want %d", tc.path, tc.ctype, rec.Code, rec.Body.String(), tc.status)
 			}
 			checkProbes(t, ts, []probeGET{{tc.path, tc.body}})
+		})
+	}
+}
+
+// TestConformanceContentLengthConsistent: DAV:getcontentlength and
+// DAV:getcontenttype are reported exactly for the resources whose GET
+// returns Content-Length and Content-Type, with the same values (RFC 4918
+// 15.4, 15.5). A collection's GET has no content (204), so neither is
+// reported for it; an object's are.
+func TestConformanceContentLengthConsistent(t *testing.T) {
+	const pf = `<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getcontenttype/></D:prop></D:propfind>`
+	const allprop = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>`
+	tests := []struct {
+		name, path string
+		status     int // of the GET
+	}{
+		{"the DAV root", "/dav/", 204},
+		{"the principal", "/dav/principals/alice/", 204},
+		{"the calendar home", "/dav/calendars/alice/", 204},
+		{"a calendar", calPath, 204},
+		{"a calendar without its slash", "/dav/calendars/alice/calendar", 204},
+		{"an address book", "/dav/addressbooks/alice/contacts/", 204},
+		{"a plain collection", "/dav/calendars/alice/files/", 204},
+		{"an event", calPath + "a.ics", 200},
+		{"a card", "/dav/addressbooks/alice/contacts/a.vcf", 200},
+		{"a plain object", "/dav/calendars/alice/files/f.txt", 200},
+	}
+	ts := newWritesServer(t)
+	if rec := ts.do(t, "alice", "MKCOL", "/dav/calendars/alice/files/", ""); rec.Code != 201 {
+		t.Fatalf("MKCOL: %d", rec.Code)
+	}
+	if rec := ts.do(t, "alice", "PUT", "/dav/calendars/alice/files/f.txt", "some text\n", "Content-Type: text/plain; charset=utf-8"); rec.Code != 201 {
+		t.Fatalf("PUT: %d", rec.Code)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			get := ts.do(t, "alice", "GET", tc.path, "")
+			if get.Code != tc.status {
+				t.Fatalf("GET: %d, want %d", get.Code, tc.status)
+			}
+			if head := ts.do(t, "alice", "HEAD", tc.path, ""); head.Code != tc.status || head.Header().Get("Content-Length") != get.Header().Get("Content-Length") {
+				t.Fatalf("HEAD: %d, Content-Length %q; GET: %q", head.Code, head.Header().Get("Content-Length"), get.Header().Get("Content-Length"))
+			}
+			length, ctype := get.Header().Get("Content-Length"), get.Header().Get("Content-Type")
+			if tc.status == 204 && (length != "" || ctype != "" || get.Body.Len() != 0) {
+				t.Fatalf("GET of a collection: Content-Length %q, Content-Type %q, %d bytes", length, ctype, get.Body.Len())
+			}
+			if tc.status == 200 && length != strconv.Itoa(get.Body.Len()) {
+				t.Fatalf("GET: Content-Length %q for %d bytes", length, get.Body.Len())
+			}
+			for _, body := range []string{pf, allprop} {
+				r := parseMS(t, ts.do(t, "alice", "PROPFIND", tc.path, body, "Depth: 0")).Responses[0]
+				found, missing := r.ok(t), r.missing()
+				for _, c := range []struct{ prop, header string }{{"getcontentlength", length}, {"getcontenttype", ctype}} {
+					switch {
+					case c.header == "" && strings.Contains(found, c.prop):
+						t.Errorf("GET sends no %s header, PROPFIND reports %s: %s", c.prop, c.prop, found)
+					case c.header == "" && body == pf && !strings.Contains(missing, c.prop):
+						t.Errorf("GET sends no %s header, PROPFIND does not answer 404 for it: %+v", c.prop, r.Propstats)
+					case c.header != "" && !strings.Contains(found, ">"+c.header+"</"):
+						t.Errorf("GET sends %q, PROPFIND reports %s", c.header, found)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestConformancePropfindDepth: a PROPFIND without a Depth header means
+// Depth infinity (RFC 4918 9.1), refused on a collection with 403
+// propfind-finite-depth like an explicit infinity; no client of clients.md
+// sends one without Depth. An object has no members and ignores Depth
+// (section 10.2).
+func TestConformancePropfindDepth(t *testing.T) {
+	const body = `<?xml version='1.0' encoding='UTF-8' ?><propfind xmlns="DAV:"><prop><resourcetype /><getetag /></prop></propfind>`
+	tests := []struct {
+		name, path string
+		depth      string // "" sends none
+		status     int
+		responses  int // in a 207
+	}{
+		{"a calendar, no Depth", calPath, "", 403, 0},
+		{"an address book, no Depth", "/dav/addressbooks/alice/contacts/", "", 403, 0},
+		{"the calendar home, no Depth", "/dav/calendars/alice/", "", 403, 0},
+		{"the principal, no Depth", "/dav/principals/alice/", "", 403, 0},
+		{"the DAV root, no Depth", "/dav/", "", 403, 0},
+		{"a calendar, Depth infinity", calPath, "infinity", 403, 0},
+		{"an event, no Depth", calPath + "a.ics", "", 207, 1},
+		{"an event, Depth infinity", calPath + "a.ics", "infinity", 207, 1},
+		{"a missing event, no Depth", calPath + "nope.ics", "", 404, 0},
+		{"a calendar, Depth 0", calPath, "0", 207, 1},
+		{"a calendar, Depth 1", calPath, "1", 207, 3},
+		{"a calendar, Depth 2", calPath, "2", 400, 0},
+	}
+	ts := newWritesServer(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := []string{"Content-Type: application/xml; charset=UTF-8"}
+			if tc.depth != "" {
+				headers = append(headers, "Depth: "+tc.depth)
+			}
+			rec := ts.do(t, "alice", "PROPFIND", tc.path, body, headers...)
+			switch tc.status {
+			case 403:
+				wantError(t, rec, 403, "<D:propfind-finite-depth/>")
+			case 207:
+				if got := len(parseMS(t, rec).Responses); got != tc.responses {
+					t.Fatalf("%d responses, want %d:\n%s", got, tc.responses, rec.Body.String())
+				}
+			default:
+				if rec.Code != tc.status {
+					t.Fatalf("%d, want %d: %s", rec.Code, tc.status, rec.Body.String())
+				}
+			}
 		})
 	}
 }

@@ -32,13 +32,14 @@ func (q *request) get() error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	if res.path.kind != pathObject {
-		body := "Coffer CalDAV/CardDAV server\n"
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		q.w.WriteHeader(http.StatusOK)
-		if q.r.Method != http.MethodHead {
-			_, _ = io.WriteString(q.w, body)
-		}
+		// A collection (or a home, a principal, a root) has no content:
+		// 204, with neither Content-Length nor Content-Type, so that
+		// PROPFIND rightly reports neither DAV:getcontentlength nor
+		// DAV:getcontenttype for it (RFC 4918 15.4, 15.5: defined for
+		// resources whose GET returns those headers). A getcontenttype on
+		// a collection would be read by Thunderbird as an item's (Q9, 4.4);
+		// no client GETs a collection (RFC 4918 9.4 leaves the answer open).
+		q.w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
 	o, err := q.space.Object(q.ctx, res.coll.ID, res.obj.Name, storage.ReadOptions{Body: true})
