@@ -36,9 +36,11 @@ func (q *request) get() error {
 		// 204, with neither Content-Length nor Content-Type, so that
 		// PROPFIND rightly reports neither DAV:getcontentlength nor
 		// DAV:getcontenttype for it (RFC 4918 15.4, 15.5: defined for
-		// resources whose GET returns those headers). A getcontenttype on
-		// a collection would be read by Thunderbird as an item's (Q9, 4.4);
-		// no client GETs a collection (RFC 4918 9.4 leaves the answer open).
+		// resources whose GET returns those headers). Reporting a length
+		// instead would leave the type: Thunderbird tells items in a
+		// listing by their getcontenttype (Q9, clients.md 4.4), so
+		// collections carry none. RFC 4918 9.4 leaves a collection's GET
+		// open, and no client of clients.md sends one.
 		q.w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
@@ -139,8 +141,9 @@ func (q *request) put() error {
 // Clients send text/calendar with or without a charset (Apple: none) and
 // text/vcard with a charset or a version (clients.md 1.4); a missing
 // Content-Type is accepted, as some clients send none, and so is
-// text/x-vcard, the name vCard went by before its registration, which
-// older CardDAV clients still send. A plain collection takes any type.
+// text/x-vcard, vCard's name before its registration (inlineType knows
+// it too), though no client of clients.md sends it. A plain collection
+// takes any type.
 func supportedType(coll *storage.Collection, contentType string) error {
 	if strings.TrimSpace(contentType) == "" {
 		return nil
