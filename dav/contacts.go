@@ -13,7 +13,7 @@ import (
 // Conditions of address-book queries (RFC 6352 sections 8.3 and 8.6).
 var (
 	condAddressSupportedCollation = xml.Name{Space: nsCardDAV, Local: "supported-collation"}    // RFC 6352 8.6
-	condSupportedAddressData      = xml.Name{Space: nsCardDAV, Local: "supported-address-data"} // RFC 6352 8.6
+	condSupportedAddressData      = xml.Name{Space: nsCardDAV, Local: "supported-address-data"} // RFC 6352 6.3.2.1 (PUT), 8.6
 	condNumberOfMatches           = xml.Name{Space: nsDAV, Local: "number-of-matches-within-limits"}
 )
 
@@ -105,9 +105,14 @@ func renderAddressData(body []byte, ad *vcard.AddressData) ([]byte, error) {
 // matched against the filter; a limit beyond which cards match ends the
 // answer with a 507 for the collection (RFC 6352 8.6.1).
 func (q *request) addressQuery(res *resource, rr *reportRequest, ms *multistatus) error {
-	objs, err := q.space.Objects(q.ctx, res.coll.ID)
-	if err != nil {
-		return errInternal(err)
+	var objs []storage.Object
+	if res.path.kind == pathObject { // the query names one card
+		objs = []storage.Object{*res.obj}
+	} else {
+		var err error
+		if objs, err = q.space.Objects(q.ctx, res.coll.ID); err != nil {
+			return errInternal(err)
+		}
 	}
 	names := withETag(rr.names)
 	limit := 0

@@ -24,13 +24,13 @@ func TestHomeListing(t *testing.T) {
 				"/dav/calendars/alice/calendar/": {"<D:resourcetype><D:collection/><C:calendar/></D:resourcetype>", `<displayname xmlns="DAV:">Calendar</displayname>`, `<comp name="VEVENT"/>`, "<D:write/>"},
 				"/dav/calendars/alice/tasks/":    {`<comp name="VTODO"/>`, `Tasks</displayname>`},
 			}},
-		{"thunderbird calendars, no Depth", "/dav/calendars/alice", bodyThunderbirdHome, nil,
+		{"thunderbird calendars, no slash", "/dav/calendars/alice", bodyThunderbirdHome, []string{"Depth: 1"}, // clients.md 4.2 handleHomeSet
 			[]string{"/dav/calendars/alice/", "/dav/calendars/alice/calendar/", "/dav/calendars/alice/tasks/"},
 			map[string][]string{"/dav/calendars/alice/calendar/": {"<D:resourcetype>", "<D:current-user-privilege-set>"}}},
 		{"apple address books", "/dav/addressbooks/alice/", bodyAppleBookHome, []string{"Depth: 1", "Brief: t", "Prefer: return=minimal"},
 			[]string{"/dav/addressbooks/alice/", "/dav/addressbooks/alice/contacts/"},
 			map[string][]string{
-				"/dav/addressbooks/alice/":          {"<D:sync-collection/>", "<CR:addressbook-multiget/>"},
+				"/dav/addressbooks/alice/":          {"<D:sync-collection/>", "<D:sync-token>http://coffer.invalid/ns/sync/home/"},
 				"/dav/addressbooks/alice/contacts/": {"<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>", "<CR:max-resource-size>20971520</CR:max-resource-size>", "<D:sync-token>http://coffer.invalid/ns/sync/"},
 			}},
 		{"davx5 caps", "/dav/calendars/alice/calendar/", bodyDAVx5Caps, []string{"Depth: 0"},

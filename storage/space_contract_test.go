@@ -37,3 +37,8 @@ func TestLimitsContract(t *testing.T) {
 func TestSpaceInstancesContract(t *testing.T) {
 	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(openSQLitePair))
 }
+
+// TestHooksContract runs the change hook's contract against the SQLite engine.
+func TestHooksContract(t *testing.T) {
+	storagetest.Hooks(t, openSQLite)
+}

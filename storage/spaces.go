@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -20,6 +21,8 @@ type Spaces struct {
 
 	maxTombstones int64 // deletions a collection's change log remembers
 	legacySeal    bool  // tests only: write object content as before seal version 1
+
+	hook atomic.Pointer[ChangeHook] // hears of every committed write
 }
 
 // SpaceOptions configure the sealed layer.
@@ -67,9 +70,22 @@ func (sp *Spaces) Space(account int64, keys *encryption.Keyring) Space {
 // Forget drops what the layer keeps in memory of an account, once it is gone.
 func (sp *Spaces) Forget(account int64) { sp.index.dropAccount(account) }
 
-// update runs fn in one write transaction of the user.
+// update runs fn in one write transaction of the user and, once it has
+// committed, tells the change hook what it changed.
 func (s *sealedSpace) update(ctx context.Context, fn func(w RowWriter) error) error {
-	return s.sp.eng.Update(ctx, s.user, fn)
+	hook := s.sp.hookOf()
+	if hook == nil {
+		return s.sp.eng.Update(ctx, s.user, fn)
+	}
+	var rec *changeRecorder
+	err := s.sp.eng.Update(ctx, s.user, func(w RowWriter) error {
+		rec = &changeRecorder{RowWriter: w, account: s.user} // afresh each time an engine runs fn
+		return fn(rec)
+	})
+	if err == nil && len(rec.changes) > 0 {
+		hook(ctx, s, rec.changes)
+	}
+	return err
 }
 
 // Collections lists the collections in home, ordered by creation.
@@ -375,12 +391,18 @@ func (s *sealedSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err := checkMatch(exists, etag, p.IfMatch, p.IfNoneMatch); err != nil {
 			return err
 		}
+		obj := &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.seal.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits}
+		if exists && p.KeepUID {
+			if err := s.keepsUID(ref, current, obj); err != nil {
+				return err
+			}
+		}
 		if p.UID != "" {
 			if err := s.checkUID(ctx, w, ref, s.seal.uidMACs(ref.uid, p.UID), mac); err != nil {
 				return err
 			}
 		}
-		o, err := s.writeObject(ctx, w, ref, current, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.seal.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits})
+		o, err := s.writeObject(ctx, w, ref, current, obj)
 		if err != nil {
 			return err
 		}

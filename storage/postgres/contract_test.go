@@ -96,3 +96,11 @@ func TestSpaceInstancesContract(t *testing.T) {
 	}
 	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(openPostgresPair))
 }
+
+// TestHooksContract runs the change hook's contract against PostgreSQL.
+func TestHooksContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.Hooks(t, openPostgres)
+}
