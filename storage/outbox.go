@@ -178,9 +178,9 @@ func enqueue(ctx context.Context, tx *sql.Tx, j NewJob, event int64) (int64, err
 	return id, nil
 }
 
-// ClaimJobs claims the due jobs that o selects, oldest first, until
-// o.Until. SQLite's one writer runs claims one after another, so that two
-// never take the same job.
+// ClaimJobs claims the due jobs that o selects, those due longest first
+// (returned by id), until o.Until. SQLite's one writer runs claims one
+// after another, so that two never take the same job.
 func (db *DB) ClaimJobs(ctx context.Context, o ClaimOptions) ([]Job, error) {
 	var out []Job
 	err := db.inTx(ctx, func(tx *sql.Tx) error {

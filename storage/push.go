@@ -225,3 +225,9 @@ func (s *sealedSpace) Topic(ctx context.Context, t PushTarget) (string, error) {
 	}
 	return s.seal.pushTopic(ref.uid, t.Scope), nil
 }
+
+// Target returns what the change is of, as a push target: the
+// subscriptions that hear of it are those of Target (and, for a
+// collection's change, those of its home with depth 1). A removed
+// collection's subscriptions went with it in the write's transaction.
+func (c Changed) Target() PushTarget { return PushTarget{Collection: c.Collection, Scope: c.Scope} }

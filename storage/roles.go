@@ -112,8 +112,8 @@ type LifecycleTx interface {
 type Outbox interface {
 	// Enqueue puts a job in the outbox and returns its id.
 	Enqueue(ctx context.Context, j NewJob) (int64, error)
-	// ClaimJobs claims the due jobs o selects, oldest first; no two claims
-	// running at once take the same job.
+	// ClaimJobs claims the due jobs o selects, those due longest first, and
+	// returns them by id; no two claims running at once take the same job.
 	ClaimJobs(ctx context.Context, o ClaimOptions) ([]Job, error)
 	// FinishJob records a claimed attempt's outcome; a claim taken over
 	// since is left as it is.

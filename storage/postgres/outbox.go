@@ -55,13 +55,13 @@ func enqueue(ctx context.Context, tx pgx.Tx, j storage.NewJob, event int64) (int
 	return id, nil
 }
 
-// ClaimJobs claims the due jobs that o selects, oldest first, until
-// o.Until. The rows are locked as they are picked, and rows another claim
-// holds locked are skipped (SKIP LOCKED): concurrent claims, on any
-// instance, take disjoint jobs without waiting for one another. A row
-// whose claim another committed meanwhile no longer matches when it is
-// locked, since PostgreSQL checks the condition again on the row's
-// latest version.
+// ClaimJobs claims the due jobs that o selects, those due longest first
+// (returned by id), until o.Until. The rows are locked as they are
+// picked, and rows another claim holds locked are skipped (SKIP LOCKED):
+// concurrent claims, on any instance, take disjoint jobs without waiting
+// for one another. A row whose claim another committed meanwhile no
+// longer matches when it is locked, since PostgreSQL checks the
+// condition again on the row's latest version.
 func (db *DB) ClaimJobs(ctx context.Context, o storage.ClaimOptions) ([]storage.Job, error) {
 	limit := o.Limit
 	if limit <= 0 {

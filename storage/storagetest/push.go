@@ -20,6 +20,8 @@ import (
 type PushDB interface {
 	SpaceDB
 	storage.PushExpiry
+	// OnChange sets the change hook.
+	OnChange(h storage.ChangeHook)
 	// DeleteAccount erases an account.
 	DeleteAccount(ctx context.Context, account int64) error
 	// Close closes the engine.
@@ -48,6 +50,7 @@ var pushCases = []pushCase{
 	{"push/they go with their collection and account", testSubscriptionsGo},
 	{"push/topics", testTopics},
 	{"push/the principal and the homes", testScopeSubscriptions},
+	{"push/the change hook finds whom to tell", testHookFindsSubscriptions},
 	{"push/racing registrations of one push resource", testRacingSubscriptions},
 }
 
@@ -534,6 +537,84 @@ func testScopeSubscriptions(t *testing.T, _, _ PushDB, user func(string) pushUse
 		}
 		if _, err := s.Topic(ctx, bad); !errors.Is(err, storage.ErrInvalid) {
 			t.Errorf("the topic of %+v: %v", bad, err)
+		}
+	}
+}
+
+// testHookFindsSubscriptions: the change hook, with the space the write
+// went through, opens the subscriptions and topic of each changed target:
+// what a delivery needs. A removed collection's subscriptions went with
+// it.
+func testHookFindsSubscriptions(t *testing.T, a, _ PushDB, user func(string) pushUser) {
+	ctx := context.Background()
+	alice := user("alice")
+	s := alice.a
+	exp := time.Now().Add(time.Hour)
+	work := newCollection(t, s, storage.HomeCalendars, "work", storage.KindCalendar)
+	mustSubscribe(t, s, on(work.ID), registration("https://push.example/coll", 1, exp))
+	mustSubscribe(t, s, storage.PushTarget{Scope: storage.ScopeCalendars}, registration("https://push.example/home", 1, exp))
+	workTopic, err := s.Topic(ctx, on(work.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var heard []string
+	a.OnChange(func(ctx context.Context, sp storage.Space, changes []storage.Changed) {
+		for _, c := range changes {
+			line := fmt.Sprintf("%s%d:", c.Scope, c.Collection)
+			subs, err := sp.Subscriptions(ctx, c.Target())
+			switch {
+			case errors.Is(err, storage.ErrNotFound) || err == nil && len(subs) == 0:
+				line += "none" // a space that checked the collection before may still know it
+			case err != nil:
+				line += err.Error()
+			default:
+				for _, sub := range subs {
+					line += sub.PushResource
+				}
+				if c.Collection == work.ID {
+					if tp, err := sp.Topic(ctx, c.Target()); err != nil || tp != workTopic {
+						line += " with another topic"
+					}
+				}
+			}
+			mu.Lock()
+			heard = append(heard, line)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() { a.OnChange(nil) })
+	take := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := fmt.Sprint(heard)
+		heard = nil
+		return out
+	}
+	w := fmt.Sprint(work.ID)
+	for _, step := range []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"a PUT", func() error {
+			_, err := s.PutObject(ctx, work.ID, storage.PutOptions{Name: "a.ics", Body: []byte("x")})
+			return err
+		}, "[" + w + ":https://push.example/coll]"},
+		{"a PROPPATCH", func() error {
+			return s.PatchCollection(ctx, work.ID, storage.PatchOptions{Set: storage.Props{"{DAV:}displayname": []byte("W")}})
+		}, "[" + w + ":https://push.example/coll]"},
+		{"a new collection", func() error {
+			_, err := s.CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "new", Kind: storage.KindCalendar})
+			return err
+		}, "[calendars0:https://push.example/home]"},
+		{"the collection removed", func() error { return s.DeleteCollection(ctx, work.ID) }, "[" + w + ":none calendars0:https://push.example/home]"},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if got := take(); got != step.want {
+			t.Fatalf("%s: the hook found %s, want %s", step.name, got, step.want)
 		}
 	}
 }
