@@ -222,26 +222,22 @@ func (n *Notifier) noteChanges(ctx context.Context, space storage.Space, changes
 	dont, _ := ctx.Value(dontNotifyKey{}).(dontNotify)
 	for _, c := range changes {
 		var pc pushChange
-		var t storage.PushTarget
 		switch {
 		case c.Collection != 0:
 			// A collection: its content (a member added, changed, removed)
 			// and its own properties.
-			t = storage.PushTarget{Collection: c.Collection}
 			pc = pushChange{content: c.Kind&storage.ContentChanged != 0, property: c.Kind&storage.PropsChanged != 0, revision: c.Revision}
 		case c.Scope == storage.ScopePrincipal:
-			t = storage.PushTarget{Scope: c.Scope}
 			pc = pushChange{property: c.Kind&storage.PropsChanged != 0}
 		default:
 			// A home: a collection added, removed or renamed (depth 1).
-			t = storage.PushTarget{Scope: c.Scope}
 			pc = pushChange{content: c.Kind&storage.ContentChanged != 0}
 		}
 		if c.Kind&storage.Removed != 0 || (!pc.content && !pc.property) {
 			continue // a removed collection's subscriptions went with it
 		}
 		pc.dont = dont
-		n.add(pendingKey{account: c.Account, target: t}, space, pc)
+		n.add(pendingKey{account: c.Account, target: c.Target()}, space, pc)
 	}
 }
 
