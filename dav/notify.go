@@ -43,7 +43,8 @@ type NotifyOptions struct {
 	// Window is how long changes of one resource are gathered into one
 	// message; default 250 ms.
 	Window time.Duration
-	// Workers is how many sends run at once; default 4.
+	// Workers is how many sends run at once (and half as many resolve
+	// changes into messages); default 4.
 	Workers int
 	// MaxPending bounds the resources with changes waiting for their
 	// window to end; a change beyond it is dropped and counted. Default 4096.
@@ -264,11 +265,13 @@ func (n *Notifier) add(k pendingKey, space storage.Space, c pushChange) {
 	})
 }
 
-// Run runs the workers until ctx ends: they resolve the resources whose
-// window ended into messages, send them, and send the outbox's retries.
+// Run runs the workers until ctx ends: resolvers turn the resources whose
+// window ended into messages, senders send them (apart, so that a push
+// service that never answers holds up sends, never the resolving), and
+// one loop sends the outbox's retries.
 func (n *Notifier) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range n.o.Workers {
+	for range max(1, n.o.Workers/2) {
 		wg.Go(func() {
 			for {
 				select {
@@ -276,6 +279,16 @@ func (n *Notifier) Run(ctx context.Context) {
 					return
 				case p := <-n.due:
 					n.resolve(ctx, p)
+				}
+			}
+		})
+	}
+	for range n.o.Workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
 				case m := <-n.sends:
 					n.send(ctx, m)
 				}

@@ -26,7 +26,7 @@ type notifyRig struct {
 }
 
 // newNotifyRig starts the rig; opts adjust the Notifier's options.
-func newNotifyRig(t *testing.T, opts ...func(*NotifyOptions)) *notifyRig {
+func newNotifyRig(t testing.TB, opts ...func(*NotifyOptions)) *notifyRig {
 	t.Helper()
 	key, err := webpush.GenerateVAPIDKey()
 	if err != nil {
