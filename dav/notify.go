@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/encryption/webpush"
 	"github.com/coffer-dav/coffer/push"
 	"github.com/coffer-dav/coffer/storage"
 )
@@ -70,16 +71,21 @@ type NotifyStats struct {
 	Dropped     uint64 // subscriptions dropped because their push service said they are gone
 	QueueDrops  uint64 // changes not pushed because the pending table or the send queue was full
 	RetriesDone uint64 // retries from the outbox that a push service took
+	Deferred    uint64 // messages put off to the outbox because their push service had its share of senders busy
 }
 
 // Notifier turns committed changes into push messages.
 type Notifier struct {
-	o                                              NotifyOptions
-	mu                                             sync.Mutex
-	pending                                        map[pendingKey]*pendingPush
-	due                                            chan *pendingPush // targets whose window ended
-	sends                                          chan outgoing     // messages to send
-	sent, failed, dropped, queueDrops, retriesDone atomic.Uint64
+	o       NotifyOptions
+	mu      sync.Mutex
+	pending map[pendingKey]*pendingPush
+	busy    map[string]int    // sends in flight, by push service (origin)
+	due     chan *pendingPush // targets whose window ended
+	sends   chan outgoing     // messages to send
+	// The counts of NotifyStats.
+	sent, failed, dropped   atomic.Uint64
+	queueDrops, retriesDone atomic.Uint64
+	deferred                atomic.Uint64
 }
 
 // pendingKey names a resource of an account that has changes waiting.
@@ -203,6 +209,7 @@ func NewNotifier(o NotifyOptions) (*Notifier, error) {
 	return &Notifier{
 		o:       o,
 		pending: map[pendingKey]*pendingPush{},
+		busy:    map[string]int{},
 		due:     make(chan *pendingPush, o.MaxPending),
 		sends:   make(chan outgoing, o.MaxPending),
 	}, nil
@@ -211,7 +218,7 @@ func NewNotifier(o NotifyOptions) (*Notifier, error) {
 // Stats returns the counts so far.
 func (n *Notifier) Stats() NotifyStats {
 	return NotifyStats{Sent: n.sent.Load(), Failed: n.failed.Load(), Dropped: n.dropped.Load(),
-		QueueDrops: n.queueDrops.Load(), RetriesDone: n.retriesDone.Load()}
+		QueueDrops: n.queueDrops.Load(), RetriesDone: n.retriesDone.Load(), Deferred: n.deferred.Load()}
 }
 
 // Hook returns the storage change hook that feeds the Notifier.
@@ -374,11 +381,21 @@ func pushMessage(topic string, content, collection bool, rev int64, property boo
 	return append(b, "</P:push-message>"...)
 }
 
-// send sends one message; a retry goes into the outbox.
+// send sends one message; a retry goes into the outbox. A push service
+// that has half the senders busy already (one that never answers holds
+// them until their timeout) gets the message later, from the outbox, so
+// that the other push services' messages still go at once.
 func (n *Notifier) send(ctx context.Context, m outgoing) {
-	r := n.o.Sender.Send(ctx, m.sub, m.msg)
-	if n.settle(ctx, m.account, m.id, r) || n.o.MaxAttempts < 2 {
-		return
+	var r push.Result
+	origin, _ := webpush.Origin(m.sub.Endpoint)
+	if n.take(origin) {
+		r = n.o.Sender.Send(ctx, m.sub, m.msg)
+		n.release(origin)
+		if n.settle(ctx, m.account, m.id, r) || n.o.MaxAttempts < 2 {
+			return
+		}
+	} else {
+		n.deferred.Add(1)
 	}
 	payload, err := json.Marshal(retryPayload{ID: m.id, Endpoint: m.sub.Endpoint, P256dh: m.sub.P256dh, Auth: m.sub.Auth,
 		Payload: m.msg.Payload, TTL: m.msg.TTL, Urgency: m.msg.Urgency, Topic: m.msg.Topic})
@@ -392,6 +409,27 @@ func (n *Notifier) send(ctx context.Context, m outgoing) {
 	if _, err := n.o.Outbox.Enqueue(ctx, storage.NewJob{Account: m.account, Kind: storage.JobPush, Payload: sealed,
 		NextTry: n.o.Now().Add(n.backoff(1, r.RetryAfter)), Collapse: []byte(m.id)}); err != nil {
 		n.o.Logger.Warn("push: queueing a retry failed", "account", m.account, "err", err)
+	}
+}
+
+// take claims one of a push service's share of the senders; false when
+// its share is in use.
+func (n *Notifier) take(origin string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.busy[origin] >= max(1, n.o.Workers/2) {
+		return false
+	}
+	n.busy[origin]++
+	return true
+}
+
+// release gives back what take claimed.
+func (n *Notifier) release(origin string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.busy[origin]--; n.busy[origin] <= 0 {
+		delete(n.busy, origin)
 	}
 }
 
@@ -480,8 +518,15 @@ func (n *Notifier) retry(ctx context.Context, j *storage.Job) {
 		n.finish(ctx, j, done)
 		return
 	}
+	origin, _ := webpush.Origin(p.Endpoint)
+	if !n.take(origin) {
+		n.deferred.Add(1)
+		n.finish(ctx, j, storage.JobOutcome{RetryAt: n.o.Now().Add(n.backoff(j.Attempts, 0)), MaxAttempts: n.o.MaxAttempts - 1})
+		return
+	}
 	r := n.o.Sender.Send(ctx, push.Subscription{Endpoint: p.Endpoint, P256dh: p.P256dh, Auth: p.Auth},
 		push.Message{Payload: p.Payload, TTL: p.TTL, Urgency: p.Urgency, Topic: p.Topic})
+	n.release(origin)
 	if n.settle(ctx, j.Account, p.ID, r) {
 		if r.Outcome == push.Delivered {
 			n.retriesDone.Add(1)

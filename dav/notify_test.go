@@ -21,6 +21,7 @@ import (
 type notifyRig struct {
 	*testServer
 	svc *pushtest.Server
+	key *webpush.VAPIDKey
 	n   *Notifier
 	now time.Time // the notifier's clock when set
 }
@@ -46,7 +47,7 @@ func newNotifyRig(t testing.TB, opts ...func(*NotifyOptions)) *notifyRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig := &notifyRig{testServer: ts, svc: svc}
+	rig := &notifyRig{testServer: ts, svc: svc, key: key}
 	o := NotifyOptions{Sender: sender, Expiry: ts.db, Outbox: ts.db, RetryKey: rk, RetryPoll: time.Hour, Backoff: time.Millisecond,
 		Now: func() time.Time {
 			if !rig.now.IsZero() {
@@ -73,7 +74,13 @@ func newNotifyRig(t testing.TB, opts ...func(*NotifyOptions)) *notifyRig {
 // DAVx5's body, and returns its subscription and registration URL.
 func (r *notifyRig) register(t *testing.T, path string) (push.Subscription, string) {
 	t.Helper()
-	sub := r.svc.Subscribe()
+	return r.registerAt(t, r.svc, path)
+}
+
+// registerAt registers a new device of the push service svc on path.
+func (r *notifyRig) registerAt(t *testing.T, svc *pushtest.Server, path string) (push.Subscription, string) {
+	t.Helper()
+	sub := svc.Subscribe()
 	body := strings.NewReplacer(pushTestURL, sub.Endpoint,
 		pushTestKey, base64.RawURLEncoding.EncodeToString(sub.P256dh),
 		pushTestSecret, base64.RawURLEncoding.EncodeToString(sub.Auth),
@@ -353,5 +360,35 @@ func TestNotifyRetryCollapses(t *testing.T) {
 	}
 	if msgs := r.svc.Messages(a.Endpoint); len(msgs) != 1 || !strings.Contains(string(msgs[0].Payload), tok) {
 		t.Fatalf("retried %+v, want the token %s", msgs, tok)
+	}
+}
+
+// TestNotifyBlackHoleSharesSenders: a push service that never answers
+// holds at most half the senders; the messages beyond that wait in the
+// outbox, and another push service's message still goes within a second.
+func TestNotifyBlackHoleSharesSenders(t *testing.T) {
+	r := newNotifyRig(t, func(o *NotifyOptions) { o.Workers = 4 })
+	const cal = "/dav/calendars/alice/calendar/"
+	var holes []push.Subscription
+	for range 5 { // registered first: listed, and sent to, first
+		s, _ := r.register(t, cal)
+		r.svc.SetAnswer(s.Endpoint, pushtest.BlackHole)
+		holes = append(holes, s)
+	}
+	healthy := pushtest.New(r.key.PublicKey())
+	t.Cleanup(healthy.Close)
+	h, _ := r.registerAt(t, healthy, cal)
+	r.do(t, "alice", "PUT", cal+"e.ics", benchEvent(1, "Push"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := healthy.Wait(ctx, h.Endpoint, 1); err != nil {
+		t.Fatalf("the healthy push service waited behind the black hole: %v", err)
+	}
+	reached := 0
+	for _, s := range holes {
+		reached += r.svc.Attempts(s.Endpoint)
+	}
+	if st := r.n.Stats(); reached != 2 || st.Deferred != 3 {
+		t.Fatalf("the black hole reached %d times, %d deferred; want 2 and 3", reached, st.Deferred)
 	}
 }
