@@ -71,7 +71,7 @@ type NotifyStats struct {
 	Dropped     uint64 // subscriptions dropped because their push service said they are gone
 	QueueDrops  uint64 // changes not pushed because the pending table or the send queue was full
 	RetriesDone uint64 // retries from the outbox that a push service took
-	Deferred    uint64 // messages put off to the outbox because their push service had its share of senders busy
+	Deferred    uint64 // messages that waited because their push service had its share of the senders busy
 }
 
 // Notifier turns committed changes into push messages.
@@ -79,9 +79,11 @@ type Notifier struct {
 	o       NotifyOptions
 	mu      sync.Mutex
 	pending map[pendingKey]*pendingPush
-	busy    map[string]int    // sends in flight, by push service (origin)
-	due     chan *pendingPush // targets whose window ended
-	sends   chan outgoing     // messages to send
+	busy    map[string]int                 // sends in flight, by push service (origin)
+	parked  map[string]map[string]outgoing // messages waiting for a sender of their push service, by origin and subscription
+	nParked int                            // the messages in parked
+	due     chan *pendingPush              // targets whose window ended
+	sends   chan outgoing                  // messages to send
 	// The counts of NotifyStats.
 	sent, failed, dropped   atomic.Uint64
 	queueDrops, retriesDone atomic.Uint64
@@ -210,6 +212,7 @@ func NewNotifier(o NotifyOptions) (*Notifier, error) {
 		o:       o,
 		pending: map[pendingKey]*pendingPush{},
 		busy:    map[string]int{},
+		parked:  map[string]map[string]outgoing{},
 		due:     make(chan *pendingPush, o.MaxPending),
 		sends:   make(chan outgoing, o.MaxPending),
 	}, nil
@@ -381,21 +384,26 @@ func pushMessage(topic string, content, collection bool, rev int64, property boo
 	return append(b, "</P:push-message>"...)
 }
 
-// send sends one message; a retry goes into the outbox. A push service
-// that has half the senders busy already (one that never answers holds
-// them until their timeout) gets the message later, from the outbox, so
-// that the other push services' messages still go at once.
+// send sends one message, and then the messages that waited for its push
+// service meanwhile. A push service that has its share of the senders
+// busy already (one that never answers holds them until their timeout)
+// gets the message later, from memory, so that the other push services'
+// messages still go at once.
 func (n *Notifier) send(ctx context.Context, m outgoing) {
-	var r push.Result
 	origin, _ := webpush.Origin(m.sub.Endpoint)
-	if n.take(origin) {
-		r = n.o.Sender.Send(ctx, m.sub, m.msg)
-		n.release(origin)
-		if n.settle(ctx, m.account, m.id, r) || n.o.MaxAttempts < 2 {
-			return
-		}
-	} else {
-		n.deferred.Add(1)
+	if !n.take(origin, &m) {
+		return // parked: sent when a sender of its push service is free
+	}
+	for ok := true; ok; m, ok = n.next(origin) {
+		n.deliver(ctx, m)
+	}
+}
+
+// deliver sends one message; a retry goes into the outbox.
+func (n *Notifier) deliver(ctx context.Context, m outgoing) {
+	r := n.o.Sender.Send(ctx, m.sub, m.msg)
+	if n.settle(ctx, m.account, m.id, r) || n.o.MaxAttempts < 2 {
+		return
 	}
 	payload, err := json.Marshal(retryPayload{ID: m.id, Endpoint: m.sub.Endpoint, P256dh: m.sub.P256dh, Auth: m.sub.Auth,
 		Payload: m.msg.Payload, TTL: m.msg.TTL, Urgency: m.msg.Urgency, Topic: m.msg.Topic})
@@ -412,25 +420,75 @@ func (n *Notifier) send(ctx context.Context, m outgoing) {
 	}
 }
 
-// take claims one of a push service's share of the senders; false when
-// its share is in use.
-func (n *Notifier) take(origin string) bool {
+// share is how many senders one push service may hold at once.
+func (n *Notifier) share() int { return max(1, n.o.Workers/2) }
+
+// take claims a sender of the push service's share for m; when the share
+// is in use, m waits (the latest message per subscription, within
+// MaxPending in all) and take returns false.
+func (n *Notifier) take(origin string, m *outgoing) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.busy[origin] >= max(1, n.o.Workers/2) {
+	if n.busy[origin] < n.share() {
+		n.busy[origin]++
+		return true
+	}
+	w := n.parked[origin]
+	if w == nil {
+		w = map[string]outgoing{}
+		n.parked[origin] = w
+	}
+	if _, again := w[m.id]; !again {
+		if n.nParked >= n.o.MaxPending {
+			n.queueDrops.Add(1)
+			return false
+		}
+		n.nParked++
+	}
+	w[m.id] = *m
+	n.deferred.Add(1)
+	return false
+}
+
+// next hands the sender that holds a claim on the push service a message
+// that waited for it, keeping the claim; with none waiting, it gives the
+// claim back.
+func (n *Notifier) next(origin string) (outgoing, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, m := range n.parked[origin] {
+		delete(n.parked[origin], id)
+		n.nParked--
+		if len(n.parked[origin]) == 0 {
+			delete(n.parked, origin)
+		}
+		return m, true
+	}
+	if n.busy[origin]--; n.busy[origin] <= 0 {
+		delete(n.busy, origin)
+	}
+	return outgoing{}, false
+}
+
+// releaseRetry gives back a retry's claim, first sending with it what
+// waited for the push service.
+func (n *Notifier) releaseRetry(ctx context.Context, origin string) {
+	for m, ok := n.next(origin); ok; m, ok = n.next(origin) {
+		n.deliver(ctx, m)
+	}
+}
+
+// takeRetry claims a sender of the push service's share for a retry from
+// the outbox; false when the share is in use (the retry then stays in the
+// outbox).
+func (n *Notifier) takeRetry(origin string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.busy[origin] >= n.share() {
 		return false
 	}
 	n.busy[origin]++
 	return true
-}
-
-// release gives back what take claimed.
-func (n *Notifier) release(origin string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.busy[origin]--; n.busy[origin] <= 0 {
-		delete(n.busy, origin)
-	}
 }
 
 // settle counts a send's result and acts on it; it returns false when
@@ -519,14 +577,14 @@ func (n *Notifier) retry(ctx context.Context, j *storage.Job) {
 		return
 	}
 	origin, _ := webpush.Origin(p.Endpoint)
-	if !n.take(origin) {
+	if !n.takeRetry(origin) {
 		n.deferred.Add(1)
 		n.finish(ctx, j, storage.JobOutcome{RetryAt: n.o.Now().Add(n.backoff(j.Attempts, 0)), MaxAttempts: n.o.MaxAttempts - 1})
 		return
 	}
 	r := n.o.Sender.Send(ctx, push.Subscription{Endpoint: p.Endpoint, P256dh: p.P256dh, Auth: p.Auth},
 		push.Message{Payload: p.Payload, TTL: p.TTL, Urgency: p.Urgency, Topic: p.Topic})
-	n.release(origin)
+	defer n.releaseRetry(ctx, origin)
 	if n.settle(ctx, j.Account, p.ID, r) {
 		if r.Outcome == push.Delivered {
 			n.retriesDone.Add(1)
