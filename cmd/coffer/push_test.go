@@ -7,6 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/coffer-dav/coffer/dav"
+	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/push"
 	"github.com/coffer-dav/coffer/storage"
 )
 
@@ -99,5 +104,44 @@ func TestLoadVAPIDKey(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// fakeSender takes every message.
+type fakeSender struct{}
+
+func (fakeSender) Send(context.Context, push.Subscription, push.Message) push.Result {
+	return push.Result{Outcome: push.Delivered, Status: 201}
+}
+
+// TestPushMetrics: with push on, the operator's /metrics lists the push
+// counters; nil metrics or no Notifier register nothing.
+func TestPushMetrics(t *testing.T) {
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rk, err := encryption.DeriveKeyring(make([]byte, encryption.KeySize), encryption.PushOutbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := dav.NewNotifier(dav.NotifyOptions{Sender: fakeSender{}, Expiry: db, Outbox: db, RetryKey: rk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var none *metrics
+	none.pushStats(n) // no panic
+	m := newMetrics(nil)
+	m.pushStats(nil)
+	if got, _ := testutil.GatherAndCount(m.reg, "coffer_push_sent_total"); got != 0 {
+		t.Fatalf("push counters without push: %d", got)
+	}
+	m.pushStats(n)
+	for _, name := range []string{"coffer_push_sent_total", "coffer_push_failed_total", "coffer_push_dropped_total", "coffer_push_queue_dropped_total"} {
+		if got, err := testutil.GatherAndCount(m.reg, name); err != nil || got != 1 {
+			t.Errorf("%s: %d series, %v", name, got, err)
+		}
 	}
 }
