@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,4 +219,75 @@ func TestPushEnds(t *testing.T) {
 		r.waitPush(t, other, 1)
 		r.noPush(t, me, 0)
 	})
+}
+
+// TestInstancesShareTheVAPIDKey: a second instance on the database refuses
+// to start without the first one's vapid.key, or with another key; with a
+// copy it serves, and a change made through it is pushed once, signed
+// with the shared key, to a device that registered through the first.
+func TestInstancesShareTheVAPIDKey(t *testing.T) {
+	dsn := instancesDatabase(t)
+	dir := t.TempDir()
+	d1, d2 := filepath.Join(dir, "instance-1"), filepath.Join(dir, "instance-2")
+	pushFlags := []string{"--database", dsn, "--push", "on", "--push-allow-loopback"}
+	first := startServerWith(t, d1, pushFlags...)
+	secret, err := os.ReadFile(filepath.Join(d1, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noErr(t, os.Mkdir(d2, 0o700))
+	noErr(t, os.WriteFile(filepath.Join(d2, "server.key"), secret, 0o600))
+	other, err := webpush.GenerateVAPIDKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPEM, err := other.MarshalPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func()
+		want  string
+	}{
+		{"no vapid.key", func() {}, "copy vapid.key from the first instance"},
+		{"another vapid.key", func() { noErr(t, os.WriteFile(filepath.Join(d2, "vapid.key"), otherPEM, 0o600)) }, "is not this database's"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			out, err := coffer(t, "", append([]string{"serve", "--data", d2, "--listen", "127.0.0.1:0"}, pushFlags...)...)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Fatalf("serve: %v, want a refusal naming %q:\n%s", err, tc.want, out)
+			}
+		})
+	}
+	key, err := os.ReadFile(filepath.Join(d1, "vapid.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noErr(t, os.WriteFile(filepath.Join(d2, "vapid.key"), key, 0o600))
+	second := startServerWith(t, d2, pushFlags...)
+
+	vk, err := webpush.ParseVAPIDKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &pushRig{s: first, svc: pushtest.New(vk.PublicKey())}
+	t.Cleanup(r.svc.Close)
+	cal := "/dav/calendars/" + first.User + "/calendar/"
+	sub, _ := r.registerDevice(t, first.client(t, first.User, first.Password), cal)
+	second.client(t, first.User, first.Password).must(201, "PUT", cal+"i2.ics", event("i2@example.org", "Through the second"), "Content-Type", "text/calendar")
+	r.waitPush(t, sub, 1)
+	r.noPush(t, sub, 1)
+	if errs := r.svc.Errors(); len(errs) != 0 {
+		t.Fatalf("the push service refused: %v", errs)
+	}
+}
+
+// noErr fails the test on err.
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
