@@ -2,13 +2,17 @@ package integration_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer-dav/coffer/encryption/webpush"
 	"github.com/coffer-dav/coffer/push"
@@ -290,4 +294,71 @@ func noErr(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// execSQL runs one statement on the database of the data folder, and
+// returns the first column of its first row when it has one (SQLite and
+// PostgreSQL alike).
+func execSQL(t *testing.T, data, query string) int64 {
+	t.Helper()
+	var n int64
+	if onPostgres() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, databaseFor(t, data))
+		noErr(t, err)
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, query).Scan(&n); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "coffer.db"))
+	noErr(t, err)
+	defer db.Close()
+	if err := db.QueryRow(query).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// TestPushExpired: a registration past its expiry (the server's clock
+// cannot be moved, so the readable expiry is set back in the database) is
+// dropped by the sweeper without the user's key, and its device gets no
+// message; a registration still running gets one.
+func TestPushExpired(t *testing.T) {
+	s := startServerWith(t, "", "--push", "on", "--push-allow-loopback", "--sweep-every", "1s")
+	key, err := webpush.LoadVAPIDKey(filepath.Join(s.data, "vapid.key"))
+	noErr(t, err)
+	r := &pushRig{s: s, svc: pushtest.New(key.PublicKey())}
+	t.Cleanup(r.svc.Close)
+	a := s.client(t, s.User, s.Password)
+	cal := "/dav/calendars/" + s.User + "/calendar/"
+	expired, loc := r.registerDevice(t, a, cal)
+	id := loc[strings.LastIndex(loc, "/")+1:]
+	if !validSQLWord(id) {
+		t.Fatalf("registration id %q", id)
+	}
+	execSQL(t, s.data, "UPDATE push_subscriptions SET expires_at = 1 WHERE id = '"+id+"' RETURNING 1")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if execSQL(t, s.data, "SELECT count(*) FROM push_subscriptions WHERE id = '"+id+"'") == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweeper did not drop the expired registration:\n%s", s.output())
+		}
+	}
+	running, _ := r.registerDevice(t, a, cal)
+	a.must(201, "PUT", cal+"x1.ics", event("x1@example.org", "After the expiry"), "Content-Type", "text/calendar")
+	r.waitPush(t, running, 1)
+	r.noPush(t, expired, 0)
+}
+
+// validSQLWord reports whether s can go into a test's SQL literal as is.
+func validSQLWord(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
 }
