@@ -121,6 +121,10 @@ func limitErr(err error) *Error {
 		return errCond(http.StatusInsufficientStorage, condMaxCollections, "an account may have at most "+max+" collections")
 	case storage.LimitProps:
 		return errCond(http.StatusInsufficientStorage, condMaxProps, "the properties of one resource may take at most "+max+" bytes")
+	case storage.LimitSubscriptions:
+		// The draft names no condition for this; push-not-available is
+		// what a client reads as "no push here", and it polls on.
+		return errCond(http.StatusForbidden, condPushNotAvailable, "a resource may have at most "+max+" push subscriptions")
 	}
 	return errCond(http.StatusInsufficientStorage, condQuotaNotExceeded, "the account's storage quota is used up")
 }

@@ -663,3 +663,32 @@ func FuzzPushDontNotify(f *testing.F) {
 		}
 	})
 }
+
+// TestPushRegisterLimit: beyond MaxSubscriptions a new push resource is
+// refused with push-not-available and nothing stored, while a renewal of
+// one registered already still goes.
+func TestPushRegisterLimit(t *testing.T) {
+	ts := newPushServer(t, func(o *PushOptions) { o.MaxSubscriptions = 2 })
+	const cal = "/dav/calendars/alice/calendar/"
+	body := func(i int) string {
+		return strings.Replace(bodyDAVx5PushRegister, pushTestURL, fmt.Sprintf("https://push.example.net/%d", i), 1)
+	}
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		cond   string
+	}{
+		{"first", body(1), 201, ""},
+		{"second", body(2), 201, ""},
+		{"third: beyond the limit", body(3), 403, "push-not-available"},
+		{"renewal of the first", body(1), 204, ""},
+	}
+	for _, tc := range tests {
+		rec := ts.do(t, "alice", "POST", cal, tc.body)
+		checkStatusCond(t, rec.Code, rec.Body.String(), tc.status, tc.cond)
+	}
+	if n := len(allSubs(t, ts.alice)); n != 2 {
+		t.Fatalf("%d subscriptions stored, want 2", n)
+	}
+}
