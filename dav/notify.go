@@ -161,6 +161,23 @@ func (d dontNotify) skips(id string) bool {
 	return false
 }
 
+// same reports whether d and e spare the same registrations: both none,
+// both all, or the same header's list.
+func (d dontNotify) same(e dontNotify) bool {
+	if d.all || e.all {
+		return d.all == e.all
+	}
+	if len(d.ids) != len(e.ids) {
+		return false
+	}
+	for i := range d.ids {
+		if d.ids[i] != e.ids[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // NewNotifier returns a Notifier; Run starts its workers.
 func NewNotifier(o NotifyOptions) (*Notifier, error) {
 	if o.Sender == nil || o.Expiry == nil || o.Outbox == nil || o.RetryKey == nil {
@@ -243,6 +260,12 @@ func (n *Notifier) add(k pendingKey, space storage.Space, c pushChange) {
 	defer n.mu.Unlock()
 	if p := n.pending[k]; p != nil {
 		p.space = space
+		if last := &p.changes[len(p.changes)-1]; last.dont.same(c.dont) {
+			// A burst (an import, a sync of many objects) stays one entry.
+			last.content, last.property = last.content || c.content, last.property || c.property
+			last.revision = max(last.revision, c.revision)
+			return
+		}
 		p.changes = append(p.changes, c)
 		return
 	}

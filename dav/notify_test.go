@@ -412,3 +412,33 @@ func TestNotifyBlackHoleSharesSenders(t *testing.T) {
 		t.Fatalf("the waiting messages were not sent after the timeouts: %d reached", reached)
 	}
 }
+
+// TestNotifyPendingMerges: the changes of a burst with the same
+// Push-Dont-Notify stay one entry of the window; another header's stay apart.
+func TestNotifyPendingMerges(t *testing.T) {
+	n, err := NewNotifier(NotifyOptions{Sender: nil, Expiry: nil, Outbox: nil, RetryKey: nil})
+	if err == nil || n != nil {
+		t.Fatal("a Notifier without its parts")
+	}
+	r := newNotifyRig(t, func(o *NotifyOptions) { o.Window = time.Hour })
+	ctx := context.Background()
+	a := withDontNotify(ctx, []string{"a"}, false)
+	for i, c := range []struct {
+		ctx  context.Context
+		kind storage.ChangeKind
+	}{{ctx, storage.ContentChanged}, {ctx, storage.ContentChanged}, {a, storage.ContentChanged}, {a, storage.PropsChanged}, {ctx, storage.ContentChanged}} {
+		r.n.noteChanges(c.ctx, r.alice, []storage.Changed{{Account: 1, Collection: 9, Kind: c.kind, Revision: int64(i + 1)}})
+	}
+	r.n.mu.Lock()
+	p := r.n.pending[pendingKey{account: 1, target: storage.PushTarget{Collection: 9}}]
+	r.n.mu.Unlock()
+	if p == nil || len(p.changes) != 3 {
+		t.Fatalf("pending %+v", p)
+	}
+	if c := p.changes[1]; !c.content || !c.property || c.revision != 4 || !c.dont.skips("a") {
+		t.Fatalf("merged change %+v", c)
+	}
+	if c := p.changes[2]; c.revision != 5 || c.dont.skips("a") {
+		t.Fatalf("last change %+v", c)
+	}
+}
