@@ -42,7 +42,11 @@ func validText(b []byte) bool {
 // validateCalendar checks an iCalendar object resource (RFC 4791 section
 // 4.1) and returns its UID and the parsed object. The bytes are never
 // re-encoded. ical.Parse screens the input for shapes that make go-ical
-// slow and turns its panics into valid-calendar-data.
+// slow and turns its panics into valid-calendar-data. A text escape RFC
+// 5545 section 3.3.11 does not define, \" above all, is accepted on
+// purpose: ical4j, under DAVx5, wrote \" until its issue #641, and
+// libical, under Evolution, until its issue #74; refusing it would fail
+// their events with a quote in the title.
 func validateCalendar(body []byte, supported []string) (uid string, obj *ical.Object, err error) {
 	if !validText(body) {
 		return "", nil, errCond(http.StatusForbidden, condValidCalendarData, "invalid iCalendar data: not UTF-8 text")
