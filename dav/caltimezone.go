@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/coffer-dav/coffer/dav/ical"
@@ -18,4 +19,18 @@ func checkCalendarTimezone(text string) (*ical.Timezone, error) {
 		return nil, calendarError(err) // ParseTimezone fails with valid-calendar-data only
 	}
 	return tz, nil
+}
+
+// withZones returns calendar data as a request gets it (RFC 7809 section
+// 3.1): with a VTIMEZONE added for each zone the stored object names
+// without defining, unless the client sent "CalDAV-Timezones: F"
+// (section 7.1) to say it does without. Objects that define all their
+// zones, as DAVx5, Apple, Thunderbird and Evolution write them, go out
+// byte for byte either way.
+func withZones(r *http.Request, data []byte) []byte {
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("CalDAV-Timezones")), "F") {
+		return data
+	}
+	out, _ := ical.AddZoneDefinitions(data)
+	return out
 }

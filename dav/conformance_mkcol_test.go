@@ -2,7 +2,9 @@ package dav
 
 import (
 	"encoding/xml"
+	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -295,19 +297,20 @@ func TestConformanceCalendarObject(t *testing.T) {
 		name, body string
 		status     int
 		cond       string
+		zones      []string // VTIMEZONEs GET adds when the client sends no "CalDAV-Timezones: F"
 	}{
-		{"METHOD:PUBLISH", head + "METHOD:PUBLISH\r\n" + event("m1", "DTSTART:20270101T090000Z\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-object-resource"},
-		{"METHOD:REQUEST after the event", head + event("m2", "DTSTART:20270101T090000Z\r\n") + "METHOD:REQUEST\r\nEND:VCALENDAR\r\n", 403, "valid-calendar-object-resource"},
-		{"IANA TZID without VTIMEZONE", head + event("tz1", "DTSTART;TZID=America/New_York:20270101T010000\r\n") + "END:VCALENDAR\r\n", 201, ""},
-		{"Windows TZID without VTIMEZONE", head + event("tz2", "DTSTART;TZID=\"W. Europe Standard Time\":20270101T010000\r\n") + "END:VCALENDAR\r\n", 201, ""},
-		{"custom TZID with its VTIMEZONE", head + nyZone + event("tz3", "DTSTART;TZID=Customized Time Zone:20270101T010000\r\n") + "END:VCALENDAR\r\n", 201, ""},
-		{"unknown TZID without VTIMEZONE", head + event("tz4", "DTSTART;TZID=Mars/Olympus_Mons:20270101T010000\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-data"},
-		{"unknown TZID in EXDATE", head + event("tz5", "DTSTART;TZID=Europe/Berlin:20270101T010000\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEXDATE;TZID=Customized Time Zone:20270102T010000\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-data"},
-		{"unknown TZID in a VALARM", head + event("tz6", "DTSTART:20270101T010000Z\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:x\r\nTRIGGER;VALUE=DATE-TIME;TZID=Nowhere:20261231T010000\r\nEND:VALARM\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-data"},
+		{"METHOD:PUBLISH", head + "METHOD:PUBLISH\r\n" + event("m1", "DTSTART:20270101T090000Z\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-object-resource", nil},
+		{"METHOD:REQUEST after the event", head + event("m2", "DTSTART:20270101T090000Z\r\n") + "METHOD:REQUEST\r\nEND:VCALENDAR\r\n", 403, "valid-calendar-object-resource", nil},
+		{"IANA TZID without VTIMEZONE", head + event("tz1", "DTSTART;TZID=America/New_York:20270101T010000\r\n") + "END:VCALENDAR\r\n", 201, "", []string{"America/New_York"}},
+		{"Windows TZID without VTIMEZONE", head + event("tz2", "DTSTART;TZID=\"W. Europe Standard Time\":20270101T010000\r\n") + "END:VCALENDAR\r\n", 201, "", []string{"W. Europe Standard Time"}},
+		{"custom TZID with its VTIMEZONE", head + nyZone + event("tz3", "DTSTART;TZID=Customized Time Zone:20270101T010000\r\n") + "END:VCALENDAR\r\n", 201, "", nil},
+		{"unknown TZID without VTIMEZONE", head + event("tz4", "DTSTART;TZID=Mars/Olympus_Mons:20270101T010000\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-data", nil},
+		{"unknown TZID in EXDATE", head + event("tz5", "DTSTART;TZID=Europe/Berlin:20270101T010000\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEXDATE;TZID=Customized Time Zone:20270102T010000\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-data", nil},
+		{"unknown TZID in a VALARM", head + event("tz6", "DTSTART:20270101T010000Z\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:x\r\nTRIGGER;VALUE=DATE-TIME;TZID=Nowhere:20261231T010000\r\nEND:VALARM\r\n") + "END:VCALENDAR\r\n", 403, "valid-calendar-data", nil},
 		// RFC 5545 section 3.3.11 has no \" escape, but ical4j, which DAVx5
 		// uses, wrote one before its issue #641, and libical, which
 		// Evolution uses, did before its issue #74: accepted, stored as sent.
-		{`escaped quote`, head + event("q1", "DTSTART:20270101T090000Z\r\nSUMMARY:Review of \\\"Phoenix\\\" design\r\nDESCRIPTION:say \\\"hi\\\"\\, then go\r\n") + "END:VCALENDAR\r\n", 201, ""},
+		{`escaped quote`, head + event("q1", "DTSTART:20270101T090000Z\r\nSUMMARY:Review of \\\"Phoenix\\\" design\r\nDESCRIPTION:say \\\"hi\\\"\\, then go\r\n") + "END:VCALENDAR\r\n", 201, "", nil},
 	}
 	ts := newTestServer(t)
 	for i, tc := range tests {
@@ -324,8 +327,34 @@ func TestConformanceCalendarObject(t *testing.T) {
 			if rec.Code != 201 {
 				t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
 			}
-			if got := ts.do(t, "alice", "GET", path, "").Body.String(); got != tc.body {
+			// RFC 7809 sections 3.1 and 7.1: with "CalDAV-Timezones: F" the
+			// stored bytes; without, the missing zones are added before the
+			// first component, every stored byte kept.
+			if got := ts.do(t, "alice", "GET", path, "", "CalDAV-Timezones: F").Body.String(); got != tc.body {
 				t.Fatalf("stored bytes differ:\n%q\n%q", got, tc.body)
+			}
+			rec = ts.do(t, "alice", "GET", path, "")
+			got := rec.Body.String()
+			if len(tc.zones) == 0 {
+				if got != tc.body {
+					t.Fatalf("GET changed an object that defines its zones:\n%q", got)
+				}
+				return
+			}
+			if !strings.HasPrefix(got, head+"BEGIN:VTIMEZONE\r\nTZID:"+tc.zones[0]+"\r\n") || !strings.HasSuffix(got, strings.TrimPrefix(tc.body, head)) ||
+				strings.Count(got, "BEGIN:VTIMEZONE") != len(tc.zones) || rec.Header().Get("Content-Length") != strconv.Itoa(len(got)) {
+				t.Fatalf("GET without CalDAV-Timezones:\n%s", got)
+			}
+			if _, _, err := validateCalendar(rec.Body.Bytes(), defaultComponents); err != nil {
+				t.Fatalf("served data does not validate: %v", err)
+			}
+			// calendar-multiget too (RFC 7809 section 3.1).
+			mg := fmt.Sprintf(bodyDAVx5CalMultiget, "<href>"+path+"</href>")
+			if data := parseMS(t, ts.do(t, "alice", "REPORT", calPath, mg)).resp(t, path).ok(t); strings.Count(data, "BEGIN:VTIMEZONE") != len(tc.zones) {
+				t.Fatalf("multiget without CalDAV-Timezones:\n%s", data)
+			}
+			if data := parseMS(t, ts.do(t, "alice", "REPORT", calPath, mg, "CalDAV-Timezones: F")).resp(t, path).ok(t); strings.Contains(data, "BEGIN:VTIMEZONE") {
+				t.Fatalf("multiget with CalDAV-Timezones F:\n%s", data)
 			}
 		})
 	}
