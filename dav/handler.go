@@ -48,6 +48,7 @@ type Options struct {
 	// the proxy's), e.g. https://dav.example.org/; the .well-known
 	// redirects point into it. Empty: they carry the path alone.
 	PublicURL string
+	Push      PushOptions // WebDAV-Push; off by default
 }
 
 // handler serves the DAV tree.
@@ -62,6 +63,7 @@ type handler struct {
 	log             *slog.Logger
 	refusals        *loginLog // refused and throttled logins, once per address a minute
 	davRoot         string    // where the .well-known redirects point
+	push            pushConfig
 }
 
 // request is the state of one authenticated request.
@@ -108,6 +110,7 @@ func NewHandler(o Options) http.Handler {
 		limits:          newLimits(o),
 		log:             o.Logger,
 		davRoot:         strings.TrimSuffix(o.PublicURL, "/") + davPrefix,
+		push:            newPushConfig(o.Push),
 	}
 	if h.maxResourceSize <= 0 {
 		h.maxResourceSize = defaultMaxResourceSize
@@ -178,6 +181,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if id, ok := strings.CutPrefix(p, pushPrefix); ok {
+		return h.serveRegistration(w, r, acct, id)
+	}
 	path, err := parsePath(p)
 	if err != nil {
 		return err
@@ -219,6 +225,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return req.mkcol()
 	case "COPY", "MOVE":
 		return req.copyMove()
+	case http.MethodPost:
+		return req.post()
 	default:
 		return errStatus(http.StatusMethodNotAllowed, "the method is not supported here")
 	}
@@ -256,12 +264,13 @@ func (h *handler) login(r *http.Request) (*Account, error) {
 
 // options answers OPTIONS on every resource (Q1: principals included).
 func (q *request) options() error {
-	if _, err := q.resolve(); err != nil {
+	res, err := q.resolve()
+	if err != nil {
 		return err
 	}
 	h := q.w.Header()
-	h.Set("DAV", davHeader)
-	h.Set("Allow", allowHeader)
+	h.Set("DAV", q.h.davHeader(res))
+	h.Set("Allow", q.h.allowHeader(res))
 	h.Set("Content-Length", "0")
 	q.w.WriteHeader(http.StatusOK)
 	return nil

@@ -53,7 +53,7 @@ var protectedProps = map[xml.Name]bool{
 	pnSyncToken: true, pnGetctag: true, pnCalendarHomeSet: true, pnCalendarUserAddr: true,
 	pnSupportedCompSet: true, pnSupportedCalData: true, pnCalMaxSize: true, pnAddressbookHomeSet: true,
 	pnSupportedAddrData: true, pnAddrMaxSize: true, pnCalendarData: true, pnAddressData: true,
-	pnQuotaUsed: true, pnQuotaAvailable: true,
+	pnQuotaUsed: true, pnQuotaAvailable: true, pnPushTransports: true, pnPushTopic: true, pnSupportedTrigger: true,
 	{Space: nsDAV, Local: "lockdiscovery"}: true,
 	{Space: nsDAV, Local: "supportedlock"}: true,
 	{Space: nsDAV, Local: "add-member"}:    true,
@@ -94,6 +94,9 @@ func (q *request) prop(res *resource, name xml.Name) (string, bool) {
 
 // liveProp renders a computed property.
 func (q *request) liveProp(res *resource, name xml.Name) (string, bool) {
+	if name.Space == nsPush {
+		return q.pushProp(res, name)
+	}
 	p := res.path
 	user := q.acct.Username
 	switch name {
