@@ -144,6 +144,45 @@ func TestConformanceCalendarTimezone(t *testing.T) {
 	good := []struct{ name, method, path, body, want string }{
 		{"DAVx5 MKCALENDAR", "MKCALENDAR", "/dav/calendars/alice/davx5/", bodyDAVx5Mkcalendar, "TZURL:https://www.tzurl.org/zoneinfo-outlook/Europe/Vienna"},
 		{"Apple MKCALENDAR", "MKCALENDAR", "/dav/calendars/alice/apple/", bodyAppleMkcalendar, "TZNAME:CEST&#13;\nTZOFFSETTO:+0200&#13;"},
+		// RFC 4791 section 5.3.1.2, the example (the RFC indents the
+		// iCalendar lines for print only): CDATA, and a TZID of its own.
+		{"RFC 4791 MKCALENDAR", "MKCALENDAR", "/dav/calendars/alice/events/", `<?xml version="1.0" encoding="utf-8" ?>
+   <C:mkcalendar xmlns:D="DAV:"
+                 xmlns:C="urn:ietf:params:xml:ns:caldav">
+     <D:set>
+       <D:prop>
+         <D:displayname>Lisa's Events</D:displayname>
+         <C:calendar-description xml:lang="en"
+   >Calendar restricted to events.</C:calendar-description>
+         <C:supported-calendar-component-set>
+           <C:comp name="VEVENT"/>
+         </C:supported-calendar-component-set>
+         <C:calendar-timezone><![CDATA[BEGIN:VCALENDAR
+PRODID:-//Example Corp.//CalDAV Client//EN
+VERSION:2.0
+BEGIN:VTIMEZONE
+TZID:US-Eastern
+LAST-MODIFIED:19870101T000000Z
+BEGIN:STANDARD
+DTSTART:19671029T020000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+TZOFFSETFROM:-0400
+TZOFFSETTO:-0500
+TZNAME:Eastern Standard Time (US & Canada)
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19870405T020000
+RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=4
+TZOFFSETFROM:-0500
+TZOFFSETTO:-0400
+TZNAME:Eastern Daylight Time (US & Canada)
+END:DAYLIGHT
+END:VTIMEZONE
+END:VCALENDAR
+]]></C:calendar-timezone>
+       </D:prop>
+     </D:set>
+   </C:mkcalendar>`, "TZID:US-Eastern"},
 		{"PROPPATCH indented", "PROPPATCH", calPath, `<propertyupdate xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><set><prop><C:calendar-timezone>
       ` + escapeString(cal(vienna)) + `
     </C:calendar-timezone></prop></set></propertyupdate>`, "TZID:Europe/Vienna"},
