@@ -25,7 +25,7 @@ func checkCalendarTimezone(text string) (*ical.Timezone, error) {
 // 3.1): with a VTIMEZONE added for each zone the stored object names
 // without defining, unless the client sent "CalDAV-Timezones: F"
 // (section 7.1) to say it does without. Objects that define all their
-// zones, as DAVx5, Apple, Thunderbird and Evolution write them, go out
+// zones, as DAVx5 and Apple write them (clients.md), go out
 // byte for byte either way.
 func withZones(r *http.Request, data []byte) []byte {
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("CalDAV-Timezones")), "F") {

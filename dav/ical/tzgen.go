@@ -252,31 +252,34 @@ func hasTZIDParam(b []byte) bool {
 }
 
 // scanZones reads the raw lines of a calendar: the TZID parameters used,
-// in order of first use, the TZIDs its VTIMEZONEs define, and the offset
-// of the first line of its first component (-1 for none).
+// in order of first use, the TZIDs its VTIMEZONEs define (nil for none),
+// and the offset of the first line of its first component (-1 for none).
 func scanZones(body []byte) (used []string, defined map[string]bool, insertAt int) {
-	defined = map[string]bool{}
-	seen := map[string]bool{}
+	var seen map[string]bool
 	insertAt = -1
-	var stack []string
+	depth, inZone := 0, false // inZone: in a VTIMEZONE of the calendar
 	var line []byte
 	lineStart, start := 0, 0
 	handle := func(l []byte, at int) {
 		switch {
 		case hasPrefixFold(l, "BEGIN:"):
-			if len(stack) == 1 && insertAt < 0 {
-				insertAt = at
+			if depth == 1 {
+				if insertAt < 0 {
+					insertAt = at
+				}
+				inZone = strings.EqualFold(strings.TrimSpace(string(l[len("BEGIN:"):])), "VTIMEZONE")
 			}
-			stack = append(stack, strings.ToUpper(strings.TrimSpace(string(l[len("BEGIN:"):]))))
+			depth++
 			return
 		case hasPrefixFold(l, "END:"):
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
+			depth--
 			return
 		}
-		if len(stack) == 2 && stack[1] == "VTIMEZONE" && (hasPrefixFold(l, "TZID:") || hasPrefixFold(l, "TZID;")) {
+		if depth == 2 && inZone && (hasPrefixFold(l, "TZID:") || hasPrefixFold(l, "TZID;")) {
 			if i := bytes.IndexByte(l, ':'); i >= 0 {
+				if defined == nil {
+					defined = map[string]bool{}
+				}
 				defined[string(l[i+1:])] = true
 			}
 			return
@@ -286,6 +289,9 @@ func scanZones(body []byte) (used []string, defined map[string]bool, insertAt in
 		}
 		for _, id := range tzidParams(string(l)) {
 			if !seen[id] {
+				if seen == nil {
+					seen = map[string]bool{}
+				}
 				seen[id] = true
 				used = append(used, id)
 			}
