@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ var (
 	condMaxInstances       = xml.Name{Space: nsCalDAV, Local: "max-instances"}           // RFC 4791 5.3.2.1
 	pnCalendarTimezone     = xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}       // RFC 4791 5.2.2
 	pnCalendarTimezoneID   = xml.Name{Space: nsCalDAV, Local: "calendar-timezone-id"}    // RFC 7809 5.2
+	condQueryValidTimezone = xml.Name{Space: nsCalDAV, Local: "valid-timezone"}          // RFC 7809, of a query timezone-id
 	errNoCalendarTimeRange = errStatus(http.StatusBadRequest, "free-busy-query needs a time-range with a start and an end")
 )
 
@@ -94,6 +96,33 @@ func parseCalendarQueryFilter(n *node) (*ical.Filter, error) {
 		return nil, calendarError(err)
 	}
 	return f, nil
+}
+
+// parseQueryZone reads the zone a calendar-query names for its floating
+// and all-day values: a CALDAV:timezone element holding a VCALENDAR with
+// one VTIMEZONE (RFC 4791 sections 7.3 and 9.8; 403 valid-calendar-data
+// otherwise), or a CALDAV:timezone-id naming a zone of the server's zone
+// data (RFC 7809 timezone-id; 403 valid-timezone otherwise). nil means
+// neither: the calendar's own zone applies.
+func parseQueryZone(query *node) (*ical.Zone, error) {
+	tz, id := query.child(nsCalDAV, "timezone"), query.child(nsCalDAV, "timezone-id")
+	switch {
+	case tz != nil && id != nil:
+		return nil, errStatus(http.StatusBadRequest, "calendar-query takes a timezone or a timezone-id, not both")
+	case tz != nil:
+		z, err := ical.ParseZone([]byte(strings.TrimSpace(tz.text())))
+		if err != nil {
+			return nil, calendarError(err)
+		}
+		return z, nil
+	case id != nil:
+		z, ok := ical.ZoneNamed(id.text())
+		if !ok {
+			return nil, errCond(http.StatusForbidden, condQueryValidTimezone, "the server knows no time zone of that name")
+		}
+		return z, nil
+	}
+	return nil, nil
 }
 
 // parseCalendarDataRequest reads a calendar-data element of a request's
@@ -215,13 +244,17 @@ var fromIndexOnly = map[xml.Name]bool{pnGetetag: true, pnGetcontenttype: true, p
 // out what cannot match, and every candidate is evaluated in full,
 // recurrences included, so that no instance in the range is missed (Q18).
 func (q *request) calendarQuery(res *resource, rr *reportRequest, ms *multistatus) error {
-	loc := calendarLocation(res.coll)
 	opts := q.h.limits.calendar
-	opts.Location = loc
+	opts.Location, opts.Zone = calendarLocation(res.coll), rr.calZone
+	// The index's bounds of floating values hold in any zone, so the
+	// query's zone needs no other index.
 	comp, tr, filtered := rr.calFilter.Prefilter()
 	cands, err := q.calendarCandidates(res.coll, comp, tr, filtered, plainVEventRange(rr.calFilter))
 	if err != nil {
 		return err
+	}
+	if res.path.kind == pathObject { // the query names one object
+		cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.Name != res.obj.Name })
 	}
 	names := withETag(rr.names)
 	cheap := true

@@ -105,9 +105,14 @@ func renderAddressData(body []byte, ad *vcard.AddressData) ([]byte, error) {
 // matched against the filter; a limit beyond which cards match ends the
 // answer with a 507 for the collection (RFC 6352 8.6.1).
 func (q *request) addressQuery(res *resource, rr *reportRequest, ms *multistatus) error {
-	objs, err := q.space.Objects(q.ctx, res.coll.ID)
-	if err != nil {
-		return errInternal(err)
+	var objs []storage.Object
+	if res.path.kind == pathObject { // the query names one card
+		objs = []storage.Object{*res.obj}
+	} else {
+		var err error
+		if objs, err = q.space.Objects(q.ctx, res.coll.ID); err != nil {
+			return errInternal(err)
+		}
 	}
 	names := withETag(rr.names)
 	limit := 0

@@ -134,6 +134,9 @@ func FuzzParseMkcol(f *testing.F) {
 // re-renders to a body that parses to an equal report request.
 func FuzzParseReport(f *testing.F) {
 	addXMLSeeds(f)
+	f.Add([]byte(strings.Replace(calQuery(`<C:comp-filter name="VEVENT"/>`), "</C:calendar-query>", `<C:timezone>`+usEastern+`</C:timezone></C:calendar-query>`, 1)))
+	f.Add([]byte(strings.Replace(calQuery(`<C:comp-filter name="VEVENT"/>`), "</C:calendar-query>", `<C:timezone-id>Europe/Vienna</C:timezone-id></C:calendar-query>`, 1)))
+	f.Add([]byte(fmt.Sprintf(bodyAppleSync, "http://coffer.invalid/ns/sync/home/12/vjnpiccpg4")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := parseXML(bytes.NewReader(b))
 		if err != nil {
@@ -156,6 +159,7 @@ func FuzzParseReport(f *testing.F) {
 		}
 		if rr.kind == reportSyncCollection {
 			parseSyncToken(rr.syncToken)
+			parseHomeToken(rr.syncToken)
 		}
 		for _, h := range rr.hrefs {
 			_, _ = parseHref(h)

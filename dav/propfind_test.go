@@ -30,7 +30,7 @@ func TestHomeListing(t *testing.T) {
 		{"apple address books", "/dav/addressbooks/alice/", bodyAppleBookHome, []string{"Depth: 1", "Brief: t", "Prefer: return=minimal"},
 			[]string{"/dav/addressbooks/alice/", "/dav/addressbooks/alice/contacts/"},
 			map[string][]string{
-				"/dav/addressbooks/alice/":          {"<D:sync-collection/>", "<CR:addressbook-multiget/>"},
+				"/dav/addressbooks/alice/":          {"<D:sync-collection/>", "<D:sync-token>http://coffer.invalid/ns/sync/home/"},
 				"/dav/addressbooks/alice/contacts/": {"<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>", "<CR:max-resource-size>20971520</CR:max-resource-size>", "<D:sync-token>http://coffer.invalid/ns/sync/"},
 			}},
 		{"davx5 caps", "/dav/calendars/alice/calendar/", bodyDAVx5Caps, []string{"Depth: 0"},

@@ -33,6 +33,7 @@ type reportRequest struct {
 	syncToken string             // sync-collection
 	limit     int                // sync-collection DAV:limit/DAV:nresults; 0 for none
 	calFilter *ical.Filter       // calendar-query
+	calZone   *ical.Zone         // calendar-query timezone or timezone-id; nil for the calendar's own
 	calData   *ical.CalendarData // calendar-data selection or expansion; nil for the stored bytes
 	addrData  *vcard.AddressData // address-data version and selection
 	addrQuery *vcard.Query       // addressbook-query
@@ -93,6 +94,9 @@ func parseReport(n *node) (*reportRequest, error) {
 			return nil, err
 		}
 		rr.calFilter = f
+		if rr.calZone, err = parseQueryZone(n); err != nil {
+			return nil, err
+		}
 	case n.is(nsCalDAV, "free-busy-query"):
 		rr.kind = reportFreeBusy
 	case n.is(nsCardDAV, "addressbook-query"):
@@ -130,13 +134,18 @@ func (q *request) report() error {
 		return err
 	}
 	notHere := errCond(http.StatusForbidden, condSupportedReport, "this report is not supported on this resource")
+	// kind is that of the collection the request names, or of the one
+	// holding the object it names: queries and multigets run on a
+	// calendar or address object too, for that one object (RFC 4791
+	// sections 7.8 and 7.9, RFC 6352 sections 8.6 and 8.7).
 	kind := storage.Kind("")
-	if res.coll != nil && res.path.kind == pathCollection {
+	if res.coll != nil && (res.path.kind == pathCollection || res.path.kind == pathObject) {
 		kind = res.coll.Kind
 	}
+	onObject := res.path.kind == pathObject
 	switch rr.kind {
 	case reportCalendarMultiget, reportCalendarQuery, reportFreeBusy:
-		if kind != storage.KindCalendar {
+		if kind != storage.KindCalendar || (onObject && rr.kind == reportFreeBusy) {
 			return notHere
 		}
 	case reportAddressMultiget, reportAddressQuery:
@@ -147,7 +156,7 @@ func (q *request) report() error {
 		if res.path.kind == pathHome {
 			return q.syncHome(res, rr)
 		}
-		if kind == "" {
+		if kind == "" || onObject {
 			return notHere
 		}
 	}
@@ -202,7 +211,9 @@ func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequ
 	for _, n := range names {
 		switch {
 		case n == pnCalendarData && res.coll.Kind == storage.KindCalendar && res.obj.Body != nil:
-			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData, q.h.limits.calendar)
+			opts := q.h.limits.calendar
+			opts.Zone = rr.calZone
+			data, err := renderCalendarData(res.obj.Body, res.coll, rr.calData, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -236,7 +247,8 @@ func (q *request) multiget(res *resource, rr *reportRequest, ms *multistatus) er
 	for i, h := range rr.hrefs {
 		p, err := parseHref(h)
 		ours[i] = err == nil && p.kind == pathObject && !p.trailing && p.user == q.acct.Username &&
-			p.home == res.path.home && p.coll == res.coll.Name
+			p.home == res.path.home && p.coll == res.coll.Name &&
+			(res.path.kind != pathObject || p.name == res.path.name) // on an object, that object alone
 		if ours[i] {
 			objNames = append(objNames, p.name)
 		}
@@ -327,20 +339,37 @@ func (q *request) syncCollection(res *resource, rr *reportRequest, ms *multistat
 }
 
 // syncHome answers sync-collection on a home, which is advertised there
-// for Apple (Q5). Homes keep no change log of their collections, so only
-// the initial form is answered, with every collection; any other token
-// gets valid-sync-token, which makes clients start over and notice
-// deleted collections.
+// for Apple (Q5): its members are its top-level collections, and one of
+// them has changed when its revision (which rises with every change to
+// its members or properties) passed the token's, or when the token does
+// not know its name. A home keeps no log of the collections removed from
+// it, so a token from before a collection went (deleted, or moved away)
+// gets valid-sync-token: the client starts over and notices the
+// collection gone. That is the one case a home token is refused (RFC 6578
+// section 3.2: invalidate only when necessary).
 func (q *request) syncHome(res *resource, rr *reportRequest) error {
-	if rr.syncToken != "" {
-		return errCond(http.StatusForbidden, condValidSyncToken, "home sync tokens are single-use; start again with an empty token")
+	since, known, ok := parseHomeToken(rr.syncToken)
+	if !ok {
+		return errCond(http.StatusForbidden, condValidSyncToken, "the sync token is not valid for this home; start again with an empty token")
 	}
 	kids, err := q.members(res)
 	if err != nil {
 		return err
 	}
-	ms := &multistatus{syncToken: syncToken(0)}
+	present := make(map[string]bool, len(kids))
 	for _, k := range kids {
+		present[memberDigest(k.coll.Name)] = true
+	}
+	for d := range known {
+		if !present[d] {
+			return errCond(http.StatusForbidden, condValidSyncToken, "a collection was removed from this home since the token; start again with an empty token")
+		}
+	}
+	ms := &multistatus{syncToken: homeToken(kids)}
+	for _, k := range kids {
+		if known[memberDigest(k.coll.Name)] && k.coll.Revision <= since {
+			continue
+		}
 		r := &response{href: k.path.href()}
 		q.addProps(r, k, rr.names)
 		ms.responses = append(ms.responses, r)

@@ -188,6 +188,8 @@ type Database interface {
 	Locks
 	// Space opens the data of one account with that account's keys.
 	Space(account int64, keys *encryption.Keyring) Space
+	// OnChange sets the hook that hears of every committed write to a space.
+	OnChange(h ChangeHook)
 	// Close releases the database.
 	Close() error
 }

@@ -48,3 +48,8 @@ func TestSpaceInstancesContract(t *testing.T) {
 		return dbs[0], dbs[1]
 	}))
 }
+
+// TestHooksContract runs the change hook's contract against the SQLite engine.
+func TestHooksContract(t *testing.T) {
+	storagetest.Hooks(t, openSQLite)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -20,6 +21,8 @@ type Spaces struct {
 
 	maxTombstones int64 // deletions a collection's change log remembers
 	legacySeal    bool  // tests only: write object content as before seal version 1
+
+	hook atomic.Pointer[ChangeHook] // hears of every committed write
 }
 
 // SpaceOptions configure the sealed layer.
@@ -67,9 +70,22 @@ func (sp *Spaces) Space(account int64, keys *encryption.Keyring) Space {
 // Forget drops what the layer keeps in memory of an account, once it is gone.
 func (sp *Spaces) Forget(account int64) { sp.index.dropAccount(account) }
 
-// update runs fn in one write transaction of the user.
+// update runs fn in one write transaction of the user and, once it has
+// committed, tells the change hook what it changed.
 func (s *sealedSpace) update(ctx context.Context, fn func(w RowWriter) error) error {
-	return s.sp.eng.Update(ctx, s.user, fn)
+	hook := s.sp.hookOf()
+	if hook == nil {
+		return s.sp.eng.Update(ctx, s.user, fn)
+	}
+	var rec *changeRecorder
+	err := s.sp.eng.Update(ctx, s.user, func(w RowWriter) error {
+		rec = &changeRecorder{RowWriter: w, account: s.user} // afresh each time an engine runs fn
+		return fn(rec)
+	})
+	if err == nil && len(rec.changes) > 0 {
+		hook(ctx, s, rec.changes)
+	}
+	return err
 }
 
 // Collections lists the collections in home, ordered by creation.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"reflect"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestLimitFlags(t *testing.T) {
 			}
 			var got dav.Options
 			l.apply(&got)
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("options %+v\nwant    %+v", got, tc.want)
 			}
 			if l.readHeaderTimeout != tc.header {

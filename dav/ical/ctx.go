@@ -38,11 +38,11 @@ func newCtx(obj *Object, opts Options) *evalCtx {
 	if b.maxSteps <= 0 {
 		b.maxSteps = DefaultMaxSteps
 	}
-	return &evalCtx{
-		obj:      obj,
-		floating: &zone{name: loc.String(), loc: loc},
-		b:        b,
+	floating := &zone{name: loc.String(), loc: loc}
+	if opts.Zone != nil {
+		floating = opts.Zone.z
 	}
+	return &evalCtx{obj: obj, floating: floating, b: b}
 }
 
 // step charges n work steps; it returns false once the budget is exhausted.

@@ -1,6 +1,7 @@
 package ical
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -76,7 +77,10 @@ func (f *Filter) Validate() error {
 	if !strings.EqualFold(f.Comp.Name, goical.CompCalendar) {
 		return errorf(CondValidFilter, "the filter must hold a VCALENDAR comp-filter")
 	}
-	return f.Comp.validate(0)
+	if f.Comp.TimeRange != nil {
+		return errorf(CondValidFilter, "a time-range does not apply to VCALENDAR")
+	}
+	return f.Comp.validate("", 0)
 }
 
 // Prefilter returns the top-level component name and time-range that every
@@ -94,8 +98,48 @@ func (f *Filter) Prefilter() (component string, tr TimeRange, ok bool) {
 	return "", TimeRange{}, false
 }
 
-// validate checks one comp-filter level.
-func (cf *CompFilter) validate(depth int) error {
+// componentParents names, for each component RFC 5545 (and RFC 6047 for
+// VFREEBUSY in a calendar) defines, the components it may appear in; ""
+// is the top of the filter. Other names (X- and future IANA components)
+// may appear under any component: the filter never matches them there,
+// which is the right answer, not a malformed filter.
+var componentParents = map[string][]string{
+	goical.CompCalendar:         {""},
+	goical.CompEvent:            {goical.CompCalendar},
+	goical.CompToDo:             {goical.CompCalendar},
+	goical.CompJournal:          {goical.CompCalendar},
+	goical.CompFreeBusy:         {goical.CompCalendar},
+	goical.CompTimezone:         {goical.CompCalendar},
+	goical.CompAlarm:            {goical.CompEvent, goical.CompToDo},
+	goical.CompTimezoneStandard: {goical.CompTimezone},
+	goical.CompTimezoneDaylight: {goical.CompTimezone},
+}
+
+// timeRangeComponents are the components a comp-filter time-range can test
+// (RFC 4791 section 9.9 defines overlap for these alone).
+var timeRangeComponents = map[string]bool{
+	goical.CompEvent: true, goical.CompToDo: true, goical.CompJournal: true,
+	goical.CompFreeBusy: true, goical.CompAlarm: true,
+}
+
+// timeRangeProps are the properties whose values are DATE or DATE-TIME
+// (RFC 5545 section 3.8; RFC 9074 for ACKNOWLEDGED), the only ones a
+// prop-filter time-range can test (RFC 4791 section 7.4). TRIGGER is a
+// DATE-TIME with VALUE=DATE-TIME, and RDATE and EXDATE lists are DATE or
+// DATE-TIME values; X- properties may be any type and are allowed too.
+var timeRangeProps = map[string]bool{
+	goical.PropDateTimeStart: true, goical.PropDateTimeEnd: true, goical.PropDue: true,
+	goical.PropCompleted: true, goical.PropCreated: true, goical.PropDateTimeStamp: true,
+	goical.PropLastModified: true, goical.PropRecurrenceID: true, goical.PropExceptionDates: true,
+	goical.PropRecurrenceDates: true, goical.PropTrigger: true, "ACKNOWLEDGED": true,
+}
+
+// validate checks one comp-filter level, found in a comp-filter named
+// parent ("" at the top): the component must be one that can appear
+// there (RFC 4791 section 9.7.1 filters the components of an iCalendar
+// object, RFC 5545 section 3.6 says where each goes), and a time-range
+// must be one RFC 4791 section 9.9 defines.
+func (cf *CompFilter) validate(parent string, depth int) error {
 	if depth > maxFilterDepth {
 		return errorf(CondValidFilter, "filter nested too deeply")
 	}
@@ -104,6 +148,13 @@ func (cf *CompFilter) validate(depth int) error {
 	}
 	if cf.IsNotDefined && (cf.TimeRange != nil || len(cf.Props) > 0 || len(cf.Comps) > 0) {
 		return errorf(CondValidFilter, "is-not-defined combined with other tests")
+	}
+	name := strings.ToUpper(cf.Name)
+	if parents, known := componentParents[name]; known && !slices.Contains(parents, parent) {
+		return errorf(CondValidFilter, "%s cannot appear in %s", name, parent)
+	}
+	if cf.TimeRange != nil && !timeRangeComponents[name] {
+		return errorf(CondValidFilter, "a time-range does not apply to %s", name)
 	}
 	if err := cf.TimeRange.validate(); err != nil {
 		return err
@@ -114,7 +165,7 @@ func (cf *CompFilter) validate(depth int) error {
 		}
 	}
 	for i := range cf.Comps {
-		if err := cf.Comps[i].validate(depth + 1); err != nil {
+		if err := cf.Comps[i].validate(name, depth+1); err != nil {
 			return err
 		}
 	}
@@ -131,6 +182,9 @@ func (pf *PropFilter) validate() error {
 	}
 	if pf.TimeRange != nil && pf.TextMatch != nil {
 		return errorf(CondValidFilter, "prop-filter with both time-range and text-match")
+	}
+	if name := strings.ToUpper(pf.Name); pf.TimeRange != nil && !timeRangeProps[name] && !strings.HasPrefix(name, "X-") {
+		return errorf(CondValidFilter, "a time-range does not apply to %s, which is no date or date-time", name)
 	}
 	if err := pf.TimeRange.validate(); err != nil {
 		return err

@@ -134,3 +134,59 @@ func TestUnicodeCasemapDecomposes(t *testing.T) {
 		}
 	}
 }
+
+func TestFilterStructure(t *testing.T) {
+	const ns = `xmlns:C="urn:ietf:params:xml:ns:caldav"`
+	tr := `<C:time-range start="20060104T000000Z" end="20060105T000000Z"/>`
+	// in wraps comp-filters in the filter and the VCALENDAR comp-filter.
+	in := func(inner string) string {
+		return `<C:filter ` + ns + `><C:comp-filter name="VCALENDAR">` + inner + `</C:comp-filter></C:filter>`
+	}
+	comp := func(name, inner string) string {
+		return `<C:comp-filter name="` + name + `">` + inner + `</C:comp-filter>`
+	}
+	prop := func(name, inner string) string {
+		return `<C:prop-filter name="` + name + `">` + inner + `</C:prop-filter>`
+	}
+	cases := []struct {
+		name, doc string
+		valid     bool
+	}{
+		{"VEVENT time-range", in(comp("VEVENT", tr)), true},
+		{"VTODO, VJOURNAL, VFREEBUSY time-range", in(comp("VTODO", tr) + comp("VJOURNAL", tr) + comp("VFREEBUSY", tr)), true},
+		{"VALARM time-range in VEVENT", in(comp("VEVENT", comp("VALARM", tr))), true},
+		{"VALARM in VTODO", in(comp("VTODO", comp("VALARM", ""))), true},
+		{"STANDARD in VTIMEZONE", in(comp("VTIMEZONE", comp("STANDARD", "")+comp("daylight", ""))), true},
+		{"X- component anywhere", in(comp("X-THING", comp("X-SUB", "")) + comp("VEVENT", comp("X-SUB", ""))), true},
+		{"DTSTART time-range", in(comp("VEVENT", prop("DTSTART", tr))), true},
+		{"the date and date-time properties", in(comp("VTODO", prop("DUE", tr)+prop("COMPLETED", tr)+prop("CREATED", tr)+prop("DTSTAMP", tr)+prop("LAST-MODIFIED", tr)+prop("RECURRENCE-ID", tr)+prop("EXDATE", tr)+prop("RDATE", tr)+prop("DTEND", tr))), true},
+		{"TRIGGER time-range in VALARM", in(comp("VEVENT", comp("VALARM", prop("TRIGGER", tr)))), true},
+		{"X- property time-range", in(comp("VEVENT", prop("X-DUE", tr))), true},
+		{"SUMMARY text-match", in(comp("VEVENT", prop("SUMMARY", `<C:text-match>x</C:text-match>`))), true},
+
+		{"time-range on SUMMARY", in(comp("VEVENT", prop("SUMMARY", tr))), false},
+		{"time-range on UID", in(comp("VTODO", prop("uid", tr))), false},
+		{"VEVENT in VEVENT", in(comp("VEVENT", comp("VEVENT", ""))), false},
+		{"VEVENT in VALARM", in(comp("VEVENT", comp("VALARM", comp("VEVENT", "")))), false},
+		{"VALARM in VCALENDAR", in(comp("VALARM", "")), false},
+		{"VALARM in VJOURNAL", in(comp("VJOURNAL", comp("VALARM", ""))), false},
+		{"STANDARD in VCALENDAR", in(comp("STANDARD", "")), false},
+		{"VCALENDAR in VCALENDAR", in(comp("VCALENDAR", "")), false},
+		{"time-range on VCALENDAR", `<C:filter ` + ns + `><C:comp-filter name="VCALENDAR">` + tr + `</C:comp-filter></C:filter>`, false},
+		{"time-range on VTIMEZONE", in(comp("VTIMEZONE", tr)), false},
+		{"time-range on STANDARD", in(comp("VTIMEZONE", comp("STANDARD", tr))), false},
+		{"time-range on an X- component", in(comp("X-THING", tr)), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseFilter([]byte(tc.doc))
+			var e *Error
+			switch {
+			case tc.valid && err != nil:
+				t.Errorf("refused: %v", err)
+			case !tc.valid && (!errors.As(err, &e) || e.Condition != CondValidFilter):
+				t.Errorf("got %v, want %s", err, CondValidFilter)
+			}
+		})
+	}
+}

@@ -110,3 +110,36 @@ func FuzzExpand(f *testing.F) {
 		_, _ = Summarize(obj, nil, fuzzOpts)
 	})
 }
+
+// FuzzParseZone feeds CALDAV:timezone texts to ParseZone and evaluates a
+// floating event in each zone it accepts.
+func FuzzParseZone(f *testing.F) {
+	f.Add(rfcEastern)
+	f.Add(withZone(customZone, calendar()))
+	f.Add("garbage")
+	obj, err := Parse([]byte(event("DTSTART:20270101T010000", "RRULE:FREQ=WEEKLY;COUNT=3")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > 8192 {
+			return
+		}
+		z, err := ParseZone([]byte(text))
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Condition != CondValidCalendarData {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		opts := fuzzOpts
+		opts.Zone = z
+		if _, err := Match(obj, rangeFilter("VEVENT", "20261201T000000Z", "20270201T000000Z"), opts); err != nil && !errors.Is(err, ErrTooComplex) && !errors.Is(err, ErrTooManyInstances) {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("untyped error %v", err)
+			}
+		}
+	})
+}

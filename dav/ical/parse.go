@@ -31,6 +31,9 @@ type Options struct {
 	// Location resolves floating and all-day values (the calendar's
 	// calendar-timezone); nil means UTC.
 	Location *time.Location
+	// Zone, when set, replaces Location: the zone a query names for its
+	// floating and all-day values (RFC 4791 section 7.3).
+	Zone *Zone
 	// MaxInstances caps the recurrence instances examined per object;
 	// 0 means DefaultMaxInstances.
 	MaxInstances int

@@ -45,7 +45,7 @@ var errSummary = errors.New("ical: malformed summary encoding")
 // to; past the caps of opts it fails with ErrTooManyInstances or
 // ErrTooComplex, since queries on such an object would fail the same way.
 func Summarize(obj *Object, defaultLoc *time.Location, opts Options) (sum Summary, err error) {
-	opts.Location = defaultLoc
+	opts.Location, opts.Zone = defaultLoc, nil
 	err = safeCall(func() error {
 		c := newCtx(obj, opts)
 		sum, err = c.summarize()

@@ -118,3 +118,11 @@ func TestSpaceInstancesContract(t *testing.T) {
 		return dbs[0], dbs[1]
 	}))
 }
+
+// TestHooksContract runs the change hook's contract against PostgreSQL.
+func TestHooksContract(t *testing.T) {
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	storagetest.Hooks(t, openPostgres)
+}

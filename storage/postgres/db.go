@@ -225,3 +225,7 @@ func fromNull(s *int64) time.Time {
 	}
 	return fromUnix(*s)
 }
+
+// OnChange sets the hook that hears of every committed write to a space
+// through this instance (writes of other instances reach their own hooks).
+func (db *DB) OnChange(h storage.ChangeHook) { db.spaces.OnChange(h) }
