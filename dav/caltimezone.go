@@ -13,12 +13,12 @@ import (
 // with exactly one complete VTIMEZONE. It returns the parsed zone, or a
 // 403 valid-calendar-data error. Surrounding white space, which indented
 // XML bodies put around the text, is ignored.
-func checkCalendarTimezone(text string) (*ical.Timezone, error) {
-	tz, err := ical.ParseTimezone([]byte(strings.TrimSpace(text)))
+func checkCalendarTimezone(text string) (*ical.Zone, error) {
+	z, err := ical.ParseZone([]byte(strings.TrimSpace(text)))
 	if err != nil {
-		return nil, calendarError(err) // ParseTimezone fails with valid-calendar-data only
+		return nil, calendarError(err) // ParseZone fails with valid-calendar-data only
 	}
-	return tz, nil
+	return z, nil
 }
 
 // withZones returns calendar data as a request gets it (RFC 7809 section

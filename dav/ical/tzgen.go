@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	goical "github.com/emersion/go-ical"
 )
 
 // Time zones by reference (RFC 7809 section 3.1): a client may leave out
@@ -345,4 +347,41 @@ func tzidParams(l string) []string {
 		i = j
 	}
 	return out
+}
+
+// UnknownTZID returns a TZID parameter of the object that neither an
+// embedded VTIMEZONE defines nor the server's zone data knows (RFC 7809
+// section 3.1: a client may leave out the VTIMEZONE of a zone the server
+// knows); ok is false when every TZID can be resolved.
+func (o *Object) UnknownTZID() (tzid string, ok bool) {
+	checked := map[string]bool{}
+	var walk func(c *goical.Component) (string, bool)
+	walk = func(c *goical.Component) (string, bool) {
+		if c.Name == goical.CompTimezone {
+			return "", false
+		}
+		for _, props := range c.Props {
+			for _, p := range props {
+				for _, id := range p.Params[goical.ParamTimezoneID] {
+					if checked[id] {
+						continue
+					}
+					checked[id] = true
+					if _, defined := o.tzdef[id]; defined {
+						continue
+					}
+					if _, known := ResolveTZID(id); !known {
+						return id, true
+					}
+				}
+			}
+		}
+		for _, k := range c.Children {
+			if id, ok := walk(k); ok {
+				return id, true
+			}
+		}
+		return "", false
+	}
+	return walk(o.root)
 }

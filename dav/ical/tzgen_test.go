@@ -152,3 +152,30 @@ func BenchmarkAddZoneDefinitions(b *testing.B) {
 		})
 	}
 }
+
+// Issue 17 point 7: TZIDs without a VTIMEZONE (RFC 7809 section 3.1).
+func TestUnknownTZID(t *testing.T) {
+	const zone = "BEGIN:VTIMEZONE\r\nTZID:Custom\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE"
+	tests := []struct {
+		name  string
+		lines []string
+		want  string // "" when all resolve
+	}{
+		{"none", []string{"BEGIN:VEVENT", "UID:a", "DTSTART:20270101T000000Z", "END:VEVENT"}, ""},
+		{"IANA", []string{"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20270101T000000", "END:VEVENT"}, ""},
+		{"prefixed IANA", []string{"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=/mozilla.org/20050126_1/Europe/Berlin:20270101T000000", "END:VEVENT"}, ""},
+		{"defined", []string{zone, "BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Custom:20270101T000000", "END:VEVENT"}, ""},
+		{"undefined", []string{"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Custom:20270101T000000", "END:VEVENT"}, "Custom"},
+		{"undefined in DUE", []string{"BEGIN:VTODO", "UID:a", "DUE;TZID=Elsewhere:20270101T000000", "END:VTODO"}, "Elsewhere"},
+		{"undefined in a VALARM", []string{"BEGIN:VEVENT", "UID:a", "DTSTART:20270101T000000Z", "BEGIN:VALARM", "TRIGGER;VALUE=DATE-TIME;TZID=Nowhere:20261231T000000", "END:VALARM", "END:VEVENT"}, "Nowhere"},
+		{"Local is not a zone", []string{"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Local:20270101T000000", "END:VEVENT"}, "Local"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := mustParse(t, calendar(tc.lines...)).UnknownTZID()
+			if got != tc.want || ok != (tc.want != "") {
+				t.Fatalf("UnknownTZID = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
