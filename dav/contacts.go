@@ -13,7 +13,7 @@ import (
 // Conditions of address-book queries (RFC 6352 sections 8.3 and 8.6).
 var (
 	condAddressSupportedCollation = xml.Name{Space: nsCardDAV, Local: "supported-collation"}    // RFC 6352 8.6
-	condSupportedAddressData      = xml.Name{Space: nsCardDAV, Local: "supported-address-data"} // RFC 6352 8.6
+	condSupportedAddressData      = xml.Name{Space: nsCardDAV, Local: "supported-address-data"} // RFC 6352 6.3.2.1 (PUT), 8.6
 	condNumberOfMatches           = xml.Name{Space: nsDAV, Local: "number-of-matches-within-limits"}
 )
 

@@ -163,13 +163,15 @@ func (q *request) transferObject(src *resource, t *transfer) (replaced, created 
 	}
 	// A collection in the way goes in the transfer's own transaction, so
 	// that a refusal (a limit) leaves it there; what it held is credited.
-	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, Limits: q.h.limits.store}
+	// An object replaced in a calendar or address book keeps its UID (RFC
+	// 4791 5.3.2.1, RFC 6352 6.3.2.1), checked in the transfer's transaction.
+	opts := storage.TransferOptions{Move: t.move, Overwrite: t.overwrite, UID: uid, KeepUID: to.Kind != storage.KindPlain, Limits: q.h.limits.store}
 	if blocking != nil {
 		opts.ReplaceCollection = blocking.ID
 	}
 	res, err := q.space.TransferObject(q.ctx, src.coll.ID, src.obj.Name, to.ID, dest.name, opts)
 	if err != nil {
-		if e := uidConflict(err, q.acct.Username, to); e != nil {
+		if e := uidConflict(err, q.acct.Username, to, dest.name); e != nil {
 			return false, false, e
 		}
 		return false, false, storageErr(err)

@@ -80,6 +80,7 @@ var (
 	condValidCalendarObject   = xml.Name{Space: nsCalDAV, Local: "valid-calendar-object-resource"}
 	condSupportedComponent    = xml.Name{Space: nsCalDAV, Local: "supported-calendar-component"}
 	condCalendarNoUIDConflict = xml.Name{Space: nsCalDAV, Local: "no-uid-conflict"}
+	condSupportedCalendarData = xml.Name{Space: nsCalDAV, Local: "supported-calendar-data"}
 	condCalendarMaxSize       = xml.Name{Space: nsCalDAV, Local: "max-resource-size"}
 	// RFC 4791 section 5.3.1.1.
 	condCalendarLocationOK = xml.Name{Space: nsCalDAV, Local: "calendar-collection-location-ok"}

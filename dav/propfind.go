@@ -91,13 +91,14 @@ func depth(r *http.Request, def string) (string, error) {
 }
 
 // propfind answers PROPFIND (RFC 4918 section 9.1) with Depth 0 or 1.
+// A missing Depth means infinity (section 9.1), which a collection refuses
+// with 403 propfind-finite-depth; no client of clients.md sends a PROPFIND
+// without Depth (Thunderbird re-adds it after a redirect, 4.1). An object
+// has no members and ignores Depth (section 10.2).
 func (q *request) propfind() error {
-	d, err := depth(q.r, "1")
+	d, err := depth(q.r, "infinity")
 	if err != nil {
 		return err
-	}
-	if d == "infinity" {
-		return errCond(http.StatusForbidden, condPropfindFiniteDepth, "Depth: infinity is not supported")
 	}
 	body, err := q.readXML(maxXMLBody)
 	if err != nil {
@@ -110,6 +111,12 @@ func (q *request) propfind() error {
 	res, err := q.resolve()
 	if err != nil {
 		return err
+	}
+	if d == "infinity" {
+		if res.path.kind != pathObject {
+			return errCond(http.StatusForbidden, condPropfindFiniteDepth, "Depth: infinity is not supported; send Depth: 0 or 1")
+		}
+		d = "0"
 	}
 	targets := []*resource{res}
 	if d == "1" {

@@ -24,7 +24,7 @@ func TestHomeListing(t *testing.T) {
 				"/dav/calendars/alice/calendar/": {"<D:resourcetype><D:collection/><C:calendar/></D:resourcetype>", `<displayname xmlns="DAV:">Calendar</displayname>`, `<comp name="VEVENT"/>`, "<D:write/>"},
 				"/dav/calendars/alice/tasks/":    {`<comp name="VTODO"/>`, `Tasks</displayname>`},
 			}},
-		{"thunderbird calendars, no Depth", "/dav/calendars/alice", bodyThunderbirdHome, nil,
+		{"thunderbird calendars, no slash", "/dav/calendars/alice", bodyThunderbirdHome, []string{"Depth: 1"}, // clients.md 4.2 handleHomeSet
 			[]string{"/dav/calendars/alice/", "/dav/calendars/alice/calendar/", "/dav/calendars/alice/tasks/"},
 			map[string][]string{"/dav/calendars/alice/calendar/": {"<D:resourcetype>", "<D:current-user-privilege-set>"}}},
 		{"apple address books", "/dav/addressbooks/alice/", bodyAppleBookHome, []string{"Depth: 1", "Brief: t", "Prefer: return=minimal"},

@@ -32,13 +32,16 @@ func (q *request) get() error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	if res.path.kind != pathObject {
-		body := "Coffer CalDAV/CardDAV server\n"
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		q.w.WriteHeader(http.StatusOK)
-		if q.r.Method != http.MethodHead {
-			_, _ = io.WriteString(q.w, body)
-		}
+		// A collection (or a home, a principal, a root) has no content:
+		// 204, with neither Content-Length nor Content-Type, so that
+		// PROPFIND rightly reports neither DAV:getcontentlength nor
+		// DAV:getcontenttype for it (RFC 4918 15.4, 15.5: defined for
+		// resources whose GET returns those headers). Reporting a length
+		// instead would leave the type: Thunderbird tells items in a
+		// listing by their getcontenttype (Q9, clients.md 4.4), so
+		// collections carry none. RFC 4918 9.4 leaves a collection's GET
+		// open, and no client of clients.md sends one.
+		q.w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
 	o, err := q.space.Object(q.ctx, res.coll.ID, res.obj.Name, storage.ReadOptions{Body: true})
@@ -107,6 +110,9 @@ func (q *request) put() error {
 	} else if err != nil {
 		return errInternal(err)
 	}
+	if err := supportedType(coll, q.r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
 	tooLarge := errTooLarge(coll)
 	if q.r.ContentLength > q.h.maxResourceSize {
 		return tooLarge
@@ -132,6 +138,32 @@ func (q *request) put() error {
 		q.w.WriteHeader(http.StatusCreated)
 	} else {
 		q.w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// supportedType refuses a PUT whose Content-Type coll does not store
+// (RFC 4791 5.3.2.1 supported-calendar-data, RFC 6352 6.3.2.1
+// supported-address-data); parameters (charset, version) are not checked.
+// Clients send text/calendar with or without a charset (Apple: none) and
+// text/vcard with a charset or a version (clients.md 1.4); a missing
+// Content-Type is accepted, as some clients send none, and so is
+// text/x-vcard, vCard's name before its registration (inlineType knows
+// it too), though no client of clients.md sends it. A plain collection
+// takes any type.
+func supportedType(coll *storage.Collection, contentType string) error {
+	if strings.TrimSpace(contentType) == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		mt = ""
+	}
+	switch {
+	case coll.Kind == storage.KindCalendar && mt != "text/calendar":
+		return errCond(http.StatusForbidden, condSupportedCalendarData, "a calendar stores text/calendar only")
+	case coll.Kind == storage.KindAddressBook && mt != "text/vcard" && mt != "text/x-vcard":
+		return errCond(http.StatusForbidden, condSupportedAddressData, "an address book stores text/vcard only")
 	}
 	return nil
 }

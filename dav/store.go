@@ -67,7 +67,9 @@ func StoreObject(ctx context.Context, space storage.Space, coll *storage.Collect
 	if int64(len(o.Body)) > l.maxResourceSize {
 		return nil, errTooLarge(coll)
 	}
-	opts := storage.PutOptions{Name: o.Name, Body: o.Body, IfMatch: o.IfMatch, IfNoneMatch: o.IfNoneMatch, Limits: l.store}
+	// A replace in a calendar or address book keeps its UID (RFC 4791
+	// 5.3.2.1, RFC 6352 6.3.2.1), checked in the write's transaction.
+	opts := storage.PutOptions{Name: o.Name, Body: o.Body, IfMatch: o.IfMatch, IfNoneMatch: o.IfNoneMatch, KeepUID: coll.Kind != storage.KindPlain, Limits: l.store}
 	var err error
 	switch coll.Kind {
 	case storage.KindCalendar:
@@ -93,8 +95,8 @@ func StoreObject(ctx context.Context, space storage.Space, coll *storage.Collect
 	switch {
 	case err == nil:
 		return res, nil
-	case uidConflict(err, o.User, coll) != nil:
-		return nil, uidConflict(err, o.User, coll)
+	case uidConflict(err, o.User, coll, o.Name) != nil:
+		return nil, uidConflict(err, o.User, coll, o.Name)
 	case errors.Is(err, storage.ErrPrecondition):
 		return nil, errStatus(http.StatusPreconditionFailed, "the resource has changed or exists already")
 	case errors.Is(err, storage.ErrNotFound):
@@ -113,10 +115,11 @@ func errTooLarge(coll *storage.Collection) *Error {
 	return errCond(http.StatusForbidden, cond, "the resource exceeds the size limit")
 }
 
-// uidConflict maps a *storage.UIDConflict to 403 no-uid-conflict with
-// the href of the other object of user's collection coll (RFC 4791
-// 5.3.2.1, RFC 6352 6.3.2.1); nil for any other error.
-func uidConflict(err error, user string, coll *storage.Collection) *Error {
+// uidConflict maps a *storage.UIDConflict of a write of name to 403
+// no-uid-conflict with the href of the object of user's collection coll
+// that holds the UID: another object, or the one written, which held
+// another UID (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1); nil for any other error.
+func uidConflict(err error, user string, coll *storage.Collection, name string) *Error {
 	var conflict *storage.UIDConflict
 	if !errors.As(err, &conflict) {
 		return nil
@@ -125,7 +128,11 @@ func uidConflict(err error, user string, coll *storage.Collection) *Error {
 	if coll.Kind == storage.KindAddressBook {
 		cond = condAddressNoUIDConflict
 	}
-	e := errCond(http.StatusForbidden, cond, "another resource in this collection has the same UID")
+	msg := "another resource in this collection has the same UID"
+	if conflict.Name == name {
+		msg = "the resource has another UID; an object of a new UID needs a new name"
+	}
+	e := errCond(http.StatusForbidden, cond, msg)
 	e.Href = objectHref(user, coll.Home, coll.Name, conflict.Name)
 	return e
 }

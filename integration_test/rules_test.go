@@ -57,7 +57,11 @@ func TestPutPreconditions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := c.must(207, "PROPFIND", cal, `<propfind xmlns="DAV:"><prop><getetag/><sync-token/></prop></propfind>`, "Depth", "1")
-			headers := append([]string{"Content-Type", "text/calendar"}, tt.headers...)
+			ctype := "text/calendar; charset=utf-8" // as clients send it (clients.md 1.4)
+			if strings.HasPrefix(tt.path, book) {
+				ctype = "text/vcard; charset=utf-8"
+			}
+			headers := append([]string{"Content-Type", ctype}, tt.headers...)
 			r := c.must(tt.status, tt.method, tt.path, tt.body, headers...)
 			for _, want := range tt.contains {
 				if !strings.Contains(r.Body, want) {

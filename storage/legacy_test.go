@@ -131,3 +131,55 @@ func TestLegacyDatabaseReads(t *testing.T) {
 		t.Errorf("copy of the old copy next to the rewritten e1: %v", err)
 	}
 }
+
+// TestLegacyKeepUID: KeepUID compares UIDs whatever form their MACs take
+// in a row: an old row against a UID given, and an old row, whose UID is
+// known only by its MAC, against a row written since.
+func TestLegacyKeepUID(t *testing.T) {
+	_, s := openLegacyFixture(t)
+	ctx := context.Background()
+	work, err := s.Collection(ctx, HomeCalendars, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, err := s.Collection(ctx, HomeCalendars, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// home's copy of e1 written anew: its UID MAC is bound to home.
+	if _, err := s.PutObject(ctx, home.ID, PutOptions{Name: "e1-copy.ics", UID: "uid-e1", KeepUID: true, Body: []byte("BODY E1")}); err != nil {
+		t.Fatalf("an old row rewritten with its own UID: %v", err)
+	}
+	tests := []struct {
+		name     string
+		write    func() error
+		conflict string // the object a *UIDConflict names; "" for success
+	}{
+		{"an old row and another UID", func() error {
+			_, err := s.PutObject(ctx, work.ID, PutOptions{Name: "e2.ics", UID: "uid-other", KeepUID: true, Body: []byte("x")})
+			return err
+		}, "e2.ics"},
+		{"an old source over a new row of another UID", func() error {
+			_, err := s.TransferObject(ctx, work.ID, "e2.ics", home.ID, "e1-copy.ics", TransferOptions{Overwrite: true, KeepUID: true})
+			return err
+		}, "e1-copy.ics"},
+		{"an old source over a new row of its UID", func() error {
+			_, err := s.TransferObject(ctx, work.ID, "e1.ics", home.ID, "e1-copy.ics", TransferOptions{Overwrite: true, KeepUID: true})
+			return err
+		}, ""},
+		{"an old row and its UID", func() error {
+			_, err := s.PutObject(ctx, work.ID, PutOptions{Name: "e2.ics", UID: "uid-e2", KeepUID: true, Body: []byte("BODY E2 v2")})
+			return err
+		}, ""},
+	}
+	for _, tc := range tests {
+		err := tc.write()
+		var conflict *UIDConflict
+		switch {
+		case tc.conflict == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.conflict != "" && (!errors.As(err, &conflict) || conflict.Name != tc.conflict):
+			t.Errorf("%s: %v, want a conflict naming %s", tc.name, err, tc.conflict)
+		}
+	}
+}

@@ -87,6 +87,10 @@ type PutOptions struct {
 	IfNoneMatch bool   // If-None-Match: *
 	Index       []byte // an opaque query index entry, sealed like the body; nil for none
 	Limits      Limits // the quota and the object count; a replace is credited
+	// KeepUID says that a replace must keep the UID of the object it
+	// replaces, if that has one (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1): a
+	// *UIDConflict naming the object otherwise.
+	KeepUID bool
 }
 
 // IndexEntry is the query index entry of one object.
@@ -126,6 +130,11 @@ type TransferOptions struct {
 	// when it did (into a calendar or address book); it is what the
 	// destination's UID rule checks. Empty: the UID stored with the object.
 	UID string
+	// KeepUID says that an object replaced at the destination (Overwrite)
+	// must have had the UID of the one that replaces it, if it had one
+	// (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1): a *UIDConflict naming it
+	// otherwise.
+	KeepUID bool
 	// Limits apply to a COPY (the quota, and the object or collection
 	// count); a MOVE adds nothing and is not checked.
 	Limits Limits

@@ -391,12 +391,18 @@ func (s *sealedSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		if err := checkMatch(exists, etag, p.IfMatch, p.IfNoneMatch); err != nil {
 			return err
 		}
+		obj := &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.seal.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits}
+		if exists && p.KeepUID {
+			if err := s.keepsUID(ref, current, obj); err != nil {
+				return err
+			}
+		}
 		if p.UID != "" {
 			if err := s.checkUID(ctx, w, ref, s.seal.uidMACs(ref.uid, p.UID), mac); err != nil {
 				return err
 			}
 		}
-		o, err := s.writeObject(ctx, w, ref, current, &plainObject{name: p.Name, uid: p.UID, uidKnown: true, etag: s.seal.etag(p.Body), ctype: []byte(p.ContentType), body: p.Body, index: p.Index, keepProps: true, limits: p.Limits})
+		o, err := s.writeObject(ctx, w, ref, current, obj)
 		if err != nil {
 			return err
 		}

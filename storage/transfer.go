@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path"
@@ -87,6 +88,11 @@ func (s *sealedSpace) TransferObject(ctx context.Context, from int64, name strin
 		obj.limits = o.Limits
 		if o.Move {
 			obj.limits.QuotaBytes = 0 // a move adds nothing but a name
+		}
+		if exists && o.KeepUID {
+			if err := s.keepsUID(dst, there, obj); err != nil {
+				return err
+			}
 		}
 		if macs := s.seal.uidLookups(dst, obj); macs != nil {
 			except := [][]byte{dstMAC}
@@ -386,6 +392,37 @@ func (s *sealedSpace) checkUID(ctx context.Context, w RowWriter, c collectionRef
 	name, err := s.seal.openObjectName(c.uid, otherMAC, otherName)
 	if err != nil {
 		return damaged(c.id, otherMAC, recordName, err)
+	}
+	return &UIDConflict{Name: name}
+}
+
+// keepsUID fails with a *UIDConflict naming row's object when p, about
+// to replace it in collection c, has not its UID: row has one and p
+// another or none (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1). A row without a
+// UID may take any. The UID MACs are compared, in both of their forms;
+// when p's UID is known only in the legacy form and row's is bound to c,
+// row's UID is opened to compare legacy forms.
+func (s *sealedSpace) keepsUID(c collectionRef, row *ObjectRow, p *plainObject) error {
+	if len(row.UIDMAC) == 0 {
+		return nil
+	}
+	for _, m := range s.seal.uidLookups(c, p) {
+		if bytes.Equal(m, row.UIDMAC) {
+			return nil
+		}
+	}
+	if !p.uidKnown {
+		uid, known, err := s.seal.openUID(c, row.NameMAC, row.SealV, row.SealedRev, row.UIDSealed, row.UIDMAC)
+		if err != nil {
+			return err
+		}
+		if known && bytes.Equal(s.seal.legacyUIDMAC(uid), p.legacyMAC) {
+			return nil
+		}
+	}
+	name, err := s.seal.openObjectName(c.uid, row.NameMAC, row.NameSealed)
+	if err != nil {
+		return damaged(c.id, row.NameMAC, recordName, err)
 	}
 	return &UIDConflict{Name: name}
 }

@@ -193,8 +193,9 @@ func testPutPreconditions(t *testing.T, users userSpaces) {
 
 // testUIDs: a UID names one object of a collection: a PUT that would give
 // it to a second fails with a *storage.UIDConflict naming the first and
-// changes nothing; the object itself may keep or change it, and a UID
-// set free by a change or a delete, or in another collection, is free.
+// changes nothing; the object itself may keep or change it (with
+// KeepUID only keep it), and a UID set free by a change or a delete, or in
+// another collection, is free.
 func testUIDs(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
@@ -221,6 +222,13 @@ func testUIDs(t *testing.T, users userSpaces) {
 		{"another collection has UIDs of its own", b, storage.PutOptions{Name: "x.ics", UID: "u1", Body: []byte("x1")}, "", ""},
 		{"no UID", a, storage.PutOptions{Name: "p1.txt", Body: []byte("p")}, "", ""},
 		{"no UID again", a, storage.PutOptions{Name: "p2.txt", Body: []byte("p")}, "", ""},
+		{"KeepUID: the same UID", a, storage.PutOptions{Name: "a.ics", UID: "u3", KeepUID: true, Body: []byte("a5")}, "", ""},
+		{"KeepUID: another UID", a, storage.PutOptions{Name: "a.ics", UID: "u9", KeepUID: true, Body: []byte("a6")}, "", "a.ics"},
+		{"KeepUID: none", a, storage.PutOptions{Name: "a.ics", KeepUID: true, Body: []byte("a7")}, "", "a.ics"},
+		{"KeepUID: another object's UID", a, storage.PutOptions{Name: "a.ics", UID: "u1", KeepUID: true, Body: []byte("a8")}, "", "a.ics"},
+		{"KeepUID: the refused changes kept the UID", a, storage.PutOptions{Name: "f.ics", UID: "u9", Body: []byte("f1")}, "", ""},
+		{"KeepUID: a new object", a, storage.PutOptions{Name: "e.ics", UID: "u5", KeepUID: true, Body: []byte("e1")}, "", ""},
+		{"KeepUID: an object without a UID may take one", a, storage.PutOptions{Name: "p1.txt", UID: "u6", KeepUID: true, Body: []byte("p3")}, "", ""},
 	}
 	for _, st := range steps {
 		before := objectETags(t, s, st.coll.ID)
@@ -248,7 +256,7 @@ func testUIDs(t *testing.T, users userSpaces) {
 			t.Fatalf("%s: a refused write changed the collection: %s, was %s", st.name, etagString(after), etagString(before))
 		}
 	}
-	if got := string(mustObject(t, s, a.ID, "a.ics").Body); got != "a4" {
+	if got := string(mustObject(t, s, a.ID, "a.ics").Body); got != "a5" {
 		t.Fatalf("a.ics holds %q", got)
 	}
 }

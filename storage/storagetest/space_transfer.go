@@ -21,8 +21,9 @@ func sortedChanges(changes []storage.Change) string {
 
 // testTransferObject: a COPY or MOVE of an object takes its body, ETag,
 // content type and properties to the destination in one step, logs the
-// change on both sides, and keeps UIDs unique there; refused, it changes
-// nothing on either side.
+// change on both sides, and keeps UIDs unique there, and with KeepUID an
+// object it replaces keeps its UID; refused, it changes nothing on either
+// side.
 func testTransferObject(t *testing.T, users userSpaces) {
 	s := users(t, "alice")
 	ctx := context.Background()
@@ -106,6 +107,13 @@ func testTransferObject(t *testing.T, users userSpaces) {
 		{"the UID the protocol read, taken", false, "z.txt", true, "new.txt", storage.TransferOptions{UID: "ut"}, nil, "taken.ics", false, nil},
 		{"the UID the protocol read, free", false, "z.txt", true, "new.txt", storage.TransferOptions{UID: "uz"}, nil, "", true, conflictOn(true, "uz", "new.txt")},
 		{"copy back", true, "taken.ics", false, "taken.ics", storage.TransferOptions{}, nil, "", true, nil},
+		{"KeepUID: copy over an object of another UID", false, "x.ics", true, "taken.ics", storage.TransferOptions{Overwrite: true, KeepUID: true}, nil, "taken.ics", false, nil},
+		{"KeepUID: move within over an object of another UID", false, "x.ics", false, "y.ics", storage.TransferOptions{Move: true, Overwrite: true, KeepUID: true}, nil, "y.ics", false, nil},
+		{"KeepUID: copy over the object of its UID", false, "y.ics", true, "twin.ics", storage.TransferOptions{Overwrite: true, KeepUID: true}, nil, "", false, conflictOn(true, "uy", "twin.ics")},
+		{"KeepUID: no UID over a UID", false, "z.txt", true, "taken.ics", storage.TransferOptions{Overwrite: true, KeepUID: true}, nil, "taken.ics", false, nil},
+		{"KeepUID: the UID the protocol read, the same", false, "z.txt", true, "taken.ics", storage.TransferOptions{Overwrite: true, KeepUID: true, UID: "ut"}, nil, "", false, conflictOn(true, "ut", "taken.ics")},
+		{"KeepUID: over an object without a UID", true, "taken.ics", false, "z.txt", storage.TransferOptions{Overwrite: true, KeepUID: true}, nil, "", false, conflictOn(false, "ut", "z.txt")},
+		{"KeepUID: a new name", false, "x.ics", true, "new.ics", storage.TransferOptions{KeepUID: true}, nil, "", true, nil},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
