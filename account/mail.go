@@ -51,65 +51,83 @@ var subjects = map[EventKind]string{
 	EventRecoveryCodeReplaced:  "You have a new recovery code",
 }
 
+// mailBatch is how many mails one claim takes.
+const mailBatch = 50
+
 // deliver sends the e-mails that wait, of one account or (0) of all, and
 // reports how many went out and how many failed. Each is claimed in the
-// database first, so concurrent senders never send one twice.
+// outbox first, so concurrent senders never send one twice.
 func (l *Lifecycle) deliver(ctx context.Context, account int64) (sent, failed int) {
 	if l.o.Mailer == nil {
 		return 0, 0
 	}
 	now := l.Now()
-	ids, err := l.db.MailsDue(ctx, account, now.Add(-mailClaimStale))
-	if err != nil {
-		l.o.Logger.Error("list mails", "err", err)
-		return 0, 0
+	for {
+		jobs, err := l.db.ClaimJobs(ctx, storage.ClaimOptions{Kind: storage.JobMail, Account: account, Now: now, Until: now.Add(mailClaimStale), Limit: mailBatch})
+		if err != nil {
+			l.o.Logger.Error("claim mails", "err", err)
+			return sent, failed
+		}
+		before := failed
+		for i := range jobs {
+			if l.send(ctx, &jobs[i], now) {
+				sent++
+			} else {
+				failed++
+			}
+		}
+		// A failed mail is due again at once: claiming on would take it again.
+		if len(jobs) < mailBatch || failed > before {
+			return sent, failed
+		}
 	}
-	for _, id := range ids {
-		job, err := l.db.ClaimMail(ctx, id, now, now.Add(-mailClaimStale))
+}
+
+// send sends one claimed mail and records the outcome: a failed one is
+// due again (at the next sweep), until it failed mailTries times.
+func (l *Lifecycle) send(ctx context.Context, job *storage.Job, now time.Time) bool {
+	ev, err := l.db.Event(ctx, job.Event)
+	var rec *storage.LifecycleRecord
+	if err == nil {
+		rec, err = l.db.LifecycleRecord(ctx, job.Account)
+	}
+	if err == nil {
+		err = l.o.Mailer.Send(ctx, rec.Email, l.compose(ev, rec))
 		if err != nil {
-			l.o.Logger.Error("claim mail", "event", id, "err", err)
-			continue
-		}
-		if job == nil {
-			continue // another sender has it
-		}
-		err = l.o.Mailer.Send(ctx, job.Account.Email, l.compose(job))
-		if err != nil {
-			failed++
 			// The error names the server, not the message.
-			l.o.Logger.Warn("mail not sent; retried at the next sweep", "event", id, "kind", job.Event.Kind, "err", err)
-		} else {
-			sent++
+			l.o.Logger.Warn("mail not sent; retried at the next sweep", "event", job.Event, "kind", ev.Kind, "err", err)
 		}
-		if ferr := l.db.FinishMail(ctx, id, err == nil, mailTries); ferr != nil {
-			l.o.Logger.Error("record mail", "event", id, "err", ferr)
-		}
+	} else {
+		l.o.Logger.Error("read mail", "event", job.Event, "err", err)
 	}
-	return sent, failed
+	if ferr := l.db.FinishJob(ctx, job, storage.JobOutcome{Done: err == nil, RetryAt: now, MaxAttempts: mailTries}); ferr != nil {
+		l.o.Logger.Error("record mail", "event", job.Event, "err", ferr)
+	}
+	return err == nil
 }
 
 // compose writes the e-mail of an event. It holds only what the account
 // record holds, and the confirmation token while the address is unconfirmed.
-func (l *Lifecycle) compose(job *storage.MailJob) Message {
-	kind := EventKind(job.Event.Kind)
+func (l *Lifecycle) compose(ev *storage.Event, acct *storage.LifecycleRecord) Message {
+	kind := EventKind(ev.Kind)
 	subject := subjects[kind]
 	if subject == "" {
 		subject = "News about your {service} account"
 	}
 	subject = strings.ReplaceAll(subject, "{service}", l.service())
-	name := job.Account.DisplayName
+	name := acct.DisplayName
 	if name == "" {
-		name = job.Account.Username
+		name = acct.Username
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello %s,\n\n", name)
-	fmt.Fprintf(&b, "%s (account %q, %s UTC).\n", subject, job.Account.Username, job.Event.At.UTC().Format("2006-01-02 15:04"))
-	if job.Event.Detail != "" {
-		fmt.Fprintf(&b, "\n%s\n", job.Event.Detail)
+	fmt.Fprintf(&b, "%s (account %q, %s UTC).\n", subject, acct.Username, ev.At.UTC().Format("2006-01-02 15:04"))
+	if ev.Detail != "" {
+		fmt.Fprintf(&b, "\n%s\n", ev.Detail)
 	}
-	if (kind == EventRegistered || kind == EventConfirmationResent) && job.Account.Confirmed.IsZero() {
-		token := l.token(&job.Account)
-		if link := l.confirmLink(job.Account.Username, token); link != "" {
+	if (kind == EventRegistered || kind == EventConfirmationResent) && acct.Confirmed.IsZero() {
+		token := l.token(acct)
+		if link := l.confirmLink(acct.Username, token); link != "" {
 			fmt.Fprintf(&b, "\nFollow this link to confirm your e-mail address:\n%s\n", link)
 		}
 		fmt.Fprintf(&b, "\nYour confirmation code: %s\n", token)

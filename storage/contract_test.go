@@ -25,18 +25,7 @@ func TestRolesContract(t *testing.T) {
 // with two SQLite engines on one file: SQLite serves one process, but
 // nothing that these roles answer may come from a copy one engine keeps.
 func TestInstancesContract(t *testing.T) {
-	storagetest.Instances(t, func(t *testing.T) (storagetest.Engine, storagetest.Engine) {
-		path := filepath.Join(t.TempDir(), "coffer.db")
-		var dbs [2]storagetest.Engine
-		for i := range dbs {
-			db, err := storage.Open(context.Background(), path, storage.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dbs[i] = db
-		}
-		return dbs[0], dbs[1]
-	})
+	storagetest.Instances(t, func(t *testing.T) (storagetest.Engine, storagetest.Engine) { return openSQLitePair(t) })
 }
 
 // TestLocksContract runs the named locks' contract with two SQLite

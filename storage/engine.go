@@ -118,6 +118,7 @@ type Engine interface {
 
 // RowReader reads rows.
 type RowReader interface {
+	PushRowReader
 	// Collections lists an account's collections in home, or in both for
 	// "", by row id.
 	Collections(ctx context.Context, account int64, home Home) ([]CollectionRow, error)
@@ -160,6 +161,7 @@ type RowReader interface {
 // RowWriter reads and writes rows in one transaction.
 type RowWriter interface {
 	RowReader
+	PushRowWriter
 	// NextRevision raises the account's revision counter and returns it.
 	NextRevision(ctx context.Context, account int64) (int64, error)
 	// InsertCollection adds a collection row and returns its id, or ErrExists.

@@ -94,8 +94,11 @@ var exportTables = []ExportTable{
 		col("plan", ColumnText), nullCol("purging_at", ColumnInt)}},
 	{Name: "account_events", IDColumn: "id", order: "id", Columns: []ExportColumn{
 		col("id", ColumnInt), col("account_id", ColumnInt), col("kind", ColumnText), col("detail", ColumnText),
-		col("at", ColumnInt), nullCol("once_key", ColumnText), col("mail", ColumnText), col("mail_tries", ColumnInt),
-		nullCol("mail_claimed_at", ColumnInt)}},
+		col("at", ColumnInt), nullCol("once_key", ColumnText), col("mail", ColumnText)}},
+	{Name: "outbox", IDColumn: "id", sequence: true, order: "id", Columns: []ExportColumn{
+		col("id", ColumnInt), col("account_id", ColumnInt), col("kind", ColumnText), nullCol("event_id", ColumnInt),
+		nullCol("collapse_key", ColumnBytes), col("payload_sealed", ColumnBytes), col("attempts", ColumnInt), col("next_try", ColumnInt),
+		col("claimed_until", ColumnInt), col("created_at", ColumnInt)}},
 	{Name: "payments", order: "transaction_id", Columns: []ExportColumn{
 		col("transaction_id", ColumnText), col("account_id", ColumnInt), col("plan", ColumnText),
 		col("paid_through", ColumnInt), col("applied_at", ColumnInt)}},
@@ -110,6 +113,10 @@ var exportTables = []ExportTable{
 		col("object_bytes", ColumnInt), col("props_bytes", ColumnInt), col("created_at", ColumnInt),
 		col("home", ColumnText), col("kind", ColumnText), col("uid", ColumnBytes), col("name_mac", ColumnBytes),
 		col("name_sealed", ColumnBytes), col("props_sealed", ColumnBytes)}},
+	{Name: "push_subscriptions", IDColumn: "seq", order: "seq", Columns: []ExportColumn{
+		col("seq", ColumnInt), col("account_id", ColumnInt), col("id", ColumnText), nullCol("collection_id", ColumnInt),
+		col("scope", ColumnText), col("resource_mac", ColumnBytes),
+		col("subscription_sealed", ColumnBytes), col("expires_at", ColumnInt), col("created_at", ColumnInt)}},
 	{Name: "objects", IDColumn: "id", order: "id", Columns: []ExportColumn{
 		col("id", ColumnInt), col("collection_id", ColumnInt), col("size", ColumnInt), col("meta_bytes", ColumnInt),
 		col("modified_at", ColumnInt), col("revision", ColumnInt), col("sealed_rev", ColumnInt), col("seal_v", ColumnInt),

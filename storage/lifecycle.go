@@ -47,13 +47,7 @@ type Event struct {
 	Kind      string
 	Detail    string
 	At        time.Time
-	Mail      string // delivery state: none, queued, sending, sent or failed
-}
-
-// MailJob is a claimed e-mail: the event and the account record it is about.
-type MailJob struct {
-	Event   Event
-	Account LifecycleRecord
+	Mail      string // delivery state: MailNone, MailQueued, MailSending, MailSent or MailFailed
 }
 
 // Voucher is a voucher to create, known by the hash of its code.
@@ -201,24 +195,50 @@ func (db *DB) CreateVouchers(ctx context.Context, vs []Voucher, at time.Time) er
 	})
 }
 
+// eventColumns read an event, with its mail's state as its outbox job
+// tells it while there is one.
+const eventColumns = `e.id, e.account_id, e.kind, e.detail, e.at,
+	CASE WHEN o.id IS NULL THEN e.mail WHEN o.claimed_until <> 0 THEN 'sending' ELSE 'queued' END`
+
+// eventFrom joins the events to their mails' jobs.
+const eventFrom = ` FROM account_events e LEFT JOIN outbox o ON o.event_id = e.id`
+
 // Events returns an account's notification history, oldest first.
 func (db *DB) Events(ctx context.Context, account int64) ([]Event, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, kind, detail, at, mail FROM account_events WHERE account_id = ? ORDER BY id`, account)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+eventColumns+eventFrom+` WHERE e.account_id = ? ORDER BY e.id`, account)
 	if err != nil {
 		return nil, fmt.Errorf("storage: read events: %w", err)
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
-		var e Event
-		var at int64
-		if err := rows.Scan(&e.ID, &e.AccountID, &e.Kind, &e.Detail, &at, &e.Mail); err != nil {
+		e, err := scanEvent(rows.Scan)
+		if err != nil {
 			return nil, err
 		}
-		e.At = time.Unix(at, 0).UTC()
-		out = append(out, e)
+		out = append(out, *e)
 	}
 	return out, rows.Err()
+}
+
+// Event returns one recorded event, or ErrNotFound.
+func (db *DB) Event(ctx context.Context, id int64) (*Event, error) {
+	e, err := scanEvent(db.read.QueryRowContext(ctx, `SELECT `+eventColumns+eventFrom+` WHERE e.id = ?`, id).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return e, err
+}
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(scan func(...any) error) (*Event, error) {
+	var e Event
+	var at int64
+	if err := scan(&e.ID, &e.AccountID, &e.Kind, &e.Detail, &at, &e.Mail); err != nil {
+		return nil, err
+	}
+	e.At = time.Unix(at, 0).UTC()
+	return &e, nil
 }
 
 // OnceKeys returns the once-keys recorded so far, by account, so that a
@@ -242,74 +262,6 @@ func (db *DB) OnceKeys(ctx context.Context) (map[int64]map[string]bool, error) {
 		out[id][key] = true
 	}
 	return out, rows.Err()
-}
-
-// MailsDue lists the events whose e-mail waits to be sent: queued ones, and
-// claimed ones whose claim is older than stale (the sender died). account 0
-// means every account.
-func (db *DB) MailsDue(ctx context.Context, account int64, stale time.Time) ([]int64, error) {
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT id FROM account_events WHERE mail IN ('queued', 'sending') AND (mail = 'queued' OR mail_claimed_at < ?) AND (? = 0 OR account_id = ?) ORDER BY id`,
-		stale.Unix(), account, account)
-	if err != nil {
-		return nil, fmt.Errorf("storage: list mails: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
-// ClaimMail takes an event's e-mail for sending, so that no other sender
-// sends it too. It returns nil when the mail is not (or no longer) due.
-func (db *DB) ClaimMail(ctx context.Context, event int64, now, stale time.Time) (*MailJob, error) {
-	var job *MailJob
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE account_events SET mail = 'sending', mail_claimed_at = ? WHERE id = ? AND (mail = 'queued' OR (mail = 'sending' AND mail_claimed_at < ?))`,
-			now.Unix(), event, stale.Unix())
-		if err != nil {
-			return fmt.Errorf("storage: claim mail: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		var e Event
-		var at int64
-		if err := tx.QueryRowContext(ctx, `SELECT id, account_id, kind, detail, at, mail FROM account_events WHERE id = ?`, event).
-			Scan(&e.ID, &e.AccountID, &e.Kind, &e.Detail, &at, &e.Mail); err != nil {
-			return err
-		}
-		e.At = time.Unix(at, 0).UTC()
-		r, err := queryLifecycle(tx.QueryRowContext(ctx, `SELECT `+lifecycleColumns+lifecycleFrom+` WHERE a.id = ?`, e.AccountID))
-		if err != nil {
-			return err
-		}
-		job = &MailJob{Event: e, Account: *r}
-		return nil
-	})
-	return job, err
-}
-
-// FinishMail records the outcome of sending a claimed e-mail. A failed one
-// goes back to the queue until it failed maxTries times.
-func (db *DB) FinishMail(ctx context.Context, event int64, sent bool, maxTries int) error {
-	q := `UPDATE account_events SET mail = CASE WHEN mail_tries + 1 >= ? THEN 'failed' ELSE 'queued' END, mail_tries = mail_tries + 1, mail_claimed_at = NULL WHERE id = ? AND mail = 'sending'`
-	args := []any{maxTries, event}
-	if sent {
-		q = `UPDATE account_events SET mail = 'sent', mail_claimed_at = NULL WHERE id = ? AND mail = 'sending'`
-		args = args[1:]
-	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, q, args...)
-		return err
-	})
 }
 
 // Setting returns a server-wide setting; ok is false when it was never set.
@@ -356,10 +308,12 @@ func saveLifecycle(ctx context.Context, tx *sql.Tx, account int64, r *LifecycleR
 	return nil
 }
 
+// addEvent records an event unless its once-key was recorded before, and
+// queues its mail in the outbox in the same transaction.
 func addEvent(ctx context.Context, tx *sql.Tx, account int64, e NewEvent) (bool, error) {
-	mail := "none"
+	mail := MailNone
 	if e.Mail {
-		mail = "queued"
+		mail = MailQueued
 	}
 	var once any
 	if e.OnceKey != "" {
@@ -371,8 +325,19 @@ func addEvent(ctx context.Context, tx *sql.Tx, account int64, e NewEvent) (bool,
 	if err != nil {
 		return false, fmt.Errorf("storage: record event: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	if e.Mail {
+		id, err := res.LastInsertId()
+		if err != nil {
+			return false, err
+		}
+		if _, err := enqueue(ctx, tx, NewJob{Account: account, Kind: JobMail}, id); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func queryLifecycle(row *sql.Row) (*LifecycleRecord, error) {

@@ -72,22 +72,27 @@ func TestLifecycleRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := db.MailsDue(ctx, 0, now)
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("mails due: %v %v", ids, err)
+	claim := func(now time.Time) []Job {
+		t.Helper()
+		jobs, err := db.ClaimJobs(ctx, ClaimOptions{Kind: JobMail, Now: now, Until: now.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jobs
 	}
-	job, err := db.ClaimMail(ctx, ids[0], now, now.Add(-time.Minute))
-	if err != nil || job == nil || job.Account.Username != "alice" {
-		t.Fatalf("claim: %+v %v", job, err)
+	jobs := claim(now)
+	if len(jobs) != 1 || jobs[0].Account != id {
+		t.Fatalf("claim: %+v", jobs)
 	}
-	if again, err := db.ClaimMail(ctx, ids[0], now, now.Add(-time.Minute)); err != nil || again != nil {
-		t.Fatalf("a second claim: %+v %v", again, err)
+	if again := claim(now); len(again) != 0 {
+		t.Fatalf("a second claim: %+v", again)
 	}
-	// A claim older than the stale mark is taken over (its sender died).
-	if late, err := db.ClaimMail(ctx, ids[0], now.Add(time.Hour), now.Add(time.Second)); err != nil || late == nil {
-		t.Fatalf("stale claim: %+v %v", late, err)
+	// A claim whose lease ran out is taken over (its sender died).
+	late := claim(now.Add(time.Hour))
+	if len(late) != 1 || late[0].ID != jobs[0].ID {
+		t.Fatalf("stale claim: %+v", late)
 	}
-	if err := db.FinishMail(ctx, ids[0], true, 3); err != nil {
+	if err := db.FinishJob(ctx, &late[0], JobOutcome{Done: true}); err != nil {
 		t.Fatal(err)
 	}
 	if evs, _ := db.Events(ctx, id); len(evs) != 1 || evs[0].Mail != "sent" {
@@ -96,7 +101,7 @@ func TestLifecycleRows(t *testing.T) {
 	if err := db.DeleteAccount(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"account_lifecycle", "account_events", "payments"} {
+	for _, table := range []string{"account_lifecycle", "account_events", "outbox", "payments"} {
 		var n int
 		if err := db.read.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != 0 {
 			t.Errorf("%s has %d rows after the delete (%v)", table, n, err)

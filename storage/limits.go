@@ -31,10 +31,11 @@ type Limit int
 
 // The caps of Limits, as a LimitError names them.
 const (
-	LimitQuota       Limit = iota + 1 // Limits.QuotaBytes
-	LimitObjects                      // Limits.MaxObjects
-	LimitCollections                  // Limits.MaxCollections
-	LimitProps                        // Limits.MaxPropsBytes
+	LimitQuota         Limit = iota + 1 // Limits.QuotaBytes
+	LimitObjects                        // Limits.MaxObjects
+	LimitCollections                    // Limits.MaxCollections
+	LimitProps                          // Limits.MaxPropsBytes
+	LimitSubscriptions                  // NewSubscription.Max
 )
 
 // LimitError reports a write refused because it would exceed one of its
@@ -49,7 +50,7 @@ var ErrLimit = errors.New("storage: a limit would be exceeded")
 
 // Error names the cap.
 func (e *LimitError) Error() string {
-	what := map[Limit]string{LimitQuota: "quota of", LimitObjects: "objects per collection:", LimitCollections: "collections:", LimitProps: "property bytes per resource:"}[e.Limit]
+	what := map[Limit]string{LimitQuota: "quota of", LimitObjects: "objects per collection:", LimitCollections: "collections:", LimitProps: "property bytes per resource:", LimitSubscriptions: "push subscriptions per collection:"}[e.Limit]
 	return "storage: the write would exceed the " + what + " " + strconv.FormatInt(e.Max, 10)
 }
 

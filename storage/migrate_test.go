@@ -52,10 +52,17 @@ INSERT INTO revision_counter (id, value) VALUES (1, %d);
 ALTER TABLE accounts DROP COLUMN revision;
 `
 
-// passwordHashBack brings back the password hash column that migration
-// 0010 drops, so that a database turned back to an older version runs that
-// migration again; undoPropertyRows runs it.
-const passwordHashBack = `ALTER TABLE accounts ADD COLUMN password_phc TEXT NOT NULL DEFAULT '';
+// droppedColumnsBack brings back the columns that later migrations drop
+// (0010: the password hash; 0013: the mail columns of account_events), so
+// that a database turned back to an older version runs those migrations
+// again; undoPropertyRows runs it.
+const droppedColumnsBack = `ALTER TABLE accounts ADD COLUMN password_phc TEXT NOT NULL DEFAULT '';
+` + mailColumnsBack
+
+// mailColumnsBack brings back the mail columns of account_events that
+// migration 0013 moves into the outbox and drops.
+const mailColumnsBack = `ALTER TABLE account_events ADD COLUMN mail_tries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE account_events ADD COLUMN mail_claimed_at INTEGER;
 `
 
 // TestMigrationMovesBodiesOut: a database written with the 0001 layout
@@ -264,7 +271,7 @@ func TestMigrationDropsPasswordHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	const hash = "$argon2id$v=19$m=19456,t=2,p=1$U2FsdFNhbHRTYWx0U2FsdA$SGFzaEhhc2hIYXNoSGFzaEhhc2hIYXNoSGFzaEhhc2g"
-	if _, err := db.write.ExecContext(ctx, passwordHashBack+fmt.Sprintf("UPDATE accounts SET password_phc = '%s'; DELETE FROM settings WHERE key = '%s'; PRAGMA user_version = %d;", hash, rebuildKey, version-1)); err != nil {
+	if _, err := db.write.ExecContext(ctx, droppedColumnsBack+fmt.Sprintf("UPDATE accounts SET password_phc = '%s'; DELETE FROM settings WHERE key = '%s'; PRAGMA user_version = %d;", hash, rebuildKey, version-1)); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

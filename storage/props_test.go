@@ -256,7 +256,7 @@ func undoPropertyRows(t *testing.T, db *DB, spaces ...Space) {
 	exec(`DROP TABLE collection_props; DROP TABLE object_props; DROP TABLE scope_props;
 		DROP INDEX changes_tombstones; ALTER TABLE collections DROP COLUMN tombstones; ALTER TABLE collections DROP COLUMN forgotten_rev;
 		ALTER TABLE objects DROP COLUMN seal_v; ALTER TABLE objects DROP COLUMN sealed_rev; ALTER TABLE objects DROP COLUMN uid_sealed;
-		` + passwordHashBack + `
+		` + droppedColumnsBack + `
 		PRAGMA user_version = 6`)
 }
 

@@ -84,6 +84,8 @@ type Lifecycle interface {
 	CreateVouchers(ctx context.Context, vs []Voucher, at time.Time) error
 	// Events returns an account's history, oldest first.
 	Events(ctx context.Context, account int64) ([]Event, error)
+	// Event returns one recorded event, or ErrNotFound.
+	Event(ctx context.Context, id int64) (*Event, error)
 	// OnceKeys returns the once-keys recorded, by account.
 	OnceKeys(ctx context.Context) (map[int64]map[string]bool, error)
 }
@@ -104,15 +106,18 @@ type LifecycleTx interface {
 	SetDisplayName(name string) error
 }
 
-// Outbox holds what is sent later: the mails of recorded events, claimed
-// by one sender at a time.
+// Outbox holds what is sent later, of every kind (outbox.go): the mails
+// of recorded events and the pushes of changes, each job claimed by one
+// sender at a time across every instance.
 type Outbox interface {
-	// MailsDue lists the events whose mail waits, of one account or (0) of all.
-	MailsDue(ctx context.Context, account int64, stale time.Time) ([]int64, error)
-	// ClaimMail takes an event's mail for sending; nil when another sender has it.
-	ClaimMail(ctx context.Context, event int64, now, stale time.Time) (*MailJob, error)
-	// FinishMail records a sending's outcome.
-	FinishMail(ctx context.Context, event int64, sent bool, maxTries int) error
+	// Enqueue puts a job in the outbox and returns its id.
+	Enqueue(ctx context.Context, j NewJob) (int64, error)
+	// ClaimJobs claims the due jobs o selects, those due longest first, and
+	// returns them by id; no two claims running at once take the same job.
+	ClaimJobs(ctx context.Context, o ClaimOptions) ([]Job, error)
+	// FinishJob records a claimed attempt's outcome; a claim taken over
+	// since is left as it is.
+	FinishJob(ctx context.Context, j *Job, o JobOutcome) error
 }
 
 // Settings holds the operator's stored settings, by key.
@@ -164,6 +169,7 @@ var (
 	_ Sessions     = (*DB)(nil)
 	_ Lifecycle    = (*DB)(nil)
 	_ Outbox       = (*DB)(nil)
+	_ PushExpiry   = (*DB)(nil)
 	_ Settings     = (*DB)(nil)
 )
 
@@ -184,6 +190,7 @@ type Database interface {
 	Sessions
 	Lifecycle
 	Outbox
+	PushExpiry
 	Settings
 	Locks
 	// Space opens the data of one account with that account's keys.

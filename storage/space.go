@@ -223,6 +223,9 @@ type Space interface {
 	// Counts returns the number of the user's collections and the number
 	// and size of the objects in one of them (0 for none).
 	Counts(ctx context.Context, collection int64) (Counts, error)
+
+	// PushSubscriptions: the collections' push subscriptions and topics (push.go).
+	PushSubscriptions
 }
 
 // Errors returned by Space.

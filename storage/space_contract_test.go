@@ -35,18 +35,7 @@ func TestLimitsContract(t *testing.T) {
 // contract with two SQLite engines on one file: SQLite serves one
 // process, but nothing either answers may come from what it keeps.
 func TestSpaceInstancesContract(t *testing.T) {
-	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(func(t *testing.T) (*storage.DB, *storage.DB) {
-		path := filepath.Join(t.TempDir(), "coffer.db")
-		var dbs [2]*storage.DB
-		for i := range dbs {
-			db, err := storage.Open(context.Background(), path, storage.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dbs[i] = db
-		}
-		return dbs[0], dbs[1]
-	}))
+	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(openSQLitePair))
 }
 
 // TestHooksContract runs the change hook's contract against the SQLite engine.

@@ -133,9 +133,16 @@ func TestUpgradeDropsPasswordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hasColumn(t, raw, "accounts", "password_phc") {
-		if _, err := raw.Exec(`ALTER TABLE accounts ADD COLUMN password_phc TEXT NOT NULL DEFAULT ''`); err != nil {
-			t.Fatal(err)
+	// The columns this and later migrations drop come back, for them to drop again.
+	for _, c := range []struct{ table, column, def string }{
+		{"accounts", "password_phc", "TEXT NOT NULL DEFAULT ''"},
+		{"account_events", "mail_tries", "INTEGER NOT NULL DEFAULT 0"},
+		{"account_events", "mail_claimed_at", "INTEGER"},
+	} {
+		if !hasColumn(t, raw, c.table, c.column) {
+			if _, err := raw.Exec(`ALTER TABLE ` + c.table + ` ADD COLUMN ` + c.column + ` ` + c.def); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if _, err := raw.Exec(`UPDATE accounts SET password_phc = ?`, phc); err != nil {

@@ -31,18 +31,7 @@ func TestInstancesContract(t *testing.T) {
 	if os.Getenv(storagetest.PostgresEnv) == "" {
 		storagetest.Postgres(t) // skips, or fails under CI
 	}
-	storagetest.Instances(t, func(t *testing.T) (storagetest.Engine, storagetest.Engine) {
-		dsn := storagetest.Postgres(t)
-		var dbs [2]storagetest.Engine
-		for i := range dbs {
-			db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dbs[i] = db
-		}
-		return dbs[0], dbs[1]
-	})
+	storagetest.Instances(t, func(t *testing.T) (storagetest.Engine, storagetest.Engine) { return openPostgresPair(t) })
 }
 
 // TestLoginFailuresContract runs the throttle role's contract on one
@@ -105,18 +94,7 @@ func TestSpaceInstancesContract(t *testing.T) {
 	if os.Getenv(storagetest.PostgresEnv) == "" {
 		storagetest.Postgres(t) // skips, or fails under CI
 	}
-	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(func(t *testing.T) (*postgres.DB, *postgres.DB) {
-		dsn := storagetest.Postgres(t)
-		var dbs [2]*postgres.DB
-		for i := range dbs {
-			db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dbs[i] = db
-		}
-		return dbs[0], dbs[1]
-	}))
+	storagetest.SpaceInstances(t, storagetest.SpacePairsOf(openPostgresPair))
 }
 
 // TestHooksContract runs the change hook's contract against PostgreSQL.

@@ -1,17 +1,18 @@
 // Package postgres is Coffer's PostgreSQL storage engine: SQL only, over
 // github.com/jackc/pgx/v5. It sees no key material and no plaintext: what
 // it stores for the account-side roles (key slots, verifiers, sealed
-// labels, MACs) arrives sealed or opaque. It plays the roles Accounts,
-// Credentials, AppPasswords, Sessions, Lifecycle, Outbox and Settings,
-// with the same behaviour as the SQLite engine (the contract in
-// storage/storagetest), and LoginFailures, the failed-login throttle's
-// records that the instances share. It is also a storage.Engine: the
-// Space rows (collections, objects and their bodies, the change log,
-// property rows, and the totals that limits are checked against) live
-// here too, as opaque rows that the sealed layer above the engines reads
-// and writes; an account's writes are serialized by a lock of its row, and
-// revisions are drawn from its counter inside the writing transaction. It
-// brings its own embedded, versioned migrations.
+// labels, MACs, outbox payloads) arrives sealed or opaque. It plays the
+// roles Accounts, Credentials, AppPasswords, Sessions, Lifecycle, Outbox,
+// PushExpiry and Settings, with the same behaviour as the SQLite engine
+// (the contract in storage/storagetest), and LoginFailures, the
+// failed-login throttle's records that the instances share. It is also a
+// storage.Engine: the Space rows (collections, objects and their bodies,
+// the change log, property rows, push subscriptions, and the totals that
+// limits are checked against) live here too, as opaque rows that the
+// sealed layer above the engines reads and writes; an account's writes
+// are serialized by a lock of its row, and revisions are drawn from its
+// counter inside the writing transaction. It brings its own embedded,
+// versioned migrations.
 package postgres
 
 import (
@@ -74,6 +75,7 @@ var (
 	_ storage.Sessions     = (*DB)(nil)
 	_ storage.Lifecycle    = (*DB)(nil)
 	_ storage.Outbox       = (*DB)(nil)
+	_ storage.PushExpiry   = (*DB)(nil)
 	_ storage.Settings     = (*DB)(nil)
 	_ storage.Database     = (*DB)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -105,6 +106,24 @@ func fillSource(t *testing.T) *source {
 	if err := sp.DeleteObject(ctx, cal.ID, "b.ics", storage.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Push subscriptions on the calendar and on the calendars home (one
+	// ended, so that their order numbers run ahead of the rows), and a
+	// push job beside the mails.
+	for i, to := range []storage.PushTarget{{Collection: cal.ID}, {Scope: storage.ScopeCalendars}, {Collection: cal.ID}} {
+		sub, _, err := sp.AddSubscription(ctx, to, storage.NewSubscription{PushResource: fmt.Sprintf("https://push.example/%d", i),
+			PublicKey: []byte("p256dh"), AuthSecret: []byte("auth"), Trigger: storage.PushTrigger{Content: true, ContentDepth: 1}, Expires: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			if err := sp.DeleteSubscription(ctx, sub.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := db.Enqueue(ctx, storage.NewJob{Account: s.alice, Kind: storage.JobPush, Payload: []byte("sealed push")}); err != nil {
+		t.Fatal(err)
+	}
 	_, s.token, err = sp.Changes(ctx, cal.ID, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +206,7 @@ func TestImportFromCopiesEverything(t *testing.T) {
 	}{
 		{"accounts", 2}, {"key_slots", 2*2 + 2}, {"app_passwords", 1}, {"sessions", 1}, {"account_lifecycle", 2},
 		{"account_events", 4}, {"vouchers", 1}, {"settings", 1}, {"collections", 1}, {"objects", 3}, {"object_bodies", 3},
-		{"changes", 5}, {"scope_props", 2},
+		{"changes", 5}, {"scope_props", 2}, {"outbox", 3}, {"push_subscriptions", 2},
 	} {
 		if rows[tt.table] != tt.rows {
 			t.Errorf("%s: copied %d rows, want %d", tt.table, rows[tt.table], tt.rows)
@@ -249,6 +268,38 @@ func TestImportFromCopiesEverything(t *testing.T) {
 	aps, err := dst.AppPasswords(ctx, src.alice)
 	if err != nil || len(aps) != 2 || aps[0].ID != "ap1" {
 		t.Errorf("app passwords after a new one: %+v, %v; want ap1 first", aps, err)
+	}
+	// The subscriptions open in the copy, and a new one comes after them.
+	if _, _, err := sp.AddSubscription(ctx, storage.PushTarget{Collection: src.calendar}, storage.NewSubscription{PushResource: "https://push.example/new",
+		PublicKey: []byte("k"), AuthSecret: []byte("a"), Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		to   storage.PushTarget
+		want string
+	}{
+		{storage.PushTarget{Collection: src.calendar}, "[https://push.example/0 https://push.example/new]"},
+		{storage.PushTarget{Scope: storage.ScopeCalendars}, "[https://push.example/1]"},
+	} {
+		subs, err := sp.Subscriptions(ctx, c.to)
+		var got []string
+		for _, sub := range subs {
+			got = append(got, sub.PushResource)
+		}
+		if err != nil || fmt.Sprint(got) != c.want {
+			t.Errorf("subscriptions of %+v in the copy: %v, %v; want %s", c.to, got, err, c.want)
+		}
+	}
+	// The jobs are there to claim, and a new one gets an id after theirs.
+	jobs, err := dst.ClaimJobs(ctx, storage.ClaimOptions{Kind: storage.JobPush, Now: time.Now(), Until: time.Now().Add(time.Minute)})
+	if err != nil || len(jobs) != 1 || string(jobs[0].Payload) != "sealed push" {
+		t.Fatalf("push jobs in the copy: %+v, %v", jobs, err)
+	}
+	if mails, err := dst.ClaimJobs(ctx, storage.ClaimOptions{Kind: storage.JobMail, Now: time.Now(), Until: time.Now().Add(time.Minute)}); err != nil || len(mails) != 2 {
+		t.Fatalf("mail jobs in the copy: %d, %v", len(mails), err)
+	}
+	if id, err := dst.Enqueue(ctx, storage.NewJob{Account: src.alice, Kind: storage.JobPush}); err != nil || id <= jobs[0].ID {
+		t.Errorf("a new job got id %d (%v), not after %d", id, err, jobs[0].ID)
 	}
 }
 

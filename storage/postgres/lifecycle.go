@@ -26,7 +26,13 @@ const lifecycleColumns = `a.id, a.username, a.email, a.display_name,
 
 const lifecycleFrom = ` FROM accounts a LEFT JOIN account_lifecycle l ON l.account_id = a.id`
 
-const eventColumns = `id, account_id, kind, detail, at, mail`
+// eventColumns read an event, with its mail's state as its outbox job
+// tells it while there is one.
+const eventColumns = `e.id, e.account_id, e.kind, e.detail, e.at,
+	CASE WHEN o.id IS NULL THEN e.mail WHEN o.claimed_until <> 0 THEN 'sending' ELSE 'queued' END`
+
+// eventFrom joins the events to their mails' jobs.
+const eventFrom = ` FROM account_events e LEFT JOIN outbox o ON o.event_id = e.id`
 
 // LifecycleRecord returns one account's lifecycle record, or storage.ErrNotFound.
 func (db *DB) LifecycleRecord(ctx context.Context, account int64) (*storage.LifecycleRecord, error) {
@@ -174,7 +180,7 @@ func (db *DB) CreateVouchers(ctx context.Context, vs []storage.Voucher, at time.
 
 // Events returns an account's notification history, oldest first.
 func (db *DB) Events(ctx context.Context, account int64) ([]storage.Event, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM account_events WHERE account_id = $1 ORDER BY id`, account)
+	rows, err := db.pool.Query(ctx, `SELECT `+eventColumns+eventFrom+` WHERE e.account_id = $1 ORDER BY e.id`, account)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read events: %w", err)
 	}
@@ -183,6 +189,18 @@ func (db *DB) Events(ctx context.Context, account int64) ([]storage.Event, error
 		return nil, fmt.Errorf("postgres: read events: %w", err)
 	}
 	return out, nil
+}
+
+// Event returns one recorded event, or storage.ErrNotFound.
+func (db *DB) Event(ctx context.Context, id int64) (*storage.Event, error) {
+	e, err := scanEvent(db.pool.QueryRow(ctx, `SELECT `+eventColumns+eventFrom+` WHERE e.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read event: %w", err)
+	}
+	return &e, nil
 }
 
 // OnceKeys returns the once-keys recorded so far, by account.
@@ -208,68 +226,6 @@ func (db *DB) OnceKeys(ctx context.Context) (map[int64]map[string]bool, error) {
 		return nil, fmt.Errorf("postgres: read once-keys: %w", err)
 	}
 	return out, nil
-}
-
-// MailsDue lists the events whose e-mail waits to be sent: queued ones,
-// and claimed ones whose claim is older than stale. account 0 means every account.
-func (db *DB) MailsDue(ctx context.Context, account int64, stale time.Time) ([]int64, error) {
-	rows, err := db.pool.Query(ctx,
-		`SELECT id FROM account_events WHERE mail IN ('queued', 'sending') AND (mail = 'queued' OR mail_claimed_at < $1) AND ($2::bigint = 0 OR account_id = $2) ORDER BY id`,
-		stale.Unix(), account)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list mails: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list mails: %w", err)
-	}
-	return out, nil
-}
-
-// ClaimMail takes an event's e-mail for sending, so that no other sender,
-// on any instance, sends it too. It returns nil when the mail is not (or no
-// longer) due. Of two concurrent claims the second waits for the first
-// and then finds the row claimed.
-func (db *DB) ClaimMail(ctx context.Context, event int64, now, stale time.Time) (*storage.MailJob, error) {
-	var job *storage.MailJob
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		e, err := scanEvent(tx.QueryRow(ctx,
-			`UPDATE account_events SET mail = 'sending', mail_claimed_at = $1
-			 WHERE id = $2 AND (mail = 'queued' OR (mail = 'sending' AND mail_claimed_at < $3))
-			 RETURNING `+eventColumns,
-			now.Unix(), event, stale.Unix()))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("postgres: claim mail: %w", err)
-		}
-		r, err := queryLifecycle(tx.QueryRow(ctx, `SELECT `+lifecycleColumns+lifecycleFrom+` WHERE a.id = $1`, e.AccountID))
-		if err != nil {
-			return err
-		}
-		job = &storage.MailJob{Event: e, Account: *r}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return job, nil
-}
-
-// FinishMail records the outcome of sending a claimed e-mail. A failed
-// one goes back to the queue until it failed maxTries times.
-func (db *DB) FinishMail(ctx context.Context, event int64, sent bool, maxTries int) error {
-	q := `UPDATE account_events SET mail = CASE WHEN mail_tries + 1 >= $1 THEN 'failed' ELSE 'queued' END, mail_tries = mail_tries + 1, mail_claimed_at = NULL WHERE id = $2 AND mail = 'sending'`
-	args := []any{maxTries, event}
-	if sent {
-		q = `UPDATE account_events SET mail = 'sent', mail_claimed_at = NULL WHERE id = $1 AND mail = 'sending'`
-		args = args[1:]
-	}
-	if _, err := db.pool.Exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("postgres: finish mail: %w", err)
-	}
-	return nil
 }
 
 // Setting returns a server-wide setting; ok is false when it was never set.
@@ -308,23 +264,33 @@ func saveLifecycle(ctx context.Context, tx pgx.Tx, account int64, r *storage.Lif
 	return nil
 }
 
-// addEvent records an event unless its once-key was recorded before.
+// addEvent records an event unless its once-key was recorded before, and
+// queues its mail in the outbox in the same transaction.
 func addEvent(ctx context.Context, tx pgx.Tx, account int64, e storage.NewEvent) (bool, error) {
-	mail := "none"
+	mail := storage.MailNone
 	if e.Mail {
-		mail = "queued"
+		mail = storage.MailQueued
 	}
 	var once any
 	if e.OnceKey != "" {
 		once = e.OnceKey
 	}
-	tag, err := tx.Exec(ctx,
-		`INSERT INTO account_events (account_id, kind, detail, at, once_key, mail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, once_key) DO NOTHING`,
-		account, e.Kind, e.Detail, e.At.Unix(), once, mail)
+	var id int64
+	err := tx.QueryRow(ctx,
+		`INSERT INTO account_events (account_id, kind, detail, at, once_key, mail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, once_key) DO NOTHING RETURNING id`,
+		account, e.Kind, e.Detail, e.At.Unix(), once, mail).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("postgres: record event: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	if e.Mail {
+		if _, err := enqueue(ctx, tx, storage.NewJob{Account: account, Kind: storage.JobMail}, id); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // queryLifecycle reads one lifecycle record, or storage.ErrNotFound.

@@ -56,8 +56,11 @@ var roleCases = []roleCase{
 	{"lifecycle/payments", testPayments},
 	{"lifecycle/vouchers", testVouchers},
 	{"lifecycle/records", testLifecycleRecords},
-	{"outbox/due and claim", testOutbox},
-	{"outbox/failures", testMailFailures},
+	{"outbox/mails follow their events", testOutboxMail},
+	{"outbox/claims, retries and lease", testOutboxClaims},
+	{"outbox/a finish of a lost claim", testOutboxLostClaim},
+	{"outbox/goes with its account", testOutboxDelete},
+	{"outbox/collapse keys", testOutboxCollapse},
 	{"settings", testSettings},
 }
 
@@ -359,8 +362,8 @@ func testDeleteAccount(t *testing.T, e Engine) {
 	if keys, err := e.OnceKeys(ctx); err != nil || keys[a.ID] != nil {
 		t.Errorf("once-keys after the delete: %v, %v", keys, err)
 	}
-	if due, err := e.MailsDue(ctx, 0, t0.Add(time.Hour)); err != nil || len(due) != 0 {
-		t.Errorf("mails due after the delete: %v, %v", due, err)
+	if due := claimAll(t, e, storage.JobMail, t0.Add(time.Hour)); len(due) != 0 {
+		t.Errorf("mails due after the delete: %+v", due)
 	}
 	if rs, err := e.LifecycleRecords(ctx); err != nil || len(rs) != 1 || rs[0].AccountID != bob.ID {
 		t.Errorf("lifecycle records after the delete: %+v, %v", rs, err)
@@ -862,8 +865,8 @@ func testLifecycleRollback(t *testing.T, e Engine) {
 	if keys, err := e.OnceKeys(ctx); err != nil || len(keys) != 0 {
 		t.Errorf("once-keys after a rollback = %v, %v", keys, err)
 	}
-	if due, err := e.MailsDue(ctx, 0, t0); err != nil || len(due) != 0 {
-		t.Errorf("mails due after a rollback = %v, %v", due, err)
+	if due := claimAll(t, e, storage.JobMail, t0); len(due) != 0 {
+		t.Errorf("mails due after a rollback = %+v", due)
 	}
 	if got, err := e.AccountByUsername(ctx, "alice"); err != nil || got.Email != "alice@example.org" || got.DisplayName != "" {
 		t.Errorf("account after a rollback = %+v, %v", got, err)
@@ -1091,163 +1094,6 @@ func eventIDs(t *testing.T, e Engine, account int64) []int64 {
 		ids = append(ids, ev.ID)
 	}
 	return ids
-}
-
-func testOutbox(t *testing.T, e Engine) {
-	ctx := context.Background()
-	a := mustAccount(t, e, "alice", "alice@example.org")
-	b := mustAccount(t, e, "bob", "bob@example.org")
-	addEvents(t, e, a.ID, storage.NewEvent{Kind: "one", Detail: "d1", At: t0, Mail: true}, storage.NewEvent{Kind: "quiet", At: t0})
-	addEvents(t, e, b.ID, storage.NewEvent{Kind: "two", At: t0, Mail: true})
-	addEvents(t, e, a.ID, storage.NewEvent{Kind: "three", At: t0, Mail: true})
-	ea, eb := eventIDs(t, e, a.ID), eventIDs(t, e, b.ID)
-	one, three, two := ea[0], ea[2], eb[0]
-	stale := t0.Add(-time.Minute)
-	due := func(account int64, stale time.Time) string {
-		t.Helper()
-		ids, err := e.MailsDue(ctx, account, stale)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprint(ids)
-	}
-	if got, want := due(0, stale), fmt.Sprint([]int64{one, two, three}); got != want {
-		t.Fatalf("MailsDue(all) = %s, want %s", got, want)
-	}
-	if got, want := due(a.ID, stale), fmt.Sprint([]int64{one, three}); got != want {
-		t.Fatalf("MailsDue(alice) = %s, want %s", got, want)
-	}
-	if got := due(a.ID+b.ID+100, stale); got != "[]" {
-		t.Fatalf("MailsDue(nobody) = %s", got)
-	}
-	job, err := e.ClaimMail(ctx, one, t0, stale)
-	if err != nil || job == nil {
-		t.Fatalf("ClaimMail = %+v, %v", job, err)
-	}
-	if job.Event.ID != one || job.Event.AccountID != a.ID || job.Event.Kind != "one" || job.Event.Detail != "d1" || !job.Event.At.Equal(t0) || job.Event.Mail != "sending" ||
-		job.Account.AccountID != a.ID || job.Account.Username != "alice" || job.Account.Email != "alice@example.org" || !job.Account.Permanent {
-		t.Fatalf("ClaimMail = %+v", job)
-	}
-	if again, err := e.ClaimMail(ctx, one, t0, stale); err != nil || again != nil {
-		t.Fatalf("a second claim: %+v, %v", again, err)
-	}
-	if quiet, err := e.ClaimMail(ctx, ea[1], t0, stale); err != nil || quiet != nil {
-		t.Fatalf("a claim of an event without mail: %+v, %v", quiet, err)
-	}
-	if none, err := e.ClaimMail(ctx, one+two+three+100, t0, stale); err != nil || none != nil {
-		t.Fatalf("a claim of a missing event: %+v, %v", none, err)
-	}
-	// A claim is due again once older than the stale mark (its sender died),
-	// and not while it is as new as the mark.
-	if got, want := due(0, t0), fmt.Sprint([]int64{two, three}); got != want {
-		t.Fatalf("MailsDue with a claim at the stale mark = %s, want %s", got, want)
-	}
-	if got, want := due(0, t0.Add(time.Second)), fmt.Sprint([]int64{one, two, three}); got != want {
-		t.Fatalf("MailsDue with a stale claim = %s, want %s", got, want)
-	}
-	if same, err := e.ClaimMail(ctx, one, t0.Add(time.Hour), t0); err != nil || same != nil {
-		t.Fatalf("a claim of a claim as new as the mark: %+v, %v", same, err)
-	}
-	late, err := e.ClaimMail(ctx, one, t0.Add(time.Hour), t0.Add(time.Second))
-	if err != nil || late == nil || late.Event.ID != one {
-		t.Fatalf("the stale claim's takeover: %+v, %v", late, err)
-	}
-	if again, err := e.ClaimMail(ctx, one, t0.Add(time.Hour), t0.Add(time.Second)); err != nil || again != nil {
-		t.Fatalf("a claim after the takeover: %+v, %v", again, err)
-	}
-	if err := e.FinishMail(ctx, one, true, 3); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := due(0, t0.Add(24*time.Hour)), fmt.Sprint([]int64{two, three}); got != want {
-		t.Fatalf("MailsDue after a sent mail = %s, want %s", got, want)
-	}
-	if again, err := e.ClaimMail(ctx, one, t0.Add(48*time.Hour), t0.Add(24*time.Hour)); err != nil || again != nil {
-		t.Fatalf("a claim of a sent mail: %+v, %v", again, err)
-	}
-	// Finishing what is not claimed changes nothing.
-	if err := e.FinishMail(ctx, two, true, 3); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.FinishMail(ctx, one, false, 1); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := e.Events(ctx, a.ID)
-	if err != nil || len(evs) != 3 || evs[0].Mail != "sent" || evs[1].Mail != "none" || evs[2].Mail != "queued" {
-		t.Fatalf("alice's events = %+v, %v", evs, err)
-	}
-	if evs, err := e.Events(ctx, b.ID); err != nil || len(evs) != 1 || evs[0].Mail != "queued" {
-		t.Fatalf("bob's events = %+v, %v", evs, err)
-	}
-	// The claimed job reads the account's lifecycle record as it is.
-	if err := e.UpdateLifecycle(ctx, b.ID, func(tx storage.LifecycleTx, r *storage.LifecycleRecord) error {
-		r.Permanent, r.TrialEnd, r.Plan = false, t0, "trial"
-		return tx.Save(r)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	job, err = e.ClaimMail(ctx, two, t0, stale)
-	if err != nil || job == nil || job.Account.Permanent || !job.Account.TrialEnd.Equal(t0) || job.Account.Plan != "trial" || job.Account.Username != "bob" {
-		t.Fatalf("bob's job = %+v, %v", job, err)
-	}
-}
-
-func testMailFailures(t *testing.T, e Engine) {
-	ctx := context.Background()
-	a := mustAccount(t, e, "alice", "")
-	addEvents(t, e, a.ID, storage.NewEvent{Kind: "k", At: t0, Mail: true})
-	id := eventIDs(t, e, a.ID)[0]
-	stale := t0.Add(-time.Minute)
-	mail := func() string {
-		t.Helper()
-		evs, err := e.Events(ctx, a.ID)
-		if err != nil || len(evs) != 1 {
-			t.Fatalf("events = %+v, %v", evs, err)
-		}
-		return evs[0].Mail
-	}
-	// Three tries: two failures send it back to the queue, the third ends it.
-	for try, want := range []string{"queued", "queued", "failed"} {
-		job, err := e.ClaimMail(ctx, id, t0, stale)
-		if err != nil || job == nil {
-			t.Fatalf("try %d: claim = %+v, %v", try, job, err)
-		}
-		if err := e.FinishMail(ctx, id, false, 3); err != nil {
-			t.Fatal(err)
-		}
-		if got := mail(); got != want {
-			t.Fatalf("after failure %d: %s, want %s", try+1, got, want)
-		}
-	}
-	if ids, err := e.MailsDue(ctx, 0, t0.Add(time.Hour)); err != nil || len(ids) != 0 {
-		t.Fatalf("a failed mail is due: %v, %v", ids, err)
-	}
-	if job, err := e.ClaimMail(ctx, id, t0.Add(time.Hour), t0.Add(time.Minute)); err != nil || job != nil {
-		t.Fatalf("a failed mail was claimed: %+v, %v", job, err)
-	}
-	// maxTries 1: the first failure ends it; a later success is recorded.
-	addEvents(t, e, a.ID, storage.NewEvent{Kind: "k2", At: t0, Mail: true}, storage.NewEvent{Kind: "k3", At: t0, Mail: true})
-	ids := eventIDs(t, e, a.ID)
-	for _, id := range ids[1:] {
-		if job, err := e.ClaimMail(ctx, id, t0, stale); err != nil || job == nil {
-			t.Fatalf("claim %d = %+v, %v", id, job, err)
-		}
-	}
-	if err := e.FinishMail(ctx, ids[1], false, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.FinishMail(ctx, ids[2], false, 2); err != nil {
-		t.Fatal(err)
-	}
-	if job, err := e.ClaimMail(ctx, ids[2], t0, stale); err != nil || job == nil {
-		t.Fatalf("reclaim = %+v, %v", job, err)
-	}
-	if err := e.FinishMail(ctx, ids[2], true, 2); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := e.Events(ctx, a.ID)
-	if err != nil || len(evs) != 3 || evs[1].Mail != "failed" || evs[2].Mail != "sent" {
-		t.Fatalf("events = %+v, %v", evs, err)
-	}
 }
 
 func testSettings(t *testing.T, e Engine) {
