@@ -51,8 +51,26 @@ const (
 	// DAVx5 MKCALENDAR, 2.4.
 	bodyDAVx5Mkcalendar = `<?xml version='1.0' encoding='UTF-8' ?><CAL:mkcalendar xmlns="DAV:" xmlns:CAL="urn:ietf:params:xml:ns:caldav" xmlns:CARD="urn:ietf:params:xml:ns:carddav"><set><prop><resourcetype><collection /><CAL:calendar /></resourcetype><displayname>Work</displayname><CAL:calendar-description>Work &amp; stuff</CAL:calendar-description><n0:calendar-color xmlns:n0="http://apple.com/ns/ical/">#FF0000FF</n0:calendar-color><CAL:calendar-timezone-id>Europe/Vienna</CAL:calendar-timezone-id><CAL:calendar-timezone>BEGIN:VCALENDAR
 VERSION:2.0
+PRODID:DAVx5/4.5.9-ose ical4j/3.2.19 (at.bitfire.davdroid)
 BEGIN:VTIMEZONE
 TZID:Europe/Vienna
+LAST-MODIFIED:20240422T053450Z
+TZURL:https://www.tzurl.org/zoneinfo-outlook/Europe/Vienna
+X-LIC-LOCATION:Europe/Vienna
+BEGIN:DAYLIGHT
+TZNAME:CEST
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZNAME:CET
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
 END:VTIMEZONE
 END:VCALENDAR
 </CAL:calendar-timezone><CAL:supported-calendar-component-set><CAL:comp name="VEVENT" /></CAL:supported-calendar-component-set></prop></set></CAL:mkcalendar>`
@@ -68,6 +86,25 @@ END:VCALENDAR
 <D:calendar-color xmlns:D="http://apple.com/ns/ical/" symbolic-color="custom">#1BADF8FF</D:calendar-color>
 <B:calendar-timezone>BEGIN:VCALENDAR&#13;
 VERSION:2.0&#13;
+PRODID:-//Apple Inc.//iOS 18.1//EN&#13;
+CALSCALE:GREGORIAN&#13;
+BEGIN:VTIMEZONE&#13;
+TZID:Europe/Berlin&#13;
+BEGIN:DAYLIGHT&#13;
+TZOFFSETFROM:+0100&#13;
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU&#13;
+DTSTART:19810329T020000&#13;
+TZNAME:CEST&#13;
+TZOFFSETTO:+0200&#13;
+END:DAYLIGHT&#13;
+BEGIN:STANDARD&#13;
+TZOFFSETFROM:+0200&#13;
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU&#13;
+DTSTART:19961027T030000&#13;
+TZNAME:CET&#13;
+TZOFFSETTO:+0100&#13;
+END:STANDARD&#13;
+END:VTIMEZONE&#13;
 END:VCALENDAR&#13;
 </B:calendar-timezone>
 <A:displayname>Reminders</A:displayname>

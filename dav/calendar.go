@@ -110,11 +110,7 @@ func parseQueryZone(query *node) (*ical.Zone, error) {
 	case tz != nil && id != nil:
 		return nil, errStatus(http.StatusBadRequest, "calendar-query takes a timezone or a timezone-id, not both")
 	case tz != nil:
-		z, err := ical.ParseZone([]byte(strings.TrimSpace(tz.text())))
-		if err != nil {
-			return nil, calendarError(err)
-		}
-		return z, nil
+		return checkCalendarTimezone(tz.text())
 	case id != nil:
 		z, ok := ical.ZoneNamed(id.text())
 		if !ok {

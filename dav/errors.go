@@ -72,6 +72,9 @@ var (
 	condSupportedReport = xml.Name{Space: nsDAV, Local: "supported-report"}
 	// RFC 5689 section 3.3.
 	condValidResourcetype = xml.Name{Space: nsDAV, Local: "valid-resourcetype"}
+	// RFC 4791 section 5.3.1 (MKCALENDAR) and, through RFC 5689 section 3,
+	// extended MKCOL: nothing may exist at the Request-URI.
+	condResourceMustBeNull = xml.Name{Space: nsDAV, Local: "resource-must-be-null"}
 	// RFC 4791 section 5.3.2.1.
 	condValidCalendarData     = xml.Name{Space: nsCalDAV, Local: "valid-calendar-data"}
 	condValidCalendarObject   = xml.Name{Space: nsCalDAV, Local: "valid-calendar-object-resource"}

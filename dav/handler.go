@@ -93,7 +93,9 @@ const (
 	// davHeader must start with the class "1" (Q2: Thunderbird drops the
 	// first token) and must not list calendar-schedule or
 	// calendar-auto-schedule (Q3); no class 2 since there is no LOCK.
-	davHeader   = "1, 3, access-control, calendar-access, addressbook, extended-mkcol, sync-collection"
+	// calendar-no-timezone (RFC 7809 section 3.1.1): a TZID that has no
+	// VTIMEZONE in the object is read from the server's own zone data.
+	davHeader   = "1, 3, access-control, calendar-access, calendar-no-timezone, addressbook, extended-mkcol, sync-collection"
 	allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCOL, MKCALENDAR, MOVE, COPY"
 )
 

@@ -12,6 +12,7 @@ import (
 type patchOp struct {
 	name   xml.Name
 	value  string // the complete, self-contained element; empty for remove
+	el     *node  // the parsed element, to check its value; nil for remove
 	remove bool
 }
 
@@ -30,7 +31,7 @@ func parsePropertyupdate(n *node) ([]patchOp, error) {
 			for _, p := range prop.Kids {
 				op := patchOp{name: p.Name, remove: remove}
 				if !remove {
-					op.value = serializeElement(p)
+					op.value, op.el = serializeElement(p), p
 				}
 				ops = append(ops, op)
 			}
@@ -45,8 +46,9 @@ func parsePropertyupdate(n *node) ([]patchOp, error) {
 // proppatch answers PROPPATCH (RFC 4918 section 9.2) on collections,
 // objects, the principal and the homes. Every property except the
 // protected ones is stored; the update is atomic, so a protected property
-// fails everything (403 cannot-modify-protected-property, the rest 424).
-// Removing a property that does not exist succeeds (section 14.23).
+// or a value that cannot be set fails everything (403 with the condition,
+// the rest 424). Removing a property that does not exist succeeds
+// (section 14.23).
 func (q *request) proppatch() error {
 	body, err := q.readXML(maxXMLBody)
 	if err != nil {
@@ -75,25 +77,20 @@ func (q *request) proppatch() error {
 		writeMultistatus(q.w, ms)
 		return nil
 	}
-	failed := false
+	failed := map[xml.Name]xml.Name{}
+	names := make([]xml.Name, 0, len(ops))
 	for _, op := range ops {
-		if protectedProps[op.name] {
-			failed = true
+		names = append(names, op.name)
+		if op.remove {
+			if protectedProps[op.name] {
+				failed[op.name] = condCannotModify
+			}
+		} else if cond := setFailure(op.name, op.el); cond.Local != "" {
+			failed[op.name] = cond
 		}
 	}
-	if failed {
-		for _, op := range ops {
-			if protectedProps[op.name] {
-				resp.add(http.StatusForbidden, elem(op.name, ""))
-			} else {
-				resp.add(http.StatusFailedDependency, elem(op.name, ""))
-			}
-		}
-		for _, ps := range resp.propstats {
-			if ps.status == http.StatusForbidden {
-				ps.cond = condCannotModify
-			}
-		}
+	if len(failed) > 0 {
+		resp.propstats = failedPropstats(names, failed)
 		writeMultistatus(q.w, ms)
 		return nil
 	}
@@ -172,6 +169,59 @@ func without(list []string, s string) []string {
 		if v != s {
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+// setFailure returns the condition that keeps a property from being set
+// to the value el, or the zero name when it can be set: a protected
+// property (RFC 4918 section 16 cannot-modify-protected-property), or a
+// calendar-timezone that is not one complete VTIMEZONE (RFC 4791 section
+// 5.2.2, valid-calendar-data).
+func setFailure(name xml.Name, el *node) xml.Name {
+	switch {
+	case protectedProps[name]:
+		return condCannotModify
+	case name == pnCalendarTimezone:
+		if _, err := checkCalendarTimezone(el.text()); err != nil {
+			return condValidCalendarData
+		}
+	}
+	return xml.Name{}
+}
+
+// failedPropstats answers an all-or-nothing property update that failed
+// (RFC 4918 section 9.2, RFC 5689 section 3): a 403 propstat with its
+// condition for each property in failed, 424 Failed Dependency for every
+// other one of names, each property named once.
+func failedPropstats(names []xml.Name, failed map[xml.Name]xml.Name) []*propstat {
+	var out []*propstat
+	byCond := map[xml.Name]*propstat{}
+	var dependent *propstat
+	seen := map[xml.Name]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		p := prop{markup: elem(n, "")}
+		if cond, ok := failed[n]; ok {
+			ps := byCond[cond]
+			if ps == nil {
+				ps = &propstat{status: http.StatusForbidden, cond: cond}
+				byCond[cond] = ps
+				out = append(out, ps)
+			}
+			ps.props = append(ps.props, p)
+			continue
+		}
+		if dependent == nil {
+			dependent = &propstat{status: http.StatusFailedDependency}
+		}
+		dependent.props = append(dependent.props, p)
+	}
+	if dependent != nil {
+		out = append(out, dependent)
 	}
 	return out
 }

@@ -62,10 +62,17 @@ func (q *request) get() error {
 	if !inlineType(ct) {
 		h.Set("Content-Disposition", "attachment")
 	}
-	h.Set("Content-Length", strconv.Itoa(len(o.Body)))
+	body := o.Body
+	if res.coll.Kind == storage.KindCalendar {
+		// RFC 7809 section 3.1: the zones the object names without
+		// defining are added, unless CalDAV-Timezones says not to.
+		body = withZones(q.r, body)
+		h.Set("Vary", "CalDAV-Timezones")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	q.w.WriteHeader(http.StatusOK)
 	if q.r.Method != http.MethodHead {
-		_, _ = q.w.Write(o.Body)
+		_, _ = q.w.Write(body)
 	}
 	return nil
 }

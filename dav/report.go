@@ -217,7 +217,7 @@ func (q *request) objectResponse(res *resource, names []xml.Name, rr *reportRequ
 			if err != nil {
 				return nil, err
 			}
-			r.addText(http.StatusOK, n, data)
+			r.addText(http.StatusOK, n, withZones(q.r, data))
 		case n == pnAddressData && res.coll.Kind == storage.KindAddressBook && res.obj.Body != nil:
 			data, err := renderAddressData(res.obj.Body, rr.addrData)
 			if err != nil {

@@ -42,7 +42,11 @@ func validText(b []byte) bool {
 // validateCalendar checks an iCalendar object resource (RFC 4791 section
 // 4.1) and returns its UID and the parsed object. The bytes are never
 // re-encoded. ical.Parse screens the input for shapes that make go-ical
-// slow and turns its panics into valid-calendar-data.
+// slow and turns its panics into valid-calendar-data. A text escape RFC
+// 5545 section 3.3.11 does not define, \" above all, is accepted on
+// purpose: ical4j, under DAVx5, wrote \" until its issue #641, and
+// libical, under Evolution, until its issue #74; refusing it would fail
+// their events with a quote in the title.
 func validateCalendar(body []byte, supported []string) (uid string, obj *ical.Object, err error) {
 	if !validText(body) {
 		return "", nil, errCond(http.StatusForbidden, condValidCalendarData, "invalid iCalendar data: not UTF-8 text")
@@ -54,6 +58,13 @@ func validateCalendar(body []byte, supported []string) (uid string, obj *ical.Ob
 	if err != nil {
 		return "", nil, err
 	}
+	// RFC 7809 section 3.1 (calendar-no-timezone): a TZID without its
+	// VTIMEZONE is read from the server's zone data, so one that data
+	// does not know could never be resolved.
+	if _, unknown := obj.UnknownTZID(); unknown {
+		return "", nil, errCond(http.StatusForbidden, condValidCalendarData,
+			"invalid iCalendar data: a TZID has no VTIMEZONE and names no zone the server knows")
+	}
 	return uid, obj, nil
 }
 
@@ -63,6 +74,11 @@ func validateCalendar(body []byte, supported []string) (uid string, obj *ical.Ob
 func checkCalendarObject(cal *goical.Component, supported []string) (uid string, err error) {
 	objectErr := func(msg string) error {
 		return errCond(http.StatusForbidden, condValidCalendarObject, msg)
+	}
+	// RFC 4791 section 4.1: a stored object carries no iTIP METHOD.
+	// ../shared/clients.md names no client that sends one in a PUT.
+	if cal.Props.Get(goical.PropMethod) != nil {
+		return "", objectErr("a calendar object resource must not have a METHOD property")
 	}
 	var compType string
 	for _, c := range cal.Children {

@@ -562,19 +562,7 @@ func (m *multistatus) appendTo(b []byte) []byte {
 				pss = []*propstat{{status: http.StatusOK}}
 			}
 			for _, ps := range pss {
-				b = append(b, "<D:propstat><D:prop>"...)
-				for _, p := range ps.props {
-					if p.name.Local == "" {
-						b = append(b, p.markup...)
-					} else {
-						b = appendElem(b, p.name, p.text, true)
-					}
-				}
-				b = appendStatus(append(b, "</D:prop>"...), ps.status)
-				if ps.cond.Local != "" {
-					b = append(appendElem(append(b, "<D:error>"...), ps.cond, "", false), "</D:error>"...)
-				}
-				b = append(b, "</D:propstat>"...)
+				b = ps.appendTo(b)
 			}
 		}
 		b = append(b, "</D:response>"...)
@@ -586,6 +574,23 @@ func (m *multistatus) appendTo(b []byte) []byte {
 		b = append(appendEscaped(append(b, "<D:sync-token>"...), m.syncToken), "</D:sync-token>"...)
 	}
 	return append(b, "</D:multistatus>\n"...)
+}
+
+// appendTo appends the rendered DAV:propstat to b.
+func (ps *propstat) appendTo(b []byte) []byte {
+	b = append(b, "<D:propstat><D:prop>"...)
+	for _, p := range ps.props {
+		if p.name.Local == "" {
+			b = append(b, p.markup...)
+		} else {
+			b = appendElem(b, p.name, p.text, true)
+		}
+	}
+	b = appendStatus(append(b, "</D:prop>"...), ps.status)
+	if ps.cond.Local != "" {
+		b = append(appendElem(append(b, "<D:error>"...), ps.cond, "", false), "</D:error>"...)
+	}
+	return append(b, "</D:propstat>"...)
 }
 
 // sizeHint returns about how many bytes the document takes: the markup

@@ -44,14 +44,25 @@ const (
 	// and timezone both sent (Q26).
 	davx5Mkcalendar = `<?xml version='1.0' encoding='UTF-8' ?><CAL:mkcalendar xmlns="DAV:" xmlns:CAL="urn:ietf:params:xml:ns:caldav" xmlns:CARD="urn:ietf:params:xml:ns:carddav"><set><prop><resourcetype><collection /><CAL:calendar /></resourcetype><displayname>Work</displayname><CAL:calendar-description>Work shifts</CAL:calendar-description><n0:calendar-color xmlns:n0="http://apple.com/ns/ical/">#4CAF50</n0:calendar-color><CAL:calendar-timezone-id>Europe/Vienna</CAL:calendar-timezone-id><CAL:calendar-timezone>BEGIN:VCALENDAR&#13;
 VERSION:2.0&#13;
-PRODID:DAVx5&#13;
+PRODID:DAVx5/4.5.9-ose ical4j/3.2.19 (at.bitfire.davdroid)&#13;
 BEGIN:VTIMEZONE&#13;
 TZID:Europe/Vienna&#13;
+LAST-MODIFIED:20240422T053450Z&#13;
+TZURL:https://www.tzurl.org/zoneinfo-outlook/Europe/Vienna&#13;
+X-LIC-LOCATION:Europe/Vienna&#13;
+BEGIN:DAYLIGHT&#13;
+TZNAME:CEST&#13;
+TZOFFSETFROM:+0100&#13;
+TZOFFSETTO:+0200&#13;
+DTSTART:19700329T020000&#13;
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU&#13;
+END:DAYLIGHT&#13;
 BEGIN:STANDARD&#13;
-DTSTART:19701025T030000&#13;
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU&#13;
+TZNAME:CET&#13;
 TZOFFSETFROM:+0200&#13;
 TZOFFSETTO:+0100&#13;
+DTSTART:19701025T030000&#13;
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU&#13;
 END:STANDARD&#13;
 END:VTIMEZONE&#13;
 END:VCALENDAR&#13;

@@ -209,13 +209,48 @@ func assembleCalendar(props []byte, zones map[string][]byte, comps [][]byte, eol
 	return append(out, "END:VCALENDAR"+eol...)
 }
 
+// withoutMethod drops the calendar's own METHOD lines, folds included: a
+// stored calendar object has none (RFC 4791 section 4.1), while an
+// exported calendar (Google writes METHOD:PUBLISH) or an invitation
+// (METHOD:REQUEST) has one. Every other line stays as it is.
+func withoutMethod(cal []byte) []byte {
+	var out []byte
+	depth, dropping, cut := 0, false, false
+	eachLine(cal, func(pos, next int, text string) {
+		upper := strings.ToUpper(text)
+		switch {
+		case dropping && (strings.HasPrefix(text, " ") || strings.HasPrefix(text, "\t")):
+			return // the folded rest of a METHOD line
+		case strings.HasPrefix(upper, "BEGIN:"):
+			depth++
+		case strings.HasPrefix(upper, "END:"):
+			depth--
+		}
+		dropping = depth == 1 && (strings.HasPrefix(upper, "METHOD:") || strings.HasPrefix(upper, "METHOD;"))
+		if dropping {
+			if !cut {
+				out, cut = append(out, cal[:pos]...), true
+			}
+			return
+		}
+		if cut {
+			out = append(out, cal[pos:next]...)
+		}
+	})
+	if !cut {
+		return cal
+	}
+	return out
+}
+
 // splitCalendar cuts one VCALENDAR into one calendar object per UID: the
 // components of that UID (a series with its overrides), the time zones
-// they use, and the calendar's own properties, each verbatim. A calendar
-// with one UID (or none), or whose structure is broken, stays as it is,
-// byte for byte, for the server to judge. A component
+// they use, and the calendar's own properties but METHOD, each verbatim.
+// A calendar with one UID (or none), or whose structure is broken, stays
+// as it is but for METHOD, byte for byte, for the server to judge. A component
 // without a UID becomes an object of its own, for the server to refuse.
 func splitCalendar(c chunk) []chunk {
+	c.body = withoutMethod(c.body)
 	props, comps, ok := calendarParts(c.body)
 	if !ok {
 		return []chunk{c}

@@ -46,7 +46,12 @@ func TestSplitCalendar(t *testing.T) {
 		{"bare line feeds", lf(head + berlin + master + single + "END:VCALENDAR\n"),
 			[]string{lf(head + berlin + master + "END:VCALENDAR\n"), lf(head + single + "END:VCALENDAR\n")}},
 		{"calendar properties after the components", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + utc + single + "METHOD:PUBLISH\r\nEND:VCALENDAR\r\n",
-			[]string{"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n" + utc + "END:VCALENDAR\r\n", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n" + single + "END:VCALENDAR\r\n"}},
+			[]string{"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + utc + "END:VCALENDAR\r\n", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + single + "END:VCALENDAR\r\n"}},
+		// RFC 4791 section 4.1: a stored object has no METHOD; an export
+		// or an invitation does. Only the calendar's own line goes.
+		{"METHOD of an export goes", head + "METHOD:PUBLISH\r\n" + single + "END:VCALENDAR\r\n", []string{head + single + "END:VCALENDAR\r\n"}},
+		{"a folded METHOD goes", head + "METHOD:REQ\r\n UEST\r\n" + single + "X-A:METHOD:x\r\nEND:VCALENDAR\r\n", []string{head + single + "X-A:METHOD:x\r\nEND:VCALENDAR\r\n"}},
+		{"METHOD in a component stays", head + strings.Replace(single, "DTSTAMP", "METHOD:x\r\nDTSTAMP", 1) + "END:VCALENDAR\r\n", []string{head + strings.Replace(single, "DTSTAMP", "METHOD:x\r\nDTSTAMP", 1) + "END:VCALENDAR\r\n"}},
 		{"an END without its BEGIN leaves the calendar whole", head + single + utc + "END:VEVENT\r\nEND:VCALENDAR\r\n", []string{head + single + utc + "END:VEVENT\r\nEND:VCALENDAR\r\n"}},
 		{"a BEGIN without its END leaves the calendar whole", head + single + utc + "BEGIN:VALARM\r\nEND:VCALENDAR\r\n", []string{head + single + utc + "BEGIN:VALARM\r\nEND:VCALENDAR\r\n"}},
 		{"components without a UID each on their own", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + "BEGIN:VEVENT\r\nSUMMARY:a\r\nEND:VEVENT\r\n" + "BEGIN:VEVENT\r\nSUMMARY:b\r\nEND:VEVENT\r\n" + "END:VCALENDAR\r\n",

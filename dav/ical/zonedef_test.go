@@ -75,3 +75,48 @@ func TestZoneNamed(t *testing.T) {
 		}
 	}
 }
+
+// Issue 17 point 2: the value of calendar-timezone (RFC 4791 section 5.2.2),
+// whose VTIMEZONE must be complete (RFC 5545 section 3.6.5).
+func TestParseZoneComplete(t *testing.T) {
+	const std = "BEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD"
+	tests := []struct {
+		name   string
+		data   string
+		tzid   string // "" when refused
+		reason string // part of the refusal message
+	}{
+		{"one zone", calendar("BEGIN:VTIMEZONE", "TZID:Europe/Vienna", std, "END:VTIMEZONE"), "Europe/Vienna", ""},
+		{"custom name", calendar("BEGIN:VTIMEZONE", "TZID:Customized Time Zone", std, "END:VTIMEZONE"), "Customized Time Zone", ""},
+		{"Windows name", calendar("BEGIN:VTIMEZONE", "TZID:W. Europe Standard Time", std, "END:VTIMEZONE"), "W. Europe Standard Time", ""},
+		{"LF line ends", strings.ReplaceAll(calendar("BEGIN:VTIMEZONE", "TZID:UTC", std, "END:VTIMEZONE"), "\r\n", "\n"), "UTC", ""},
+		{"x-comp inside", calendar("BEGIN:VTIMEZONE", "TZID:X", "BEGIN:X-FOO", "END:X-FOO", std, "END:VTIMEZONE"), "X", ""},
+		{"garbage", "garbage", "", ""},
+		{"empty", "", "", ""},
+		{"no zone", calendar(), "", "exactly one VTIMEZONE"},
+		{"two zones", calendar("BEGIN:VTIMEZONE", "TZID:A", std, "END:VTIMEZONE", "BEGIN:VTIMEZONE", "TZID:B", std, "END:VTIMEZONE"), "", "exactly one VTIMEZONE"},
+		{"an event", calendar("BEGIN:VTIMEZONE", "TZID:A", std, "END:VTIMEZONE", "BEGIN:VEVENT", "UID:x", "END:VEVENT"), "", "no other component"},
+		{"two TZIDs", calendar("BEGIN:VTIMEZONE", "TZID:A", "TZID:B", std, "END:VTIMEZONE"), "", "TZID"},
+		{"empty TZID", calendar("BEGIN:VTIMEZONE", "TZID:", std, "END:VTIMEZONE"), "", "TZID"},
+		{"no observance", calendar("BEGIN:VTIMEZONE", "TZID:A", "END:VTIMEZONE"), "", "observance"},
+		{"date DTSTART", calendar("BEGIN:VTIMEZONE", "TZID:A", strings.Replace(std, "19701025T030000", "19701025", 1), "END:VTIMEZONE"), "", "observance"},
+		{"two DTSTARTs", calendar("BEGIN:VTIMEZONE", "TZID:A", strings.Replace(std, "TZOFFSETFROM", "DTSTART:19711025T030000\r\nTZOFFSETFROM", 1), "END:VTIMEZONE"), "", "observance"},
+		{"no TZOFFSETFROM", calendar("BEGIN:VTIMEZONE", "TZID:A", strings.Replace(std, "TZOFFSETFROM:+0200\r\n", "", 1), "END:VTIMEZONE"), "", "observance"},
+		{"offset out of range", calendar("BEGIN:VTIMEZONE", "TZID:A", strings.Replace(std, "+0100", "+2500", 1), "END:VTIMEZONE"), "", "observance"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			z, err := ParseZone([]byte(tc.data))
+			if tc.tzid == "" {
+				var e *Error
+				if !errors.As(err, &e) || e.Condition != CondValidCalendarData || !strings.Contains(e.Message, tc.reason) {
+					t.Fatalf("got %v, %v; want valid-calendar-data about %q", z, err, tc.reason)
+				}
+				return
+			}
+			if err != nil || z.TZID != tc.tzid {
+				t.Fatalf("got %+v, %v; want %s", z, err, tc.tzid)
+			}
+		})
+	}
+}
