@@ -234,24 +234,34 @@ func (n *Notifier) Hook() storage.ChangeHook { return n.noteChanges }
 func (n *Notifier) noteChanges(ctx context.Context, space storage.Space, changes []storage.Changed) {
 	dont, _ := ctx.Value(dontNotifyKey{}).(dontNotify)
 	for _, c := range changes {
-		var pc pushChange
-		switch {
-		case c.Collection != 0:
-			// A collection: its content (a member added, changed, removed)
-			// and its own properties.
-			pc = pushChange{content: c.Kind&storage.ContentChanged != 0, property: c.Kind&storage.PropsChanged != 0, revision: c.Revision}
-		case c.Scope == storage.ScopePrincipal:
-			pc = pushChange{property: c.Kind&storage.PropsChanged != 0}
-		default:
-			// A home: a collection added, removed or renamed (depth 1).
-			pc = pushChange{content: c.Kind&storage.ContentChanged != 0}
-		}
-		if c.Kind&storage.Removed != 0 || (!pc.content && !pc.property) {
-			continue // a removed collection's subscriptions went with it
+		pc, ok := pushChangeOf(c)
+		if !ok {
+			continue
 		}
 		pc.dont = dont
 		n.add(pendingKey{account: c.Account, target: c.Target()}, space, pc)
 	}
+}
+
+// pushChangeOf says what a committed change tells subscriptions of its
+// target; false when it tells them nothing.
+func pushChangeOf(c storage.Changed) (pushChange, bool) {
+	var pc pushChange
+	switch {
+	case c.Collection != 0:
+		// A collection: its content (a member added, changed, removed)
+		// and its own properties.
+		pc = pushChange{content: c.Kind&storage.ContentChanged != 0, property: c.Kind&storage.PropsChanged != 0, revision: c.Revision}
+	case c.Scope == storage.ScopePrincipal:
+		pc = pushChange{property: c.Kind&storage.PropsChanged != 0}
+	default:
+		// A home: a collection added, removed or renamed (depth 1).
+		pc = pushChange{content: c.Kind&storage.ContentChanged != 0}
+	}
+	if c.Kind&storage.Removed != 0 || (!pc.content && !pc.property) {
+		return pc, false // a removed collection's subscriptions went with it
+	}
+	return pc, true
 }
 
 // add joins a change to its resource's window, opening one when none is.
@@ -320,22 +330,36 @@ func (n *Notifier) Run(ctx context.Context) {
 // resolve lists the subscriptions of a resource whose window ended and
 // queues one message to each that a change of the window concerns.
 func (n *Notifier) resolve(ctx context.Context, p *pendingPush) {
-	subs, err := p.space.Subscriptions(ctx, p.key.target)
+	msgs, err := n.messages(ctx, p.space, p.key, p.changes)
 	if err != nil {
-		if !errors.Is(err, storage.ErrNotFound) { // a collection deleted since
-			n.o.Logger.Warn("push: listing subscriptions failed", "account", p.key.account, "err", err)
+		n.o.Logger.Warn("push: listing subscriptions failed", "account", p.key.account, "err", err)
+		return
+	}
+	for _, o := range msgs {
+		select {
+		case n.sends <- o:
+		default:
+			n.queueDrops.Add(1)
 		}
-		return
 	}
-	if len(subs) == 0 {
-		return
+}
+
+// messages lists the subscriptions of a resource and returns one message
+// to each that the changes concern.
+func (n *Notifier) messages(ctx context.Context, space storage.Space, k pendingKey, changes []pushChange) ([]outgoing, error) {
+	subs, err := space.Subscriptions(ctx, k.target)
+	if errors.Is(err, storage.ErrNotFound) { // a collection deleted since
+		return nil, nil
 	}
-	topic, err := p.space.Topic(ctx, p.key.target)
+	if err != nil || len(subs) == 0 {
+		return nil, err
+	}
+	topic, err := space.Topic(ctx, k.target)
 	if err != nil {
-		n.o.Logger.Warn("push: topic failed", "account", p.key.account, "err", err)
-		return
+		return nil, err
 	}
 	now := n.o.Now()
+	var out []outgoing
 	for i := range subs {
 		s := &subs[i]
 		if !s.Expires.After(now) {
@@ -343,7 +367,7 @@ func (n *Notifier) resolve(ctx context.Context, p *pendingPush) {
 		}
 		var content, property bool
 		var rev int64
-		for _, c := range p.changes {
+		for _, c := range changes {
 			if c.dont.skips(s.ID) {
 				continue
 			}
@@ -355,19 +379,15 @@ func (n *Notifier) resolve(ctx context.Context, p *pendingPush) {
 		if !content && !property {
 			continue
 		}
-		m := push.Message{Payload: pushMessage(topic, content, p.key.target.Collection != 0, rev, property),
+		m := push.Message{Payload: pushMessage(topic, content, k.target.Collection != 0, rev, property),
 			TTL: n.o.TTL, Urgency: push.UrgencyNormal, Topic: push.CollapseKey(topic)}
 		if !content {
 			m.Urgency = push.UrgencyLow
 		}
-		o := outgoing{account: p.key.account, id: s.ID, msg: m,
-			sub: push.Subscription{Endpoint: s.PushResource, P256dh: s.PublicKey, Auth: s.AuthSecret}}
-		select {
-		case n.sends <- o:
-		default:
-			n.queueDrops.Add(1)
-		}
+		out = append(out, outgoing{account: k.account, id: s.ID, msg: m,
+			sub: push.Subscription{Endpoint: s.PushResource, P256dh: s.PublicKey, Auth: s.AuthSecret}})
 	}
+	return out, nil
 }
 
 // pushMessage renders a push-message (draft section 6): the topic, and a

@@ -3,6 +3,8 @@ package dav
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -42,19 +44,75 @@ func (n *Notifier) deliver(ctx context.Context, m outgoing) {
 	if n.settle(ctx, m.account, m.id, r) || n.o.MaxAttempts < 2 {
 		return
 	}
+	n.queue(ctx, m, n.o.Now().Add(n.backoff(1, r.RetryAfter)))
+}
+
+// queue puts a message into the outbox, due at next, sealed under the
+// retry key.
+func (n *Notifier) queue(ctx context.Context, m outgoing, next time.Time) error {
 	payload, err := json.Marshal(retryPayload{ID: m.id, Endpoint: m.sub.Endpoint, P256dh: m.sub.P256dh, Auth: m.sub.Auth,
 		Payload: m.msg.Payload, TTL: m.msg.TTL, Urgency: m.msg.Urgency, Topic: m.msg.Topic})
 	if err != nil {
-		return
+		return err
 	}
 	sealed := n.o.RetryKey.Seal(retryAD(m.account), payload)
 	// One waiting retry per subscription: a later message replaces the
 	// earlier one's (the latest sync-token is what the device needs). The
 	// subscription's random id is readable in its own row already.
 	if _, err := n.o.Outbox.Enqueue(ctx, storage.NewJob{Account: m.account, Kind: storage.JobPush, Payload: sealed,
-		NextTry: n.o.Now().Add(n.backoff(1, r.RetryAfter)), Collapse: []byte(m.id)}); err != nil {
-		n.o.Logger.Warn("push: queueing a retry failed", "account", m.account, "err", err)
+		NextTry: next, Collapse: []byte(m.id)}); err != nil {
+		n.o.Logger.Warn("push: queueing a message failed", "account", m.account, "err", err)
+		return err
 	}
+	return nil
+}
+
+// QueuePushes puts the messages that changes made through space call for
+// into the outbox, due at once, for a serving instance's Notifier to send
+// (within its RetryPoll): the push path of writes made by a command beside
+// the server (coffer import), which sends nothing itself. o needs Outbox
+// and RetryKey only. It returns how many messages it queued.
+func QueuePushes(ctx context.Context, o NotifyOptions, space storage.Space, changes []storage.Changed) (int, error) {
+	if o.Outbox == nil || o.RetryKey == nil {
+		return 0, errors.New("dav: queueing pushes needs the outbox and the retry key")
+	}
+	if o.TTL <= 0 {
+		o.TTL = defaultPushTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Notifier{o: o}
+	byTarget := map[pendingKey][]pushChange{}
+	var order []pendingKey
+	for _, c := range changes {
+		pc, ok := pushChangeOf(c)
+		if !ok {
+			continue
+		}
+		k := pendingKey{account: c.Account, target: c.Target()}
+		if _, seen := byTarget[k]; !seen {
+			order = append(order, k)
+		}
+		byTarget[k] = append(byTarget[k], pc)
+	}
+	queued := 0
+	for _, k := range order {
+		msgs, err := n.messages(ctx, space, k, byTarget[k])
+		if err != nil {
+			return queued, err
+		}
+		for _, m := range msgs {
+			if err := n.queue(ctx, m, o.Now()); err != nil {
+				return queued, err
+			}
+			queued++
+		}
+	}
+	return queued, nil
 }
 
 // releaseRetry gives back a retry's claim, first sending with it what

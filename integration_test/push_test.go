@@ -362,3 +362,34 @@ func validSQLWord(s string) bool {
 	}
 	return s != ""
 }
+
+// TestPushAfterImport: `coffer import`, run beside the server, sends
+// nothing itself but queues the devices' messages in the outbox, and the
+// server sends them at its next look there (every 5 s), with the sync
+// token the import left.
+func TestPushAfterImport(t *testing.T) {
+	r := startPushRig(t)
+	a := r.s.client(t, r.s.User, r.s.Password)
+	cal := "/dav/calendars/" + r.s.User + "/calendar/"
+	sub, _ := r.registerDevice(t, a, cal)
+	ics := filepath.Join(t.TempDir(), "import.ics")
+	body := event("imported-1@example.org", "Imported")
+	noErr(t, os.WriteFile(ics, []byte(body), 0o600))
+	out, err := coffer(t, r.s.Password+"\n", "import", r.s.User, ics, "--password-stdin", "--data", r.s.data)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "1 push messages queued") {
+		t.Fatalf("the import did not say it queued the device's message:\n%s", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	msgs, err := r.svc.Wait(ctx, sub.Endpoint, 1)
+	if err != nil {
+		t.Fatalf("within 8 s of the import the push service got %d messages: %v (errors %v)", len(msgs), err, r.svc.Errors())
+	}
+	token := a.propOfNS(t, cal, nsD, "sync-token")
+	if got := string(msgs[0].Payload); !strings.Contains(got, "<D:sync-token>"+token+"</D:sync-token>") {
+		t.Fatalf("the message lacks the sync-token %q the import left: %s", token, got)
+	}
+}

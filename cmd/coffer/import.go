@@ -73,9 +73,15 @@ func importFile(ctx context.Context, c *config, l *limitFlags, username, file st
 			last = now
 		}
 	}
+	changes := a.gatherChanges()
 	res, err := selfservice.Import(ctx, t, f, st.Size())
 	if res == nil {
 		return err
+	}
+	if n, perr := a.queuePushes(ctx, t.Space, changes()); perr != nil {
+		fmt.Fprintf(out, "  the devices' push messages were not queued (they see the changes at their next sync): %v\n", perr)
+	} else if n > 0 {
+		fmt.Fprintf(out, "  %d push messages queued for the running server to send\n", n)
 	}
 	for _, s := range res.Skipped {
 		fmt.Fprintf(out, "  skipped %s\n", s)

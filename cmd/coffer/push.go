@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/coffer-dav/coffer/dav"
 	"github.com/coffer-dav/coffer/encryption"
@@ -155,4 +157,35 @@ func (p *pushSetup) run(ctx context.Context) {
 	}
 	defer p.sender.Close()
 	p.notifier.Run(ctx)
+}
+
+// gatherChanges has the database's change hook keep what the writes
+// through this process change, and returns what it kept so far.
+func (a *app) gatherChanges() func() []storage.Changed {
+	var mu sync.Mutex
+	var all []storage.Changed
+	a.db.OnChange(func(_ context.Context, _ storage.Space, c []storage.Changed) {
+		mu.Lock()
+		defer mu.Unlock()
+		all = append(all, c...)
+	})
+	return func() []storage.Changed {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(all)
+	}
+}
+
+// queuePushes puts the push messages for changes made through space into
+// the outbox, for a serving instance to send: a command beside the server
+// has no sender of its own.
+func (a *app) queuePushes(ctx context.Context, space storage.Space, changes []storage.Changed) (int, error) {
+	if len(changes) == 0 {
+		return 0, nil
+	}
+	key, err := encryption.DeriveKeyring(a.secret, encryption.PushOutbox)
+	if err != nil {
+		return 0, err
+	}
+	return dav.QueuePushes(ctx, dav.NotifyOptions{Outbox: a.db, RetryKey: key}, space, changes)
 }
