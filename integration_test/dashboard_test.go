@@ -22,6 +22,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/coffer-dav/coffer/encryption/webpush"
+	"github.com/coffer-dav/coffer/push/pushtest"
 )
 
 // dashFlow is one person's visit to the dashboard of a real server, in
@@ -113,8 +116,9 @@ func TestDashboardInABrowser(t *testing.T) {
 // it over DAV, see the event counted on the overview, read the
 // notifications, download the export and check its contents, change the
 // e-mail address and confirm it, change the password and sign in with the
-// new one, connect DAVx5 with a QR code, read a page in German, erase the
-// account, and fail to sign in afterwards. Every page it visits is checked at
+// new one, connect DAVx5 with a QR code, see a device's push subscription
+// on the overview (its push service's host only) and remove it, read a page
+// in German, erase the account, and fail to sign in afterwards. Every page it visits is checked at
 // 360×640 and 1280×800 for content wider than the screen, and by axe-core
 // for serious or critical findings, and is saved as a screenshot. Each step
 // is a subtest; a failed step stops the steps that depend on it.
@@ -127,7 +131,8 @@ func TestDashboardAcceptance(t *testing.T) {
 		"--service-name", "Example Calendars", "--support-email", "help@example.org",
 		"--terms-url", "https://example.org/terms", "--privacy-url", "https://example.org/privacy",
 		"--shop-url", "https://shop.example/",
-		"--access-log", filepath.Join(t.TempDir(), "access"))
+		"--access-log", filepath.Join(t.TempDir(), "access"),
+		"--push", "on", "--push-allow-loopback")
 	f := &dashFlow{ctx: ctx, s: s, box: box}
 
 	const (
@@ -333,6 +338,31 @@ func TestDashboardAcceptance(t *testing.T) {
 			t.Errorf("after connecting DAVx5, #davx5-qr holds %d svg elements, want the QR code", n)
 		}
 		f.check(t, "devices-davx5")
+	})
+	step("push", func(t *testing.T) {
+		key, err := webpush.LoadVAPIDKey(filepath.Join(s.data, "vapid.key"))
+		noErr(t, err)
+		svc := pushtest.New(key.PublicKey())
+		t.Cleanup(svc.Close)
+		sub := svc.Subscribe()
+		secrets.add(sub.Endpoint)
+		c := s.client(t, user, appPassword)
+		res := c.must(201, "POST", calendar, pushRegisterBody(sub), davx5("Content-Type", "application/xml; charset=utf-8")...)
+		loc := res.Header.Get("Location")
+		f.open(t, "/")
+		if row := f.text(t, "tr.push"); !strings.Contains(row, "127.0.0.1") {
+			t.Errorf("the overview's push row reads %q, want the push service's host 127.0.0.1", row)
+		}
+		if page := f.evaluate(t, `document.documentElement.outerHTML`); strings.Contains(page, sub.Endpoint[strings.LastIndex(sub.Endpoint, "/"):]) {
+			t.Errorf("the overview shows the push resource %s", sub.Endpoint)
+		}
+		f.check(t, "overview-push")
+		f.press(t, `tr.push button[type="submit"]`)
+		f.check(t, "push-removed")
+		if n := f.count(t, "tr.push"); n != 0 {
+			t.Errorf("after removing the one push subscription the overview lists %d", n)
+		}
+		c.must(404, "DELETE", loc[strings.Index(loc, "/dav/push/"):], "", davx5()...)
 	})
 	step("german", func(t *testing.T) {
 		f.language(t, "de")

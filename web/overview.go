@@ -25,8 +25,9 @@ type overviewData struct {
 	Used, Quota int64  // bytes; Quota 0: no limit
 	Usage       string // storage used (and the quota), in words
 	Groups      []collectionGroup
-	ShopURL     string // where to buy or extend a subscription; empty: no link
-	Retention   bool   // the link renews rather than extends
+	ShopURL     string    // where to buy or extend a subscription; empty: no link
+	Retention   bool      // the link renews rather than extends
+	Push        []pushRow // the push subscriptions: the account's and homes', then each collection's
 }
 
 // collectionGroup is the calendars, the task lists or the address books.
@@ -103,8 +104,14 @@ var mailKeys = map[string]string{
 }
 
 // overview shows the account at a glance: its state and dates, storage,
-// collections and the shop link. It reads no object body.
+// collections, push subscriptions and the shop link. It reads no object
+// body.
 func (h *Handler) overview(q *req) {
+	h.overviewPage(q, http.StatusOK, done(q))
+}
+
+// overviewPage renders the overview with a notice or error.
+func (h *Handler) overviewPage(q *req, status int, msg string) {
 	ctx := q.r.Context()
 	id := q.s.Identity
 	v, err := h.o.Life.View(ctx, id.AccountID, false)
@@ -127,6 +134,10 @@ func (h *Handler) overview(q *req) {
 	} else {
 		d.Usage = q.lang.T("overview.usage.none", q.lang.Bytes(used))
 	}
+	if d.Push, err = h.scopePushRows(ctx, q, space); err != nil {
+		h.fail(q, "overview: push subscriptions not read", err)
+		return
+	}
 	groups := map[string]*collectionGroup{
 		"calendar": {Title: "overview.calendars"}, "tasks": {Title: "overview.tasklists"}, "addressbook": {Title: "overview.addressbooks"},
 	}
@@ -137,6 +148,16 @@ func (h *Handler) overview(q *req) {
 			return
 		}
 		for _, c := range colls {
+			where := propText(c.Props[propDisplayname])
+			if where == "" {
+				where = c.Name
+			}
+			push, err := h.pushRows(ctx, q, space, storage.PushTarget{Collection: c.ID}, where)
+			if err != nil {
+				h.fail(q, "overview: push subscriptions not read", err)
+				return
+			}
+			d.Push = append(d.Push, push...)
 			kind, noun := collectionKind(c)
 			if kind == "" {
 				continue // a plain WebDAV collection: calendar clients do not show it either
@@ -146,10 +167,7 @@ func (h *Handler) overview(q *req) {
 				h.fail(q, "overview: counts not read", err)
 				return
 			}
-			card := collectionCard{Name: propText(c.Props[propDisplayname]), Path: c.Name, Count: q.lang.count(noun, n.Objects)}
-			if card.Name == "" {
-				card.Name = c.Name
-			}
+			card := collectionCard{Name: where, Path: c.Name, Count: q.lang.count(noun, n.Objects)}
 			if kind != "addressbook" {
 				card.Color, card.Opacity = swatch(propText(c.Props[propColor]))
 			}
@@ -157,7 +175,7 @@ func (h *Handler) overview(q *req) {
 		}
 	}
 	d.Groups = []collectionGroup{*groups["calendar"], *groups["tasks"], *groups["addressbook"]}
-	h.render(q, http.StatusOK, "overview.html", done(q), d)
+	h.render(q, status, "overview.html", msg, d)
 }
 
 // notifications shows the account's history, newest first.

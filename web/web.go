@@ -112,7 +112,7 @@ var static embed.FS
 var Paths = []string{"/", "/signin", "/signout", "/signout-all", "/signup", "/confirm", "/resend",
 	"/devices", "/devices/profile", "/app-passwords", "/app-passwords/revoke", "/notifications",
 	"/settings", "/settings/name", "/settings/email", "/settings/password", "/settings/recovery", "/email/confirm",
-	"/data", "/data/export", "/data/erase", "/static/style.css"}
+	"/data", "/data/export", "/data/erase", "/push/remove", "/static/style.css"}
 
 // Cookie names: the session, and the form token of a browser without one.
 const (
@@ -173,6 +173,7 @@ func New(o Options) (*Handler, error) {
 		"/data":                 {get: h.data},
 		"/data/export":          {post: h.export},
 		"/data/erase":           {post: h.erase},
+		"/push/remove":          {post: h.removePush},
 		"/static/style.css":     {get: h.stylesheet, public: true},
 	}
 	return h, nil

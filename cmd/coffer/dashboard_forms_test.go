@@ -80,6 +80,7 @@ func TestDashboardCrossSitePostsChangeNothing(t *testing.T) {
 		"/settings/recovery":    {"recovery_password": {"correct horse battery"}},
 		"/data/export":          {},
 		"/data/erase":           {"erase_username": {"alice"}, "erase_password": {"correct horse battery"}},
+		"/push/remove":          {"id": {"x"}},
 	}
 	before := d.snapshot()
 	for _, site := range [][]string{
