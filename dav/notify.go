@@ -360,6 +360,7 @@ func (n *Notifier) messages(ctx context.Context, space storage.Space, k pendingK
 	}
 	now := n.o.Now()
 	var out []outgoing
+	homeTok := "" // a home's token, read once
 	for i := range subs {
 		s := &subs[i]
 		if !s.Expires.After(now) {
@@ -379,7 +380,13 @@ func (n *Notifier) messages(ctx context.Context, space storage.Space, k pendingK
 		if !content && !property {
 			continue
 		}
-		m := push.Message{Payload: pushMessage(topic, content, k.target.Collection != 0, rev, property),
+		token := ""
+		if content {
+			if token, err = n.contentToken(ctx, space, k.target, rev, &homeTok); err != nil {
+				return nil, err
+			}
+		}
+		m := push.Message{Payload: pushMessage(topic, content, token, property),
 			TTL: n.o.TTL, Urgency: push.UrgencyNormal, Topic: push.CollapseKey(topic)}
 		if !content {
 			m.Urgency = push.UrgencyLow
@@ -391,16 +398,16 @@ func (n *Notifier) messages(ctx context.Context, space storage.Space, k pendingK
 }
 
 // pushMessage renders a push-message (draft section 6): the topic, and a
-// content-update (with the collection's new sync-token, as PROPFIND gives
-// it; a home has none) or a property-update.
-func pushMessage(topic string, content, collection bool, rev int64, property bool) []byte {
+// content-update with the resource's new sync-token, as PROPFIND gives it
+// ("" for none), or a property-update.
+func pushMessage(topic string, content bool, token string, property bool) []byte {
 	b := []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<P:push-message xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><P:topic>`)
 	b = appendEscaped(b, topic)
 	b = append(b, "</P:topic>"...)
 	if content {
-		if collection {
+		if token != "" {
 			b = append(b, "<P:content-update><D:sync-token>"...)
-			b = appendEscaped(b, syncToken(rev))
+			b = appendEscaped(b, token)
 			b = append(b, "</D:sync-token></P:content-update>"...)
 		} else {
 			b = append(b, "<P:content-update/>"...)
@@ -410,6 +417,35 @@ func pushMessage(topic string, content, collection bool, rev int64, property boo
 		b = append(b, "<P:property-update/>"...)
 	}
 	return append(b, "</P:push-message>"...)
+}
+
+// contentToken returns the sync token a content-update names: the
+// collection's at rev, or the home's, read once into *home.
+func (n *Notifier) contentToken(ctx context.Context, space storage.Space, t storage.PushTarget, rev int64, home *string) (string, error) {
+	if t.Collection != 0 {
+		return syncToken(rev), nil
+	}
+	if *home == "" {
+		tok, err := homeSyncToken(ctx, space, storage.Home(t.Scope))
+		if err != nil {
+			return "", err
+		}
+		*home = tok
+	}
+	return *home, nil
+}
+
+// homeSyncToken returns a home's sync token as PROPFIND renders it.
+func homeSyncToken(ctx context.Context, space storage.Space, home storage.Home) (string, error) {
+	cs, err := space.Collections(ctx, home)
+	if err != nil {
+		return "", err
+	}
+	var top []*resource
+	for i := range topLevel(cs) {
+		top = append(top, &resource{coll: &cs[i]})
+	}
+	return homeToken(top), nil
 }
 
 // send sends one message, and then the messages that waited for its push

@@ -155,7 +155,7 @@ func TestNotifyChanges(t *testing.T) {
 			if !strings.Contains(got, "<P:topic>"+topic+"</P:topic>") {
 				t.Errorf("message lacks the topic %q: %s", topic, got)
 			}
-			if tc.content && strings.HasPrefix(tc.path, "/dav/calendars/alice/calendar") || tc.content && strings.Contains(tc.path, "contacts") {
+			if tc.content { // a home's token too, as PROPFIND renders it
 				tok := r.prop(t, tc.path, nsDAV, "sync-token")
 				if !strings.Contains(got, "<P:content-update><D:sync-token>"+tok+"</D:sync-token></P:content-update>") {
 					t.Errorf("message lacks the sync-token %q: %s", tok, got)
@@ -315,18 +315,21 @@ func TestNotifyQueueFull(t *testing.T) {
 
 func TestPushMessage(t *testing.T) {
 	tests := []struct {
-		name                          string
-		content, collection, property bool
-		want                          string
+		name     string
+		content  bool
+		token    string
+		property bool
+		want     string
 	}{
-		{"collection content", true, true, false, `<P:topic>t&lt;</P:topic><P:content-update><D:sync-token>` + syncToken(7) + `</D:sync-token></P:content-update></P:push-message>`},
-		{"home content", true, false, false, `<P:topic>t&lt;</P:topic><P:content-update/></P:push-message>`},
-		{"property", false, true, true, `<P:topic>t&lt;</P:topic><P:property-update/></P:push-message>`},
-		{"both", true, true, true, `<D:sync-token>` + syncToken(7) + `</D:sync-token></P:content-update><P:property-update/></P:push-message>`},
+		{"collection content", true, syncToken(7), false, `<P:topic>t&lt;</P:topic><P:content-update><D:sync-token>` + syncToken(7) + `</D:sync-token></P:content-update></P:push-message>`},
+		{"home content", true, homeTokenPrefix + "7/abc", false, `<P:topic>t&lt;</P:topic><P:content-update><D:sync-token>` + homeTokenPrefix + `7/abc</D:sync-token></P:content-update></P:push-message>`},
+		{"no token", true, "", false, `<P:topic>t&lt;</P:topic><P:content-update/></P:push-message>`},
+		{"property", false, syncToken(7), true, `<P:topic>t&lt;</P:topic><P:property-update/></P:push-message>`},
+		{"both", true, syncToken(7), true, `<D:sync-token>` + syncToken(7) + `</D:sync-token></P:content-update><P:property-update/></P:push-message>`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := string(pushMessage("t<", tc.content, tc.collection, 7, tc.property))
+			got := string(pushMessage("t<", tc.content, tc.token, tc.property))
 			if !strings.HasSuffix(got, tc.want) || !strings.HasPrefix(got, `<?xml version="1.0" encoding="utf-8"?>`) {
 				t.Fatalf("%s", got)
 			}

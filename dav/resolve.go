@@ -2,6 +2,7 @@ package dav
 
 import (
 	"errors"
+	"iter"
 	"strings"
 
 	"github.com/coffer-dav/coffer/storage"
@@ -110,6 +111,18 @@ func objectResource(parent *resource, o storage.Object) *resource {
 	return &resource{path: p, coll: parent.coll, obj: &o}
 }
 
+// topLevel yields the indexes of the collections of a home's list that
+// are its members: those not nested in another.
+func topLevel(cs []storage.Collection) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range cs {
+			if !strings.Contains(cs[i].Name, "/") && !yield(i) {
+				return
+			}
+		}
+	}
+}
+
 // members lists the children of a collection-like resource: a home's
 // top-level collections; a collection's objects and, for plain
 // collections, the collections directly inside it.
@@ -123,10 +136,8 @@ func (q *request) members(res *resource) ([]*resource, error) {
 		if err != nil {
 			return nil, errInternal(err)
 		}
-		for _, c := range cs {
-			if !strings.Contains(c.Name, "/") {
-				out = append(out, q.collectionResource(c))
-			}
+		for i := range topLevel(cs) {
+			out = append(out, q.collectionResource(cs[i]))
 		}
 	case pathCollection:
 		objs, err := q.space.Objects(q.ctx, res.coll.ID)
