@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -23,6 +24,11 @@ type env struct {
 	gen   *generator
 	// progress gets the progress lines of long scenarios (fill).
 	progress io.Writer
+	// instances are the servers behind --url when it is a proxy of
+	// several: each caches logins of its own, so each is logged in to.
+	instances []*url.URL
+	// backend names what the server runs on, with --backends.
+	backend string
 }
 
 // newEnv prepares the HTTP client, the user maker and the data generator.
@@ -57,7 +63,7 @@ func (e *env) scenario(ctx context.Context, emit func(*result) error) ([]*result
 			return nil, err
 		}
 		for _, u := range users {
-			if err := warm(ctx, e.client(u), e.kinds[0]); err != nil {
+			if err := e.warm(ctx, e.client(u), e.kinds[0]); err != nil {
 				return nil, err
 			}
 		}
@@ -88,7 +94,7 @@ func (e *env) runs(ctx context.Context, emit func(*result) error, setup *result,
 	var out []*result
 	for run := 1; run <= e.c.runs; run++ {
 		rec := newRecorder()
-		res := &result{Scenario: e.c.scenario, Run: run, Extra: map[string]any{}}
+		res := &result{Backend: e.backend, Scenario: e.c.scenario, Run: run, Extra: map[string]any{}}
 		if setup != nil {
 			for k, v := range setup.Extra {
 				res.Extra[k] = v
@@ -137,21 +143,30 @@ func (e *env) withUser(ctx context.Context, emit func(*result) error, fn func(cl
 	return e.runs(ctx, emit, setup, run)
 }
 
-// warm logs in once, so that the measured requests find the login cached.
-func warm(ctx context.Context, cl *davClient, k kind) error {
-	a, err := cl.do(ctx, "PROPFIND", k.collection(cl.user), []byte(bodyPoll), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
-	if err != nil {
-		return err
+// warm logs in once on the server, or on each of e.instances, so that the
+// measured requests find the login cached.
+func (e *env) warm(ctx context.Context, cl *davClient, k kind) error {
+	bases := e.instances
+	if len(bases) == 0 {
+		bases = []*url.URL{cl.base}
 	}
-	if a.status != http.StatusMultiStatus {
-		return fmt.Errorf("first PROPFIND as %s: %d", cl.user, a.status)
+	for _, b := range bases {
+		one := *cl
+		one.base = b
+		a, err := one.do(ctx, "PROPFIND", k.collection(cl.user), []byte(bodyPoll), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
+		if err != nil {
+			return err
+		}
+		if a.status != http.StatusMultiStatus {
+			return fmt.Errorf("first PROPFIND as %s: %d", cl.user, a.status)
+		}
 	}
 	return nil
 }
 
 // store fills the user's collections with n objects before a measurement.
 func (e *env) store(ctx context.Context, cl *davClient, kinds []kind, n int, setup *result) (map[kind]*population, error) {
-	if err := warm(ctx, cl, kinds[0]); err != nil {
+	if err := e.warm(ctx, cl, kinds[0]); err != nil {
 		return nil, err
 	}
 	rec := newRecorder()
@@ -250,6 +265,9 @@ func (e *env) initialSyncRun(cl *davClient) (*result, runFunc, error) {
 		res.Extra["initial_sync_s"] = round(waited.Seconds())
 		res.Extra["initial_sync_wall_s"] = round(res.Elapsed)
 		res.Extra["objects_downloaded"] = float64(got)
+		if waited > 0 {
+			res.Extra["objects_per_s"] = round(float64(got) / waited.Seconds())
+		}
 		res.Extra["batch"] = float64(e.c.batch)
 		return ctx.Err()
 	}, nil
@@ -488,9 +506,19 @@ type device struct {
 // mixed creates U users with N objects each and D devices per user, then
 // runs polls, downloads and writes for --duration.
 func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, error) {
-	users, err := e.users.make(ctx, e.c.prefix, e.c.users)
+	setup, devices, err := e.mixedSetup(ctx)
 	if err != nil {
 		return nil, err
+	}
+	return e.mixedRuns(ctx, emit, setup, devices)
+}
+
+// mixedSetup creates the users of the mixed load, stores their objects
+// and prepares their devices.
+func (e *env) mixedSetup(ctx context.Context) (*result, []*device, error) {
+	users, err := e.users.make(ctx, e.c.prefix, e.c.users)
+	if err != nil {
+		return nil, nil, err
 	}
 	setup := &result{Extra: map[string]any{}}
 	var devices []*device
@@ -516,12 +544,18 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
 	setup.Extra["setup_s"] = round(time.Since(start).Seconds())
 	setup.Extra["users"] = float64(e.c.users)
 	setup.Extra["devices"] = float64(len(devices))
 	setup.Extra["objects_per_user"] = float64(e.c.n)
+	return setup, devices, nil
+}
+
+// mixedRuns runs the mixed load of devices --runs times: as fast as
+// answers come, or at --rate requests a second over all devices.
+func (e *env) mixedRuns(ctx context.Context, emit func(*result) error, setup *result, devices []*device) ([]*result, error) {
 	return e.runs(ctx, emit, setup, func(outer context.Context, run int, rec *recorder, res *result) error {
 		ctx, cancel := context.WithTimeout(outer, e.c.duration)
 		defer cancel()
@@ -537,7 +571,12 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 			stopped.Add(1)
 			go func() {
 				defer stopped.Done()
-				d.loop(ctx, e, rec, &left, interval)
+				start := t0
+				if interval > 0 {
+					// The devices' schedules are spread over one interval.
+					start = start.Add(time.Duration(d.rng.Int64N(int64(interval))))
+				}
+				d.loop(ctx, e, rec, &left, newPacer(interval, start))
 			}()
 		}
 		stopped.Wait()
@@ -568,7 +607,7 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 // in (with its own app password) and takes its first sync-tokens.
 func (e *env) mixedUser(ctx context.Context, u int, cr creds) ([]*device, error) {
 	owner := e.client(cr)
-	if err := warm(ctx, owner, e.kinds[0]); err != nil {
+	if err := e.warm(ctx, owner, e.kinds[0]); err != nil {
 		return nil, err
 	}
 	rec := newRecorder()
@@ -640,46 +679,51 @@ func (d *device) refresh(ctx context.Context) error {
 	return nil
 }
 
-// loop runs one device until the deadline or the request budget: 70%
-// polls (a Depth 0 PROPFIND, then sync-collection when the token moved),
+// loop runs one device until the deadline or the request budget, one
+// request at each time pace gives: 70% polls (a Depth 0 PROPFIND; when the
+// token moved, the device's next request is the sync-collection REPORT),
 // 20% downloads (a multiget of --batch), 10% writes (PUT with If-Match of
 // an object this device owns).
-func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.Int64, interval time.Duration) {
-	next := time.Now()
-	if interval > 0 {
-		next = next.Add(time.Duration(d.rng.Int64N(int64(interval))))
-	}
+func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.Int64, pace *pacer) {
+	pending := -1 // the collection whose token moved, to sync next
 	for ctx.Err() == nil && left.Add(-1) >= 0 {
-		if interval > 0 {
-			if wait := time.Until(next); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
-			next = next.Add(interval)
+		due, ok := pace.wait(ctx)
+		if !ok {
+			return
+		}
+		rctx := ctx
+		if pace.interval > 0 {
+			rctx = atSchedule(ctx, due)
+		}
+		if pending >= 0 {
+			d.sync(rctx, rec, pending)
+			pending = -1
+			continue
 		}
 		c := d.rng.IntN(len(d.pops))
 		p := d.pops[c]
 		switch r := d.rng.Float64(); {
 		case r < 0.70:
-			d.poll(ctx, rec, c)
+			if d.poll(rctx, rec, c) {
+				pending = c
+			}
 		case r < 0.90:
 			hrefs := make([]string, 0, e.c.batch)
 			for _, i := range d.rng.Perm(len(p.names))[:min(e.c.batch, len(p.names))] {
 				hrefs = append(hrefs, p.href(i))
 			}
-			e.multiget(ctx, d.cl, rec, "download", p, hrefs, d.hrefs[c], false)
+			e.multiget(rctx, d.cl, rec, "download", p, hrefs, d.hrefs[c], false)
 		default:
 			mine := (len(p.names) - d.index + e.c.devices - 1) / e.c.devices
 			if mine <= 0 {
-				d.poll(ctx, rec, c)
+				if d.poll(rctx, rec, c) {
+					pending = c
+				}
 				continue
 			}
 			i := d.index + e.c.devices*d.rng.IntN(mine)
 			p.revs[i]++
-			switch tag := putOne(ctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); {
+			switch tag := putOne(rctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); {
 			case tag != "":
 				p.etags[i] = tag
 			case ctx.Err() != nil:
@@ -689,24 +733,27 @@ func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.I
 	}
 }
 
-// poll checks collection c for changes and syncs them when the token moved.
-func (d *device) poll(ctx context.Context, rec *recorder, c int) {
+// poll checks collection c for changes: it reports whether its token moved.
+func (d *device) poll(ctx context.Context, rec *recorder, c int) bool {
 	p := d.pops[c]
-	hdr := []string{"Depth", "0", "Content-Type", "application/xml; charset=utf-8"}
-	a, err := d.cl.do(ctx, "PROPFIND", p.coll, []byte(bodyPoll), hdr...)
+	a, err := d.cl.do(ctx, "PROPFIND", p.coll, []byte(bodyPoll), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
 	if !expect(ctx, rec, "poll", a, err, http.StatusMultiStatus) {
-		return
+		return false
 	}
 	tok, err := pollToken(a.body)
 	if err != nil {
 		rec.fail("poll", a.took, a.status, err.Error())
-		return
+		return false
 	}
 	rec.ok("poll", a.took)
-	if tok == d.tokens[c] {
-		return
-	}
-	a, err = d.cl.do(ctx, "REPORT", p.coll, []byte(fmt.Sprintf(bodySync, d.tokens[c])), hdr...)
+	return tok != d.tokens[c]
+}
+
+// sync sends sync-collection for collection c from the device's token and
+// takes the new ETags and token.
+func (d *device) sync(ctx context.Context, rec *recorder, c int) {
+	p := d.pops[c]
+	a, err := d.cl.do(ctx, "REPORT", p.coll, []byte(fmt.Sprintf(bodySync, d.tokens[c])), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
 	if !expect(ctx, rec, "poll-sync", a, err, http.StatusMultiStatus) {
 		return
 	}
