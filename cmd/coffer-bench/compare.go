@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -100,13 +99,21 @@ func (c *config) scenarioNames() ([]string, error) {
 // measured are the runs of each scenario on each backend.
 type measured map[string]map[string][]*result // backend, scenario
 
-// compare runs every scenario of --scenarios on each backend of --backends
-// in turn, each on servers of its own, then writes the comparison. It
-// returns the number of unexpected answers.
+// compare starts every backend of --backends, each on servers of its own,
+// runs every scenario of --scenarios on them, the runs of one scenario
+// taking turns between the backends (run 1 on each, then run 2, …) so
+// that what else the machine does in the meantime falls on all of them
+// alike, then stops them and writes the comparison. It returns the number
+// of unexpected answers.
 func compare(ctx context.Context, c *config, table, jsonOut io.Writer) (int, error) {
 	bs, _ := c.backendList()
 	ss, _ := c.scenarioNames()
 	all := measured{}
+	var names []string
+	for _, b := range bs {
+		names = append(names, b.name)
+		all[b.name] = map[string][]*result{}
+	}
 	emit := func(res *result) error {
 		res.writeTable(table)
 		if jsonOut != nil {
@@ -114,13 +121,17 @@ func compare(ctx context.Context, c *config, table, jsonOut io.Writer) (int, err
 		}
 		return nil
 	}
-	var err error
-	for _, b := range bs {
-		fmt.Fprintf(table, "\n== %s\n", b.name)
-		all[b.name], err = c.onBackend(ctx, b, ss, emit)
-		if err != nil {
-			err = fmt.Errorf("%s: %w", b.name, err)
-			break
+	deps, err := deployAll(ctx, c, bs)
+	if err == nil {
+		err = c.turns(ctx, deps, ss, emit, all)
+	}
+	for _, d := range deps {
+		if d.proxy != nil {
+			n := d.proxy.counts()
+			fmt.Fprintf(table, "\n%s: the proxy sent %d requests to instance 1, %d to instance 2\n", d.name, n[0], n[1])
+		}
+		if serr := d.stop(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			err = serr
 		}
 	}
 	errs := 0
@@ -128,10 +139,6 @@ func compare(ctx context.Context, c *config, table, jsonOut io.Writer) (int, err
 		for _, rs := range bySc {
 			errs += unexpected(rs)
 		}
-	}
-	names := make([]string, 0, len(bs))
-	for _, b := range bs {
-		names = append(names, b.name)
 	}
 	cmp := comparison(all, names, c.runs, c.rate)
 	cmp.writeTable(table)
@@ -143,93 +150,79 @@ func compare(ctx context.Context, c *config, table, jsonOut io.Writer) (int, err
 	return errs, err
 }
 
-// onBackend deploys b, runs the scenarios on it and stops it.
-func (c *config) onBackend(ctx context.Context, b backend, ss []string, emit func(*result) error) (map[string][]*result, error) {
+// deployAll starts the backends; on an error it returns those it started.
+func deployAll(ctx context.Context, c *config, bs []backend) ([]*deployment, error) {
 	conns := max(c.conc, c.users*c.devices, 16)
-	d, err := deploy(ctx, c, b, conns)
-	if err != nil {
-		return nil, err
+	var deps []*deployment
+	for _, b := range bs {
+		d, err := deploy(ctx, c, b, conns)
+		if err != nil {
+			return deps, err
+		}
+		deps = append(deps, d)
 	}
-	out := map[string][]*result{}
-	err = d.run(ctx, c, ss, emit, out)
-	if d.proxy != nil {
-		n := d.proxy.counts()
-		fmt.Fprintf(os.Stderr, "coffer-bench: %s: the proxy sent %d requests to instance 1, %d to instance 2\n", b.name, n[0], n[1])
-	}
-	if serr := d.stop(context.WithoutCancel(ctx)); serr != nil && err == nil {
-		err = serr
-	}
-	return out, err
+	return deps, nil
 }
 
-// run runs the scenarios on d into out; mixed and mixed-rate share one
-// setup of users and devices.
-func (d *deployment) run(ctx context.Context, c *config, ss []string, emit func(*result) error, out map[string][]*result) error {
-	var mixedDone bool
+// turns runs the scenarios ss on the deployments into all. Each scenario
+// is set up on every backend, then its runs take turns. mixed and
+// mixed-rate share one setup of users and devices.
+func (c *config) turns(ctx context.Context, deps []*deployment, ss []string, emit func(*result) error, all measured) error {
+	type prepared struct {
+		e     *env
+		setup *result
+		run   runFunc
+	}
+	mixed := map[string]*prepared{} // by backend: the mixed setup, once
 	for _, s := range ss {
-		if s == "mixed" || s == "mixed-rate" {
-			if mixedDone {
-				continue
-			}
-			mixedDone = true
-			if err := d.mixed(ctx, c, ss, emit, out); err != nil {
+		var ps []prepared
+		for _, d := range deps {
+			e, err := d.env(c, s)
+			if err != nil {
 				return err
 			}
-			continue
+			var p prepared
+			switch m := mixed[d.name]; {
+			case (s == "mixed" || s == "mixed-rate") && m != nil:
+				// The same devices, and this scenario's rate.
+				p = prepared{e: e, setup: m.setup, run: e.mixedRun(m.e.devices)}
+			default:
+				setup, run, err := e.prepare(ctx)
+				if err != nil {
+					return fmt.Errorf("%s: %s setup: %w", d.name, s, err)
+				}
+				p = prepared{e: e, setup: setup, run: run}
+				if s == "mixed" || s == "mixed-rate" {
+					mixed[d.name] = &p
+				}
+			}
+			ps = append(ps, p)
 		}
-		e, err := d.env(c, s)
-		if err != nil {
-			return err
-		}
-		out[s], err = e.scenario(ctx, emit)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s, err)
-		}
-	}
-	return nil
-}
-
-// mixed sets up the mixed load's users once and runs mixed (as fast as
-// answers come) and mixed-rate (at --rate), those of ss.
-func (d *deployment) mixed(ctx context.Context, c *config, ss []string, emit func(*result) error, out map[string][]*result) error {
-	e, err := d.env(c, "mixed")
-	if err != nil {
-		return err
-	}
-	setup, devices, err := e.mixedSetup(ctx)
-	if err != nil {
-		return fmt.Errorf("mixed setup: %w", err)
-	}
-	for _, s := range []string{"mixed", "mixed-rate"} {
-		if !slices.Contains(ss, s) {
-			continue
-		}
-		one := *e
-		one.c = withScenario(e.c, s, c.rate)
-		out[s], err = one.mixedRuns(ctx, emit, setup, devices)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s, err)
+		for run := 1; run <= c.runs; run++ {
+			for i, p := range ps {
+				res, err := p.e.runOne(ctx, run, p.setup, p.run)
+				all[deps[i].name][s] = append(all[deps[i].name][s], res)
+				if eerr := emit(res); eerr != nil {
+					return eerr
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %s: %w", deps[i].name, s, err)
+				}
+			}
 		}
 	}
 	return nil
-}
-
-// withScenario returns a copy of c for scenario s: mixed-rate at rate,
-// mixed as fast as answers come.
-func withScenario(c *config, s string, rate float64) *config {
-	sc := *c
-	sc.scenario, sc.rate = s, 0
-	if s == "mixed-rate" {
-		sc.rate = rate
-	}
-	return &sc
 }
 
 // env returns the environment of scenario s on d: c's flags aimed at d's
-// servers, with users of their own.
+// servers, with users of their own; mixed-rate at --rate, mixed as fast
+// as answers come.
 func (d *deployment) env(c *config, s string) (*env, error) {
-	sc := withScenario(c, s, c.rate)
-	sc.backends = ""
+	sc := *c
+	sc.scenario, sc.backends, sc.rate = s, "", 0
+	if s == "mixed-rate" {
+		sc.rate = c.rate
+	}
 	sc.base, sc.operator, sc.opToken = d.base, d.operator, d.token
 	sc.data = d.dataDir()
 	sc.pid = d.servers[0].cmd.Process.Pid
@@ -240,7 +233,7 @@ func (d *deployment) env(c *config, s string) (*env, error) {
 	if s == "mixed" || s == "mixed-rate" {
 		sc.n = c.mixedN
 	}
-	e, err := newEnv(sc)
+	e, err := newEnv(&sc)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,8 @@ type env struct {
 	instances []*url.URL
 	// backend names what the server runs on, with --backends.
 	backend string
+	// devices are the mixed load's devices, once prepared.
+	devices []*device
 }
 
 // newEnv prepares the HTTP client, the user maker and the data generator.
@@ -54,36 +56,51 @@ func (e *env) client(cr creds) *davClient {
 
 // scenario runs the configured scenario, emitting each run's result.
 func (e *env) scenario(ctx context.Context, emit func(*result) error) ([]*result, error) {
+	setup, fn, err := e.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.runs(ctx, emit, setup, fn)
+}
+
+// prepare does the configured scenario's setup, whose figures the runs
+// carry, and returns its measured run.
+func (e *env) prepare(ctx context.Context) (*result, runFunc, error) {
 	switch e.c.scenario {
 	case "put":
 		// One fresh user per run, created and logged in before the
 		// measurements, so that no Argon2 run falls into them.
 		users, err := e.users.make(ctx, e.c.prefix, e.c.runs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, u := range users {
 			if err := e.warm(ctx, e.client(u), e.kinds[0]); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		return e.runs(ctx, emit, nil, func(ctx context.Context, run int, rec *recorder, res *result) error {
+		return nil, func(ctx context.Context, run int, rec *recorder, res *result) error {
 			return e.putRun(ctx, e.client(users[run-1]), rec, res)
-		})
+		}, nil
 	case "initial-sync":
-		return e.withUser(ctx, emit, e.initialSyncRun)
+		return e.withUser(ctx, e.initialSyncRun)
 	case "sync":
-		return e.withUser(ctx, emit, e.syncRun)
+		return e.withUser(ctx, e.syncRun)
 	case "query":
-		return e.withUser(ctx, emit, e.queryRun)
-	case "mixed":
-		return e.mixed(ctx, emit)
+		return e.withUser(ctx, e.queryRun)
+	case "mixed", "mixed-rate":
+		setup, devices, err := e.mixedSetup(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.devices = devices
+		return setup, e.mixedRun(devices), nil
 	case "fill":
-		return e.fill(ctx, emit)
+		return e.fillSetup(ctx)
 	case "startup":
-		return e.runs(ctx, emit, nil, e.startupRun)
+		return nil, e.startupRun, nil
 	}
-	return nil, fmt.Errorf("unknown scenario %q", e.c.scenario)
+	return nil, nil, fmt.Errorf("unknown scenario %q", e.c.scenario)
 }
 
 // runFunc measures one run into res.
@@ -93,32 +110,7 @@ type runFunc func(ctx context.Context, run int, rec *recorder, res *result) erro
 func (e *env) runs(ctx context.Context, emit func(*result) error, setup *result, fn runFunc) ([]*result, error) {
 	var out []*result
 	for run := 1; run <= e.c.runs; run++ {
-		rec := newRecorder()
-		res := &result{Backend: e.backend, Scenario: e.c.scenario, Run: run, Extra: map[string]any{}}
-		if setup != nil {
-			for k, v := range setup.Extra {
-				res.Extra[k] = v
-			}
-		}
-		s := startSampler(e.c.pid, e.c.data)
-		start := time.Now()
-		err := fn(ctx, run, rec, res)
-		elapsed := time.Since(start)
-		if res.Elapsed == 0 {
-			res.Elapsed = elapsed.Seconds()
-		}
-		var serr error
-		res.Server, serr = s.stop()
-		if serr != nil {
-			res.Samples = append(res.Samples, serr.Error())
-		}
-		if res.Server != nil && res.Server.PeakRSSMiB > 0 {
-			res.Extra["server_peak_rss_mib"] = res.Server.PeakRSSMiB
-		}
-		res.Ops = rec.summaries(time.Duration(res.Elapsed * float64(time.Second)))
-		rec.mu.Lock()
-		res.Samples = append(res.Samples, rec.samples...)
-		rec.mu.Unlock()
+		res, err := e.runOne(ctx, run, setup, fn)
 		out = append(out, res)
 		if eerr := emit(res); eerr != nil {
 			return out, eerr
@@ -130,17 +122,45 @@ func (e *env) runs(ctx context.Context, emit func(*result) error, setup *result,
 	return out, nil
 }
 
-// withUser creates one user, stores what the scenario needs, then runs it.
-func (e *env) withUser(ctx context.Context, emit func(*result) error, fn func(cl *davClient) (*result, runFunc, error)) ([]*result, error) {
+// runOne measures run number run of fn, and the server around it; the
+// result carries the figures of setup.
+func (e *env) runOne(ctx context.Context, run int, setup *result, fn runFunc) (*result, error) {
+	rec := newRecorder()
+	res := &result{Backend: e.backend, Scenario: e.c.scenario, Run: run, Extra: map[string]any{}}
+	if setup != nil {
+		for k, v := range setup.Extra {
+			res.Extra[k] = v
+		}
+	}
+	s := startSampler(e.c.pid, e.c.data)
+	start := time.Now()
+	err := fn(ctx, run, rec, res)
+	elapsed := time.Since(start)
+	if res.Elapsed == 0 {
+		res.Elapsed = elapsed.Seconds()
+	}
+	var serr error
+	res.Server, serr = s.stop()
+	if serr != nil {
+		res.Samples = append(res.Samples, serr.Error())
+	}
+	if res.Server != nil && res.Server.PeakRSSMiB > 0 {
+		res.Extra["server_peak_rss_mib"] = res.Server.PeakRSSMiB
+	}
+	res.Ops = rec.summaries(time.Duration(res.Elapsed * float64(time.Second)))
+	rec.mu.Lock()
+	res.Samples = append(res.Samples, rec.samples...)
+	rec.mu.Unlock()
+	return res, err
+}
+
+// withUser creates one user and stores what the scenario needs.
+func (e *env) withUser(ctx context.Context, fn func(cl *davClient) (*result, runFunc, error)) (*result, runFunc, error) {
 	users, err := e.users.make(ctx, e.c.prefix, 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	setup, run, err := fn(e.client(users[0]))
-	if err != nil {
-		return nil, err
-	}
-	return e.runs(ctx, emit, setup, run)
+	return fn(e.client(users[0]))
 }
 
 // warm logs in once on the server, or on each of e.instances, so that the
@@ -503,16 +523,6 @@ type device struct {
 	stale  [][2]int // population and object of writes cut by a deadline: the server may have taken them
 }
 
-// mixed creates U users with N objects each and D devices per user, then
-// runs polls, downloads and writes for --duration.
-func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, error) {
-	setup, devices, err := e.mixedSetup(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return e.mixedRuns(ctx, emit, setup, devices)
-}
-
 // mixedSetup creates the users of the mixed load, stores their objects
 // and prepares their devices.
 func (e *env) mixedSetup(ctx context.Context) (*result, []*device, error) {
@@ -553,10 +563,10 @@ func (e *env) mixedSetup(ctx context.Context) (*result, []*device, error) {
 	return setup, devices, nil
 }
 
-// mixedRuns runs the mixed load of devices --runs times: as fast as
-// answers come, or at --rate requests a second over all devices.
-func (e *env) mixedRuns(ctx context.Context, emit func(*result) error, setup *result, devices []*device) ([]*result, error) {
-	return e.runs(ctx, emit, setup, func(outer context.Context, run int, rec *recorder, res *result) error {
+// mixedRun is one run of the mixed load of devices for --duration: as
+// fast as answers come, or at --rate requests a second over all devices.
+func (e *env) mixedRun(devices []*device) runFunc {
+	return func(outer context.Context, run int, rec *recorder, res *result) error {
 		ctx, cancel := context.WithTimeout(outer, e.c.duration)
 		defer cancel()
 		var stopped sync.WaitGroup
@@ -600,7 +610,7 @@ func (e *env) mixedRuns(ctx context.Context, emit func(*result) error, setup *re
 			res.Extra["target_rate"] = e.c.rate
 		}
 		return nil
-	})
+	}
 }
 
 // mixedUser stores one user's objects and prepares its devices: each logs
