@@ -237,7 +237,7 @@ func (d *deployment) env(c *config, s string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.backend = d.name
+	e.backend, e.cpu = d.name, d.serverCPU
 	if len(d.urls) > 1 {
 		e.instances = d.urls
 	}
@@ -299,21 +299,27 @@ var figures = []figure{
 	{"put", "objects/s", extraMedian("objects_per_s")},
 	{"put", "PUT p50 ms", opMedian("put", p50)},
 	{"put", "PUT p99 ms", opMedian("put", p99)},
+	{"put", "server CPU ms/PUT", extraMedian("cpu_ms_per_request")},
 	{"initial-sync", "objects/s", extraMedian("objects_per_s")},
 	{"initial-sync", "multiget p50 ms", opMedian("multiget", p50)},
 	{"initial-sync", "multiget p99 ms", opMedian("multiget", p99)},
+	{"initial-sync", "server CPU ms/request", extraMedian("cpu_ms_per_request")},
 	{"sync", "REPORT/s, 1 client", opMedian("sync-collection", serialRate)},
 	{"sync", "REPORT p50 ms", opMedian("sync-collection", p50)},
 	{"sync", "REPORT p99 ms", opMedian("sync-collection", p99)},
+	{"sync", "server CPU ms/request", extraMedian("cpu_ms_per_request")},
 	{"query", "REPORT/s, 1 client", opMedian("calendar-query", serialRate)},
 	{"query", "REPORT p50 ms", opMedian("calendar-query", p50)},
 	{"query", "REPORT p99 ms", opMedian("calendar-query", p99)},
+	{"query", "server CPU ms/request", extraMedian("cpu_ms_per_request")},
 	{"mixed", "requests/s", extraMedian("requests_per_s")},
 	{"mixed", "p50 ms", extraMedian("p50_ms")},
 	{"mixed", "p99 ms", extraMedian("p99_ms")},
+	{"mixed", "server CPU ms/request", extraMedian("cpu_ms_per_request")},
 	{"mixed-rate", "requests/s", extraMedian("requests_per_s")},
 	{"mixed-rate", "p50 ms", extraMedian("p50_ms")},
 	{"mixed-rate", "p99 ms", extraMedian("p99_ms")},
+	{"mixed-rate", "server CPU ms/request", extraMedian("cpu_ms_per_request")},
 }
 
 // row is one figure of the comparison: its median on each backend (absent

@@ -31,6 +31,9 @@ type env struct {
 	backend string
 	// devices are the mixed load's devices, once prepared.
 	devices []*device
+	// cpu, when set, returns the CPU time the servers used so far: the
+	// runs report it per request.
+	cpu func() (time.Duration, error)
 }
 
 // newEnv prepares the HTTP client, the user maker and the data generator.
@@ -133,9 +136,25 @@ func (e *env) runOne(ctx context.Context, run int, setup *result, fn runFunc) (*
 		}
 	}
 	s := startSampler(e.c.pid, e.c.data)
+	var cpu0 time.Duration
+	var cpuErr error
+	if e.cpu != nil {
+		cpu0, cpuErr = e.cpu()
+	}
 	start := time.Now()
 	err := fn(ctx, run, rec, res)
 	elapsed := time.Since(start)
+	if e.cpu != nil && cpuErr == nil {
+		var cpu1 time.Duration
+		if cpu1, cpuErr = e.cpu(); cpuErr == nil {
+			if n := requests(rec); n > 0 {
+				res.Extra["cpu_ms_per_request"] = round(float64(cpu1-cpu0) / float64(time.Millisecond) / float64(n))
+			}
+		}
+	}
+	if cpuErr != nil {
+		res.Samples = append(res.Samples, "server CPU time: "+cpuErr.Error())
+	}
 	if res.Elapsed == 0 {
 		res.Elapsed = elapsed.Seconds()
 	}
@@ -152,6 +171,17 @@ func (e *env) runOne(ctx context.Context, run int, setup *result, fn runFunc) (*
 	res.Samples = append(res.Samples, rec.samples...)
 	rec.mu.Unlock()
 	return res, err
+}
+
+// requests is the number of requests rec recorded.
+func requests(rec *recorder) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	n := 0
+	for _, s := range rec.ops {
+		n += len(s.lat)
+	}
+	return n
 }
 
 // withUser creates one user and stores what the scenario needs.
