@@ -81,10 +81,17 @@ func (db *DB) View(ctx context.Context, fn func(storage.RowReader) error) error 
 // to the account takes, so that a sign-in's session or a lifecycle event
 // need not wait for a write of the account's data.
 //
-// BEGIN and the lock go to the server with fn's first statement, and the
+// The Updates of one account in this process wait for each other in
+// memory first (see gates). BEGIN and the lock go to the server with fn's
+// first statement, and the
 // writes whose results fn does not read with the statement after them or
 // with the COMMIT (see pipe): fewer round trips under the lock.
 func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWriter) error) error {
+	leave, err := db.gates.enter(ctx, account)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return dbErr("begin", err)
