@@ -130,6 +130,7 @@ func compare(ctx context.Context, c *config, table, jsonOut io.Writer) (int, err
 			n := d.proxy.counts()
 			fmt.Fprintf(table, "\n%s: the proxy sent %d requests to instance 1, %d to instance 2\n", d.name, n[0], n[1])
 		}
+		d.writeProblems(table)
 		if serr := d.stop(context.WithoutCancel(ctx)); serr != nil && err == nil {
 			err = serr
 		}

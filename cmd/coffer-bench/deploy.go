@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -166,6 +167,28 @@ func (d *deployment) dataDir() string {
 		return ""
 	}
 	return filepath.Join(d.dir, "instance-1")
+}
+
+// writeProblems writes the warnings and errors still in the tails of the
+// instances' logs and the proxy's, if any: the instances log no body, no
+// password and no property value.
+func (d *deployment) writeProblems(w io.Writer) {
+	type named struct {
+		name string
+		log  *tailBuffer
+	}
+	var logs []named
+	for i, ch := range d.servers {
+		logs = append(logs, named{fmt.Sprintf("%s instance %d", d.name, i+1), ch.log})
+	}
+	if d.proxy != nil {
+		logs = append(logs, named{d.name + " proxy", d.proxy.log})
+	}
+	for _, l := range logs {
+		for _, line := range l.log.problems() {
+			fmt.Fprintf(w, "%s logged: %s\n", l.name, line)
+		}
+	}
 }
 
 // stop stops the proxy and the servers, drops the database and removes

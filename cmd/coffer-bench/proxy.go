@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ type roundRobin struct {
 	next    atomic.Uint64
 	served  []atomic.Int64 // requests sent to each instance
 	done    chan struct{}  // closed once Serve returned
+	log     *tailBuffer    // the proxy's own errors (a forward that failed)
 }
 
 // startRoundRobin starts a roundRobin on a free loopback port, keeping up
@@ -36,7 +36,7 @@ func startRoundRobin(targets []*url.URL, conns int) (*roundRobin, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &roundRobin{targets: targets, served: make([]atomic.Int64, len(targets)), done: make(chan struct{})}
+	p := &roundRobin{targets: targets, served: make([]atomic.Int64, len(targets)), done: make(chan struct{}), log: &tailBuffer{}}
 	p.url = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	d := &net.Dialer{Timeout: 10 * time.Second, Control: loopbackOnly}
 	tr := &http.Transport{
@@ -53,9 +53,9 @@ func startRoundRobin(targets []*url.URL, conns int) (*roundRobin, error) {
 			r.Out.Host = r.In.Host
 		},
 		Transport: tr,
-		// A failed forward is a 502, which the scenarios count as an
-		// unexpected answer; the log line would only repeat it.
-		ErrorLog: log.New(io.Discard, "", 0),
+		// A failed forward is a 502 or a cut answer, which the scenarios
+		// count as unexpected; the log says which instance failed how.
+		ErrorLog: log.New(p.log, "proxy: ", 0),
 	}
 	p.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -143,6 +143,20 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// problems are the lines of the tail that report a warning or an error:
+// the server's slog lines at WARN or ERROR, and the proxy's lines.
+func (t *tailBuffer) problems() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(string(t.b), "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.HasPrefix(line, "proxy: ") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // lastLine is the last line written.
 func (t *tailBuffer) lastLine() string {
 	t.mu.Lock()

@@ -43,8 +43,8 @@ type DB struct {
 // pgxpool's own default (the larger of 4 and the number of CPUs) left the
 // requests of a mixed load waiting for a connection while the database
 // had work to spare: on 2 cores, the mixed scenario of coffer-bench
-// answered about 45% more requests a second with 16 connections than with
-// 4 (see README, "Comparing backends").
+// answered about half again as many requests a second with 16 connections
+// as with 4 (see README, "Comparing backends").
 const defaultMaxConns = 16
 
 // Options configures Open.
