@@ -105,7 +105,7 @@ func TestTailProblems(t *testing.T) {
 		{"quiet", "level=INFO msg=serving\nlevel=DEBUG msg=x\n", nil},
 		{"warn and error", "level=INFO msg=a\ntime=1 level=WARN msg=slow\nlevel=ERROR msg=broken err=x\n",
 			[]string{"time=1 level=WARN msg=slow", "level=ERROR msg=broken err=x"}},
-		{"proxy", "proxy: httputil: ReverseProxy read error during body copy: unexpected EOF\n",
+		{"proxy", "proxy: httputil: ReverseProxy read error during body copy: unexpected EOF\nproxy: http: proxy error: context canceled\n",
 			[]string{"proxy: httputil: ReverseProxy read error during body copy: unexpected EOF"}},
 	}
 	for _, tt := range tests {
