@@ -324,7 +324,9 @@ func TestCompareOnPostgres(t *testing.T) {
 	}
 	for _, r := range cmp.Rows {
 		for _, b := range []string{"sqlite", "postgres", "postgres-2"} {
-			if v, ok := r.Values[b]; !ok || v <= 0 {
+			// The CPU time comes in 10 ms ticks: a tiny run may see none.
+			v, ok := r.Values[b]
+			if !ok || v < 0 || v == 0 && !strings.Contains(r.Figure, "CPU") {
 				t.Errorf("%s %s on %s: %v", r.Scenario, r.Figure, b, v)
 			}
 		}

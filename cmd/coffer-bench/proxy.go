@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -24,6 +26,10 @@ type roundRobin struct {
 	done    chan struct{}  // closed once Serve returned
 	log     *tailBuffer    // the proxy's own errors (a forward that failed)
 }
+
+// maxForwarded is the largest request body the proxy forwards: more than
+// any scenario sends (a contact with a photo is at most about 140 KB).
+const maxForwarded = 16 << 20
 
 // startRoundRobin starts a roundRobin on a free loopback port, keeping up
 // to conns idle connections to each target. It keeps the client's Host
@@ -51,6 +57,17 @@ func startRoundRobin(targets []*url.URL, conns int) (*roundRobin, error) {
 			i := p.pick()
 			r.SetURL(p.targets[i])
 			r.Out.Host = r.In.Host
+			// The request goes upstream whole, with its length: a
+			// body still being copied when the instance answers could
+			// have the transport close the connection under the answer.
+			if r.Out.Body != nil && r.Out.Body != http.NoBody {
+				b, err := io.ReadAll(io.LimitReader(r.Out.Body, maxForwarded+1))
+				r.Out.Body.Close()
+				if err != nil || len(b) > maxForwarded {
+					b = nil // the instance answers the cut body with a 400
+				}
+				r.Out.Body, r.Out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			}
 		},
 		Transport: tr,
 		// A failed forward is a 502 or a cut answer, which the scenarios

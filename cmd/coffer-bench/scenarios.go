@@ -616,7 +616,7 @@ func (e *env) mixedRun(devices []*device) runFunc {
 					// The devices' schedules are spread over one interval.
 					start = start.Add(time.Duration(d.rng.Int64N(int64(interval))))
 				}
-				d.loop(ctx, e, rec, &left, newPacer(interval, start))
+				d.loop(ctx, outer, e, rec, &left, newPacer(interval, start))
 			}()
 		}
 		stopped.Wait()
@@ -693,8 +693,9 @@ func (e *env) mixedUser(ctx context.Context, u int, cr creds) ([]*device, error)
 	return devs, nil
 }
 
-// refresh reads the current ETag of each object whose write the deadline
-// cut, after the measured part, so that the next run's If-Match holds.
+// refresh reads the current ETag of each object whose write was cut (by
+// --timeout or a signal), after the measured part, so that the next run's
+// If-Match holds.
 func (d *device) refresh(ctx context.Context) error {
 	for _, s := range d.stale {
 		p := d.pops[s[0]]
@@ -724,16 +725,20 @@ func (d *device) refresh(ctx context.Context) error {
 // token moved, the device's next request is the sync-collection REPORT),
 // 20% downloads (a multiget of --batch), 10% writes (PUT with If-Match of
 // an object this device owns).
-func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.Int64, pace *pacer) {
+//
+// No request starts once ctx ends (--duration); those under way then
+// finish under outer, so that a write the deadline would have cut cannot
+// land after the run, behind the ETag the device knows.
+func (d *device) loop(ctx, outer context.Context, e *env, rec *recorder, left *atomic.Int64, pace *pacer) {
 	pending := -1 // the collection whose token moved, to sync next
 	for ctx.Err() == nil && left.Add(-1) >= 0 {
 		due, ok := pace.wait(ctx)
 		if !ok {
 			return
 		}
-		rctx := ctx
+		rctx := outer
 		if pace.interval > 0 {
-			rctx = atSchedule(ctx, due)
+			rctx = atSchedule(outer, due)
 		}
 		if pending >= 0 {
 			d.sync(rctx, rec, pending)
@@ -766,7 +771,7 @@ func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.I
 			switch tag := putOne(rctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); {
 			case tag != "":
 				p.etags[i] = tag
-			case ctx.Err() != nil:
+			case rctx.Err() != nil:
 				d.stale = append(d.stale, [2]int{c, i})
 			}
 		}
