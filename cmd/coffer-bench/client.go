@@ -108,8 +108,9 @@ type answer struct {
 	took   time.Duration
 }
 
-// do sends one request and reads the whole answer; took covers both.
-// Headers are given as name, value pairs.
+// do sends one request and reads the whole answer; took covers both, and
+// runs from the request's scheduled send time when ctx carries one that has
+// passed (see atSchedule). Headers are given as name, value pairs.
 func (c *davClient) do(ctx context.Context, method, path string, body []byte, headers ...string) (*answer, error) {
 	u := *c.base
 	u.Path = path
@@ -128,6 +129,9 @@ func (c *davClient) do(ctx context.Context, method, path string, body []byte, he
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	start := time.Now()
+	if at, ok := ctx.Value(scheduleKey{}).(time.Time); ok && at.Before(start) {
+		start = at
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &answer{took: time.Since(start)}, err
@@ -144,4 +148,16 @@ func (c *davClient) do(ctx context.Context, method, path string, body []byte, he
 	}
 	a := &answer{status: resp.StatusCode, header: resp.Header, body: b, took: time.Since(start)}
 	return a, err
+}
+
+// scheduleKey is the context key of a request's scheduled send time.
+type scheduleKey struct{}
+
+// atSchedule returns ctx carrying at, the time a fixed-rate load meant to
+// send its next request: that request's latency then runs from at, not
+// from when it could be sent, so that a slow answer, which delays the
+// requests behind it, counts against each of them (no coordinated
+// omission).
+func atSchedule(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, scheduleKey{}, at)
 }

@@ -11,15 +11,15 @@ import (
 // fillProgressEvery is how often the fill scenario reports its progress.
 const fillProgressEvery = 30 * time.Second
 
-// fill creates --users users, then stores --n objects for each, with about
-// --c PUTs under way at any time, and reports the rate. It creates no
-// devices and no app passwords: it only fills a data folder, for instance
-// for the startup scenario.
-func (e *env) fill(ctx context.Context, emit func(*result) error) ([]*result, error) {
+// fillSetup creates --users users; the run then stores --n objects for
+// each, with about --c PUTs under way at any time, and reports the rate. It
+// creates no devices and no app passwords: it only fills a data folder,
+// for instance for the startup scenario.
+func (e *env) fillSetup(ctx context.Context) (*result, runFunc, error) {
 	start := time.Now()
 	users, err := e.users.make(ctx, e.c.prefix, e.c.users)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	setup := &result{Extra: map[string]any{
 		"setup_s":          round(time.Since(start).Seconds()),
@@ -27,9 +27,9 @@ func (e *env) fill(ctx context.Context, emit func(*result) error) ([]*result, er
 		"objects_per_user": float64(e.c.n),
 		"kinds":            e.c.kinds,
 	}}
-	return e.runs(ctx, emit, setup, func(ctx context.Context, run int, rec *recorder, res *result) error {
+	return setup, func(ctx context.Context, run int, rec *recorder, res *result) error {
 		return e.fillRun(ctx, users, rec, res)
-	})
+	}, nil
 }
 
 // fillRun stores --n objects for each user. min(--c, users) workers take

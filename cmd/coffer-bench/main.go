@@ -26,12 +26,18 @@ const usage = `coffer-bench: load scenarios against a Coffer server on this mach
 
   coffer-bench --scenario put|initial-sync|sync|query|mixed|fill [flags]
   coffer-bench --scenario startup --coffer-bin PATH --data DIR [--runs N]
+  coffer-bench --backends sqlite,postgres,postgres-2 --coffer-bin PATH [--postgres DSN]
+               [--scenarios put,initial-sync,sync,query,mixed,mixed-rate] [--runs N]
 
 Users are created through the operator API (--operator-url, --operator-token
 or COFFER_OPERATOR_TOKEN) or else with "coffer user add" (--coffer-bin,
 --data). The startup scenario starts the server itself, on 127.0.0.1:0, from
 the data folder of a server that is not running. Only loopback URLs are
-accepted. See README "Measuring performance".
+accepted. With --backends the tool starts the servers itself, one backend
+after the other (PostgreSQL on a new database of the --postgres cluster,
+postgres-2 as two instances behind a round-robin proxy of its own), runs
+every scenario of --scenarios on each and prints a comparison of the
+medians. See README "Measuring performance".
 
 `
 
@@ -52,6 +58,10 @@ type config struct {
 	seed                    uint64
 	prefix                  string
 	base, operator          *url.URL
+	backends, postgres      string
+	scenarioList            string
+	mixedN                  int
+	set                     map[string]bool // the flags given on the command line
 }
 
 // scenarios are the scenario names.
@@ -94,9 +104,15 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated data")
 	fs.StringVar(&c.prefix, "user-prefix", "", "prefix of the created user names (default bench-<random>)")
 	fs.BoolVar(&c.appPasswords, "app-passwords", true, "mixed: each device logs in with its own app password, as recommended to users")
+	fs.StringVar(&c.backends, "backends", "", "compare backends: sqlite, postgres (one instance), postgres-2 (two behind a round-robin proxy); the tool starts the servers")
+	fs.StringVar(&c.postgres, "postgres", os.Getenv(postgresEnv), "with --backends: connection string of a PostgreSQL cluster the tool may create databases on (default $"+postgresEnv+")")
+	fs.StringVar(&c.scenarioList, "scenarios", strings.Join(compareScenarios, ","), "with --backends: the scenarios to run; mixed-rate is mixed at --rate (default 2000)")
+	fs.IntVar(&c.mixedN, "mixed-n", 40, "with --backends: objects per user for mixed and mixed-rate (--n is for the others)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	c.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -109,7 +125,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 // check validates the configuration.
 func (c *config) check() error {
 	var err error
-	if !slices.Contains(scenarios, c.scenario) {
+	if c.backends != "" {
+		if err := c.checkCompare(); err != nil {
+			return err
+		}
+	} else if !slices.Contains(scenarios, c.scenario) {
 		return fmt.Errorf("--scenario %q: want one of %s", c.scenario, strings.Join(scenarios, ", "))
 	}
 	if c.base, err = checkLoopback(c.url); err != nil {
@@ -117,6 +137,9 @@ func (c *config) check() error {
 	}
 	c.base.Path, c.base.RawQuery, c.base.Fragment = "", "", ""
 	switch {
+	case c.backends != "":
+		// The tool starts the servers and creates users through their
+		// operator API.
 	case c.opURL != "":
 		if c.operator, err = checkLoopback(c.opURL); err != nil {
 			return fmt.Errorf("--operator-url %w", err)
@@ -146,7 +169,7 @@ func (c *config) check() error {
 	}{
 		{"n", c.n, 1, 10_000_000}, {"c", c.conc, 1, 1024}, {"k", c.k, 1, 100_000}, {"iterations", c.iterations, 1, 1_000_000},
 		{"users", c.users, 0, 100_000}, {"devices", c.devices, 1, 100}, {"batch", c.batch, 1, 1000}, {"runs", c.runs, 1, 100},
-		{"max-ops", c.maxOps, 1, 1 << 40}, {"setup-c", c.setupConc, 1, 64},
+		{"max-ops", c.maxOps, 1, 1 << 40}, {"setup-c", c.setupConc, 1, 64}, {"mixed-n", c.mixedN, 1, 10_000_000},
 	} {
 		if v.val < v.lo || v.val > v.hi {
 			return fmt.Errorf("--%s %d: want %d to %d", v.name, v.val, v.lo, v.hi)
@@ -172,14 +195,13 @@ func (c *config) check() error {
 			return fmt.Errorf("--users %d times --n %d: at most %d objects in one fill", c.users, c.n, maxFillObjects)
 		}
 	}
-	if c.kinds == "" {
-		c.kinds = map[string]string{"put": "contacts,events,tasks", "fill": "contacts,events,tasks", "mixed": "contacts,events", "query": "events"}[c.scenario]
-		if c.kinds == "" {
-			c.kinds = "contacts"
-		}
+	if c.kinds == "" && c.backends == "" {
+		c.kinds = defaultKinds(c.scenario)
 	}
-	if _, err := parseKinds(c.kinds); err != nil {
-		return err
+	if c.kinds != "" {
+		if _, err := parseKinds(c.kinds); err != nil {
+			return err
+		}
 	}
 	if c.prefix == "" {
 		c.prefix = "bench-" + runID()
@@ -188,6 +210,19 @@ func (c *config) check() error {
 		return fmt.Errorf("--user-prefix %q: use lower-case letters, digits and . _ @ + -", c.prefix)
 	}
 	return nil
+}
+
+// defaultKinds are the object kinds a scenario stores unless --kinds says.
+func defaultKinds(scenario string) string {
+	switch scenario {
+	case "put", "fill":
+		return "contacts,events,tasks"
+	case "mixed", "mixed-rate":
+		return "contacts,events"
+	case "query":
+		return "events"
+	}
+	return "contacts"
 }
 
 // usernameOK mirrors the server's username rule.
@@ -255,6 +290,9 @@ func main() {
 // run runs the scenario c.runs times and reports each run and the medians.
 // It returns the number of unexpected answers.
 func run(ctx context.Context, c *config, table, jsonOut io.Writer) (int, error) {
+	if c.backends != "" {
+		return compare(ctx, c, table, jsonOut)
+	}
 	e, err := newEnv(c)
 	if err != nil {
 		return 0, err
@@ -266,14 +304,7 @@ func run(ctx context.Context, c *config, table, jsonOut io.Writer) (int, error) 
 		}
 		return nil
 	})
-	errs := 0
-	for _, r := range results {
-		for _, s := range r.Ops {
-			if s.Op != "all" {
-				errs += s.Errors
-			}
-		}
-	}
+	errs := unexpected(results)
 	if len(results) > 1 {
 		med := medians(results)
 		writeMedians(table, c.scenario, len(results), med)
@@ -284,6 +315,19 @@ func run(ctx context.Context, c *config, table, jsonOut io.Writer) (int, error) 
 		}
 	}
 	return errs, err
+}
+
+// unexpected counts the unexpected answers of results.
+func unexpected(results []*result) int {
+	n := 0
+	for _, r := range results {
+		for _, s := range r.Ops {
+			if s.Op != "all" {
+				n += s.Errors
+			}
+		}
+	}
+	return n
 }
 
 // headlineKeys are the figures whose medians are reported over runs.

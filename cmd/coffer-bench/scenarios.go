@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -23,6 +24,16 @@ type env struct {
 	gen   *generator
 	// progress gets the progress lines of long scenarios (fill).
 	progress io.Writer
+	// instances are the servers behind --url when it is a proxy of
+	// several: each caches logins of its own, so each is logged in to.
+	instances []*url.URL
+	// backend names what the server runs on, with --backends.
+	backend string
+	// devices are the mixed load's devices, once prepared.
+	devices []*device
+	// cpu, when set, returns the CPU time the servers used so far: the
+	// runs report it per request.
+	cpu func() (time.Duration, error)
 }
 
 // newEnv prepares the HTTP client, the user maker and the data generator.
@@ -48,36 +59,51 @@ func (e *env) client(cr creds) *davClient {
 
 // scenario runs the configured scenario, emitting each run's result.
 func (e *env) scenario(ctx context.Context, emit func(*result) error) ([]*result, error) {
+	setup, fn, err := e.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.runs(ctx, emit, setup, fn)
+}
+
+// prepare does the configured scenario's setup, whose figures the runs
+// carry, and returns its measured run.
+func (e *env) prepare(ctx context.Context) (*result, runFunc, error) {
 	switch e.c.scenario {
 	case "put":
 		// One fresh user per run, created and logged in before the
 		// measurements, so that no Argon2 run falls into them.
 		users, err := e.users.make(ctx, e.c.prefix, e.c.runs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, u := range users {
-			if err := warm(ctx, e.client(u), e.kinds[0]); err != nil {
-				return nil, err
+			if err := e.warm(ctx, e.client(u), e.kinds[0]); err != nil {
+				return nil, nil, err
 			}
 		}
-		return e.runs(ctx, emit, nil, func(ctx context.Context, run int, rec *recorder, res *result) error {
+		return nil, func(ctx context.Context, run int, rec *recorder, res *result) error {
 			return e.putRun(ctx, e.client(users[run-1]), rec, res)
-		})
+		}, nil
 	case "initial-sync":
-		return e.withUser(ctx, emit, e.initialSyncRun)
+		return e.withUser(ctx, e.initialSyncRun)
 	case "sync":
-		return e.withUser(ctx, emit, e.syncRun)
+		return e.withUser(ctx, e.syncRun)
 	case "query":
-		return e.withUser(ctx, emit, e.queryRun)
-	case "mixed":
-		return e.mixed(ctx, emit)
+		return e.withUser(ctx, e.queryRun)
+	case "mixed", "mixed-rate":
+		setup, devices, err := e.mixedSetup(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.devices = devices
+		return setup, e.mixedRun(devices), nil
 	case "fill":
-		return e.fill(ctx, emit)
+		return e.fillSetup(ctx)
 	case "startup":
-		return e.runs(ctx, emit, nil, e.startupRun)
+		return nil, e.startupRun, nil
 	}
-	return nil, fmt.Errorf("unknown scenario %q", e.c.scenario)
+	return nil, nil, fmt.Errorf("unknown scenario %q", e.c.scenario)
 }
 
 // runFunc measures one run into res.
@@ -87,32 +113,7 @@ type runFunc func(ctx context.Context, run int, rec *recorder, res *result) erro
 func (e *env) runs(ctx context.Context, emit func(*result) error, setup *result, fn runFunc) ([]*result, error) {
 	var out []*result
 	for run := 1; run <= e.c.runs; run++ {
-		rec := newRecorder()
-		res := &result{Scenario: e.c.scenario, Run: run, Extra: map[string]any{}}
-		if setup != nil {
-			for k, v := range setup.Extra {
-				res.Extra[k] = v
-			}
-		}
-		s := startSampler(e.c.pid, e.c.data)
-		start := time.Now()
-		err := fn(ctx, run, rec, res)
-		elapsed := time.Since(start)
-		if res.Elapsed == 0 {
-			res.Elapsed = elapsed.Seconds()
-		}
-		var serr error
-		res.Server, serr = s.stop()
-		if serr != nil {
-			res.Samples = append(res.Samples, serr.Error())
-		}
-		if res.Server != nil && res.Server.PeakRSSMiB > 0 {
-			res.Extra["server_peak_rss_mib"] = res.Server.PeakRSSMiB
-		}
-		res.Ops = rec.summaries(time.Duration(res.Elapsed * float64(time.Second)))
-		rec.mu.Lock()
-		res.Samples = append(res.Samples, rec.samples...)
-		rec.mu.Unlock()
+		res, err := e.runOne(ctx, run, setup, fn)
 		out = append(out, res)
 		if eerr := emit(res); eerr != nil {
 			return out, eerr
@@ -124,34 +125,98 @@ func (e *env) runs(ctx context.Context, emit func(*result) error, setup *result,
 	return out, nil
 }
 
-// withUser creates one user, stores what the scenario needs, then runs it.
-func (e *env) withUser(ctx context.Context, emit func(*result) error, fn func(cl *davClient) (*result, runFunc, error)) ([]*result, error) {
-	users, err := e.users.make(ctx, e.c.prefix, 1)
-	if err != nil {
-		return nil, err
+// runOne measures run number run of fn, and the server around it; the
+// result carries the figures of setup.
+func (e *env) runOne(ctx context.Context, run int, setup *result, fn runFunc) (*result, error) {
+	rec := newRecorder()
+	res := &result{Backend: e.backend, Scenario: e.c.scenario, Run: run, Extra: map[string]any{}}
+	if setup != nil {
+		for k, v := range setup.Extra {
+			res.Extra[k] = v
+		}
 	}
-	setup, run, err := fn(e.client(users[0]))
-	if err != nil {
-		return nil, err
+	s := startSampler(e.c.pid, e.c.data)
+	var cpu0 time.Duration
+	var cpuErr error
+	if e.cpu != nil {
+		cpu0, cpuErr = e.cpu()
 	}
-	return e.runs(ctx, emit, setup, run)
+	start := time.Now()
+	err := fn(ctx, run, rec, res)
+	elapsed := time.Since(start)
+	if e.cpu != nil && cpuErr == nil {
+		var cpu1 time.Duration
+		if cpu1, cpuErr = e.cpu(); cpuErr == nil {
+			if n := requests(rec); n > 0 {
+				res.Extra["cpu_ms_per_request"] = round(float64(cpu1-cpu0) / float64(time.Millisecond) / float64(n))
+			}
+		}
+	}
+	if cpuErr != nil {
+		res.Samples = append(res.Samples, "server CPU time: "+cpuErr.Error())
+	}
+	if res.Elapsed == 0 {
+		res.Elapsed = elapsed.Seconds()
+	}
+	var serr error
+	res.Server, serr = s.stop()
+	if serr != nil {
+		res.Samples = append(res.Samples, serr.Error())
+	}
+	if res.Server != nil && res.Server.PeakRSSMiB > 0 {
+		res.Extra["server_peak_rss_mib"] = res.Server.PeakRSSMiB
+	}
+	res.Ops = rec.summaries(time.Duration(res.Elapsed * float64(time.Second)))
+	rec.mu.Lock()
+	res.Samples = append(res.Samples, rec.samples...)
+	rec.mu.Unlock()
+	return res, err
 }
 
-// warm logs in once, so that the measured requests find the login cached.
-func warm(ctx context.Context, cl *davClient, k kind) error {
-	a, err := cl.do(ctx, "PROPFIND", k.collection(cl.user), []byte(bodyPoll), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
-	if err != nil {
-		return err
+// requests is the number of requests rec recorded.
+func requests(rec *recorder) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	n := 0
+	for _, s := range rec.ops {
+		n += len(s.lat)
 	}
-	if a.status != http.StatusMultiStatus {
-		return fmt.Errorf("first PROPFIND as %s: %d", cl.user, a.status)
+	return n
+}
+
+// withUser creates one user and stores what the scenario needs.
+func (e *env) withUser(ctx context.Context, fn func(cl *davClient) (*result, runFunc, error)) (*result, runFunc, error) {
+	users, err := e.users.make(ctx, e.c.prefix, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fn(e.client(users[0]))
+}
+
+// warm logs in once on the server, or on each of e.instances, so that the
+// measured requests find the login cached.
+func (e *env) warm(ctx context.Context, cl *davClient, k kind) error {
+	bases := e.instances
+	if len(bases) == 0 {
+		bases = []*url.URL{cl.base}
+	}
+	for _, b := range bases {
+		one := *cl
+		one.base = b
+		a, err := one.do(ctx, "PROPFIND", k.collection(cl.user), []byte(bodyPoll), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
+		if err != nil {
+			return err
+		}
+		if a.status != http.StatusMultiStatus {
+			return fmt.Errorf("first PROPFIND as %s: %d", cl.user, a.status)
+		}
 	}
 	return nil
 }
 
 // store fills the user's collections with n objects before a measurement.
 func (e *env) store(ctx context.Context, cl *davClient, kinds []kind, n int, setup *result) (map[kind]*population, error) {
-	if err := warm(ctx, cl, kinds[0]); err != nil {
+	if err := e.warm(ctx, cl, kinds[0]); err != nil {
 		return nil, err
 	}
 	rec := newRecorder()
@@ -250,6 +315,9 @@ func (e *env) initialSyncRun(cl *davClient) (*result, runFunc, error) {
 		res.Extra["initial_sync_s"] = round(waited.Seconds())
 		res.Extra["initial_sync_wall_s"] = round(res.Elapsed)
 		res.Extra["objects_downloaded"] = float64(got)
+		if waited > 0 {
+			res.Extra["objects_per_s"] = round(float64(got) / waited.Seconds())
+		}
 		res.Extra["batch"] = float64(e.c.batch)
 		return ctx.Err()
 	}, nil
@@ -485,12 +553,12 @@ type device struct {
 	stale  [][2]int // population and object of writes cut by a deadline: the server may have taken them
 }
 
-// mixed creates U users with N objects each and D devices per user, then
-// runs polls, downloads and writes for --duration.
-func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, error) {
+// mixedSetup creates the users of the mixed load, stores their objects
+// and prepares their devices.
+func (e *env) mixedSetup(ctx context.Context) (*result, []*device, error) {
 	users, err := e.users.make(ctx, e.c.prefix, e.c.users)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	setup := &result{Extra: map[string]any{}}
 	var devices []*device
@@ -516,13 +584,19 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
 	setup.Extra["setup_s"] = round(time.Since(start).Seconds())
 	setup.Extra["users"] = float64(e.c.users)
 	setup.Extra["devices"] = float64(len(devices))
 	setup.Extra["objects_per_user"] = float64(e.c.n)
-	return e.runs(ctx, emit, setup, func(outer context.Context, run int, rec *recorder, res *result) error {
+	return setup, devices, nil
+}
+
+// mixedRun is one run of the mixed load of devices for --duration: as
+// fast as answers come, or at --rate requests a second over all devices.
+func (e *env) mixedRun(devices []*device) runFunc {
+	return func(outer context.Context, run int, rec *recorder, res *result) error {
 		ctx, cancel := context.WithTimeout(outer, e.c.duration)
 		defer cancel()
 		var stopped sync.WaitGroup
@@ -537,7 +611,12 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 			stopped.Add(1)
 			go func() {
 				defer stopped.Done()
-				d.loop(ctx, e, rec, &left, interval)
+				start := t0
+				if interval > 0 {
+					// The devices' schedules are spread over one interval.
+					start = start.Add(time.Duration(d.rng.Int64N(int64(interval))))
+				}
+				d.loop(ctx, outer, e, rec, &left, newPacer(interval, start))
 			}()
 		}
 		stopped.Wait()
@@ -561,14 +640,14 @@ func (e *env) mixed(ctx context.Context, emit func(*result) error) ([]*result, e
 			res.Extra["target_rate"] = e.c.rate
 		}
 		return nil
-	})
+	}
 }
 
 // mixedUser stores one user's objects and prepares its devices: each logs
 // in (with its own app password) and takes its first sync-tokens.
 func (e *env) mixedUser(ctx context.Context, u int, cr creds) ([]*device, error) {
 	owner := e.client(cr)
-	if err := warm(ctx, owner, e.kinds[0]); err != nil {
+	if err := e.warm(ctx, owner, e.kinds[0]); err != nil {
 		return nil, err
 	}
 	rec := newRecorder()
@@ -614,8 +693,9 @@ func (e *env) mixedUser(ctx context.Context, u int, cr creds) ([]*device, error)
 	return devs, nil
 }
 
-// refresh reads the current ETag of each object whose write the deadline
-// cut, after the measured part, so that the next run's If-Match holds.
+// refresh reads the current ETag of each object whose write was cut (by
+// --timeout or a signal), after the measured part, so that the next run's
+// If-Match holds.
 func (d *device) refresh(ctx context.Context) error {
 	for _, s := range d.stale {
 		p := d.pops[s[0]]
@@ -640,73 +720,85 @@ func (d *device) refresh(ctx context.Context) error {
 	return nil
 }
 
-// loop runs one device until the deadline or the request budget: 70%
-// polls (a Depth 0 PROPFIND, then sync-collection when the token moved),
+// loop runs one device until the deadline or the request budget, one
+// request at each time pace gives: 70% polls (a Depth 0 PROPFIND; when the
+// token moved, the device's next request is the sync-collection REPORT),
 // 20% downloads (a multiget of --batch), 10% writes (PUT with If-Match of
 // an object this device owns).
-func (d *device) loop(ctx context.Context, e *env, rec *recorder, left *atomic.Int64, interval time.Duration) {
-	next := time.Now()
-	if interval > 0 {
-		next = next.Add(time.Duration(d.rng.Int64N(int64(interval))))
-	}
+//
+// No request starts once ctx ends (--duration); those under way then
+// finish under outer, so that a write the deadline would have cut cannot
+// land after the run, behind the ETag the device knows.
+func (d *device) loop(ctx, outer context.Context, e *env, rec *recorder, left *atomic.Int64, pace *pacer) {
+	pending := -1 // the collection whose token moved, to sync next
 	for ctx.Err() == nil && left.Add(-1) >= 0 {
-		if interval > 0 {
-			if wait := time.Until(next); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
-			next = next.Add(interval)
+		due, ok := pace.wait(ctx)
+		if !ok {
+			return
+		}
+		rctx := outer
+		if pace.interval > 0 {
+			rctx = atSchedule(outer, due)
+		}
+		if pending >= 0 {
+			d.sync(rctx, rec, pending)
+			pending = -1
+			continue
 		}
 		c := d.rng.IntN(len(d.pops))
 		p := d.pops[c]
 		switch r := d.rng.Float64(); {
 		case r < 0.70:
-			d.poll(ctx, rec, c)
+			if d.poll(rctx, rec, c) {
+				pending = c
+			}
 		case r < 0.90:
 			hrefs := make([]string, 0, e.c.batch)
 			for _, i := range d.rng.Perm(len(p.names))[:min(e.c.batch, len(p.names))] {
 				hrefs = append(hrefs, p.href(i))
 			}
-			e.multiget(ctx, d.cl, rec, "download", p, hrefs, d.hrefs[c], false)
+			e.multiget(rctx, d.cl, rec, "download", p, hrefs, d.hrefs[c], false)
 		default:
 			mine := (len(p.names) - d.index + e.c.devices - 1) / e.c.devices
 			if mine <= 0 {
-				d.poll(ctx, rec, c)
+				if d.poll(rctx, rec, c) {
+					pending = c
+				}
 				continue
 			}
 			i := d.index + e.c.devices*d.rng.IntN(mine)
 			p.revs[i]++
-			switch tag := putOne(ctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); {
+			switch tag := putOne(rctx, d.cl, rec, "write", e.gen, p.kind, i, p.revs[i], p.etags[i]); {
 			case tag != "":
 				p.etags[i] = tag
-			case ctx.Err() != nil:
+			case rctx.Err() != nil:
 				d.stale = append(d.stale, [2]int{c, i})
 			}
 		}
 	}
 }
 
-// poll checks collection c for changes and syncs them when the token moved.
-func (d *device) poll(ctx context.Context, rec *recorder, c int) {
+// poll checks collection c for changes: it reports whether its token moved.
+func (d *device) poll(ctx context.Context, rec *recorder, c int) bool {
 	p := d.pops[c]
-	hdr := []string{"Depth", "0", "Content-Type", "application/xml; charset=utf-8"}
-	a, err := d.cl.do(ctx, "PROPFIND", p.coll, []byte(bodyPoll), hdr...)
+	a, err := d.cl.do(ctx, "PROPFIND", p.coll, []byte(bodyPoll), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
 	if !expect(ctx, rec, "poll", a, err, http.StatusMultiStatus) {
-		return
+		return false
 	}
 	tok, err := pollToken(a.body)
 	if err != nil {
 		rec.fail("poll", a.took, a.status, err.Error())
-		return
+		return false
 	}
 	rec.ok("poll", a.took)
-	if tok == d.tokens[c] {
-		return
-	}
-	a, err = d.cl.do(ctx, "REPORT", p.coll, []byte(fmt.Sprintf(bodySync, d.tokens[c])), hdr...)
+	return tok != d.tokens[c]
+}
+
+// sync sends sync-collection for collection c from the device's token and
+// takes the new ETags and token.
+func (d *device) sync(ctx context.Context, rec *recorder, c int) {
+	p := d.pops[c]
+	a, err := d.cl.do(ctx, "REPORT", p.coll, []byte(fmt.Sprintf(bodySync, d.tokens[c])), "Depth", "0", "Content-Type", "application/xml; charset=utf-8")
 	if !expect(ctx, rec, "poll-sync", a, err, http.StatusMultiStatus) {
 		return
 	}

@@ -25,14 +25,16 @@ type serving struct {
 }
 
 // lineWatcher is the started server's standard output. It looks for the
-// "serving on" line and for the first account's announcement, and keeps no
-// line, so that the first account's credentials go nowhere.
+// "serving on" and "operator API on" lines and for the first account's
+// announcement, and keeps no other line, so that the first account's
+// credentials go nowhere.
 type lineWatcher struct {
 	mu           sync.Mutex
 	partial      []byte
 	serving      chan serving // gets the first "serving on" line; buffered
 	sent         bool
 	firstAccount bool
+	operator     string // the operator API's URL, printed before "serving on"
 }
 
 // tailBuffer keeps the last tailMax bytes written to it: the end of the
@@ -60,6 +62,7 @@ const (
 	tailMax      = 4096                  // bytes of the server's log kept
 	lineMax      = 64 << 10              // longest standard-output line looked at
 	servingLine  = "coffer: serving on " // what coffer serve prints once it listens
+	operatorLine = "coffer: operator API on "
 	firstAccount = "Coffer created the first account"
 )
 
@@ -104,6 +107,9 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		if strings.HasPrefix(line, firstAccount) {
 			w.firstAccount = true
 		}
+		if u, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), operatorLine); ok && w.operator == "" {
+			w.operator = u
+		}
 	}
 	if len(w.partial) > lineMax {
 		w.partial = w.partial[:0]
@@ -119,6 +125,13 @@ func (w *lineWatcher) createdFirstAccount() bool {
 	return w.firstAccount
 }
 
+// operatorURL is the URL of the "operator API on" line, or "".
+func (w *lineWatcher) operatorURL() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.operator
+}
+
 // Write appends p and keeps the last tailMax bytes.
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
@@ -130,6 +143,24 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// problems are the lines of the tail that report a warning or an error:
+// the server's slog lines at WARN or ERROR, and the proxy's, but for
+// forwards the client canceled.
+func (t *tailBuffer) problems() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(string(t.b), "\n") {
+		// A forward the client canceled is the tool's own doing: the
+		// mixed load cuts its requests under way at --duration.
+		proxied := strings.HasPrefix(line, "proxy: ") && !strings.HasSuffix(line, "context canceled")
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || proxied {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // lastLine is the last line written.
 func (t *tailBuffer) lastLine() string {
 	t.mu.Lock()
@@ -137,11 +168,11 @@ func (t *tailBuffer) lastLine() string {
 	return lastLine(string(t.b))
 }
 
-// startChild starts "bin serve" on data with the environment of this
-// process. It returns the time taken just before the exec.
-func startChild(bin, data string) (*child, time.Time, error) {
-	cmd := exec.Command(bin, startArgs(data)...)
-	cmd.Env = os.Environ()
+// startChild starts bin with args and the environment env. It returns the
+// time taken just before the exec.
+func startChild(bin string, args, env []string) (*child, time.Time, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	ch := &child{cmd: cmd, out: &lineWatcher{serving: make(chan serving, 1)}, log: &tailBuffer{}, exited: make(chan struct{})}
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = ch.out, ch.log
@@ -155,6 +186,22 @@ func startChild(bin, data string) (*child, time.Time, error) {
 		close(ch.exited)
 	}()
 	return ch, start, nil
+}
+
+// awaitServing waits up to servingLimit for the "serving on" line.
+func (ch *child) awaitServing(ctx context.Context) (serving, error) {
+	limit := time.NewTimer(servingLimit)
+	defer limit.Stop()
+	select {
+	case sv := <-ch.out.serving:
+		return sv, nil
+	case <-ch.exited:
+		return serving{}, errors.New("the server exited before serving: " + ch.why())
+	case <-limit.C:
+		return serving{}, fmt.Errorf("no %q line within %s", strings.TrimSpace(servingLine), servingLimit)
+	case <-ctx.Done():
+		return serving{}, ctx.Err()
+	}
 }
 
 // why describes how the exited server ended: its exit status and the last
@@ -254,7 +301,7 @@ func secs(d time.Duration) float64 { return math.Round(d.Seconds()*1e6) / 1e6 }
 // checks that it exits with status 0. Failures are recorded under the
 // operations "start" and "stop".
 func (e *env) startupRun(ctx context.Context, run int, rec *recorder, res *result) error {
-	ch, start, err := startChild(e.c.bin, e.c.data)
+	ch, start, err := startChild(e.c.bin, startArgs(e.c.data), os.Environ())
 	if err != nil {
 		return fmt.Errorf("start %s: %w", e.c.bin, err)
 	}
@@ -264,20 +311,18 @@ func (e *env) startupRun(ctx context.Context, run int, rec *recorder, res *resul
 			ch.stop()
 		}
 	}()
-	var sv serving
-	limit := time.NewTimer(servingLimit)
-	defer limit.Stop()
-	select {
-	case sv = <-ch.out.serving:
-	case <-ch.exited:
-		rec.fail("start", time.Since(start), 0, "the server exited before serving: "+ch.why())
-		stopped = true
+	sv, err := ch.awaitServing(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select {
+		case <-ch.exited:
+			stopped = true
+		default:
+		}
+		rec.fail("start", time.Since(start), 0, err.Error())
 		return nil
-	case <-limit.C:
-		rec.fail("start", time.Since(start), 0, fmt.Sprintf("no %q line within %s", strings.TrimSpace(servingLine), servingLimit))
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	base, err := checkLoopback(sv.url)
 	if err != nil {

@@ -95,6 +95,28 @@ func TestTailBuffer(t *testing.T) {
 	}
 }
 
+// TestTailProblems keeps the warnings and errors of a tail, and the
+// proxy's lines.
+func TestTailProblems(t *testing.T) {
+	tests := []struct {
+		name, log string
+		want      []string
+	}{
+		{"quiet", "level=INFO msg=serving\nlevel=DEBUG msg=x\n", nil},
+		{"warn and error", "level=INFO msg=a\ntime=1 level=WARN msg=slow\nlevel=ERROR msg=broken err=x\n",
+			[]string{"time=1 level=WARN msg=slow", "level=ERROR msg=broken err=x"}},
+		{"proxy", "proxy: httputil: ReverseProxy read error during body copy: unexpected EOF\nproxy: http: proxy error: context canceled\n",
+			[]string{"proxy: httputil: ReverseProxy read error during body copy: unexpected EOF"}},
+	}
+	for _, tt := range tests {
+		var b tailBuffer
+		b.Write([]byte(tt.log))
+		if got := b.problems(); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 // TestOffsetRates gives the rates of the first and the last tenth.
 func TestOffsetRates(t *testing.T) {
 	var off []time.Duration

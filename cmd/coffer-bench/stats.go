@@ -208,6 +208,7 @@ func offsetRates(offsets []time.Duration) (first, last float64) {
 
 // result is everything one scenario run reports.
 type result struct {
+	Backend  string         `json:"backend,omitempty"` // with --backends: the backend measured
 	Scenario string         `json:"scenario"`
 	Run      int            `json:"run"`
 	Elapsed  float64        `json:"elapsed_s"`
@@ -223,10 +224,11 @@ func (res *result) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	for _, s := range res.Ops {
 		line := struct {
+			Backend  string `json:"backend,omitempty"`
 			Scenario string `json:"scenario"`
 			Run      int    `json:"run"`
 			summary
-		}{res.Scenario, res.Run, s}
+		}{res.Backend, res.Scenario, res.Run, s}
 		if err := enc.Encode(line); err != nil {
 			return err
 		}
@@ -240,7 +242,11 @@ func (res *result) writeJSON(w io.Writer) error {
 
 // writeTable writes the result as a table.
 func (res *result) writeTable(w io.Writer) {
-	fmt.Fprintf(w, "\nscenario %s, run %d: %.3f s\n", res.Scenario, res.Run, res.Elapsed)
+	on := ""
+	if res.Backend != "" {
+		on = " on " + res.Backend
+	}
+	fmt.Fprintf(w, "\nscenario %s%s, run %d: %.3f s\n", res.Scenario, on, res.Run, res.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "op\tcount\terrors\tops/s\tmean ms\tp50 ms\tp95 ms\tp99 ms\tmax ms\t")
 	for _, s := range res.Ops {

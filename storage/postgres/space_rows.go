@@ -438,15 +438,18 @@ func (w writer) RenameCollection(ctx context.Context, id int64, home storage.Hom
 // SetCollectionProps notes a collection's property bytes and revision,
 // and empties its PropsSealed.
 func (w writer) SetCollectionProps(ctx context.Context, id int64, bytes, rev int64) error {
-	return w.exec(ctx, "update collection", `UPDATE collections SET props_sealed = $2, props_bytes = $3, revision = $4 WHERE id = $1`,
+	w.p.later(changesRow("update collection"), mustChange(`UPDATE collections SET props_sealed = $2, props_bytes = $3, revision = $4 WHERE id = $1`),
 		id, []byte{}, bytes, rev)
+	return nil
 }
 
 // MoveCounts sets a collection's revision and moves its object count and
-// bytes by the given amounts.
+// bytes by the given amounts. It goes to the server with the next
+// statement (see pipe), which answers a missing collection.
 func (w writer) MoveCounts(ctx context.Context, collection int64, rev, objects, bytes int64) error {
-	return w.exec(ctx, "bump revision", `UPDATE collections SET revision = $2, object_count = object_count + $3, object_bytes = object_bytes + $4 WHERE id = $1`,
+	w.p.later(changesRow("bump revision"), mustChange(`UPDATE collections SET revision = $2, object_count = object_count + $3, object_bytes = object_bytes + $4 WHERE id = $1`),
 		collection, rev, objects, bytes)
+	return nil
 }
 
 // exec runs a statement that changes one row, and answers
@@ -498,17 +501,14 @@ func (w writer) UpdateObject(ctx context.Context, o *storage.ObjectRow) error {
 	return w.writeBody(ctx, o.ID, o.BodySealed)
 }
 
-// writeBody writes (or adds) an object's body row, or removes it for nil.
+// writeBody writes (or adds) an object's body row, or removes it for nil,
+// with the next statement (see pipe).
 func (w writer) writeBody(ctx context.Context, id int64, body []byte) error {
-	var err error
 	if body == nil {
-		_, err = w.q.Exec(ctx, `DELETE FROM object_bodies WHERE object_id = $1`, id)
+		w.p.later(failsAs("write object body"), `DELETE FROM object_bodies WHERE object_id = $1`, id)
 	} else {
-		_, err = w.q.Exec(ctx, `INSERT INTO object_bodies (object_id, body_sealed) VALUES ($1, $2)
+		w.p.later(failsAs("write object body"), `INSERT INTO object_bodies (object_id, body_sealed) VALUES ($1, $2)
 			ON CONFLICT (object_id) DO UPDATE SET body_sealed = excluded.body_sealed`, id, body)
-	}
-	if err != nil {
-		return dbErr("write object body", err)
 	}
 	return nil
 }
@@ -516,7 +516,8 @@ func (w writer) writeBody(ctx context.Context, id int64, body []byte) error {
 // SetObjectMeta sets an object's meta bytes and revision and clears its
 // PropsSealed.
 func (w writer) SetObjectMeta(ctx context.Context, id int64, meta, rev int64) error {
-	return w.exec(ctx, "update object", `UPDATE objects SET props_sealed = NULL, meta_bytes = $2, revision = $3 WHERE id = $1`, id, meta, rev)
+	w.p.later(changesRow("update object"), mustChange(`UPDATE objects SET props_sealed = NULL, meta_bytes = $2, revision = $3 WHERE id = $1`), id, meta, rev)
+	return nil
 }
 
 // ResealObject writes the content of a row still in seal version 0, and
@@ -566,14 +567,8 @@ func (w writer) PutProp(ctx context.Context, o storage.PropOwner, p storage.Prop
 	for i := range params {
 		params[i] = "$" + strconv.Itoa(i+1)
 	}
-	_, err = w.q.Exec(ctx, `INSERT INTO `+k.table+` (`+cols+`, name_mac, value_sealed, bytes, revision) VALUES (`+strings.Join(params, ", ")+`)
+	w.p.later(refersTo("write property"), `INSERT INTO `+k.table+` (`+cols+`, name_mac, value_sealed, bytes, revision) VALUES (`+strings.Join(params, ", ")+`)
 		ON CONFLICT (`+cols+`, name_mac) DO UPDATE SET value_sealed = excluded.value_sealed, bytes = excluded.bytes, revision = excluded.revision`, args...)
-	if isForeignKeyViolation(err) {
-		return storage.ErrNotFound
-	}
-	if err != nil {
-		return dbErr("write property", err)
-	}
 	return nil
 }
 
@@ -623,17 +618,12 @@ func (w writer) LastChange(ctx context.Context, collection int64, mac []byte) (b
 	return true, deleted, nil
 }
 
-// PutChange adds or replaces the change log entry of c.NameMAC.
+// PutChange adds or replaces the change log entry of c.NameMAC, with the
+// next statement (see pipe).
 func (w writer) PutChange(ctx context.Context, collection int64, c storage.ChangeRow) error {
-	_, err := w.q.Exec(ctx, `INSERT INTO changes (collection_id, name_mac, name_sealed, revision, deleted) VALUES ($1, $2, $3, $4, $5)
+	w.p.later(refersTo("log change"), `INSERT INTO changes (collection_id, name_mac, name_sealed, revision, deleted) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (collection_id, name_mac) DO UPDATE SET name_sealed = excluded.name_sealed, revision = excluded.revision, deleted = excluded.deleted`,
 		collection, c.NameMAC, c.NameSealed, c.Revision, c.Deleted)
-	if isForeignKeyViolation(err) {
-		return storage.ErrNotFound
-	}
-	if err != nil {
-		return dbErr("log change", err)
-	}
 	return nil
 }
 

@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pipe is the connection of one Update. A statement whose result only its
+// error tells (BEGIN, the account's lock, a write that returns nothing)
+// waits in a queue and goes to the server in one round trip with the next
+// statement whose result is read, or with the COMMIT. Every statement
+// still runs in the order of the calls, so a read sees every write before
+// it; what the queue saves is the round trips, each of which the
+// account's row lock is held over.
+type pipe struct {
+	conn      *pgxpool.Conn
+	queue     []queued
+	err       error // the first failure: every later statement fails with it
+	committed bool
+}
+
+// queued is a statement waiting in a pipe's queue, and check, which maps
+// its failure to the error of the call that queued it.
+//
+// A queued statement that does not do what its call means must fail on
+// the server, not only in check: the server then skips what the batch
+// holds after it, the COMMIT included, whereas a statement the server
+// took without an error would have the COMMIT after it go through. So a
+// write that must change a row says so in SQL (see mustChange).
+type queued struct {
+	sql   string
+	args  []any
+	check func(error) error
+}
+
+// errNoAccount is the failure of an Update's lock when the account is not
+// there; Update answers it with storage.ErrNotFound. It is not
+// storage.ErrNotFound itself, so that fn, which gets it from its first
+// statement, cannot take it for an object or collection it looked for.
+var errNoAccount = errors.New("postgres: the account is gone")
+
+// The pipe is what an Update's reader and writer send their statements to.
+var _ querier = (*pipe)(nil)
+
+// later queues a statement; check maps its failure to an error.
+func (p *pipe) later(check func(error) error, sql string, args ...any) {
+	p.queue = append(p.queue, queued{sql: sql, args: args, check: check})
+}
+
+// send sends the queued statements and then sql in one batch, and returns
+// the batch positioned at sql's result: the caller reads it, then closes
+// the batch. The first queued statement that failed ends the pipe.
+func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	b := &pgx.Batch{}
+	for _, q := range p.queue {
+		b.Queue(q.sql, q.args...)
+	}
+	b.Queue(sql, args...)
+	queue := p.queue
+	p.queue = nil
+	br := p.conn.SendBatch(ctx, b)
+	for _, q := range queue {
+		_, err := br.Exec()
+		if err != nil {
+			err = q.check(err)
+		}
+		if err != nil {
+			br.Close()
+			p.err = err
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+// Exec runs sql after the queued statements.
+func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if p.err == nil && len(p.queue) == 0 {
+		return p.conn.Exec(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// Query runs sql after the queued statements; closing the rows closes the
+// batch.
+func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if p.err == nil && len(p.queue) == 0 {
+		return p.conn.Query(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// QueryRow runs sql after the queued statements; Scan closes the batch.
+func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if p.err == nil && len(p.queue) == 0 {
+		return p.conn.QueryRow(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{row: br.QueryRow(), br: br}
+}
+
+// commit sends the queued statements and COMMIT in one round trip.
+func (p *pipe) commit(ctx context.Context) error {
+	tag, err := p.Exec(ctx, "COMMIT")
+	if err != nil {
+		return err
+	}
+	// COMMIT of a transaction that failed answers ROLLBACK, without an error.
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("postgres: commit: the server answered %s", tag)
+	}
+	p.committed = true
+	return nil
+}
+
+// release ends a transaction that is still open with ROLLBACK (closing the
+// connection when even that fails) and gives the connection back.
+func (p *pipe) release() {
+	if !p.committed && p.conn.Conn().PgConn().TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := p.conn.Exec(ctx, "ROLLBACK"); err != nil {
+			p.conn.Conn().Close(ctx)
+		}
+		cancel()
+	}
+	p.conn.Release()
+}
+
+// batchRows are the rows of a pipe's query: closing them closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+// Close closes the rows and the batch.
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
+}
+
+// batchRow is the row of a pipe's QueryRow: Scan closes the batch.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+// Scan reads the row and closes the batch.
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// errRow is a row that only fails.
+type errRow struct{ err error }
+
+// Scan returns the failure.
+func (r errRow) Scan(...any) error { return r.err }
+
+// mustChange makes update, an UPDATE of one row, fail with division_by_zero
+// when it changes none, so that a queued one that finds no row stops what
+// comes after it in its batch (see queued).
+func mustChange(update string) string {
+	return `WITH changed AS (` + update + ` RETURNING 1) SELECT 1 / count(*) FROM changed`
+}
+
+// isNoRow reports whether err is mustChange's failure.
+func isNoRow(err error) bool { return isCode(err, "22012") } // division_by_zero
+
+// changesRow maps the failure of a mustChange write: no row is
+// storage.ErrNotFound.
+func changesRow(what string) func(error) error {
+	return func(err error) error {
+		if isNoRow(err) {
+			return storage.ErrNotFound
+		}
+		return dbErr(what, err)
+	}
+}
+
+// refersTo maps the failure of a write whose row refers to another: a
+// missing one is storage.ErrNotFound.
+func refersTo(what string) func(error) error {
+	return func(err error) error {
+		if isForeignKeyViolation(err) {
+			return storage.ErrNotFound
+		}
+		return dbErr(what, err)
+	}
+}
+
+// failsAs maps any failure of a write to dbErr(what).
+func failsAs(what string) func(error) error {
+	return func(err error) error { return dbErr(what, err) }
+}

@@ -1,0 +1,196 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/coffer-dav/coffer/storage/storagetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// roundTrips counts what a pool sends: each statement on its own, and
+// each batch, is one round trip (the ping of an idle connection is not
+// counted).
+type roundTrips struct{ n atomic.Int64 }
+
+// TraceQueryStart counts a statement sent on its own.
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if d.SQL != "-- ping" {
+		r.n.Add(1)
+	}
+	return ctx
+}
+
+// TraceQueryEnd does nothing.
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart counts a batch.
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+
+// TraceBatchQuery does nothing: the batch's statements share its round trip.
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+// TraceBatchEnd does nothing.
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// tracedDB opens a new test database whose pool counts its round trips,
+// with an account and a collection in it.
+func tracedDB(t *testing.T) (*DB, *roundTrips, int64, int64) {
+	t.Helper()
+	if os.Getenv(storagetest.PostgresEnv) == "" {
+		storagetest.Postgres(t) // skips, or fails under CI
+	}
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(storagetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	db := &DB{pool: pool}
+	db.spaces = storage.NewSpaces(db, storage.SpaceOptions{})
+	a, err := db.CreateAccount(ctx, storage.NewAccount{Username: "pipe", Slots: func(int64) (map[string]encryption.Slot, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var coll int64
+	err = db.Update(ctx, a.ID, func(w storage.RowWriter) error {
+		coll, err = w.InsertCollection(ctx, &storage.CollectionRow{Account: a.ID, Home: storage.HomeCalendars, Kind: storage.KindCalendar,
+			UID: []byte("u"), NameMAC: []byte("c"), NameSealed: []byte("n"), PropsSealed: []byte{}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, rt, a.ID, coll
+}
+
+// writeObject is the engine's part of a new object's PUT: a revision, the
+// object and its body, the collection's totals, the change.
+func writeObject(ctx context.Context, w storage.RowWriter, account, coll int64, mac string) error {
+	rev, err := w.NextRevision(ctx, account)
+	if err != nil {
+		return err
+	}
+	if err := w.MoveCounts(ctx, coll, rev, 1, 4); err != nil {
+		return err
+	}
+	o := storage.ObjectRow{Collection: coll, NameMAC: []byte(mac), NameSealed: []byte(mac), ETag: "e", CtypeSealed: []byte{},
+		BodySealed: []byte("body"), Size: 4, Revision: rev, SealV: 1, SealedRev: rev}
+	if _, err := w.InsertObject(ctx, &o); err != nil {
+		return err
+	}
+	if _, _, err := w.LastChange(ctx, coll, []byte(mac)); err != nil {
+		return err
+	}
+	return w.PutChange(ctx, coll, storage.ChangeRow{NameMAC: []byte(mac), NameSealed: []byte(mac), Revision: rev})
+}
+
+// TestPipe: an Update's statements run in order, a read sees the writes
+// queued before it, a queued write that fails fails the Update and
+// commits nothing, a missing account is storage.ErrNotFound whatever fn
+// makes of its errors, and a new object's write takes 4 round trips
+// where one statement each took 9.
+func TestPipe(t *testing.T) {
+	db, rt, account, coll := tracedDB(t)
+	ctx := context.Background()
+	counts := func() storage.Counts {
+		t.Helper()
+		c, err := db.Reader().Counts(ctx, account, coll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	t.Run("a read sees the queued writes", func(t *testing.T) {
+		err := db.Update(ctx, account, func(w storage.RowWriter) error {
+			if err := writeObject(ctx, w, account, coll, "a"); err != nil {
+				return err
+			}
+			found, deleted, err := w.LastChange(ctx, coll, []byte("a"))
+			if err != nil || !found || deleted {
+				t.Errorf("LastChange after the queued PutChange: %v %v %v", found, deleted, err)
+			}
+			c, err := w.Counts(ctx, account, coll)
+			if err != nil || c.Objects != 1 {
+				t.Errorf("Counts after the queued MoveCounts: %+v %v", c, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("round trips of a new object", func(t *testing.T) {
+		before := rt.n.Load()
+		if err := db.Update(ctx, account, func(w storage.RowWriter) error { return writeObject(ctx, w, account, coll, "b") }); err != nil {
+			t.Fatal(err)
+		}
+		// [BEGIN, lock, NextRevision], [MoveCounts, InsertObject],
+		// [body, LastChange], [PutChange, COMMIT].
+		if n := rt.n.Load() - before; n != 4 {
+			t.Errorf("%d round trips, want 4", n)
+		}
+	})
+
+	tests := []struct {
+		name    string
+		account int64
+		fn      func(w storage.RowWriter) error
+		want    error
+	}{
+		{"a queued write of a missing collection", account, func(w storage.RowWriter) error {
+			if err := w.MoveCounts(ctx, coll+1000, 1, 1, 1); err != nil {
+				return err
+			}
+			return w.MoveCounts(ctx, coll, 1, 1, 1) // queued behind it: never applied
+		}, storage.ErrNotFound},
+		{"a failed write, then a read", account, func(w storage.RowWriter) error {
+			w.MoveCounts(ctx, coll, 1, 1, 1)
+			w.PutChange(ctx, coll+1000, storage.ChangeRow{NameMAC: []byte("x"), NameSealed: []byte("x"), Revision: 1})
+			_, err := w.Counts(ctx, account, coll)
+			return err
+		}, storage.ErrNotFound},
+		{"a missing account, errors swallowed", account + 1000, func(w storage.RowWriter) error {
+			w.Counts(ctx, account, coll)
+			w.MoveCounts(ctx, coll, 1, 1, 1)
+			return nil
+		}, storage.ErrNotFound},
+		{"a missing account, no statement", account + 1000, func(w storage.RowWriter) error { return nil }, storage.ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := counts()
+			err := db.Update(ctx, tc.account, tc.fn)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Update = %v, want %v", err, tc.want)
+			}
+			if after := counts(); after != before {
+				t.Fatalf("counts %+v after a failed Update, %+v before", after, before)
+			}
+			// The connection went back clean: the next Update works.
+			if err := db.Update(ctx, account, func(w storage.RowWriter) error { _, err := w.Counts(ctx, account, coll); return err }); err != nil {
+				t.Fatalf("the next Update: %v", err)
+			}
+		})
+	}
+}
