@@ -179,6 +179,9 @@ type RowWriter interface {
 	// MoveCounts sets a collection's revision and moves its object count
 	// and bytes by the given amounts.
 	MoveCounts(ctx context.Context, collection int64, rev, objects, bytes int64) error
+	// NextCountedRevision is NextRevision, then MoveCounts of a collection
+	// with that revision, and returns it.
+	NextCountedRevision(ctx context.Context, account, collection, objects, bytes int64) (int64, error)
 	// InsertObject adds an object row and its body row, and returns its id.
 	InsertObject(ctx context.Context, o *ObjectRow) (int64, error)
 	// UpdateObject writes every field of the object row o.ID but its

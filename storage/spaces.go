@@ -527,11 +527,7 @@ func (s *sealedSpace) remember(id int64, uid []byte) {
 // bumpCounting gives a collection the next revision and moves its object
 // count and byte total by the given amounts.
 func (s *sealedSpace) bumpCounting(ctx context.Context, w RowWriter, collection, objects, bytes int64) (int64, error) {
-	rev, err := w.NextRevision(ctx, s.user)
-	if err != nil {
-		return 0, err
-	}
-	return rev, w.MoveCounts(ctx, collection, rev, objects, bytes)
+	return w.NextCountedRevision(ctx, s.user, collection, objects, bytes)
 }
 
 // checkMatch applies If-Match and If-None-Match: * to the current state.
@@ -547,15 +543,20 @@ func checkMatch(exists bool, current, ifMatch string, ifNoneMatch bool) error {
 
 // logChange records the latest change of one object name, replacing the
 // older one, and keeps the collection's deletions within their bound.
+// live says that the name held an object until this change: its latest
+// change is then no deletion, so there is none to read.
 //
 // Revisions come from the user's own counter (NextRevision), so that a
 // token or ctag moves with that user's changes alone; one counter for all
 // the user's collections keeps a collection created later above every
 // token of an older one of its name.
-func (s *sealedSpace) logChange(ctx context.Context, w RowWriter, collection int64, mac, sealedName []byte, rev int64, deleted bool) error {
-	_, was, err := w.LastChange(ctx, collection, mac)
-	if err != nil {
-		return err
+func (s *sealedSpace) logChange(ctx context.Context, w RowWriter, collection int64, mac, sealedName []byte, rev int64, deleted, live bool) error {
+	was := false
+	if !live {
+		var err error
+		if _, was, err = w.LastChange(ctx, collection, mac); err != nil {
+			return err
+		}
 	}
 	if err := w.PutChange(ctx, collection, ChangeRow{NameMAC: mac, NameSealed: sealedName, Revision: rev, Deleted: deleted}); err != nil {
 		return err

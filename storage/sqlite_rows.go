@@ -386,6 +386,16 @@ func (r sqliteRows) MoveCounts(ctx context.Context, collection int64, rev, objec
 	return nil
 }
 
+// NextCountedRevision raises the account's revision counter, and sets a
+// collection's revision to it and moves its totals.
+func (r sqliteRows) NextCountedRevision(ctx context.Context, account, collection, objects, bytes int64) (int64, error) {
+	rev, err := r.NextRevision(ctx, account)
+	if err != nil {
+		return 0, err
+	}
+	return rev, r.MoveCounts(ctx, collection, rev, objects, bytes)
+}
+
 // InsertObject adds an object row and its body row.
 func (r sqliteRows) InsertObject(ctx context.Context, o *ObjectRow) (int64, error) {
 	res, err := r.q.ExecContext(ctx,

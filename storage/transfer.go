@@ -360,7 +360,7 @@ func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collecti
 			return nil, err
 		}
 	}
-	if err := s.logChange(ctx, w, dst.id, mac, row.NameSealed, rev, false); err != nil {
+	if err := s.logChange(ctx, w, dst.id, mac, row.NameSealed, rev, false, replaced); err != nil {
 		return nil, err
 	}
 	return &Object{Name: name, ETag: etag, ContentType: string(ctype), Size: int64(len(body)), Modified: now, Revision: rev, Props: props}, nil
@@ -375,7 +375,7 @@ func (s *sealedSpace) removeObject(ctx context.Context, w RowWriter, c collectio
 	if err := w.DeleteObject(ctx, c.id, row.NameMAC); err != nil {
 		return err
 	}
-	return s.logChange(ctx, w, c.id, row.NameMAC, row.NameSealed, rev, true)
+	return s.logChange(ctx, w, c.id, row.NameMAC, row.NameSealed, rev, true, true)
 }
 
 // checkUID fails with a *UIDConflict when an object of the collection

@@ -14,15 +14,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// roundTrips counts what a pool sends: each statement on its own, and
-// each batch, is one round trip (the ping of an idle connection is not
-// counted).
-type roundTrips struct{ n atomic.Int64 }
+// roundTrips counts what a pool sends, in statements and in round trips:
+// each statement on its own, and each batch, is one round trip (the ping
+// of an idle connection is not counted).
+type roundTrips struct {
+	n     atomic.Int64
+	stmts atomic.Int64 // the statements, batched or not
+}
 
 // TraceQueryStart counts a statement sent on its own.
 func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	if d.SQL != "-- ping" {
 		r.n.Add(1)
+		r.stmts.Add(1)
 	}
 	return ctx
 }
@@ -36,8 +40,10 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 	return ctx
 }
 
-// TraceBatchQuery does nothing: the batch's statements share its round trip.
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+// TraceBatchQuery counts a statement: the batch's statements share its round trip.
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+	r.stmts.Add(1)
+}
 
 // TraceBatchEnd does nothing.
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
@@ -145,8 +151,8 @@ func TestPipe(t *testing.T) {
 		if err := db.Update(ctx, account, func(w storage.RowWriter) error { return writeObject(ctx, w, account, coll, "b") }); err != nil {
 			t.Fatal(err)
 		}
-		// [BEGIN, lock, NextRevision], [MoveCounts, InsertObject],
-		// [body, LastChange], [PutChange, COMMIT].
+		// [BEGIN, lock, NextRevision], [MoveCounts, InsertObject with
+		// its body], [LastChange], [PutChange, COMMIT].
 		if n := rt.n.Load() - before; n != 4 {
 			t.Errorf("%d round trips, want 4", n)
 		}
@@ -190,6 +196,60 @@ func TestPipe(t *testing.T) {
 			// The connection went back clean: the next Update works.
 			if err := db.Update(ctx, account, func(w storage.RowWriter) error { _, err := w.Counts(ctx, account, coll); return err }); err != nil {
 				t.Fatalf("the next Update: %v", err)
+			}
+		})
+	}
+}
+
+// TestSpacePutStatements: what a PUT through the sealed layer sends in its
+// write transaction, counted, so that a statement or round trip added to
+// the path fails here.
+func TestSpacePutStatements(t *testing.T) {
+	db, rt, account, _ := tracedDB(t)
+	ctx := context.Background()
+	keys, err := encryption.NewKeyring(make([]byte, encryption.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Space(account, keys).CreateCollection(ctx, storage.NewCollection{Home: storage.HomeCalendars, Name: "cal", Kind: storage.KindCalendar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                   string
+		body                   string
+		statements, roundTrips int64
+	}{
+		// [BEGIN, lock, collection], object row, UID holder,
+		// NextCountedRevision, InsertObject with its body, LastChange,
+		// [PutChange, COMMIT].
+		{"create", "one", 10, 7},
+		// [BEGIN, lock, collection], object row, UID holder,
+		// NextCountedRevision, [UpdateObject with its body, PutChange,
+		// COMMIT]: the name held an object, so its last change is no
+		// deletion to read.
+		{"replace", "two", 9, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := db.Space(account, keys)
+			if _, err := s.Collection(ctx, storage.HomeCalendars, "cal"); err != nil { // as dav resolves the path first
+				t.Fatal(err)
+			}
+			n, stmts := rt.n.Load(), rt.stmts.Load()
+			res, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", UID: "a", Body: []byte(tc.body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rt.stmts.Load() - stmts; got != tc.statements {
+				t.Errorf("%d statements, want %d", got, tc.statements)
+			}
+			if got := rt.n.Load() - n; got != tc.roundTrips {
+				t.Errorf("%d round trips, want %d", got, tc.roundTrips)
+			}
+			o, err := s.Object(ctx, c.ID, "a.ics", storage.ReadOptions{Body: true})
+			if err != nil || string(o.Body) != tc.body || o.ETag != res.Object.ETag {
+				t.Errorf("read back %+v, %v; want body %q, ETag %q", o, err, tc.body, res.Object.ETag)
 			}
 		})
 	}

@@ -452,6 +452,25 @@ func (w writer) MoveCounts(ctx context.Context, collection int64, rev, objects, 
 	return nil
 }
 
+// NextCountedRevision raises the account's revision counter, and sets a
+// collection's revision to it and moves its totals, in one statement: the
+// revision comes from the UPDATE of the account as in NextRevision. A
+// missing collection is storage.ErrNotFound.
+func (w writer) NextCountedRevision(ctx context.Context, account, collection, objects, bytes int64) (int64, error) {
+	var rev, moved int64
+	err := w.q.QueryRow(ctx, `WITH r AS (UPDATE accounts SET revision = revision + 1 WHERE id = $1 RETURNING revision),
+		c AS (UPDATE collections SET revision = (SELECT revision FROM r), object_count = object_count + $3, object_bytes = object_bytes + $4
+			WHERE id = $2 RETURNING 1)
+		SELECT revision, (SELECT count(*) FROM c) FROM r`, account, collection, objects, bytes).Scan(&rev, &moved)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), err == nil && moved == 0:
+		return 0, storage.ErrNotFound
+	case err != nil:
+		return 0, dbErr("next revision", err)
+	}
+	return rev, nil
+}
+
 // exec runs a statement that changes one row, and answers
 // storage.ErrNotFound when it changed none.
 func (w writer) exec(ctx context.Context, what, query string, args ...any) error {
@@ -466,39 +485,43 @@ func (w writer) exec(ctx context.Context, what, query string, args ...any) error
 }
 
 // InsertObject adds an object row and its body row, and returns its id;
-// a nil BodySealed adds no body row, which reads back as nil.
+// a nil BodySealed adds no body row, which reads back as nil. Both rows go
+// in one statement.
 func (w writer) InsertObject(ctx context.Context, o *storage.ObjectRow) (int64, error) {
 	var id int64
-	err := w.q.QueryRow(ctx, `INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, props_sealed,
+	err := w.q.QueryRow(ctx, `WITH o AS (INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, props_sealed,
 			index_sealed, uid_sealed, size, meta_bytes, modified_at, revision, seal_v, sealed_rev)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id),
+		b AS (INSERT INTO object_bodies (object_id, body_sealed) SELECT id, $16 FROM o WHERE $16::bytea IS NOT NULL)
+		SELECT id FROM o`,
 		o.Collection, o.NameMAC, o.NameSealed, o.UIDMAC, o.ETag, o.CtypeSealed, o.PropsSealed,
-		o.IndexSealed, o.UIDSealed, o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev).Scan(&id)
+		o.IndexSealed, o.UIDSealed, o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev, o.BodySealed).Scan(&id)
 	if isForeignKeyViolation(err) {
 		return 0, storage.ErrNotFound
 	}
 	if err != nil {
 		return 0, dbErr("write object", err)
 	}
-	if err := w.writeBody(ctx, id, o.BodySealed); err != nil {
-		return 0, err
-	}
 	return id, nil
 }
 
 // UpdateObject writes every field of the object row o.ID but its
 // collection and name MAC, and writes (or adds) its body row; a nil
-// BodySealed removes the body row, which then reads back as nil.
+// BodySealed removes the body row, which then reads back as nil. Both
+// rows go in one statement, sent with the next one (see pipe); a missing
+// row fails it, as mustChange does.
 func (w writer) UpdateObject(ctx context.Context, o *storage.ObjectRow) error {
-	err := w.exec(ctx, "write object", `UPDATE objects SET name_sealed = $2, uid_mac = $3, etag = $4, ctype_sealed = $5, props_sealed = $6,
-			index_sealed = $7, uid_sealed = $8, size = $9, meta_bytes = $10, modified_at = $11, revision = $12, seal_v = $13, sealed_rev = $14
-		WHERE id = $1`,
-		o.ID, o.NameSealed, o.UIDMAC, o.ETag, o.CtypeSealed, o.PropsSealed,
-		o.IndexSealed, o.UIDSealed, o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev)
-	if err != nil {
-		return err
+	body := `b AS (INSERT INTO object_bodies (object_id, body_sealed) SELECT id, $15 FROM o
+			ON CONFLICT (object_id) DO UPDATE SET body_sealed = excluded.body_sealed)`
+	args := []any{o.ID, o.NameSealed, o.UIDMAC, o.ETag, o.CtypeSealed, o.PropsSealed,
+		o.IndexSealed, o.UIDSealed, o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev, o.BodySealed}
+	if o.BodySealed == nil {
+		body, args = `b AS (DELETE FROM object_bodies WHERE object_id IN (SELECT id FROM o))`, args[:14]
 	}
-	return w.writeBody(ctx, o.ID, o.BodySealed)
+	w.p.later(changesRow("write object"), `WITH o AS (UPDATE objects SET name_sealed = $2, uid_mac = $3, etag = $4, ctype_sealed = $5, props_sealed = $6,
+			index_sealed = $7, uid_sealed = $8, size = $9, meta_bytes = $10, modified_at = $11, revision = $12, seal_v = $13, sealed_rev = $14
+		WHERE id = $1 RETURNING id), `+body+` SELECT 1 / count(*) FROM o`, args...)
+	return nil
 }
 
 // writeBody writes (or adds) an object's body row, or removes it for nil,

@@ -588,6 +588,10 @@ func TestEngineErrors(t *testing.T) {
 		}), storage.ErrNotFound},
 		{"meta of an object missing", write(func(w storage.RowWriter) error { return w.SetObjectMeta(ctx, -1, 1, 1) }), storage.ErrNotFound},
 		{"counts of a collection missing", write(func(w storage.RowWriter) error { return w.MoveCounts(ctx, -1, 1, 1, 1) }), storage.ErrNotFound},
+		{"counted revision of a collection missing", write(func(w storage.RowWriter) error {
+			_, err := w.NextCountedRevision(ctx, acct, -1, 1, 1)
+			return err
+		}), storage.ErrNotFound},
 		{"props of a collection missing", write(func(w storage.RowWriter) error { return w.SetCollectionProps(ctx, -1, 1, 1) }), storage.ErrNotFound},
 		{"tombstones of a collection missing", write(func(w storage.RowWriter) error {
 			_, err := w.AddTombstones(ctx, -1, 1)
