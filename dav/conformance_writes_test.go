@@ -27,7 +27,7 @@ type probeGET struct {
 }
 
 // newWritesServer is a test server where alice has, besides what
-// provisioning gives, a second event calendar "work" and a second address
+// provisioning gives, a second event calendar "office" and a second address
 // book "friends", and in them: calendar/a.ics (icsEvent), calendar/b.ics
 // (icsOther), work/x.ics (icsOther), contacts/a.vcf (vcard3),
 // contacts/b.vcf (vcard4) and friends/x.vcf (vcard4).
@@ -35,11 +35,11 @@ func newWritesServer(t *testing.T) *testServer {
 	t.Helper()
 	ts := newTestServer(t)
 	setup := []struct{ method, path, body, ctype string }{
-		{"MKCALENDAR", "/dav/calendars/alice/work/", bodyDAVx5Mkcalendar, "application/xml; charset=UTF-8"},
+		{"MKCALENDAR", "/dav/calendars/alice/office/", bodyDAVx5Mkcalendar, "application/xml; charset=UTF-8"},
 		{"MKCOL", "/dav/addressbooks/alice/friends/", bodyDAVx5Mkcol, "application/xml; charset=UTF-8"},
 		{"PUT", calPath + "a.ics", icsEvent, "text/calendar"},
 		{"PUT", calPath + "b.ics", icsOther, "text/calendar"},
-		{"PUT", "/dav/calendars/alice/work/x.ics", icsOther, "text/calendar"},
+		{"PUT", "/dav/calendars/alice/office/x.ics", icsOther, "text/calendar"},
 		{"PUT", "/dav/addressbooks/alice/contacts/a.vcf", vcard3, "text/vcard"},
 		{"PUT", "/dav/addressbooks/alice/contacts/b.vcf", vcard4, "text/vcard"},
 		{"PUT", "/dav/addressbooks/alice/friends/x.vcf", vcard4, "text/vcard"},
@@ -76,7 +76,7 @@ func TestConformanceOverwriteUID(t *testing.T) {
 	const (
 		book    = "/dav/addressbooks/alice/contacts/"
 		friends = "/dav/addressbooks/alice/friends/"
-		work    = "/dav/calendars/alice/work/"
+		work    = "/dav/calendars/alice/office/"
 		calCond = "<C:no-uid-conflict><D:href>"
 		abCond  = "<CR:no-uid-conflict><D:href>"
 	)

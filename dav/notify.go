@@ -178,11 +178,8 @@ func (d dontNotify) same(e dontNotify) bool {
 	return true
 }
 
-// NewNotifier returns a Notifier; Run starts its workers.
-func NewNotifier(o NotifyOptions) (*Notifier, error) {
-	if o.Sender == nil || o.Expiry == nil || o.Outbox == nil || o.RetryKey == nil {
-		return nil, errors.New("dav: a Notifier needs a sender, the push expiry, the outbox and the retry key")
-	}
+// defaults fills in the options left zero.
+func (o *NotifyOptions) defaults() {
 	if o.Window <= 0 {
 		o.Window = defaultPushWindow
 	}
@@ -210,6 +207,14 @@ func NewNotifier(o NotifyOptions) (*Notifier, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+}
+
+// NewNotifier returns a Notifier; Run starts its workers.
+func NewNotifier(o NotifyOptions) (*Notifier, error) {
+	if o.Sender == nil || o.Expiry == nil || o.Outbox == nil || o.RetryKey == nil {
+		return nil, errors.New("dav: a Notifier needs a sender, the push expiry, the outbox and the retry key")
+	}
+	o.defaults()
 	return &Notifier{
 		o:       o,
 		pending: map[pendingKey]*pendingPush{},

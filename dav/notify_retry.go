@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -76,15 +75,7 @@ func QueuePushes(ctx context.Context, o NotifyOptions, space storage.Space, chan
 	if o.Outbox == nil || o.RetryKey == nil {
 		return 0, errors.New("dav: queueing pushes needs the outbox and the retry key")
 	}
-	if o.TTL <= 0 {
-		o.TTL = defaultPushTTL
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.defaults()
 	n := &Notifier{o: o}
 	byTarget := map[pendingKey][]pushChange{}
 	var order []pendingKey

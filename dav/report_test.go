@@ -312,7 +312,7 @@ func TestTokensTellNothingOfOthers(t *testing.T) {
 		{"PUT card", "PUT", bookPath + "c.vcf", vcard4, []string{"Content-Type: text/vcard"}},
 		{"DELETE", "DELETE", calPath + "ev1.ics", "", nil},
 		{"PROPPATCH", "PROPPATCH", calPath, bodyAppleProppatch, nil},
-		{"MKCALENDAR", "MKCALENDAR", "/dav/calendars/alice/work/", bodyDAVx5Mkcalendar, nil},
+		{"MKCALENDAR", "MKCALENDAR", "/dav/calendars/alice/office/", bodyDAVx5Mkcalendar, nil},
 	}
 	bobBefore := tokens("bob", bobCal, bobBook)
 	for _, st := range steps {

@@ -145,13 +145,13 @@ func colorPatch(v string) string {
 // #RRGGBB[AA] is not rendered.
 func TestDashboardOverviewCollections(t *testing.T) {
 	d := newDashRig(t, lifeRigOptions)
-	d.dav(http.StatusCreated, "MKCALENDAR", "/dav/calendars/alice/work/", `<?xml version="1.0" encoding="utf-8"?>
+	d.dav(http.StatusCreated, "MKCALENDAR", "/dav/calendars/alice/office/", `<?xml version="1.0" encoding="utf-8"?>
 <C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop>
 <D:displayname>Work &amp; &lt;b&gt;play&lt;/b&gt;</D:displayname><A:calendar-color>#AB12CD80</A:calendar-color>
 <C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>`)
 	for _, p := range []struct{ path, body string }{
-		{"/dav/calendars/alice/work/a.ics", strings.Replace(testEvent, "%s", "ev-a", 1)},
-		{"/dav/calendars/alice/work/b.ics", strings.Replace(testEvent, "%s", "ev-b", 1)},
+		{"/dav/calendars/alice/office/a.ics", strings.Replace(testEvent, "%s", "ev-a", 1)},
+		{"/dav/calendars/alice/office/b.ics", strings.Replace(testEvent, "%s", "ev-b", 1)},
 		{"/dav/calendars/alice/calendar/c.ics", strings.Replace(testEvent, "%s", "ev-c", 1)},
 		{"/dav/calendars/alice/tasks/t.ics", testTodo},
 	} {
