@@ -169,7 +169,18 @@ func newRoundRobin(t *testing.T, in *instanceSet) *roundRobin {
 		r.Out.Host = r.In.Host
 		p.served[i].Add(1)
 	}}
-	p.Server = httptest.NewServer(proxy)
+	// Without full duplex, the proxy's own server drains and closes a
+	// request body once the instance's answer starts to go back, and the
+	// transport, still checking that body's end, then closes its
+	// connection under the answer: the client gets a cut body
+	// (golang/go#40747).
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
 	t.Cleanup(p.Close)
 	return p
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -26,10 +24,6 @@ type roundRobin struct {
 	done    chan struct{}  // closed once Serve returned
 	log     *tailBuffer    // the proxy's own errors (a forward that failed)
 }
-
-// maxForwarded is the largest request body the proxy forwards: more than
-// any scenario sends (a contact with a photo is at most about 140 KB).
-const maxForwarded = 16 << 20
 
 // startRoundRobin starts a roundRobin on a free loopback port, keeping up
 // to conns idle connections to each target. It keeps the client's Host
@@ -57,24 +51,25 @@ func startRoundRobin(targets []*url.URL, conns int) (*roundRobin, error) {
 			i := p.pick()
 			r.SetURL(p.targets[i])
 			r.Out.Host = r.In.Host
-			// The request goes upstream whole, with its length: a
-			// body still being copied when the instance answers could
-			// have the transport close the connection under the answer.
-			if r.Out.Body != nil && r.Out.Body != http.NoBody {
-				b, err := io.ReadAll(io.LimitReader(r.Out.Body, maxForwarded+1))
-				r.Out.Body.Close()
-				if err != nil || len(b) > maxForwarded {
-					b = nil // the instance answers the cut body with a 400
-				}
-				r.Out.Body, r.Out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-			}
 		},
 		Transport: tr,
 		// A failed forward is a 502 or a cut answer, which the scenarios
 		// count as unexpected; the log says which instance failed how.
 		ErrorLog: log.New(p.log, "proxy: ", 0),
 	}
-	p.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	// Without full duplex, the proxy's server drains and closes a request
+	// body once the instance's answer starts to go back, and the
+	// transport, still checking that body's end, then closes its
+	// connection under the answer: the client gets a cut body
+	// (golang/go#40747).
+	duplex := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	p.srv = &http.Server{Handler: duplex, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(p.done)
 		p.srv.Serve(ln)
