@@ -76,6 +76,9 @@ type request struct {
 	space storage.Space
 	path  resourcePath
 	usage *int64 // the user's bytes in use, read once per request
+	// settled is the collection that settle read for the request path,
+	// until the first look-up of that collection takes it.
+	settled *storage.Collection
 }
 
 // statusWriter records the status for the access log.

@@ -104,7 +104,7 @@ func (q *request) put() error {
 	case p.kind != pathObject:
 		return errStatus(http.StatusMethodNotAllowed, "objects can only be stored inside a collection")
 	}
-	coll, err := q.space.Collection(q.ctx, p.home, p.coll)
+	coll, err := q.collection(p.home, p.coll)
 	if errors.Is(err, storage.ErrNotFound) {
 		return errStatus(http.StatusConflict, "the parent collection does not exist")
 	} else if err != nil {

@@ -261,3 +261,37 @@ var errTestSecret = &testErr{"secret storage detail"}
 type testErr struct{ s string }
 
 func (e *testErr) Error() string { return e.s }
+
+// TestPutReadsItsCollectionOnce: a PUT or GET into a calendar or address
+// book reads its collection once, the look-up that told the object path
+// from a nested collection serving the write too; in a plain collection
+// that look-up is followed by a second, of the path as a collection.
+func TestPutReadsItsCollectionOnce(t *testing.T) {
+	ts := newTestServer(t)
+	if rec := ts.do(t, "alice", "MKCOL", "/dav/calendars/alice/docs/", ""); rec.Code != 201 {
+		t.Fatalf("MKCOL: %d %s", rec.Code, rec.Body)
+	}
+	tests := []struct {
+		name, method, path, body string
+		want                     int
+		reads                    int64
+	}{
+		{"new event", "PUT", calPath + "e.ics", icsEvent, 201, 1},
+		{"replaced event", "PUT", calPath + "e.ics", icsEvent, 204, 1},
+		{"event read", "GET", calPath + "e.ics", "", 200, 1},
+		{"new contact", "PUT", "/dav/addressbooks/alice/contacts/c.vcf", vcard3, 201, 1},
+		{"no such collection", "PUT", "/dav/addressbooks/alice/none/c.vcf", vcard3, 409, 2},
+		{"file in a plain collection", "PUT", "/dav/calendars/alice/docs/notes.txt", "hello", 201, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := ts.alice.reads.Load()
+			if rec := ts.do(t, "alice", tc.method, tc.path, tc.body); rec.Code != tc.want {
+				t.Fatalf("%s %s: %d, want %d\n%s", tc.method, tc.path, rec.Code, tc.want, rec.Body)
+			}
+			if got := ts.alice.reads.Load() - before; got != tc.reads {
+				t.Errorf("%s %s read a collection %d times, want %d", tc.method, tc.path, got, tc.reads)
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ func (q *request) settle(p resourcePath) (resourcePath, error) {
 	case err != nil:
 		return p, errInternal(err)
 	case parent.Kind != storage.KindPlain:
+		q.settled = parent
 		return p, nil
 	}
 	c := p.asCollection()
@@ -43,6 +44,18 @@ func (q *request) settle(p resourcePath) (resourcePath, error) {
 		return p, nil
 	}
 	return p, errInternal(err)
+}
+
+// collection reads a collection of the user. The first look-up of the
+// collection that settle read for the request path takes that read
+// instead: nothing of this request has written in between, and a write
+// checks its collection again inside its own transaction.
+func (q *request) collection(home storage.Home, name string) (*storage.Collection, error) {
+	if c := q.settled; c != nil && c.Home == home && c.Name == name {
+		q.settled = nil
+		return c, nil
+	}
+	return q.space.Collection(q.ctx, home, name)
 }
 
 // resolve loads what the request path names; 404 when it does not exist.
@@ -59,7 +72,7 @@ func (q *request) resolvePath(p resourcePath) (*resource, error) {
 	case pathHome:
 		return res, q.loadProps(res, storage.Scope(p.home))
 	case pathCollection, pathObject:
-		c, err := q.space.Collection(q.ctx, p.home, p.coll)
+		c, err := q.collection(p.home, p.coll)
 		if err != nil {
 			return nil, storageErr(err)
 		}

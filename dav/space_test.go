@@ -3,6 +3,7 @@ package dav
 import (
 	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coffer-dav/coffer/encryption"
@@ -15,9 +16,11 @@ type testSpace struct {
 	storage.Space
 	fail     error // when set, reads of collections fail with it
 	pushFail error // when set, push registrations and topics fail with it
+	reads    atomic.Int64 // calls of Collection
 }
 
 func (s *testSpace) Collection(ctx context.Context, home storage.Home, name string) (*storage.Collection, error) {
+	s.reads.Add(1)
 	if s.fail != nil {
 		return nil, s.fail
 	}

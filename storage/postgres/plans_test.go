@@ -1,0 +1,105 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coffer-dav/coffer/storage"
+	"github.com/jackc/pgx/v5"
+)
+
+// statements keeps the SQL and arguments of every statement a pool sends
+// on its own.
+type statements struct {
+	mu   sync.Mutex
+	sent []pgx.TraceQueryStartData
+}
+
+// TraceQueryStart keeps the statement.
+func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.mu.Lock()
+	s.sent = append(s.sent, d)
+	s.mu.Unlock()
+	return ctx
+}
+
+// TraceQueryEnd does nothing.
+func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// last returns the statement sent last.
+func (s *statements) last() pgx.TraceQueryStartData {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent[len(s.sent)-1]
+}
+
+// TestLookupPlans: the look-ups of objects by name and by UID that every
+// PUT makes find their rows through both columns of the unique index even
+// in the generic plan of an empty table, which is the plan a pooled
+// connection caches on a fresh database and keeps until the next ANALYZE.
+// A plan that used the index on collection_id alone, filtering the key,
+// would make each PUT read its whole collection.
+func TestLookupPlans(t *testing.T) {
+	db, _, _, coll := tracedDB(t)
+	ctx := context.Background()
+	sent := &statements{}
+	cfg := db.pool.Config()
+	cfg.ConnConfig.Tracer = sent
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	r := reader{q: conn}
+	tests := []struct {
+		name, key string
+		read      func() error
+	}{
+		{"object by name", "name_mac", func() error {
+			_, err := r.Objects(ctx, coll, storage.ObjectQuery{NameMACs: [][]byte{[]byte("n")}})
+			return err
+		}},
+		{"objects by name with bodies", "name_mac", func() error {
+			_, err := r.Objects(ctx, coll, storage.ObjectQuery{NameMACs: [][]byte{[]byte("n"), []byte("m")}, Body: true})
+			return err
+		}},
+		{"holder of a UID", "uid_mac", func() error {
+			_, _, err := r.UIDHolder(ctx, coll, [][]byte{[]byte("u"), []byte("v")}, [][]byte{[]byte("n")})
+			if err == storage.ErrNotFound {
+				err = nil
+			}
+			return err
+		}},
+	}
+	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.read(); err != nil {
+				t.Fatal(err)
+			}
+			st := sent.last()
+			rows, err := conn.Query(ctx, "EXPLAIN "+st.SQL, st.Args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := strings.Join(lines, "\n")
+			found := false
+			for _, l := range lines {
+				if strings.Contains(l, "Index Cond:") && strings.Contains(l, "collection_id") && strings.Contains(l, tc.key) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no index condition on collection_id and %s in the generic plan:\n%s", tc.key, plan)
+			}
+		})
+	}
+}
