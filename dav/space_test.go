@@ -14,8 +14,8 @@ import (
 // show how the handler answers storage errors.
 type testSpace struct {
 	storage.Space
-	fail     error // when set, reads of collections fail with it
-	pushFail error // when set, push registrations and topics fail with it
+	fail     error        // when set, reads of collections fail with it
+	pushFail error        // when set, push registrations and topics fail with it
 	reads    atomic.Int64 // calls of Collection
 }
 
