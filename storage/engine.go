@@ -122,8 +122,9 @@ type RowReader interface {
 	// Collections lists an account's collections in home, or in both for
 	// "", by row id.
 	Collections(ctx context.Context, account int64, home Home) ([]CollectionRow, error)
-	// CollectionByMAC returns the account's collection with a name MAC, or ErrNotFound.
-	CollectionByMAC(ctx context.Context, account int64, mac []byte) (*CollectionRow, error)
+	// CollectionNamed returns the account's collection with a name MAC
+	// and its property rows, or ErrNotFound.
+	CollectionNamed(ctx context.Context, account int64, mac []byte) (*CollectionRow, []PropRow, error)
 	// CollectionByID returns the account's collection with a row id, or ErrNotFound.
 	CollectionByID(ctx context.Context, account int64, id int64) (*CollectionRow, error)
 	// CollectionProps returns the property rows of the given collections.

@@ -109,12 +109,11 @@ func (s *sealedSpace) Collections(ctx context.Context, home Home) ([]Collection,
 
 // Collection returns one collection, or ErrNotFound.
 func (s *sealedSpace) Collection(ctx context.Context, home Home, name string) (*Collection, error) {
-	r := s.sp.eng.Reader()
-	row, err := r.CollectionByMAC(ctx, s.user, s.seal.collectionMAC(home, name))
+	row, props, err := s.sp.eng.Reader().CollectionNamed(ctx, s.user, s.seal.collectionMAC(home, name))
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.openCollections(ctx, r, []CollectionRow{*row})
+	out, err := s.openCollectionsWith([]CollectionRow{*row}, props)
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +123,21 @@ func (s *sealedSpace) Collection(ctx context.Context, home Home, name string) (*
 
 // openCollections opens collection rows and their property rows.
 func (s *sealedSpace) openCollections(ctx context.Context, r RowReader, rows []CollectionRow) ([]treeEntry, error) {
-	out := make([]treeEntry, len(rows))
 	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	props, err := r.CollectionProps(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return s.openCollectionsWith(rows, props)
+}
+
+// openCollectionsWith opens collection rows and the property rows read
+// with them.
+func (s *sealedSpace) openCollectionsWith(rows []CollectionRow, props []PropRow) ([]treeEntry, error) {
+	out := make([]treeEntry, len(rows))
 	byID := make(map[int64]int, len(rows))
 	for i := range rows {
 		c, err := s.openCollection(&rows[i])
@@ -133,13 +145,9 @@ func (s *sealedSpace) openCollections(ctx context.Context, r RowReader, rows []C
 			return nil, err
 		}
 		out[i] = treeEntry{Collection: *c, uid: rows[i].UID}
-		ids[i], byID[rows[i].ID] = rows[i].ID, i
+		byID[rows[i].ID] = i
 	}
-	props, err := r.CollectionProps(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	err = s.openPropRows(props, func(id int64) (propOwner, Props) {
+	err := s.openPropRows(props, func(id int64) (propOwner, Props) {
 		i, ok := byID[id]
 		if !ok {
 			return propOwner{}, nil

@@ -77,9 +77,18 @@ func (r sqliteRows) Collections(ctx context.Context, account int64, home Home) (
 	return out, rows.Err()
 }
 
-// CollectionByMAC returns the account's collection with a name MAC.
-func (r sqliteRows) CollectionByMAC(ctx context.Context, account int64, mac []byte) (*CollectionRow, error) {
-	return r.collection(ctx, `account_id = ? AND name_mac = ?`, account, mac)
+// CollectionNamed returns the account's collection with a name MAC and
+// its property rows: two reads, each cheap without a round trip.
+func (r sqliteRows) CollectionNamed(ctx context.Context, account int64, mac []byte) (*CollectionRow, []PropRow, error) {
+	c, err := r.collection(ctx, `account_id = ? AND name_mac = ?`, account, mac)
+	if err != nil {
+		return nil, nil, err
+	}
+	props, err := r.CollectionProps(ctx, []int64{c.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, props, nil
 }
 
 // CollectionByID returns the account's collection with a row id.

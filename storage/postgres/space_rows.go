@@ -12,8 +12,8 @@ import (
 )
 
 // collectionColumns are the columns of collections that scanCollection reads.
-const collectionColumns = `id, account_id, home, kind, uid, name_mac, name_sealed, props_sealed, props_bytes,
-	revision, created_rev, forgotten_rev, created_at, object_count, object_bytes`
+const collectionColumns = `c.id, c.account_id, c.home, c.kind, c.uid, c.name_mac, c.name_sealed, c.props_sealed, c.props_bytes,
+	c.revision, c.created_rev, c.forgotten_rev, c.created_at, c.object_count, c.object_bytes`
 
 // objectColumns are the columns of objects o that scanObject reads, before
 // the body column.
@@ -28,10 +28,16 @@ const usageQuery = `SELECT coalesce((SELECT sum(object_bytes + props_bytes) FROM
 
 // scanCollection reads a row of collectionColumns.
 func scanCollection(row pgx.Row) (*storage.CollectionRow, error) {
+	return scanCollectionWith(row)
+}
+
+// scanCollectionWith reads a row of collectionColumns followed by columns
+// into extra.
+func scanCollectionWith(row pgx.Row, extra ...any) (*storage.CollectionRow, error) {
 	var c storage.CollectionRow
 	var home, kind string
-	err := row.Scan(&c.ID, &c.Account, &home, &kind, &c.UID, &c.NameMAC, &c.NameSealed, &c.PropsSealed, &c.PropsBytes,
-		&c.Revision, &c.CreatedRev, &c.ForgottenRev, &c.Created, &c.ObjectCount, &c.ObjectBytes)
+	err := row.Scan(append([]any{&c.ID, &c.Account, &home, &kind, &c.UID, &c.NameMAC, &c.NameSealed, &c.PropsSealed, &c.PropsBytes,
+		&c.Revision, &c.CreatedRev, &c.ForgottenRev, &c.Created, &c.ObjectCount, &c.ObjectBytes}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +73,7 @@ func collectRows[T any](rows pgx.Rows, scan func(pgx.Row) (*T, error)) ([]T, err
 
 // Collections lists an account's collections in home, or in both for "", by id.
 func (r reader) Collections(ctx context.Context, account int64, home storage.Home) ([]storage.CollectionRow, error) {
-	query, args := `SELECT `+collectionColumns+` FROM collections WHERE account_id = $1`, []any{account}
+	query, args := `SELECT `+collectionColumns+` FROM collections c WHERE account_id = $1`, []any{account}
 	if home != "" {
 		query, args = query+` AND home = $2`, append(args, string(home))
 	}
@@ -82,9 +88,40 @@ func (r reader) Collections(ctx context.Context, account int64, home storage.Hom
 	return out, nil
 }
 
-// CollectionByMAC returns the account's collection with a name MAC, or storage.ErrNotFound.
-func (r reader) CollectionByMAC(ctx context.Context, account int64, mac []byte) (*storage.CollectionRow, error) {
-	return r.collection(ctx, `account_id = $1 AND name_mac = $2`, account, mac)
+// CollectionNamed returns the account's collection with a name MAC and
+// its property rows, or storage.ErrNotFound, in one statement: the
+// collection's columns come with each of its property rows, or once with
+// NULLs when it has none.
+func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) (*storage.CollectionRow, []storage.PropRow, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+collectionColumns+`, p.name_mac, p.value_sealed, p.bytes, p.revision
+		FROM collections c LEFT JOIN collection_props p ON p.collection_id = c.id
+		WHERE c.account_id = $1 AND c.name_mac = $2 ORDER BY p.name_mac`, account, mac)
+	if err != nil {
+		return nil, nil, dbErr("read collection", err)
+	}
+	defer rows.Close()
+	var c *storage.CollectionRow
+	var props []storage.PropRow
+	for rows.Next() {
+		var p storage.PropRow
+		var bytes, rev *int64
+		row, err := scanCollectionWith(rows, &p.NameMAC, &p.ValueSealed, &bytes, &rev)
+		if err != nil {
+			return nil, nil, dbErr("read collection", err)
+		}
+		c = row
+		if p.NameMAC != nil {
+			p.Owner, p.Bytes, p.Revision = row.ID, *bytes, *rev
+			props = append(props, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, dbErr("read collection", err)
+	}
+	if c == nil {
+		return nil, nil, storage.ErrNotFound
+	}
+	return c, props, nil
 }
 
 // CollectionByID returns the account's collection with a row id, or storage.ErrNotFound.
@@ -94,7 +131,7 @@ func (r reader) CollectionByID(ctx context.Context, account int64, id int64) (*s
 
 // collection returns the collection that cond selects with args, or storage.ErrNotFound.
 func (r reader) collection(ctx context.Context, cond string, args ...any) (*storage.CollectionRow, error) {
-	c, err := scanCollection(r.q.QueryRow(ctx, `SELECT `+collectionColumns+` FROM collections WHERE `+cond, args...))
+	c, err := scanCollection(r.q.QueryRow(ctx, `SELECT `+collectionColumns+` FROM collections c WHERE `+cond, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, storage.ErrNotFound
 	}

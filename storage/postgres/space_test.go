@@ -136,7 +136,10 @@ func TestEngineRoundTrip(t *testing.T) {
 				want := insertCollection(t, db, collectionRow(acct, tc.name, tc.props))
 				reads := map[string]func() (*storage.CollectionRow, error){
 					"by id":  func() (*storage.CollectionRow, error) { return db.Reader().CollectionByID(ctx, acct, want.ID) },
-					"by mac": func() (*storage.CollectionRow, error) { return db.Reader().CollectionByMAC(ctx, acct, want.NameMAC) },
+					"by mac": func() (*storage.CollectionRow, error) {
+						c, _, err := db.Reader().CollectionNamed(ctx, acct, want.NameMAC)
+						return c, err
+					},
 					"listed": func() (*storage.CollectionRow, error) {
 						all, err := db.Reader().Collections(ctx, acct, storage.HomeCalendars)
 						for i := range all {
@@ -543,7 +546,7 @@ func TestEngineErrors(t *testing.T) {
 			return err
 		}), storage.ErrNotFound},
 		{"collection by mac missing", read(func(r storage.RowReader) error {
-			_, err := r.CollectionByMAC(ctx, acct, []byte("none"))
+			_, _, err := r.CollectionNamed(ctx, acct, []byte("none"))
 			return err
 		}), storage.ErrNotFound},
 		{"property missing", read(func(r storage.RowReader) error {
