@@ -135,7 +135,7 @@ func TestEngineRoundTrip(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				want := insertCollection(t, db, collectionRow(acct, tc.name, tc.props))
 				reads := map[string]func() (*storage.CollectionRow, error){
-					"by id":  func() (*storage.CollectionRow, error) { return db.Reader().CollectionByID(ctx, acct, want.ID) },
+					"by id": func() (*storage.CollectionRow, error) { return db.Reader().CollectionByID(ctx, acct, want.ID) },
 					"by mac": func() (*storage.CollectionRow, error) {
 						c, _, err := db.Reader().CollectionNamed(ctx, acct, want.NameMAC)
 						return c, err
