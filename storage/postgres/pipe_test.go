@@ -158,6 +158,24 @@ func TestPipe(t *testing.T) {
 		}
 	})
 
+	t.Run("round trips of a read in a snapshot", func(t *testing.T) {
+		before := rt.n.Load()
+		err := db.View(ctx, func(r storage.RowReader) error {
+			c, err := r.Counts(ctx, account, coll)
+			if err == nil && c.Objects != 2 {
+				t.Errorf("Counts in a View: %+v", c)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// [BEGIN, Counts], [COMMIT].
+		if n := rt.n.Load() - before; n != 2 {
+			t.Errorf("%d round trips, want 2", n)
+		}
+	})
+
 	tests := []struct {
 		name    string
 		account int64
