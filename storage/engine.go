@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // An engine is a store of opaque rows: the sealed layer (Spaces) over it
 // turns them into a user's collections, objects and properties. An engine
@@ -63,6 +66,26 @@ type ObjectQuery struct {
 	LegacyOnly bool     // only rows in seal version 0, with ID above After, by ID, at most Limit
 	After      int64
 	Limit      int
+}
+
+// PutQuery asks for what a write of one object checks before it writes.
+type PutQuery struct {
+	Account    int64
+	Collection int64
+	NameMAC    []byte   // the object's name
+	UIDMACs    [][]byte // the forms of its UID; nil for no UID check
+	Counts     bool     // read Counts of the account and the collection
+	Usage      bool     // read the account's Usage
+}
+
+// PutState is what a PutQuery asks for, read in one snapshot.
+type PutState struct {
+	UID        []byte     // the collection's random id
+	Current    *ObjectRow // the row, without body, at NameMAC; nil for none
+	HolderMAC  []byte     // an object other than NameMAC's with one of UIDMACs; nil for none
+	HolderName []byte     // its sealed name
+	Counts     Counts     // when asked for
+	Usage      int64      // when asked for
 }
 
 // ChangeRow is a collection's latest change of one object name, with what
@@ -157,6 +180,10 @@ type RowReader interface {
 	// Counts returns the account's collections, and the objects and bytes
 	// of one of them (0 for none, or one not the account's).
 	Counts(ctx context.Context, account int64, collection int64) (Counts, error)
+	// PutState returns what q asks for, or ErrNotFound when q.Collection
+	// is not the account's: in one statement where a round trip costs,
+	// else as ReadPutState does.
+	PutState(ctx context.Context, q PutQuery) (*PutState, error)
 }
 
 // RowWriter reads and writes rows in one transaction.
@@ -218,4 +245,38 @@ type RowWriter interface {
 	// change log, lowers its count of them, and raises its ForgottenRev to
 	// the newest revision removed.
 	ForgetTombstones(ctx context.Context, collection int64, n int64) error
+}
+
+// ReadPutState reads what q asks for with r's other reads, one after the
+// other: the PutState of an engine without round trips.
+func ReadPutState(ctx context.Context, r RowReader, q PutQuery) (*PutState, error) {
+	c, err := r.CollectionByID(ctx, q.Account, q.Collection)
+	if err != nil {
+		return nil, err
+	}
+	st := &PutState{UID: c.UID}
+	rows, err := r.Objects(ctx, q.Collection, ObjectQuery{NameMACs: [][]byte{q.NameMAC}})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) > 0 {
+		st.Current = &rows[0]
+	}
+	if q.UIDMACs != nil {
+		st.HolderMAC, st.HolderName, err = r.UIDHolder(ctx, q.Collection, q.UIDMACs, [][]byte{q.NameMAC})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	if q.Counts {
+		if st.Counts, err = r.Counts(ctx, q.Account, q.Collection); err != nil {
+			return nil, err
+		}
+	}
+	if q.Usage {
+		if st.Usage, err = r.Usage(ctx, q.Account); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }

@@ -74,10 +74,16 @@ func (s *sealedSpace) collectionCount(ctx context.Context, r RowReader) (int64, 
 // that takes them beyond the quota. pending is the part of delta not yet
 // written in r: delta before the write, 0 after it.
 func (s *sealedSpace) checkQuota(ctx context.Context, r RowReader, l Limits, delta, pending int64) error {
+	return quotaCheck(l, delta, pending, func() (int64, error) { return r.Usage(ctx, s.user) })
+}
+
+// quotaCheck is checkQuota with the user's bytes from usage, asked for
+// only when the quota counts.
+func quotaCheck(l Limits, delta, pending int64, usage func() (int64, error)) error {
 	if l.QuotaBytes <= 0 || delta <= 0 {
 		return nil
 	}
-	used, err := r.Usage(ctx, s.user)
+	used, err := usage()
 	if err != nil {
 		return err
 	}
@@ -87,13 +93,14 @@ func (s *sealedSpace) checkQuota(ctx context.Context, r RowReader, l Limits, del
 	return nil
 }
 
-// checkObjects refuses a new object in a collection that holds as many as
-// it may; replacing one is always allowed.
-func checkObjects(ctx context.Context, r RowReader, account int64, l Limits, collection int64) error {
+// objectsCheck refuses a new object in a collection that holds as many as
+// it may (replacing one is always allowed), with the collection's counts
+// from counts, asked for only when the cap counts.
+func objectsCheck(l Limits, counts func() (Counts, error)) error {
 	if l.MaxObjects <= 0 {
 		return nil
 	}
-	c, err := r.Counts(ctx, account, collection)
+	c, err := counts()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -382,15 +383,11 @@ func (s *sealedSpace) openObjectRow(ref collectionRef, row *ObjectRow, withBody 
 func (s *sealedSpace) PutObject(ctx context.Context, collection int64, p PutOptions) (*PutResult, error) {
 	var out *PutResult
 	err := s.update(ctx, func(w RowWriter) error {
-		ref, err := s.ref(ctx, w, collection)
+		ref, st, err := s.putState(ctx, w, collection, p)
 		if err != nil {
 			return err
 		}
-		mac := s.seal.objectMAC(ref.uid, p.Name)
-		current, err := s.objectRow(ctx, w, ref.id, mac)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
+		current := st.Current
 		exists := current != nil
 		etag := ""
 		if exists {
@@ -405,12 +402,10 @@ func (s *sealedSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 				return err
 			}
 		}
-		if p.UID != "" {
-			if err := s.checkUID(ctx, w, ref, s.seal.uidMACs(ref.uid, p.UID), mac); err != nil {
-				return err
-			}
+		if st.HolderMAC != nil {
+			return s.uidConflict(ref, st.HolderMAC, st.HolderName)
 		}
-		o, err := s.writeObject(ctx, w, ref, current, obj)
+		o, err := s.writeObject(ctx, w, ref, current, obj, st)
 		if err != nil {
 			return err
 		}
@@ -418,6 +413,39 @@ func (s *sealedSpace) PutObject(ctx context.Context, collection int64, p PutOpti
 		return nil
 	})
 	return out, err
+}
+
+// putState reads, in one PutState, what PutObject checks before it
+// writes p into collection. The name and UID MACs need the collection's
+// random id: the one this space read for it before, checked against the
+// row inside the transaction, or else one more read first. A collection
+// id that came to name another collection is ErrNotFound, as the one
+// read before is gone.
+func (s *sealedSpace) putState(ctx context.Context, w RowWriter, collection int64, p PutOptions) (collectionRef, *PutState, error) {
+	s.mu.Lock()
+	uid := s.refs[collection]
+	s.mu.Unlock()
+	if uid == nil {
+		ref, err := s.ref(ctx, w, collection)
+		if err != nil {
+			return ref, nil, err
+		}
+		uid = ref.uid
+	}
+	ref := collectionRef{id: collection, uid: uid}
+	q := PutQuery{Account: s.user, Collection: collection, NameMAC: s.seal.objectMAC(uid, p.Name),
+		Counts: p.Limits.MaxObjects > 0, Usage: p.Limits.QuotaBytes > 0}
+	if p.UID != "" {
+		q.UIDMACs = s.seal.uidMACs(uid, p.UID)
+	}
+	st, err := w.PutState(ctx, q)
+	if err != nil {
+		return ref, nil, err
+	}
+	if !bytes.Equal(st.UID, uid) {
+		return ref, nil, ErrNotFound
+	}
+	return ref, st, nil
 }
 
 // objectRow returns the row, without body, of the object with a name MAC,

@@ -595,3 +595,8 @@ func notNull(b []byte) []byte {
 	}
 	return b
 }
+
+// PutState reads what q asks for, one read after the other.
+func (r sqliteRows) PutState(ctx context.Context, q PutQuery) (*PutState, error) {
+	return ReadPutState(ctx, r, q)
+}

@@ -111,7 +111,7 @@ func (s *sealedSpace) TransferObject(ctx context.Context, from int64, name strin
 		}
 		// Records are bound to their collection and name: writeObject seals them anew.
 		obj.name = toName
-		if _, err := s.writeObject(ctx, w, dst, there, obj); err != nil {
+		if _, err := s.writeObject(ctx, w, dst, there, obj, nil); err != nil {
 			return err
 		}
 		out = &TransferResult{Created: !exists}
@@ -285,7 +285,7 @@ func (s *sealedSpace) copyCollection(ctx context.Context, w RowWriter, c treeEnt
 	}
 	dst := collectionRef{id: id, uid: uid}
 	for _, obj := range members {
-		if _, err := s.writeObject(ctx, w, dst, nil, obj); err != nil {
+		if _, err := s.writeObject(ctx, w, dst, nil, obj, nil); err != nil {
 			return err
 		}
 	}
@@ -307,8 +307,10 @@ func (s *sealedSpace) openRow(ref collectionRef, row *ObjectRow) (*plainObject, 
 }
 
 // writeObject creates or replaces (when current, the row at its name, is
-// not nil) an object from plaintext and logs the change.
-func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collectionRef, current *ObjectRow, p *plainObject) (*Object, error) {
+// not nil) an object from plaintext and logs the change. pre, when not
+// nil, holds the usage and counts that p's limits check, read in this
+// transaction before its first write.
+func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collectionRef, current *ObjectRow, p *plainObject, pre *PutState) (*Object, error) {
 	name, etag, ctype, body, props := p.name, p.etag, p.ctype, p.body, p.props
 	mac := s.seal.objectMAC(dst.uid, name)
 	replaced := current != nil
@@ -326,11 +328,17 @@ func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collecti
 		legacy = nil
 	}
 	delta := int64(len(body)) + meta - oldCharge
-	if err := s.checkQuota(ctx, w, p.limits, delta, delta); err != nil {
+	usage := func() (int64, error) { return w.Usage(ctx, s.user) }
+	counts := func() (Counts, error) { return w.Counts(ctx, s.user, dst.id) }
+	if pre != nil {
+		usage = func() (int64, error) { return pre.Usage, nil }
+		counts = func() (Counts, error) { return pre.Counts, nil }
+	}
+	if err := quotaCheck(p.limits, delta, delta, usage); err != nil {
 		return nil, err
 	}
 	if !replaced {
-		if err := checkObjects(ctx, w, s.user, p.limits, dst.id); err != nil {
+		if err := objectsCheck(p.limits, counts); err != nil {
 			return nil, err
 		}
 	}
@@ -389,6 +397,12 @@ func (s *sealedSpace) checkUID(ctx context.Context, w RowWriter, c collectionRef
 	if err != nil {
 		return err
 	}
+	return s.uidConflict(c, otherMAC, otherName)
+}
+
+// uidConflict is the *UIDConflict naming the object of collection c with
+// name MAC otherMAC and sealed name otherName.
+func (s *sealedSpace) uidConflict(c collectionRef, otherMAC, otherName []byte) error {
 	name, err := s.seal.openObjectName(c.uid, otherMAC, otherName)
 	if err != nil {
 		return damaged(c.id, otherMAC, recordName, err)

@@ -238,15 +238,14 @@ func TestSpacePutStatements(t *testing.T) {
 		body                   string
 		statements, roundTrips int64
 	}{
-		// [BEGIN, lock, collection], object row, UID holder,
-		// NextCountedRevision, InsertObject with its body, LastChange,
-		// [PutChange, COMMIT].
-		{"create", "one", 10, 7},
-		// [BEGIN, lock, collection], object row, UID holder,
-		// NextCountedRevision, [UpdateObject with its body, PutChange,
-		// COMMIT]: the name held an object, so its last change is no
-		// deletion to read.
-		{"replace", "two", 9, 5},
+		// [BEGIN, lock, PutState: the collection, object row and UID
+		// holder in one], NextCountedRevision, InsertObject with its
+		// body, LastChange, [PutChange, COMMIT].
+		{"create", "one", 8, 5},
+		// [BEGIN, lock, PutState], NextCountedRevision, [UpdateObject
+		// with its body, PutChange, COMMIT]: the name held an object, so
+		// its last change is no deletion to read.
+		{"replace", "two", 7, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -745,3 +745,50 @@ func notNull(b []byte) []byte {
 	}
 	return b
 }
+
+// putStateQuery reads a PutState in one statement: the collection row,
+// with the object at $3 (its columns NULL when there is none), the first
+// other object holding one of the UID MACs $4, and the counts and usage
+// when $5 and $6 ask for them. The look-ups by name and UID go by both
+// columns of their unique index, as byKey's do.
+const putStateQuery = `SELECT c.uid, o.id IS NOT NULL, ` + objectColumnsOrZero + `, h.name_mac, h.name_sealed,
+		CASE WHEN $5 THEN (SELECT count(*) FROM collections WHERE account_id = $1) ELSE 0 END, c.object_count, c.object_bytes + c.props_bytes,
+		CASE WHEN $6 THEN (` + usageQuery + `) ELSE 0 END
+	FROM collections c
+	LEFT JOIN LATERAL (SELECT * FROM objects WHERE collection_id = c.id AND name_mac = $3 OFFSET 0) o ON true
+	LEFT JOIN LATERAL (SELECT x.name_mac, x.name_sealed FROM unnest($4::bytea[]) AS m(mac)
+		CROSS JOIN LATERAL (SELECT id, name_mac, name_sealed FROM objects WHERE collection_id = c.id AND uid_mac = m.mac OFFSET 0) x
+		WHERE x.name_mac <> $3 ORDER BY x.id LIMIT 1) h ON true
+	WHERE c.id = $2 AND c.account_id = $1`
+
+// objectColumnsOrZero are objectColumns with the zero value of each
+// NOT NULL column for a missing row.
+const objectColumnsOrZero = `coalesce(o.id, 0), coalesce(o.collection_id, 0), o.name_mac, o.name_sealed, o.uid_mac, coalesce(o.etag, ''),
+	o.ctype_sealed, o.props_sealed, o.index_sealed, o.uid_sealed, coalesce(o.size, 0), coalesce(o.meta_bytes, 0),
+	coalesce(o.modified_at, 0), coalesce(o.revision, 0), coalesce(o.seal_v, 0), coalesce(o.sealed_rev, 0)`
+
+// PutState reads what q asks for in one statement, or storage.ErrNotFound
+// when the collection is not the account's.
+func (r reader) PutState(ctx context.Context, q storage.PutQuery) (*storage.PutState, error) {
+	var st storage.PutState
+	var found bool
+	var o storage.ObjectRow
+	uids := nonNil(q.UIDMACs)
+	err := r.q.QueryRow(ctx, putStateQuery, q.Account, q.Collection, q.NameMAC, uids, q.Counts, q.Usage).Scan(
+		&st.UID, &found, &o.ID, &o.Collection, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &o.ETag, &o.CtypeSealed,
+		&o.PropsSealed, &o.IndexSealed, &o.UIDSealed, &o.Size, &o.MetaBytes, &o.Modified, &o.Revision, &o.SealV, &o.SealedRev,
+		&st.HolderMAC, &st.HolderName, &st.Counts.Collections, &st.Counts.Objects, &st.Counts.Bytes, &st.Usage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, dbErr("read before a write", err)
+	}
+	if found {
+		st.Current = &o
+	}
+	if !q.Counts {
+		st.Counts = storage.Counts{}
+	}
+	return &st, nil
+}
