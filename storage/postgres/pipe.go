@@ -24,6 +24,12 @@ type pipe struct {
 	queue     []queued
 	err       error // the first failure: every later statement fails with it
 	committed bool
+	// account is the account whose row the transaction locked, and
+	// revision its revision counter, as read under the lock and raised
+	// by this transaction since, once known (see lockAccount).
+	account  int64
+	revision int64
+	known    bool
 }
 
 // queued is a statement waiting in a pipe's queue, and check, which maps
@@ -38,6 +44,7 @@ type queued struct {
 	sql   string
 	args  []any
 	check func(error) error
+	scan  func(pgx.Row) error // reads the statement's one row; nil: its result is only its error
 }
 
 // errNoAccount is the failure of an Update's lock when the account is not
@@ -70,7 +77,12 @@ func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResul
 	p.queue = nil
 	br := p.conn.SendBatch(ctx, b)
 	for _, q := range queue {
-		_, err := br.Exec()
+		var err error
+		if q.scan != nil {
+			err = q.scan(br.QueryRow())
+		} else {
+			_, err = br.Exec()
+		}
 		if err != nil {
 			err = q.check(err)
 		}
@@ -127,6 +139,50 @@ func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 		return errRow{err}
 	}
 	return batchRow{row: br.QueryRow(), br: br}
+}
+
+// lockAccount queues the lock of the account's row, which reads its
+// revision counter too: from then on the transaction draws the account's
+// revisions itself (see nextRevision), since no other can move the
+// counter while the lock is held. A missing account fails on the server
+// (division by zero), so that nothing queued after the lock runs.
+func (p *pipe) lockAccount(account int64) {
+	p.account = account
+	p.queue = append(p.queue, queued{
+		sql:  `SELECT max(revision) + 0 * (1 / count(*)) FROM (SELECT revision FROM accounts WHERE id = $1 FOR NO KEY UPDATE) locked`,
+		args: []any{account},
+		check: func(err error) error {
+			if isNoRow(err) {
+				return errNoAccount
+			}
+			return dbErr("lock the account", err)
+		},
+		scan: func(row pgx.Row) error {
+			err := row.Scan(&p.revision)
+			p.known = err == nil
+			return err
+		},
+	})
+}
+
+// nextRevision returns the account's next revision when the lock has
+// told its counter, and false when it has not yet (the lock still waits
+// in the queue) or account is another than the locked one.
+func (p *pipe) nextRevision(account int64) (int64, bool) {
+	if !p.known || account != p.account {
+		return 0, false
+	}
+	p.revision++
+	return p.revision, true
+}
+
+// drew notes a revision of account that the server drew itself (UPDATE …
+// RETURNING, while the lock's answer was still to come): the counter the
+// lock told is behind it.
+func (p *pipe) drew(account, rev int64) {
+	if account == p.account {
+		p.revision, p.known = rev, true
+	}
 }
 
 // commit sends the queued statements and COMMIT in one round trip.

@@ -176,12 +176,51 @@ func TestPipe(t *testing.T) {
 		}
 	})
 
+	t.Run("revisions drawn under the lock", func(t *testing.T) {
+		var drawn []int64
+		draw := func(w storage.RowWriter) error {
+			if _, err := w.Counts(ctx, account, coll); err != nil { // the lock's answer comes with it
+				return err
+			}
+			r1, err := w.NextRevision(ctx, account)
+			if err != nil {
+				return err
+			}
+			r2, err := w.NextCountedRevision(ctx, account, coll, 0, 0)
+			drawn = append(drawn, r1, r2)
+			return err
+		}
+		for range 2 {
+			if err := db.Update(ctx, account, draw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 1; i < len(drawn); i++ {
+			if drawn[i] != drawn[i-1]+1 {
+				t.Fatalf("revisions drawn %v: each must be one above the one before", drawn)
+			}
+		}
+		c, err := db.Reader().CollectionByID(ctx, account, coll)
+		if err != nil || c.Revision != drawn[len(drawn)-1] {
+			t.Fatalf("the collection's revision after the writes: %+v %v, want %d", c, err, drawn[len(drawn)-1])
+		}
+	})
+
 	tests := []struct {
 		name    string
 		account int64
 		fn      func(w storage.RowWriter) error
 		want    error
 	}{
+		{"a drawn revision of a missing collection", account, func(w storage.RowWriter) error {
+			if _, err := w.Counts(ctx, account, coll); err != nil {
+				return err
+			}
+			if _, err := w.NextCountedRevision(ctx, account, coll+1000, 1, 1); err != nil {
+				return err
+			}
+			return w.MoveCounts(ctx, coll, 1, 1, 1) // queued behind it: never applied
+		}, storage.ErrNotFound},
 		{"a queued write of a missing collection", account, func(w storage.RowWriter) error {
 			if err := w.MoveCounts(ctx, coll+1000, 1, 1, 1); err != nil {
 				return err
@@ -239,13 +278,14 @@ func TestSpacePutStatements(t *testing.T) {
 		statements, roundTrips int64
 	}{
 		// [BEGIN, lock, PutState: the collection, object row and UID
-		// holder in one], NextCountedRevision, InsertObject with its
-		// body, LastChange, [PutChange, COMMIT].
-		{"create", "one", 8, 5},
-		// [BEGIN, lock, PutState], NextCountedRevision, [UpdateObject
+		// holder in one], [NextCountedRevision (drawn from the revision
+		// the lock read), InsertObject with its body], LastChange,
+		// [PutChange, COMMIT].
+		{"create", "one", 8, 4},
+		// [BEGIN, lock, PutState], [NextCountedRevision, UpdateObject
 		// with its body, PutChange, COMMIT]: the name held an object, so
 		// its last change is no deletion to read.
-		{"replace", "two", 7, 3},
+		{"replace", "two", 7, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

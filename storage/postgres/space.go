@@ -84,6 +84,10 @@ func (db *DB) View(ctx context.Context, fn func(storage.RowReader) error) error 
 // to the account takes, so that a sign-in's session or a lifecycle event
 // need not wait for a write of the account's data.
 //
+// The lock reads the account's revision counter too, so that the
+// revisions fn draws after its first statement come from that row, still
+// locked, without a round trip each (see pipe.nextRevision).
+//
 // The Updates of one account in this process wait for each other in
 // memory first (see gates). BEGIN and the lock go to the server with fn's
 // first statement, and the
@@ -102,12 +106,7 @@ func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWrit
 	p := &pipe{conn: conn}
 	defer p.release()
 	p.later(failsAs("begin"), `BEGIN ISOLATION LEVEL READ COMMITTED`)
-	p.later(func(err error) error {
-		if isNoRow(err) {
-			return errNoAccount
-		}
-		return dbErr("lock the account", err)
-	}, `SELECT 1 / count(*) FROM (SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE) locked`, account)
+	p.lockAccount(account)
 	err = fn(writer{reader{q: p}, p})
 	if err == nil {
 		err = p.commit(ctx)

@@ -417,6 +417,10 @@ func (k propKey) where() string {
 // the writing transaction: its row lock holds until the commit, so no
 // other write of the account draws the next one before this one is done.
 func (w writer) NextRevision(ctx context.Context, account int64) (int64, error) {
+	if rev, ok := w.p.nextRevision(account); ok {
+		w.p.later(changesRow("next revision"), mustChange(`UPDATE accounts SET revision = $2::bigint WHERE id = $1 AND revision = $2::bigint - 1`), account, rev)
+		return rev, nil
+	}
 	var rev int64
 	err := w.q.QueryRow(ctx, `UPDATE accounts SET revision = revision + 1 WHERE id = $1 RETURNING revision`, account).Scan(&rev)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -425,6 +429,7 @@ func (w writer) NextRevision(ctx context.Context, account int64) (int64, error) 
 	if err != nil {
 		return 0, dbErr("next revision", err)
 	}
+	w.p.drew(account, rev)
 	return rev, nil
 }
 
@@ -512,6 +517,16 @@ func (w writer) MoveCounts(ctx context.Context, collection int64, rev, objects, 
 // revision comes from the UPDATE of the account as in NextRevision. A
 // missing collection is storage.ErrNotFound.
 func (w writer) NextCountedRevision(ctx context.Context, account, collection, objects, bytes int64) (int64, error) {
+	if rev, ok := w.p.nextRevision(account); ok {
+		// The revision is known under the lock: the write goes with the
+		// next statement, and fails on the server, taking the
+		// transaction with it, when the collection is not there.
+		w.p.later(changesRow("next revision"), `WITH r AS (UPDATE accounts SET revision = $5::bigint WHERE id = $1 AND revision = $5::bigint - 1 RETURNING 1),
+			c AS (UPDATE collections SET revision = $5::bigint, object_count = object_count + $3, object_bytes = object_bytes + $4
+				WHERE id = $2 AND EXISTS (SELECT 1 FROM r) RETURNING 1)
+			SELECT 1 / count(*) FROM c`, account, collection, objects, bytes, rev)
+		return rev, nil
+	}
 	var rev, moved int64
 	err := w.q.QueryRow(ctx, `WITH r AS (UPDATE accounts SET revision = revision + 1 WHERE id = $1 RETURNING revision),
 		c AS (UPDATE collections SET revision = (SELECT revision FROM r), object_count = object_count + $3, object_bytes = object_bytes + $4
@@ -523,6 +538,7 @@ func (w writer) NextCountedRevision(ctx context.Context, account, collection, ob
 	case err != nil:
 		return 0, dbErr("next revision", err)
 	}
+	w.p.drew(account, rev)
 	return rev, nil
 }
 
