@@ -86,6 +86,9 @@ type PutState struct {
 	HolderName []byte     // its sealed name
 	Counts     Counts     // when asked for
 	Usage      int64      // when asked for
+	// LastDeleted is whether the collection's change log holds a
+	// deletion as the last change of NameMAC.
+	LastDeleted bool
 }
 
 // ChangeRow is a collection's latest change of one object name, with what
@@ -180,16 +183,16 @@ type RowReader interface {
 	// Counts returns the account's collections, and the objects and bytes
 	// of one of them (0 for none, or one not the account's).
 	Counts(ctx context.Context, account int64, collection int64) (Counts, error)
-	// PutState returns what q asks for, or ErrNotFound when q.Collection
-	// is not the account's: in one statement where a round trip costs,
-	// else as ReadPutState does.
-	PutState(ctx context.Context, q PutQuery) (*PutState, error)
 }
 
 // RowWriter reads and writes rows in one transaction.
 type RowWriter interface {
 	RowReader
 	PushRowWriter
+	// PutState returns what q asks for, or ErrNotFound when q.Collection
+	// is not the account's: in one statement where a round trip costs,
+	// else as ReadPutState does.
+	PutState(ctx context.Context, q PutQuery) (*PutState, error)
 	// NextRevision raises the account's revision counter and returns it.
 	NextRevision(ctx context.Context, account int64) (int64, error)
 	// InsertCollection adds a collection row and returns its id, or ErrExists.
@@ -249,7 +252,7 @@ type RowWriter interface {
 
 // ReadPutState reads what q asks for with r's other reads, one after the
 // other: the PutState of an engine without round trips.
-func ReadPutState(ctx context.Context, r RowReader, q PutQuery) (*PutState, error) {
+func ReadPutState(ctx context.Context, r RowWriter, q PutQuery) (*PutState, error) {
 	c, err := r.CollectionByID(ctx, q.Account, q.Collection)
 	if err != nil {
 		return nil, err
@@ -267,6 +270,9 @@ func ReadPutState(ctx context.Context, r RowReader, q PutQuery) (*PutState, erro
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
+	}
+	if _, st.LastDeleted, err = r.LastChange(ctx, q.Collection, q.NameMAC); err != nil {
+		return nil, err
 	}
 	if q.Counts {
 		if st.Counts, err = r.Counts(ctx, q.Account, q.Collection); err != nil {

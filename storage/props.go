@@ -59,7 +59,7 @@ func (s *sealedSpace) PatchObject(ctx context.Context, collection int64, name st
 		if err := s.checkQuota(ctx, w, o.Limits, meta-oldMeta, 0); err != nil {
 			return err
 		}
-		return s.logChange(ctx, w, ref.id, mac, row.NameSealed, rev, false, true)
+		return s.logChange(ctx, w, ref.id, mac, row.NameSealed, rev, false, pastLive)
 	})
 }
 

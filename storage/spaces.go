@@ -577,18 +577,27 @@ func checkMatch(exists bool, current, ifMatch string, ifNoneMatch bool) error {
 	return nil
 }
 
+// pastChange is what a write knows, before it logs its change, of the
+// change log's entry for the name.
+type pastChange int
+
+const (
+	pastUnknown pastChange = iota // nothing: logChange reads the entry
+	pastLive                      // no deletion: the name held an object, or the entry, read before, is none
+	pastDeleted                   // a deletion, read before in the same transaction
+)
+
 // logChange records the latest change of one object name, replacing the
 // older one, and keeps the collection's deletions within their bound.
-// live says that the name held an object until this change: its latest
-// change is then no deletion, so there is none to read.
+// past is what the write knows of the entry it replaces.
 //
 // Revisions come from the user's own counter (NextRevision), so that a
 // token or ctag moves with that user's changes alone; one counter for all
 // the user's collections keeps a collection created later above every
 // token of an older one of its name.
-func (s *sealedSpace) logChange(ctx context.Context, w RowWriter, collection int64, mac, sealedName []byte, rev int64, deleted, live bool) error {
-	was := false
-	if !live {
+func (s *sealedSpace) logChange(ctx context.Context, w RowWriter, collection int64, mac, sealedName []byte, rev int64, deleted bool, past pastChange) error {
+	was := past == pastDeleted
+	if past == pastUnknown {
 		var err error
 		if _, was, err = w.LastChange(ctx, collection, mac); err != nil {
 			return err

@@ -308,8 +308,9 @@ func (s *sealedSpace) openRow(ref collectionRef, row *ObjectRow) (*plainObject, 
 
 // writeObject creates or replaces (when current, the row at its name, is
 // not nil) an object from plaintext and logs the change. pre, when not
-// nil, holds the usage and counts that p's limits check, read in this
-// transaction before its first write.
+// nil, holds the usage and counts that p's limits check and the change
+// log's last entry of the name, read in this transaction before its
+// first write.
 func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collectionRef, current *ObjectRow, p *plainObject, pre *PutState) (*Object, error) {
 	name, etag, ctype, body, props := p.name, p.etag, p.ctype, p.body, p.props
 	mac := s.seal.objectMAC(dst.uid, name)
@@ -368,7 +369,16 @@ func (s *sealedSpace) writeObject(ctx context.Context, w RowWriter, dst collecti
 			return nil, err
 		}
 	}
-	if err := s.logChange(ctx, w, dst.id, mac, row.NameSealed, rev, false, replaced); err != nil {
+	past := pastUnknown
+	switch {
+	case replaced:
+		past = pastLive
+	case pre != nil && pre.LastDeleted:
+		past = pastDeleted
+	case pre != nil:
+		past = pastLive
+	}
+	if err := s.logChange(ctx, w, dst.id, mac, row.NameSealed, rev, false, past); err != nil {
 		return nil, err
 	}
 	return &Object{Name: name, ETag: etag, ContentType: string(ctype), Size: int64(len(body)), Modified: now, Revision: rev, Props: props}, nil
@@ -383,7 +393,7 @@ func (s *sealedSpace) removeObject(ctx context.Context, w RowWriter, c collectio
 	if err := w.DeleteObject(ctx, c.id, row.NameMAC); err != nil {
 		return err
 	}
-	return s.logChange(ctx, w, c.id, row.NameMAC, row.NameSealed, rev, true, true)
+	return s.logChange(ctx, w, c.id, row.NameMAC, row.NameSealed, rev, true, pastLive)
 }
 
 // checkUID fails with a *UIDConflict when an object of the collection

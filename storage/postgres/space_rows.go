@@ -764,12 +764,13 @@ func notNull(b []byte) []byte {
 
 // putStateQuery reads a PutState in one statement: the collection row,
 // with the object at $3 (its columns NULL when there is none), the first
-// other object holding one of the UID MACs $4, and the counts and usage
-// when $5 and $6 ask for them. The look-ups by name and UID go by both
+// other object holding one of the UID MACs $4, the counts and usage when
+// $5 and $6 ask for them, and whether $3's last change is a deletion. The look-ups by name and UID go by both
 // columns of their unique index, as byKey's do.
 const putStateQuery = `SELECT c.uid, o.id IS NOT NULL, ` + objectColumnsOrZero + `, h.name_mac, h.name_sealed,
 		CASE WHEN $5 THEN (SELECT count(*) FROM collections WHERE account_id = $1) ELSE 0 END, c.object_count, c.object_bytes + c.props_bytes,
-		CASE WHEN $6 THEN (` + usageQuery + `) ELSE 0 END
+		CASE WHEN $6 THEN (` + usageQuery + `) ELSE 0 END,
+		coalesce((SELECT deleted FROM changes WHERE collection_id = c.id AND name_mac = $3), false)
 	FROM collections c
 	LEFT JOIN LATERAL (SELECT * FROM objects WHERE collection_id = c.id AND name_mac = $3 OFFSET 0) o ON true
 	LEFT JOIN LATERAL (SELECT x.name_mac, x.name_sealed FROM unnest($4::bytea[]) AS m(mac)
@@ -793,7 +794,7 @@ func (r reader) PutState(ctx context.Context, q storage.PutQuery) (*storage.PutS
 	err := r.q.QueryRow(ctx, putStateQuery, q.Account, q.Collection, q.NameMAC, uids, q.Counts, q.Usage).Scan(
 		&st.UID, &found, &o.ID, &o.Collection, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &o.ETag, &o.CtypeSealed,
 		&o.PropsSealed, &o.IndexSealed, &o.UIDSealed, &o.Size, &o.MetaBytes, &o.Modified, &o.Revision, &o.SealV, &o.SealedRev,
-		&st.HolderMAC, &st.HolderName, &st.Counts.Collections, &st.Counts.Objects, &st.Counts.Bytes, &st.Usage)
+		&st.HolderMAC, &st.HolderName, &st.Counts.Collections, &st.Counts.Objects, &st.Counts.Bytes, &st.Usage, &st.LastDeleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, storage.ErrNotFound
 	}
