@@ -339,10 +339,19 @@ func TestPutAfterDeletion(t *testing.T) {
 		do   func() error
 		want int64
 	}{
-		{"put", func() error { _, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", Body: []byte("1")}); return err }, 0},
+		{"put", func() error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", Body: []byte("1")})
+			return err
+		}, 0},
 		{"delete", func() error { return s.DeleteObject(ctx, c.ID, "a.ics", storage.DeleteOptions{}) }, 1},
-		{"put again", func() error { _, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", Body: []byte("2")}); return err }, 0},
-		{"put another", func() error { _, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "b.ics", Body: []byte("3")}); return err }, 0},
+		{"put again", func() error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "a.ics", Body: []byte("2")})
+			return err
+		}, 0},
+		{"put another", func() error {
+			_, err := s.PutObject(ctx, c.ID, storage.PutOptions{Name: "b.ics", Body: []byte("3")})
+			return err
+		}, 0},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
