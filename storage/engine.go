@@ -87,7 +87,7 @@ type PutState struct {
 	Counts     Counts     // when asked for
 	Usage      int64      // when asked for
 	// LastDeleted is whether the collection's change log holds a
-	// deletion as the last change of NameMAC.
+	// deletion as the last change of NameMAC (never when Current is set).
 	LastDeleted bool
 }
 
@@ -271,8 +271,10 @@ func ReadPutState(ctx context.Context, r RowWriter, q PutQuery) (*PutState, erro
 			return nil, err
 		}
 	}
-	if _, st.LastDeleted, err = r.LastChange(ctx, q.Collection, q.NameMAC); err != nil {
-		return nil, err
+	if st.Current == nil { // a live object's name has no deletion as its last change
+		if _, st.LastDeleted, err = r.LastChange(ctx, q.Collection, q.NameMAC); err != nil {
+			return nil, err
+		}
 	}
 	if q.Counts {
 		if st.Counts, err = r.Counts(ctx, q.Account, q.Collection); err != nil {

@@ -19,14 +19,16 @@ import (
 // of an idle connection is not counted).
 type roundTrips struct {
 	n     atomic.Int64
-	stmts atomic.Int64 // the statements, batched or not
+	stmts atomic.Int64                            // the statements, batched or not
+	last  atomic.Pointer[pgx.TraceQueryStartData] // the last statement sent on its own
 }
 
-// TraceQueryStart counts a statement sent on its own.
+// TraceQueryStart counts a statement sent on its own, and keeps it.
 func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	if d.SQL != "-- ping" {
 		r.n.Add(1)
 		r.stmts.Add(1)
+		r.last.Store(&d)
 	}
 	return ctx
 }

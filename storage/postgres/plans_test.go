@@ -3,37 +3,11 @@ package postgres
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/coffer-dav/coffer/storage"
 	"github.com/jackc/pgx/v5"
 )
-
-// statements keeps the SQL and arguments of every statement a pool sends
-// on its own.
-type statements struct {
-	mu   sync.Mutex
-	sent []pgx.TraceQueryStartData
-}
-
-// TraceQueryStart keeps the statement.
-func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	s.mu.Lock()
-	s.sent = append(s.sent, d)
-	s.mu.Unlock()
-	return ctx
-}
-
-// TraceQueryEnd does nothing.
-func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// last returns the statement sent last.
-func (s *statements) last() pgx.TraceQueryStartData {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sent[len(s.sent)-1]
-}
 
 // TestLookupPlans: the look-ups of objects by name and by UID that every
 // PUT makes find their rows through both columns of the unique index even
@@ -44,7 +18,7 @@ func (s *statements) last() pgx.TraceQueryStartData {
 func TestLookupPlans(t *testing.T) {
 	db, _, _, coll := tracedDB(t)
 	ctx := context.Background()
-	sent := &statements{}
+	sent := &roundTrips{}
 	cfg := db.pool.Config()
 	cfg.ConnConfig.Tracer = sent
 	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
@@ -87,7 +61,7 @@ func TestLookupPlans(t *testing.T) {
 			if err := tc.read(); err != nil {
 				t.Fatal(err)
 			}
-			st := sent.last()
+			st := sent.last.Load()
 			rows, err := conn.Query(ctx, "EXPLAIN "+st.SQL, st.Args...)
 			if err != nil {
 				t.Fatal(err)

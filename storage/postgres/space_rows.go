@@ -197,7 +197,7 @@ func (r reader) Objects(ctx context.Context, collection int64, q storage.ObjectQ
 		if len(q.NameMACs) == 0 {
 			return nil, nil
 		}
-		from = byKey("name_mac", param(q.NameMACs), "*")
+		from = byKey("$1", "name_mac", param(q.NameMACs), "*")
 	}
 	query := `SELECT ` + objectColumns + `, NULL::bytea FROM ` + from
 	if q.Body {
@@ -291,10 +291,10 @@ func scanChange(row pgx.Row) (*storage.ChangeRow, error) {
 	return &c, nil
 }
 
-// byKey is a FROM item "o" of the objects of collection $1 whose column
-// key (name_mac or uid_mac, each unique in a collection) is one of the
-// values of the array parameter macs, with the columns cols: one index
-// lookup per value, by both columns of the unique index.
+// byKey is a FROM item "o" of the objects of collection (a parameter or
+// a column) whose column key (name_mac or uid_mac, each unique in a
+// collection) is one of the values of the array macs, with the columns
+// cols: one index lookup per value, by both columns of the unique index.
 //
 // The plain "collection_id = $1 AND key = ANY(macs)" lets the planner use
 // the index on collection_id alone and filter the key, which is as cheap
@@ -303,9 +303,17 @@ func scanChange(row pgx.Row) (*storage.ChangeRow, error) {
 // scan of its whole collection (a PUT of a fresh database's 5,000th object
 // took ten times its first's). The lookup of each value on its own, behind
 // OFFSET 0 so that it is not flattened into a join, matches on both columns.
-func byKey(key, macs, cols string) string {
+func byKey(collection, key, macs, cols string) string {
 	return `(SELECT DISTINCT mac FROM unnest(` + macs + `::bytea[]) AS m(mac)) m
-		CROSS JOIN LATERAL (SELECT ` + cols + ` FROM objects WHERE collection_id = $1 AND ` + key + ` = m.mac OFFSET 0) o`
+		CROSS JOIN LATERAL (SELECT ` + cols + ` FROM objects WHERE collection_id = ` + collection + ` AND ` + key + ` = m.mac OFFSET 0) o`
+}
+
+// uidHolderQuery selects the name MAC and sealed name of the first object
+// by id of collection whose UID MAC is one of the array uids and whose
+// name MAC is none of the array except.
+func uidHolderQuery(collection, uids, except string) string {
+	return `SELECT o.name_mac, o.name_sealed FROM ` + byKey(collection, "uid_mac", uids, "id, name_mac, name_sealed") + `
+		WHERE NOT (o.name_mac = ANY(` + except + `)) ORDER BY o.id LIMIT 1`
 }
 
 // UIDHolder returns the name MAC and sealed name of the object of the
@@ -317,9 +325,7 @@ func (r reader) UIDHolder(ctx context.Context, collection int64, uidMACs, except
 		return nil, nil, storage.ErrNotFound
 	}
 	var mac, sealed []byte
-	err := r.q.QueryRow(ctx, `SELECT o.name_mac, o.name_sealed FROM `+byKey("uid_mac", "$2", "id, name_mac, name_sealed")+`
-		WHERE NOT (o.name_mac = ANY($3)) ORDER BY o.id LIMIT 1`,
-		collection, uids, nonNil(except)).Scan(&mac, &sealed)
+	err := r.q.QueryRow(ctx, uidHolderQuery("$1", "$2", "$3::bytea[]"), collection, uids, nonNil(except)).Scan(&mac, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, storage.ErrNotFound
 	}
@@ -767,15 +773,13 @@ func notNull(b []byte) []byte {
 // other object holding one of the UID MACs $4, the counts and usage when
 // $5 and $6 ask for them, and whether $3's last change is a deletion. The look-ups by name and UID go by both
 // columns of their unique index, as byKey's do.
-const putStateQuery = `SELECT c.uid, o.id IS NOT NULL, ` + objectColumnsOrZero + `, h.name_mac, h.name_sealed,
+var putStateQuery = `SELECT c.uid, o.id IS NOT NULL, ` + objectColumnsOrZero + `, h.name_mac, h.name_sealed,
 		CASE WHEN $5 THEN (SELECT count(*) FROM collections WHERE account_id = $1) ELSE 0 END, c.object_count, c.object_bytes + c.props_bytes,
 		CASE WHEN $6 THEN (` + usageQuery + `) ELSE 0 END,
 		coalesce((SELECT deleted FROM changes WHERE collection_id = c.id AND name_mac = $3), false)
 	FROM collections c
 	LEFT JOIN LATERAL (SELECT * FROM objects WHERE collection_id = c.id AND name_mac = $3 OFFSET 0) o ON true
-	LEFT JOIN LATERAL (SELECT x.name_mac, x.name_sealed FROM unnest($4::bytea[]) AS m(mac)
-		CROSS JOIN LATERAL (SELECT id, name_mac, name_sealed FROM objects WHERE collection_id = c.id AND uid_mac = m.mac OFFSET 0) x
-		WHERE x.name_mac <> $3 ORDER BY x.id LIMIT 1) h ON true
+	LEFT JOIN LATERAL (` + uidHolderQuery("c.id", "$4", "ARRAY[$3::bytea]") + `) h ON true
 	WHERE c.id = $2 AND c.account_id = $1`
 
 // objectColumnsOrZero are objectColumns with the zero value of each
