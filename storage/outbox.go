@@ -48,6 +48,24 @@ type NewJob struct {
 	Collapse []byte
 }
 
+// Row returns the values that an engine stores for the job, queued for
+// event (0 for none): the event and collapse key, NULL for none; the
+// payload, empty for none; and when it is due, in Unix seconds, 0 for at
+// once.
+func (j NewJob) Row(event int64) (ev, collapse any, payload []byte, next int64) {
+	if event != 0 {
+		ev = event
+	}
+	if len(j.Collapse) > 0 {
+		collapse = j.Collapse
+	}
+	payload = j.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	return ev, collapse, payload, unixOrZero(j.NextTry)
+}
+
 // Job is a claimed job.
 type Job struct {
 	ID      int64
@@ -154,24 +172,14 @@ func (db *DB) Enqueue(ctx context.Context, j NewJob) (int64, error) {
 // enqueue writes a job in tx, for event (0 for none), or collapses it
 // into the one with its key that waits.
 func enqueue(ctx context.Context, tx *sql.Tx, j NewJob, event int64) (int64, error) {
-	var ev, collapse any
-	if event != 0 {
-		ev = event
-	}
-	if len(j.Collapse) > 0 {
-		collapse = j.Collapse
-	}
-	payload := j.Payload
-	if payload == nil {
-		payload = []byte{}
-	}
+	ev, collapse, payload, next := j.Row(event)
 	var id int64
 	err := tx.QueryRowContext(ctx,
 		`INSERT INTO outbox (account_id, kind, event_id, collapse_key, payload_sealed, next_try, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (account_id, kind, collapse_key) WHERE collapse_key IS NOT NULL AND claimed_until = 0
 		 DO UPDATE SET payload_sealed = excluded.payload_sealed, next_try = min(next_try, excluded.next_try)
 		 RETURNING id`,
-		j.Account, j.Kind, ev, collapse, payload, unixOrZero(j.NextTry), time.Now().Unix()).Scan(&id)
+		j.Account, j.Kind, ev, collapse, payload, next, time.Now().Unix()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("storage: enqueue: %w", err)
 	}

@@ -27,21 +27,7 @@ func (db *DB) Enqueue(ctx context.Context, j storage.NewJob) (int64, error) {
 // enqueue writes a job in tx, for event (0 for none), or collapses it
 // into the one with its key that waits.
 func enqueue(ctx context.Context, tx pgx.Tx, j storage.NewJob, event int64) (int64, error) {
-	var ev, collapse any
-	if event != 0 {
-		ev = event
-	}
-	if len(j.Collapse) > 0 {
-		collapse = j.Collapse
-	}
-	payload := j.Payload
-	if payload == nil {
-		payload = []byte{}
-	}
-	var next int64
-	if !j.NextTry.IsZero() {
-		next = j.NextTry.Unix()
-	}
+	ev, collapse, payload, next := j.Row(event)
 	var id int64
 	err := tx.QueryRow(ctx,
 		`INSERT INTO outbox (account_id, kind, event_id, collapse_key, payload_sealed, next_try, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
