@@ -30,6 +30,7 @@ type pipe struct {
 	account  int64
 	revision int64
 	known    bool
+	locked   int64 // the counter as the lock read it
 }
 
 // queued is a statement waiting in a pipe's queue, and check, which maps
@@ -159,7 +160,7 @@ func (p *pipe) lockAccount(account int64) {
 		},
 		scan: func(row pgx.Row) error {
 			err := row.Scan(&p.revision)
-			p.known = err == nil
+			p.known, p.locked = err == nil, p.revision
 			return err
 		},
 	})
@@ -183,6 +184,28 @@ func (p *pipe) drew(account, rev int64) {
 	if account == p.account {
 		p.revision, p.known = rev, true
 	}
+}
+
+// pipeMark is what a pipe knows of the locked account's revision counter
+// at a savepoint.
+type pipeMark struct {
+	revision int64
+	known    bool
+}
+
+// mark returns what the pipe knows of the counter now, for undo.
+func (p *pipe) mark() pipeMark { return pipeMark{p.revision, p.known} }
+
+// undo goes back to what the pipe knew at m, once the writes since (the
+// revisions they drew among them) are rolled back to a savepoint. A mark
+// taken before the lock's answer came is of the counter the lock read:
+// nothing can draw a revision before that answer but on the server
+// (drew), and that tells the counter too.
+func (p *pipe) undo(m pipeMark) {
+	if !m.known && p.known {
+		m.revision, m.known = p.locked, true
+	}
+	p.revision, p.known = m.revision, m.known
 }
 
 // commit sends the queued statements and COMMIT in one round trip.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -18,9 +19,10 @@ import (
 // each statement on its own, and each batch, is one round trip (the ping
 // of an idle connection is not counted).
 type roundTrips struct {
-	n     atomic.Int64
-	stmts atomic.Int64                            // the statements, batched or not
-	last  atomic.Pointer[pgx.TraceQueryStartData] // the last statement sent on its own
+	n      atomic.Int64
+	stmts  atomic.Int64                            // the statements, batched or not
+	begins atomic.Int64                            // the BEGINs among them
+	last   atomic.Pointer[pgx.TraceQueryStartData] // the last statement sent on its own
 }
 
 // TraceQueryStart counts a statement sent on its own, and keeps it.
@@ -43,8 +45,11 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 }
 
 // TraceBatchQuery counts a statement: the batch's statements share its round trip.
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
 	r.stmts.Add(1)
+	if strings.HasPrefix(d.SQL, "BEGIN") {
+		r.begins.Add(1)
+	}
 }
 
 // TraceBatchEnd does nothing.
@@ -62,6 +67,7 @@ func tracedDB(t *testing.T) (*DB, *roundTrips, int64, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	planGeneric(cfg.ConnConfig)
 	rt := &roundTrips{}
 	cfg.ConnConfig.Tracer = rt
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -76,7 +76,7 @@ func (db *DB) View(ctx context.Context, fn func(storage.RowReader) error) error 
 // write of the account, and the revisions that NextRevision draws under
 // the lock rise in the order the writes commit. A missing account is
 // storage.ErrNotFound. Update returns once the commit is done; an error
-// from fn rolls all of it back.
+// from fn rolls all of fn's writes back.
 //
 // The lock is FOR NO KEY UPDATE, the one NextRevision's UPDATE takes
 // anyway: it excludes every other Update of the account (and a delete of
@@ -88,18 +88,33 @@ func (db *DB) View(ctx context.Context, fn func(storage.RowReader) error) error 
 // revisions fn draws after its first statement come from that row, still
 // locked, without a round trip each (see pipe.nextRevision).
 //
-// The Updates of one account in this process wait for each other in
-// memory first (see gates). BEGIN and the lock go to the server with fn's
-// first statement, and the
-// writes whose results fn does not read with the statement after them or
-// with the COMMIT (see pipe): fewer round trips under the lock.
+// The Updates of one account in this process that wait at the same time
+// share one transaction, each fn in a savepoint of its own (see gates and
+// runTogether), as SQLite's group commit does; fn may so run more than
+// once, and must do the same each time. BEGIN and the lock go to the
+// server with the first statement, and the writes whose results fn does
+// not read with the statement after them or with the COMMIT (see pipe):
+// fewer round trips under the lock.
 func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWriter) error) error {
-	leave, err := db.gates.enter(ctx, account)
-	if err != nil {
+	u := &update{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.gates.do(account, u, func(batch []*update) []error {
+		out := make([]error, len(batch))
+		if len(batch) > 1 && db.runTogether(account, batch, out) {
+			return out
+		}
+		for i, u := range batch {
+			out[i] = db.runAlone(account, u)
+		}
+		return out
+	})
+}
+
+// runAlone runs one Update in a transaction of its own.
+func (db *DB) runAlone(account int64, u *update) error {
+	if err := u.ctx.Err(); err != nil {
 		return err
 	}
-	defer leave()
-	conn, err := db.pool.Acquire(ctx)
+	conn, err := db.pool.Acquire(u.ctx)
 	if err != nil {
 		return dbErr("begin", err)
 	}
@@ -107,14 +122,59 @@ func (db *DB) Update(ctx context.Context, account int64, fn func(storage.RowWrit
 	defer p.release()
 	p.later(failsAs("begin"), `BEGIN ISOLATION LEVEL READ COMMITTED`)
 	p.lockAccount(account)
-	err = fn(writer{reader{q: p}, p})
+	err = u.fn(writer{reader{q: p}, p})
 	if err == nil {
-		err = p.commit(ctx)
+		err = p.commit(u.ctx)
 	}
 	if errors.Is(p.err, errNoAccount) {
 		return storage.ErrNotFound
 	}
 	return err
+}
+
+// runTogether runs a batch of Updates of the account in one transaction,
+// each in a savepoint, so that one whose fn fails is undone alone, and
+// sets their outcomes in out. It returns false, with nothing committed,
+// when a statement failed on the server: the transaction is then spoilt
+// for all of them, and each is to run alone.
+func (db *DB) runTogether(account int64, batch []*update, out []error) bool {
+	ctx := context.WithoutCancel(batch[0].ctx) // the commit is every Update's
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return false
+	}
+	p := &pipe{conn: conn}
+	defer p.release()
+	p.later(failsAs("begin"), `BEGIN ISOLATION LEVEL READ COMMITTED`)
+	p.lockAccount(account)
+	for i, u := range batch {
+		if out[i] = u.ctx.Err(); out[i] != nil {
+			continue
+		}
+		mark := p.mark()
+		p.later(failsAs("savepoint"), `SAVEPOINT w`)
+		out[i] = u.fn(writer{reader{q: p}, p})
+		if p.err != nil {
+			return false
+		}
+		if out[i] != nil {
+			p.later(failsAs("roll back a write"), `ROLLBACK TO SAVEPOINT w`)
+			p.undo(mark)
+			continue
+		}
+		p.later(failsAs("savepoint"), `RELEASE SAVEPOINT w`)
+	}
+	if err := p.commit(ctx); err != nil {
+		if p.err != nil {
+			return false // a queued statement failed: the COMMIT did not run
+		}
+		for i := range out {
+			if out[i] == nil {
+				out[i] = err
+			}
+		}
+	}
+	return true
 }
 
 // dbErr wraps a database error with what failed, and with storage.ErrFull
