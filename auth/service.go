@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/coffer-dav/coffer/encryption"
+	"github.com/coffer-dav/coffer/storage"
 )
 
 // Credentials is what a login needs of an account record.
@@ -433,21 +434,35 @@ func (s *Service) verify(ctx context.Context, username, password string, q queue
 // current reports whether a cached login still holds: its account still
 // exists (it may have been deleted by another process, the CLI), and for a
 // password login the stored password slot is still the one it was
-// verified against. A stale one is dropped from the cache.
+// verified against. A stale one is dropped from the cache. When ctx
+// carries a storage.LoginCheck, the check is owed to it instead, and
+// made with the request's first read or when the request settles it:
+// an engine can then make it in a statement the request sends anyway.
 func (s *Service) current(ctx context.Context, key string, id *Identity) bool {
 	stamper, ok := s.store.(PasswordStamper)
 	if !ok {
+		return true
+	}
+	if c := storage.LoginCheckOf(ctx); c != nil {
+		c.Owe(id.AccountID, id.stamp, func(ctx context.Context) (string, error) {
+			return stamper.PasswordStamp(ctx, id.AccountID)
+		}, func() { s.forget(key, id) })
 		return true
 	}
 	stamp, err := stamper.PasswordStamp(ctx, id.AccountID)
 	if err == nil && (id.stamp == "" || stamp == id.stamp) {
 		return true
 	}
+	s.forget(key, id)
+	return false
+}
+
+// forget drops a cached login.
+func (s *Service) forget(key string, id *Identity) {
 	s.mu.Lock()
 	delete(s.cache, key)
 	delete(s.byUser[id.Username], key)
 	s.mu.Unlock()
-	return false
 }
 
 // setPassword stores a new password slot and returns its stamp (see

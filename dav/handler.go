@@ -157,14 +157,20 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // ServeHTTP routes a request.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
-	err := h.serve(sw, r)
+	err := h.serve(sw, r, true)
 	if err != nil {
 		writeError(sw, r, h.log, err)
 	}
 	h.log.Debug("dav request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
 }
 
-func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+// serve answers a request. With deferred, a cached login's check that
+// its password still holds is owed to the request (storage.LoginCheck)
+// and made with the request path's first read, before anything else is
+// read or written; a stale one serves the request again with a login
+// that checks on its own, which verifies the password afresh (it may
+// only have been rewrapped under new Argon2 costs) or refuses it.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, deferred bool) error {
 	p := r.URL.EscapedPath()
 	switch strings.TrimSuffix(p, "/") {
 	case "/.well-known/caldav", "/.well-known/carddav":
@@ -180,11 +186,28 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if changesData(r.Method) && CrossSite(r) {
 		return errCrossSite // before any login: a browser's cached credentials do nothing
 	}
+	plain := r
+	check := &storage.LoginCheck{}
+	if deferred {
+		var ctx context.Context
+		ctx, check = storage.WithLoginCheck(r.Context())
+		r = r.WithContext(ctx)
+	}
 	acct, err := h.login(r)
 	if err != nil {
 		return err
 	}
+	settled := func() (bool, error) {
+		err := check.Settle(r.Context())
+		if errors.Is(err, storage.ErrStaleLogin) {
+			return false, h.serve(w, plain, false)
+		}
+		return err == nil, err
+	}
 	if id, ok := strings.CutPrefix(p, pushPrefix); ok {
+		if ok, err := settled(); !ok {
+			return err
+		}
 		return h.serveRegistration(w, r, acct, id)
 	}
 	path, err := parsePath(p)
@@ -209,6 +232,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	req := &request{h: h, w: w, r: r, ctx: ctx, acct: acct, space: acct.Space}
 	if req.path, err = req.settle(path); err != nil {
+		return err
+	}
+	if ok, err := settled(); !ok {
 		return err
 	}
 	if req.path.isCollection() && !req.path.trailing {

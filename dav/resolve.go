@@ -21,7 +21,22 @@ type resource struct {
 // names: the object b in collection a, or the nested plain collection
 // a/b. Only plain collections hold collections, so a path into a
 // calendar or address book is an object path without a second look-up.
+//
+// A collection path's collection is read here too, and kept for the
+// request's first look-up of it (see collection): the first read of the
+// request is then always that of its path, with which an engine makes the
+// login's check (see storage.LoginCheck).
 func (q *request) settle(p resourcePath) (resourcePath, error) {
+	if p.kind == pathCollection {
+		c, err := q.space.Collection(q.ctx, p.home, p.coll)
+		switch {
+		case err == nil:
+			q.settled = c
+		case !errors.Is(err, storage.ErrNotFound):
+			return p, errInternal(err)
+		}
+		return p, nil
+	}
 	if p.kind != pathObject {
 		return p, nil
 	}

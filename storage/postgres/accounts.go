@@ -186,13 +186,15 @@ func (db *DB) SetCredentials(ctx context.Context, account int64, slots map[strin
 	})
 }
 
+// stampQuery reads the stamp of account $1 (see PasswordStamp): no row when
+// the account is gone.
+const stampQuery = `SELECT coalesce((SELECT kdf FROM key_slots WHERE account_id = a.id AND kind = 'password'), '') FROM accounts a WHERE a.id = $1`
+
 // PasswordStamp returns the KDF description of an account's password slot,
 // empty when it has none, or storage.ErrNotFound for an unknown account.
 func (db *DB) PasswordStamp(ctx context.Context, account int64) (string, error) {
 	var stamp string
-	err := db.pool.QueryRow(ctx,
-		`SELECT coalesce((SELECT kdf FROM key_slots WHERE account_id = a.id AND kind = 'password'), '') FROM accounts a WHERE a.id = $1`,
-		account).Scan(&stamp)
+	err := db.pool.QueryRow(ctx, stampQuery, account).Scan(&stamp)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", storage.ErrNotFound
 	}

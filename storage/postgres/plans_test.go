@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -161,5 +162,48 @@ func TestPlansKept(t *testing.T) {
 	}
 	if generic < 5 {
 		t.Errorf("only %d statements ran from their generic plan: the requests did not run", generic)
+	}
+}
+
+// TestCollectionNamedMakesLoginCheck: the read of a request's collection
+// makes the login check that the request owes for the account, in its
+// own statement and round trip; a missing collection or another account's
+// check leaves the check owed.
+func TestCollectionNamedMakesLoginCheck(t *testing.T) {
+	db, rt, account, _ := tracedDB(t) // no password slot: the stamp is ""
+	tests := []struct {
+		name    string
+		account int64  // whose check is owed
+		stamp   string // the login's
+		mac     string
+		made    bool
+		err     error // Settle's, once made
+	}{
+		{"current", account, "", "c", true, nil},
+		{"stale", account, "other", "c", true, storage.ErrStaleLogin},
+		{"no collection", account, "", "none", false, nil},
+		{"another account's", account + 1, "", "c", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, check := storage.WithLoginCheck(context.Background())
+			check.Owe(tt.account, tt.stamp, func(context.Context) (string, error) { return "read", nil }, nil)
+			n := rt.n.Load()
+			_, _, err := db.Reader().CollectionNamed(ctx, account, []byte(tt.mac))
+			if (err == nil) != (tt.mac == "c") {
+				t.Fatalf("CollectionNamed: %v", err)
+			}
+			if got := rt.n.Load() - n; got != 1 {
+				t.Errorf("%d round trips, want 1", got)
+			}
+			if made := !check.Owed(tt.account); made != tt.made {
+				t.Fatalf("made: %v, want %v", made, tt.made)
+			}
+			if tt.made {
+				if err := check.Settle(ctx); !errors.Is(err, tt.err) {
+					t.Errorf("Settle = %v, want %v", err, tt.err)
+				}
+			}
+		})
 	}
 }

@@ -92,8 +92,20 @@ func (r reader) Collections(ctx context.Context, account int64, home storage.Hom
 // its property rows, or storage.ErrNotFound, in one statement: the
 // collection's columns come with each of its property rows, or once with
 // NULLs when it has none.
+//
+// When ctx owes the account's login check (storage.LoginCheck), the
+// statement reads the account's password stamp too, and makes the check
+// with it when the collection is there: the request's own read of its
+// path spares it a statement (and a round trip) of its own.
 func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) (*storage.CollectionRow, []storage.PropRow, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+collectionColumns+`, p.name_mac, p.value_sealed, p.bytes, p.revision
+	check := storage.LoginCheckOf(ctx)
+	stamp := `NULL::text`
+	if check.Owed(account) {
+		stamp = `(` + stampQuery + `)`
+	} else {
+		check = nil
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+collectionColumns+`, p.name_mac, p.value_sealed, p.bytes, p.revision, `+stamp+`
 		FROM collections c LEFT JOIN collection_props p ON p.collection_id = c.id
 		WHERE c.account_id = $1 AND c.name_mac = $2 ORDER BY p.name_mac`, account, mac)
 	if err != nil {
@@ -102,10 +114,11 @@ func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) 
 	defer rows.Close()
 	var c *storage.CollectionRow
 	var props []storage.PropRow
+	var current *string
 	for rows.Next() {
 		var p storage.PropRow
 		var bytes, rev *int64
-		row, err := scanCollectionWith(rows, &p.NameMAC, &p.ValueSealed, &bytes, &rev)
+		row, err := scanCollectionWith(rows, &p.NameMAC, &p.ValueSealed, &bytes, &rev, &current)
 		if err != nil {
 			return nil, nil, dbErr("read collection", err)
 		}
@@ -120,6 +133,9 @@ func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) 
 	}
 	if c == nil {
 		return nil, nil, storage.ErrNotFound
+	}
+	if check != nil {
+		check.Found(deref(current), current != nil)
 	}
 	return c, props, nil
 }
@@ -812,4 +828,12 @@ func (r reader) PutState(ctx context.Context, q storage.PutQuery) (*storage.PutS
 		st.Counts = storage.Counts{}
 	}
 	return &st, nil
+}
+
+// deref returns *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
