@@ -55,14 +55,16 @@ type ObjectRow struct {
 	MetaBytes   int64 // what its name and properties count for
 	Modified    int64 // Unix seconds
 	Revision    int64
-	SealV       int64 // the seal version of its content
-	SealedRev   int64 // the revision its content was sealed at
+	SealV       int64     // the seal version of its content
+	SealedRev   int64     // the revision its content was sealed at
+	Props       []PropRow // only when asked for (ObjectQuery.Props): its property rows
 }
 
 // ObjectQuery selects objects of one collection.
 type ObjectQuery struct {
 	NameMACs   [][]byte // these names only; nil for all, ordered by revision
 	Body       bool     // read the body rows too
+	Props      bool     // read each object's property rows too (ObjectRow.Props)
 	LegacyOnly bool     // only rows in seal version 0, with ID above After, by ID, at most Limit
 	After      int64
 	Limit      int
@@ -157,9 +159,6 @@ type RowReader interface {
 	CollectionProps(ctx context.Context, ids []int64) ([]PropRow, error)
 	// Objects returns the object rows that q selects; a name with none has no row.
 	Objects(ctx context.Context, collection int64, q ObjectQuery) ([]ObjectRow, error)
-	// ObjectProps returns the property rows of the given objects of a
-	// collection, or of all its objects for nil.
-	ObjectProps(ctx context.Context, collection int64, ids []int64) ([]PropRow, error)
 	// Props returns the property rows of one owner.
 	Props(ctx context.Context, o PropOwner) ([]PropRow, error)
 	// Prop returns one property row of an owner, or ErrNotFound.

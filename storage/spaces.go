@@ -260,7 +260,7 @@ func (s *sealedSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 		return nil, err
 	}
 	r := s.sp.eng.Reader()
-	rows, err := r.Objects(ctx, ref.id, ObjectQuery{})
+	rows, err := r.Objects(ctx, ref.id, ObjectQuery{Props: true})
 	if err != nil {
 		return nil, err
 	}
@@ -272,11 +272,7 @@ func (s *sealedSpace) Objects(ctx context.Context, collection int64) ([]Object, 
 		}
 		objs[i] = &out[i]
 	}
-	props, err := r.ObjectProps(ctx, ref.id, nil)
-	if err != nil {
-		return nil, err
-	}
-	return out, s.objectProps(ref, props, rows, objs)
+	return out, s.objectProps(ref, rows, objs)
 }
 
 // Object returns one object, or ErrNotFound.
@@ -322,35 +318,31 @@ func (s *sealedSpace) objectsNamed(ctx context.Context, ref collectionRef, names
 		}
 		at[string(mac)] = append(at[string(mac)], i)
 	}
-	r := s.sp.eng.Reader()
-	rows, err := r.Objects(ctx, ref.id, ObjectQuery{NameMACs: macs, Body: withBody})
+	rows, err := s.sp.eng.Reader().Objects(ctx, ref.id, ObjectQuery{NameMACs: macs, Body: withBody, Props: true})
 	if err != nil || len(rows) == 0 {
 		return err
 	}
 	found := make([]*Object, len(rows))
-	ids := make([]int64, len(rows))
 	for i := range rows {
 		o := &Object{}
 		if err := s.openObjectRow(ref, &rows[i], withBody, o); err != nil {
 			return err
 		}
-		found[i], ids[i] = o, rows[i].ID
+		found[i] = o
 		for _, j := range at[string(rows[i].NameMAC)] {
 			out[j] = o
 		}
 	}
-	props, err := r.ObjectProps(ctx, ref.id, ids)
-	if err != nil {
-		return err
-	}
-	return s.objectProps(ref, props, rows, found)
+	return s.objectProps(ref, rows, found)
 }
 
-// objectProps adds to objs, read from rows, the property rows props.
-func (s *sealedSpace) objectProps(ref collectionRef, props []PropRow, rows []ObjectRow, objs []*Object) error {
+// objectProps adds to objs, read from rows, the rows' property rows.
+func (s *sealedSpace) objectProps(ref collectionRef, rows []ObjectRow, objs []*Object) error {
 	byID := make(map[int64]int, len(rows))
+	var props []PropRow
 	for i := range rows {
 		byID[rows[i].ID] = i
+		props = append(props, rows[i].Props...)
 	}
 	return s.openPropRows(props, func(id int64) (propOwner, Props) {
 		i, ok := byID[id]

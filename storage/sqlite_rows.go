@@ -164,11 +164,32 @@ func (r sqliteRows) Objects(ctx context.Context, collection int64, q ObjectQuery
 		o.BodySealed = b
 		out = append(out, *o)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || !q.Props || len(out) == 0 {
+		return out, err
+	}
+	var ids []int64 // nil: the whole collection's, for a listing of it
+	at := make(map[int64]int, len(out))
+	for i := range out {
+		at[out[i].ID] = i
+		if q.NameMACs != nil || q.LegacyOnly {
+			ids = append(ids, out[i].ID)
+		}
+	}
+	props, err := r.objectProps(ctx, collection, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range props {
+		if i, ok := at[p.Owner]; ok {
+			out[i].Props = append(out[i].Props, p)
+		}
+	}
+	return out, nil
 }
 
-// ObjectProps returns the property rows of objects of a collection.
-func (r sqliteRows) ObjectProps(ctx context.Context, collection int64, ids []int64) ([]PropRow, error) {
+// objectProps returns the property rows of objects of a collection, or of
+// all its objects for nil.
+func (r sqliteRows) objectProps(ctx context.Context, collection int64, ids []int64) ([]PropRow, error) {
 	if ids == nil {
 		return r.propRows(ctx, `SELECT p.object_id, p.name_mac, p.value_sealed, p.bytes, p.revision FROM object_props p JOIN objects o ON o.id = p.object_id WHERE o.collection_id = ?`, collection)
 	}

@@ -262,11 +262,7 @@ func (s *sealedSpace) copyCollection(ctx context.Context, w RowWriter, c treeEnt
 		return nil
 	}
 	src := collectionRef{id: c.ID, uid: c.uid}
-	rows, err := w.Objects(ctx, c.ID, ObjectQuery{Body: true})
-	if err != nil {
-		return err
-	}
-	props, err := w.ObjectProps(ctx, c.ID, nil)
+	rows, err := w.Objects(ctx, c.ID, ObjectQuery{Body: true, Props: true})
 	if err != nil {
 		return err
 	}
@@ -280,7 +276,7 @@ func (s *sealedSpace) copyCollection(ctx context.Context, w RowWriter, c treeEnt
 	for i, m := range members {
 		plain[i] = &Object{Props: m.props}
 	}
-	if err := s.objectProps(src, props, rows, plain); err != nil {
+	if err := s.objectProps(src, rows, plain); err != nil {
 		return err
 	}
 	dst := collectionRef{id: id, uid: uid}

@@ -45,18 +45,6 @@ func scanCollectionWith(row pgx.Row, extra ...any) (*storage.CollectionRow, erro
 	return &c, nil
 }
 
-// scanObject reads a row of objectColumns and a body column.
-func scanObject(row pgx.Row) (*storage.ObjectRow, error) {
-	var o storage.ObjectRow
-	err := row.Scan(&o.ID, &o.Collection, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &o.ETag, &o.CtypeSealed,
-		&o.PropsSealed, &o.IndexSealed, &o.UIDSealed, &o.Size, &o.MetaBytes, &o.Modified, &o.Revision, &o.SealV, &o.SealedRev,
-		&o.BodySealed)
-	if err != nil {
-		return nil, err
-	}
-	return &o, nil
-}
-
 // collectRows reads every row of rows with scan.
 func collectRows[T any](rows pgx.Rows, scan func(pgx.Row) (*T, error)) ([]T, error) {
 	defer rows.Close()
@@ -167,20 +155,6 @@ func (r reader) CollectionProps(ctx context.Context, ids []int64) ([]storage.Pro
 		WHERE collection_id = ANY($1) ORDER BY collection_id, name_mac`, ids)
 }
 
-// ObjectProps returns the property rows of the given objects of a
-// collection, or of all its objects for nil, by object and name MAC.
-func (r reader) ObjectProps(ctx context.Context, collection int64, ids []int64) ([]storage.PropRow, error) {
-	query, args := `SELECT p.object_id, p.name_mac, p.value_sealed, p.bytes, p.revision
-		FROM object_props p JOIN objects o ON o.id = p.object_id WHERE o.collection_id = $1`, []any{collection}
-	if ids != nil {
-		if len(ids) == 0 {
-			return nil, nil
-		}
-		query, args = query+` AND p.object_id = ANY($2)`, append(args, ids)
-	}
-	return r.propRows(ctx, query+` ORDER BY p.object_id, p.name_mac`, args...)
-}
-
 // propRows reads rows of (owner, name MAC, sealed value, bytes, revision).
 func (r reader) propRows(ctx context.Context, query string, args ...any) ([]storage.PropRow, error) {
 	rows, err := r.q.Query(ctx, query, args...)
@@ -215,10 +189,18 @@ func (r reader) Objects(ctx context.Context, collection int64, q storage.ObjectQ
 		}
 		from = byKey("$1", "name_mac", param(q.NameMACs), "*")
 	}
-	query := `SELECT ` + objectColumns + `, NULL::bytea FROM ` + from
+	body, props := `NULL::bytea`, `NULL::bytea[], NULL::bytea[], NULL::bigint[], NULL::bigint[]`
 	if q.Body {
-		query = `SELECT ` + objectColumns + `, b.body_sealed FROM ` + from + ` LEFT JOIN object_bodies b ON b.object_id = o.id`
+		body, from = `b.body_sealed`, from+` LEFT JOIN object_bodies b ON b.object_id = o.id`
 	}
+	if q.Props {
+		// One row per object, its property rows in arrays: the object's
+		// columns, its body among them, once however many it has.
+		props, from = `p.macs, p.values, p.bytes, p.revisions`, from+` LEFT JOIN LATERAL (SELECT array_agg(name_mac ORDER BY name_mac) macs,
+			array_agg(value_sealed ORDER BY name_mac) values, array_agg(bytes ORDER BY name_mac) bytes,
+			array_agg(revision ORDER BY name_mac) revisions FROM object_props WHERE object_id = o.id) p ON true`
+	}
+	query := `SELECT ` + objectColumns + `, ` + body + `, ` + props + ` FROM ` + from
 	query += ` WHERE o.collection_id = $1`
 	if q.LegacyOnly {
 		query += ` AND o.seal_v = 0 AND o.id > ` + param(q.After) + ` ORDER BY o.id`
@@ -237,6 +219,28 @@ func (r reader) Objects(ctx context.Context, collection int64, q storage.ObjectQ
 		return nil, dbErr("read objects", err)
 	}
 	return out, nil
+}
+
+// scanObject reads a row of Objects: objectColumns, the body column,
+// and the arrays of the object's property rows (NULL when not read, or
+// when it has none).
+func scanObject(row pgx.Row) (*storage.ObjectRow, error) {
+	var o storage.ObjectRow
+	var macs, values [][]byte
+	var bytes, revs []int64
+	err := row.Scan(&o.ID, &o.Collection, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &o.ETag, &o.CtypeSealed,
+		&o.PropsSealed, &o.IndexSealed, &o.UIDSealed, &o.Size, &o.MetaBytes, &o.Modified, &o.Revision, &o.SealV, &o.SealedRev,
+		&o.BodySealed, &macs, &values, &bytes, &revs)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) != len(macs) || len(bytes) != len(macs) || len(revs) != len(macs) {
+		return nil, errors.New("postgres: the property arrays of an object differ in length")
+	}
+	for i, mac := range macs {
+		o.Props = append(o.Props, storage.PropRow{Owner: o.ID, NameMAC: mac, ValueSealed: values[i], Bytes: bytes[i], Revision: revs[i]})
+	}
+	return &o, nil
 }
 
 // Props returns the property rows of one owner, by name MAC.

@@ -247,7 +247,14 @@ func TestEngineRoundTrip(t *testing.T) {
 			{"collection", storage.PropOwner{Table: storage.PropsOfCollection, ID: coll.ID},
 				func() ([]storage.PropRow, error) { return db.Reader().CollectionProps(ctx, []int64{coll.ID}) }},
 			{"object", storage.PropOwner{Table: storage.PropsOfObject, ID: obj.ID},
-				func() ([]storage.PropRow, error) { return db.Reader().ObjectProps(ctx, coll.ID, nil) }},
+				func() ([]storage.PropRow, error) {
+					rows, err := db.Reader().Objects(ctx, coll.ID, storage.ObjectQuery{Props: true})
+					var props []storage.PropRow
+					for _, r := range rows {
+						props = append(props, r.Props...)
+					}
+					return props, err
+				}},
 			{"scope", storage.PropOwner{Table: storage.PropsOfScope, ID: acct, Scope: storage.ScopeCalendars}, nil},
 		}
 		for _, o := range owners {
@@ -392,27 +399,34 @@ func TestEngineObjectQueries(t *testing.T) {
 
 	propTests := []struct {
 		name string
-		ids  []int64
-		want []string
+		q    storage.ObjectQuery
+		want []string // each object's property values, in the objects' order
 	}{
-		{"all", nil, []string{"a", "b", "c", "d", "e"}},
-		{"none", []int64{}, nil},
-		{"some", []int64{ids[3], ids[0]}, []string{"a", "d"}},
+		{"all", storage.ObjectQuery{Props: true}, []string{"e", "d", "c", "b", "a"}},
+		{"named, with bodies", storage.ObjectQuery{NameMACs: [][]byte{[]byte("mac-d"), []byte("mac-a")}, Body: true, Props: true}, []string{"d", "a"}},
+		{"not asked for", storage.ObjectQuery{NameMACs: [][]byte{[]byte("mac-a")}}, []string{""}},
 	}
 	for _, tc := range propTests {
 		t.Run("props "+tc.name, func(t *testing.T) {
-			got, err := db.Reader().ObjectProps(ctx, coll.ID, tc.ids)
+			got, err := db.Reader().Objects(ctx, coll.ID, tc.q)
 			var values []string
-			for _, p := range got {
-				values = append(values, string(p.ValueSealed))
+			for _, o := range got {
+				v := ""
+				for _, p := range o.Props {
+					if p.Owner != o.ID || string(p.NameMAC) != "p" {
+						t.Errorf("object %s has property row %+v", o.NameMAC, p)
+					}
+					v += string(p.ValueSealed)
+				}
+				values = append(values, v)
 			}
 			if err != nil || !reflect.DeepEqual(values, tc.want) {
-				t.Fatalf("ObjectProps = %v, %v; want %v", values, err, tc.want)
+				t.Fatalf("the objects' properties = %v, %v; want %v", values, err, tc.want)
 			}
 		})
 	}
-	if got, err := db.Reader().ObjectProps(ctx, other.ID, []int64{ids[0]}); err != nil || len(got) != 0 {
-		t.Fatalf("ObjectProps of another collection's object = %v, %v", got, err)
+	if got, err := db.Reader().Objects(ctx, other.ID, storage.ObjectQuery{Props: true}); err != nil || len(got) != 1 || len(got[0].Props) != 0 {
+		t.Fatalf("the properties of another collection's object = %+v, %v", got, err)
 	}
 
 	uidTests := []struct {
