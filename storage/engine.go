@@ -163,9 +163,10 @@ type RowReader interface {
 	Props(ctx context.Context, o PropOwner) ([]PropRow, error)
 	// Prop returns one property row of an owner, or ErrNotFound.
 	Prop(ctx context.Context, o PropOwner, mac []byte) (*PropRow, error)
-	// Changes returns the change log of a collection after revision since,
-	// by revision.
-	Changes(ctx context.Context, collection int64, since int64) ([]ChangeRow, error)
+	// Changes returns the account's collection row and its change log
+	// after revision since, by revision, both as of one moment, or
+	// ErrNotFound when the account has no such collection.
+	Changes(ctx context.Context, account, collection, since int64) (*CollectionRow, []ChangeRow, error)
 	// UIDHolder returns the name MAC and sealed name of an object of the
 	// collection, other than those named in except, whose UID MAC is one
 	// of uidMACs; ErrNotFound when there is none.

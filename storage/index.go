@@ -119,7 +119,7 @@ func (s *sealedSpace) indexScan(ctx context.Context, r RowReader, ref collection
 
 // indexDelta opens what changed in a collection after revision since.
 func (s *sealedSpace) indexDelta(ctx context.Context, r RowReader, ref collectionRef, since int64) ([]indexDelta, error) {
-	rows, err := r.Changes(ctx, ref.id, since)
+	_, rows, err := r.Changes(ctx, s.user, ref.id, since)
 	if err != nil {
 		return nil, err
 	}

@@ -476,40 +476,27 @@ func (s *sealedSpace) DeleteObject(ctx context.Context, collection int64, name s
 
 // Changes returns the latest change of every object that changed after since.
 func (s *sealedSpace) Changes(ctx context.Context, collection int64, since int64) ([]Change, int64, error) {
-	var out []Change
-	var rev int64
-	err := s.sp.eng.View(ctx, func(r RowReader) error {
-		c, err := r.CollectionByID(ctx, s.user, collection)
-		if err != nil {
-			return err
-		}
-		rev = c.Revision
-		// A revision from before this collection existed belongs to another one
-		// that had the same name; one from before its forgotten deletions could
-		// miss one; only 0 (the initial sync) is always valid.
-		if since < 0 || since > rev || (since != 0 && (since < c.CreatedRev || since < c.ForgottenRev)) {
-			return ErrBadRevision
-		}
-		rows, err := r.Changes(ctx, collection, since)
-		if err != nil {
-			return err
-		}
-		out = make([]Change, len(rows))
-		for i, row := range rows {
-			out[i] = Change{Revision: row.Revision, Deleted: row.Deleted}
-			if row.Object != nil {
-				out[i].ETag = row.Object.ETag
-			}
-			if out[i].Name, err = s.seal.openObjectName(c.UID, row.NameMAC, row.NameSealed); err != nil {
-				return fmt.Errorf("storage: open change name: %w", err)
-			}
-		}
-		return nil
-	})
+	c, rows, err := s.sp.eng.Reader().Changes(ctx, s.user, collection, since)
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, rev, nil
+	// A revision from before this collection existed belongs to another one
+	// that had the same name; one from before its forgotten deletions could
+	// miss one; only 0 (the initial sync) is always valid.
+	if since < 0 || since > c.Revision || (since != 0 && (since < c.CreatedRev || since < c.ForgottenRev)) {
+		return nil, 0, ErrBadRevision
+	}
+	out := make([]Change, len(rows))
+	for i, row := range rows {
+		out[i] = Change{Revision: row.Revision, Deleted: row.Deleted}
+		if row.Object != nil {
+			out[i].ETag = row.Object.ETag
+		}
+		if out[i].Name, err = s.seal.openObjectName(c.UID, row.NameMAC, row.NameSealed); err != nil {
+			return nil, 0, fmt.Errorf("storage: open change name: %w", err)
+		}
+	}
+	return out, c.Revision, nil
 }
 
 // ref resolves a collection id of this user in a write; another user's

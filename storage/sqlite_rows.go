@@ -249,35 +249,58 @@ func (r sqliteRows) propRows(ctx context.Context, query string, args ...any) ([]
 	return out, rows.Err()
 }
 
-// Changes returns the change log of a collection after revision since.
-func (r sqliteRows) Changes(ctx context.Context, collection int64, since int64) ([]ChangeRow, error) {
+// Changes returns the account's collection row and its change log after
+// revision since, in one statement (a read outside a transaction sees one
+// snapshot only within a statement): the collection's columns come with
+// each entry, or once with NULLs for none.
+func (r sqliteRows) Changes(ctx context.Context, account, collection, since int64) (*CollectionRow, []ChangeRow, error) {
 	rows, err := r.q.QueryContext(ctx,
-		`SELECT c.name_mac, c.name_sealed, c.revision, c.deleted, o.id IS NOT NULL,
+		`SELECT `+changesCollectionColumns+`, ch.name_mac IS NOT NULL, ch.name_mac, ch.name_sealed, coalesce(ch.revision, 0), coalesce(ch.deleted, 0), o.id IS NOT NULL,
 		        coalesce(o.id, 0), coalesce(o.collection_id, 0), o.name_mac, o.name_sealed, o.uid_mac, coalesce(o.etag, ''), o.ctype_sealed, o.props_sealed, o.index_sealed, o.uid_sealed,
 		        coalesce(o.size, 0), coalesce(o.meta_bytes, 0), coalesce(o.modified_at, 0), coalesce(o.revision, 0), coalesce(o.seal_v, 0), coalesce(o.sealed_rev, 0)
-		 FROM changes c LEFT JOIN objects o ON o.collection_id = c.collection_id AND o.name_mac = c.name_mac
-		 WHERE c.collection_id = ? AND c.revision > ? ORDER BY c.revision`, collection, since)
+		 FROM collections col LEFT JOIN changes ch ON ch.collection_id = col.id AND ch.revision > ?
+		 LEFT JOIN objects o ON o.collection_id = ch.collection_id AND o.name_mac = ch.name_mac
+		 WHERE col.id = ? AND col.account_id = ? ORDER BY ch.revision`, since, collection, account)
 	if err != nil {
-		return nil, fmt.Errorf("storage: read changes: %w", err)
+		return nil, nil, fmt.Errorf("storage: read changes: %w", err)
 	}
 	defer rows.Close()
+	var coll *CollectionRow
 	var out []ChangeRow
 	for rows.Next() {
 		var c ChangeRow
-		var live bool
-		o, err := scanObjectRow(func(dest ...any) error {
-			return rows.Scan(append([]any{&c.NameMAC, &c.NameSealed, &c.Revision, &c.Deleted, &live}, dest...)...)
+		var change, live bool
+		var o *ObjectRow
+		col, err := scanCollectionRow(func(dest ...any) error {
+			var err error
+			o, err = scanObjectRow(func(odest ...any) error {
+				return rows.Scan(append(append(dest, &change, &c.NameMAC, &c.NameSealed, &c.Revision, &c.Deleted, &live), odest...)...)
+			})
+			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("storage: read changes: %w", err)
+			return nil, nil, fmt.Errorf("storage: read changes: %w", err)
+		}
+		coll = col
+		if !change {
+			continue // the collection has no change after since
 		}
 		if live {
 			c.Object = o
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("storage: read changes: %w", err)
+	}
+	if coll == nil {
+		return nil, nil, ErrNotFound
+	}
+	return coll, out, nil
 }
+
+// changesCollectionColumns are collectionRowColumns of the collection col.
+var changesCollectionColumns = "col." + strings.ReplaceAll(collectionRowColumns, ", ", ", col.")
 
 // UIDHolder returns the object of a collection, other than those of
 // except, that has one of the UID MACs.

@@ -271,44 +271,56 @@ func (r reader) Prop(ctx context.Context, o storage.PropOwner, mac []byte) (*sto
 	return &p, nil
 }
 
-// Changes returns the change log of a collection after revision since, by
-// revision, each entry with the object row of its name now, if any.
-func (r reader) Changes(ctx context.Context, collection int64, since int64) ([]storage.ChangeRow, error) {
-	rows, err := r.q.Query(ctx, `SELECT c.name_mac, c.name_sealed, c.revision, c.deleted,
+// Changes returns the account's collection row and its change log after
+// revision since, by revision, each entry with the object row of its name
+// now, if any: one statement, so one snapshot, and no transaction around
+// it. The collection's columns come with each entry, or once with NULLs
+// for none.
+func (r reader) Changes(ctx context.Context, account, collection, since int64) (*storage.CollectionRow, []storage.ChangeRow, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+collectionColumns+`, ch.name_mac, ch.name_sealed, ch.revision, ch.deleted,
 		o.id, o.collection_id, o.name_mac, o.name_sealed, o.uid_mac, o.etag, o.ctype_sealed, o.index_sealed, o.uid_sealed,
 		o.size, o.meta_bytes, o.modified_at, o.revision, o.seal_v, o.sealed_rev
-		FROM changes c LEFT JOIN objects o ON o.collection_id = c.collection_id AND o.name_mac = c.name_mac
-		WHERE c.collection_id = $1 AND c.revision > $2 ORDER BY c.revision`, collection, since)
+		FROM collections c LEFT JOIN changes ch ON ch.collection_id = c.id AND ch.revision > $3
+		LEFT JOIN objects o ON o.collection_id = ch.collection_id AND o.name_mac = ch.name_mac
+		WHERE c.id = $2 AND c.account_id = $1 ORDER BY ch.revision`, account, collection, since)
 	if err != nil {
-		return nil, dbErr("read changes", err)
+		return nil, nil, dbErr("read changes", err)
 	}
-	out, err := collectRows(rows, scanChange)
-	if err != nil {
-		return nil, dbErr("read changes", err)
+	defer rows.Close()
+	var coll *storage.CollectionRow
+	var out []storage.ChangeRow
+	for rows.Next() {
+		var ch storage.ChangeRow
+		var o storage.ObjectRow
+		var chRev, id, cid, size, meta, mod, rev, v, sealedRev *int64
+		var deleted *bool
+		var etag *string
+		c, err := scanCollectionWith(rows, &ch.NameMAC, &ch.NameSealed, &chRev, &deleted,
+			&id, &cid, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &etag, &o.CtypeSealed, &o.IndexSealed, &o.UIDSealed,
+			&size, &meta, &mod, &rev, &v, &sealedRev)
+		if err != nil {
+			return nil, nil, dbErr("read changes", err)
+		}
+		coll = c
+		if chRev == nil {
+			continue // the collection has no change after since
+		}
+		ch.Revision, ch.Deleted = *chRev, *deleted
+		if id != nil {
+			// The columns are NOT NULL in a row that is there.
+			o.ID, o.Collection, o.ETag = *id, *cid, *etag
+			o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev = *size, *meta, *mod, *rev, *v, *sealedRev
+			ch.Object = &o
+		}
+		out = append(out, ch)
 	}
-	return out, nil
-}
-
-// scanChange reads a row of Changes: the change, then the object's
-// columns, all NULL when it has no object.
-func scanChange(row pgx.Row) (*storage.ChangeRow, error) {
-	var c storage.ChangeRow
-	var o storage.ObjectRow
-	var id, coll, size, meta, mod, rev, v, sealedRev *int64
-	var etag *string
-	err := row.Scan(&c.NameMAC, &c.NameSealed, &c.Revision, &c.Deleted,
-		&id, &coll, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &etag, &o.CtypeSealed, &o.IndexSealed, &o.UIDSealed,
-		&size, &meta, &mod, &rev, &v, &sealedRev)
-	if err != nil {
-		return nil, err
+	if err := rows.Err(); err != nil {
+		return nil, nil, dbErr("read changes", err)
 	}
-	if id != nil {
-		// The columns are NOT NULL in a row that is there.
-		o.ID, o.Collection, o.ETag = *id, *coll, *etag
-		o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev = *size, *meta, *mod, *rev, *v, *sealedRev
-		c.Object = &o
+	if coll == nil {
+		return nil, nil, storage.ErrNotFound
 	}
-	return &c, nil
+	return coll, out, nil
 }
 
 // byKey is a FROM item "o" of the objects of collection (a parameter or

@@ -220,7 +220,10 @@ func TestEngineRoundTrip(t *testing.T) {
 			}
 			return w.PutChange(ctx, coll.ID, storage.ChangeRow{NameMAC: []byte("gone"), NameSealed: []byte{}, Revision: 1<<50 + 1, Deleted: true})
 		})
-		got, err := db.Reader().Changes(ctx, coll.ID, 1<<50-1)
+		c, got, err := db.Reader().Changes(ctx, acct, coll.ID, 1<<50-1)
+		if err == nil && c.ID != coll.ID {
+			t.Errorf("Changes read collection %d, want %d", c.ID, coll.ID)
+		}
 		obj.BodySealed, obj.PropsSealed = nil, nil // a change's object comes without them
 		want := []storage.ChangeRow{
 			{NameMAC: obj.NameMAC, NameSealed: []byte("logged"), Revision: 1 << 50, Object: &obj},
@@ -795,7 +798,7 @@ func TestEngineChangeLog(t *testing.T) {
 	}
 	changes := func(since int64) (out []entry) {
 		t.Helper()
-		got, err := db.Reader().Changes(ctx, coll.ID, since)
+		_, got, err := db.Reader().Changes(ctx, acct, coll.ID, since)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -996,7 +999,7 @@ func TestEngineRevisionsConcurrent(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				changes, err := r.Changes(ctx, coll.ID, since)
+				_, changes, err := r.Changes(ctx, acct, coll.ID, since)
 				if err != nil {
 					return err
 				}
@@ -1015,17 +1018,30 @@ func TestEngineRevisionsConcurrent(t *testing.T) {
 		if err != nil {
 			return 0, nil, err
 		}
-		changes, err := r.Changes(ctx, coll.ID, since)
+		_, changes, err := r.Changes(ctx, acct, coll.ID, since)
 		var names [][]byte
 		for _, ch := range changes {
 			names = append(names, ch.NameMAC)
 		}
 		return c.Revision, names, err
 	}
+	// Changes alone: its collection row is of the statement's own snapshot.
+	oneStatement := func(r storage.RowReader, since int64) (int64, [][]byte, error) {
+		c, changes, err := r.Changes(ctx, acct, coll.ID, since)
+		if err != nil {
+			return 0, nil, err
+		}
+		var names [][]byte
+		for _, ch := range changes {
+			names = append(names, ch.NameMAC)
+		}
+		return c.Revision, names, nil
+	}
 	followers := []follower{
 		{"view on pool 0", inView(pools[0])},
 		{"view on pool 1", inView(pools[1])},
 		{"token first", tokenFirst},
+		{"one statement", oneStatement},
 	}
 
 	stop := make(chan struct{})
