@@ -204,6 +204,14 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, deferred bool) e
 		}
 		return err == nil, err
 	}
+	// refuse answers a request refused before its path was read: a stale
+	// login still gets the answer a stale login gets.
+	refuse := func(refusal error) error {
+		if ok, err := settled(); !ok {
+			return err
+		}
+		return refusal
+	}
 	if id, ok := strings.CutPrefix(p, pushPrefix); ok {
 		if ok, err := settled(); !ok {
 			return err
@@ -212,16 +220,16 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, deferred bool) e
 	}
 	path, err := parsePath(p)
 	if err != nil {
-		return err
+		return refuse(err)
 	}
 	if path.user != "" && path.user != acct.Username {
-		return errForbiddenUser()
+		return refuse(errForbiddenUser())
 	}
 	if r.ContentLength > h.maxBodySize {
-		return errStatus(http.StatusRequestEntityTooLarge, "the request body is too large")
+		return refuse(errStatus(http.StatusRequestEntityTooLarge, "the request body is too large"))
 	}
 	if err := checkIfHeader(r); err != nil {
-		return err
+		return refuse(err)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodySize)
 	ctx := r.Context()
@@ -232,7 +240,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, deferred bool) e
 	}
 	req := &request{h: h, w: w, r: r, ctx: ctx, acct: acct, space: acct.Space}
 	if req.path, err = req.settle(path); err != nil {
-		return err
+		return refuse(err)
 	}
 	if ok, err := settled(); !ok {
 		return err

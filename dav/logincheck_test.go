@@ -61,6 +61,8 @@ func TestLoginCheck(t *testing.T) {
 		{"changed, a write", "changed", false, "PUT", "/dav/calendars/alice/calendar/lc.ics", event, http.StatusUnauthorized, 2, 1},
 		{"rewrapped, a write", "rewrapped", true, "PUT", "/dav/calendars/alice/calendar/lc.ics", event, http.StatusCreated, 2, 1},
 		{"changed, a push registration", "changed", false, "POST", pushPrefix + "x", "", http.StatusUnauthorized, 2, 1},
+		{"changed, another user's path", "changed", false, "PROPFIND", "/dav/calendars/bob/calendar/", "", http.StatusUnauthorized, 2, 1},
+		{"current, another user's path", "cached", true, "PROPFIND", "/dav/calendars/bob/calendar/", "", http.StatusForbidden, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,13 +19,14 @@ import (
 func TestUpdatesTogether(t *testing.T) {
 	tests := []struct {
 		name    string
-		server  bool  // the third fails on the server, not in its fn
-		runs    int32 // how often b and d, which wait together with c, ran
-		begins  int64 // the transactions begun
+		fails   string // how the third fails: "fn" (its fn), "server" (a queued statement), "swallowed" (a statement whose failure its fn ignores)
+		runs    int32  // how often b and d, which wait together with c, ran
+		begins  int64  // the transactions begun
 		objects []string
 	}{
-		{"a write that fails undoes its own", false, 1, 2, []string{"a", "b", "d"}},
-		{"a statement that fails on the server", true, 2, 5, []string{"a", "b", "d"}},
+		{"a write that fails undoes its own", "fn", 1, 2, []string{"a", "b", "d"}},
+		{"a statement that fails on the server", "server", 2, 5, []string{"a", "b", "d"}},
+		{"a failed statement, its failure ignored", "swallowed", 2, 5, []string{"a", "b", "d"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,8 +52,12 @@ func TestUpdatesTogether(t *testing.T) {
 					switch {
 					case name == "a" && held.CompareAndSwap(false, true):
 						<-release // the others come meanwhile
-					case name == "c" && tt.server:
+					case name == "c" && tt.fails == "server":
 						return w.MoveCounts(ctx, coll+1000, 0, 1, 1) // fails with the next statement
+					case name == "c" && tt.fails == "swallowed":
+						o := storage.ObjectRow{Collection: coll, NameMAC: []byte("a"), NameSealed: []byte("a"), ETag: "e", CtypeSealed: []byte{}, SealV: 1}
+						w.InsertObject(ctx, &o) // a's name: the unique index refuses it
+						return nil
 					case name == "c":
 						return failed
 					}
@@ -80,9 +85,11 @@ func TestUpdatesTogether(t *testing.T) {
 				switch {
 				case name != "c" && err != nil:
 					t.Errorf("update %s: %v", name, err)
-				case name == "c" && tt.server && !errors.Is(err, storage.ErrNotFound):
+				case name == "c" && tt.fails == "server" && !errors.Is(err, storage.ErrNotFound):
 					t.Errorf("update c, whose statement fails: %v, want not found", err)
-				case name == "c" && !tt.server && err != failed:
+				case name == "c" && tt.fails == "swallowed" && err == nil:
+					t.Errorf("update c, whose statement fails: no error")
+				case name == "c" && tt.fails == "fn" && err != failed:
 					t.Errorf("update c, whose fn fails: %v", err)
 				}
 				if (name == "b" || name == "d") && runs[name].Load() != tt.runs {

@@ -37,6 +37,7 @@ type DB struct {
 	pool   *pgxpool.Pool
 	spaces *storage.Spaces // the sealed layer over this engine, with its cache of opened index entries
 	gates  gates           // one batch of an account's Updates at a time goes to the database
+	ids    objectIDs       // new objects' ids, reserved ahead
 }
 
 // defaultMaxConns bounds the pool unless Options or the DSN say. A DAV

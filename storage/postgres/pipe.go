@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/coffer-dav/coffer/storage"
@@ -30,7 +31,44 @@ type pipe struct {
 	account  int64
 	revision int64
 	known    bool
-	locked   int64 // the counter as the lock read it
+	locked   int64      // the counter as the lock read it
+	ids      *objectIDs // where new objects' ids come from
+}
+
+// objectIDs hands out ids for new objects that this process reserved
+// from the objects table's sequence, idBlock at a time, so that an
+// object's insert need not wait for the server to draw its id and can go
+// with the next statement (see writer.InsertObject). Ids reserved and not
+// used leave gaps, as ids of rolled-back inserts do; the ids of two
+// instances interleave, so an id tells no order of creation (revisions
+// do that).
+type objectIDs struct {
+	mu   sync.Mutex
+	free []int64
+}
+
+// idBlock is how many ids objectIDs reserves at a time.
+const idBlock = 64
+
+// next returns a reserved id, reserving a block through q first when
+// none is left.
+func (ids *objectIDs) next(ctx context.Context, q querier) (int64, error) {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	if len(ids.free) == 0 {
+		rows, err := q.Query(ctx, `SELECT nextval(pg_get_serial_sequence('objects', 'id')) FROM generate_series(1, $1)`, idBlock)
+		if err != nil {
+			return 0, dbErr("reserve object ids", err)
+		}
+		free, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return 0, dbErr("reserve object ids", err)
+		}
+		ids.free = free
+	}
+	id := ids.free[0]
+	ids.free = ids.free[1:]
+	return id, nil
 }
 
 // queued is a statement waiting in a pipe's queue, and check, which maps
@@ -53,6 +91,10 @@ type queued struct {
 // storage.ErrNotFound itself, so that fn, which gets it from its first
 // statement, cannot take it for an object or collection it looked for.
 var errNoAccount = errors.New("postgres: the account is gone")
+
+// errRolledBack is the failure of a COMMIT that the server answered with
+// ROLLBACK: a statement had failed, and nothing was committed.
+var errRolledBack = errors.New("postgres: commit: the transaction had failed")
 
 // The pipe is what an Update's reader and writer send their statements to.
 var _ querier = (*pipe)(nil)
@@ -216,7 +258,7 @@ func (p *pipe) commit(ctx context.Context) error {
 	}
 	// COMMIT of a transaction that failed answers ROLLBACK, without an error.
 	if tag.String() != "COMMIT" {
-		return fmt.Errorf("postgres: commit: the server answered %s", tag)
+		return fmt.Errorf("%w: the server answered %s", errRolledBack, tag)
 	}
 	p.committed = true
 	return nil

@@ -120,7 +120,7 @@ func writeObject(ctx context.Context, w storage.RowWriter, account, coll int64, 
 // TestPipe: an Update's statements run in order, a read sees the writes
 // queued before it, a queued write that fails fails the Update and
 // commits nothing, a missing account is storage.ErrNotFound whatever fn
-// makes of its errors, and a new object's write takes 4 round trips
+// makes of its errors, and a new object's write takes 3 round trips
 // where one statement each took 9.
 func TestPipe(t *testing.T) {
 	db, rt, account, coll := tracedDB(t)
@@ -160,9 +160,10 @@ func TestPipe(t *testing.T) {
 			t.Fatal(err)
 		}
 		// [BEGIN, lock, NextRevision], [MoveCounts, InsertObject with
-		// its body], [LastChange], [PutChange, COMMIT].
-		if n := rt.n.Load() - before; n != 4 {
-			t.Errorf("%d round trips, want 4", n)
+		// its body (its id reserved before), LastChange], [PutChange,
+		// COMMIT].
+		if n := rt.n.Load() - before; n != 3 {
+			t.Errorf("%d round trips, want 3", n)
 		}
 	})
 
@@ -288,12 +289,17 @@ func TestSpacePutStatements(t *testing.T) {
 		// [BEGIN, lock, PutState: the collection, the object row, the
 		// UID holder and the name's last change in one],
 		// [NextCountedRevision (drawn from the revision the lock read),
-		// InsertObject with its body], [PutChange, COMMIT].
-		{"create", "one", 7, 3},
+		// InsertObject with its body (its id reserved before), PutChange,
+		// COMMIT].
+		{"create", "one", 7, 2},
 		// [BEGIN, lock, PutState], [NextCountedRevision, UpdateObject
 		// with its body, PutChange, COMMIT]: the name held an object, so
 		// its last change is no deletion to read.
 		{"replace", "two", 7, 2},
+	}
+	// The first new object reserves a block of ids.
+	if _, err := db.Space(account, keys).PutObject(ctx, c.ID, storage.PutOptions{Name: "first.ics", UID: "first", Body: []byte("x")}); err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -367,6 +373,37 @@ func TestPutAfterDeletion(t *testing.T) {
 		}
 		if got := tombstones(); got != st.want {
 			t.Fatalf("after %s: %d deletions counted, want %d", st.name, got, st.want)
+		}
+	}
+}
+
+// TestObjectIDs: the ids that two instances reserve from one database
+// never meet, and the sequence, which an insert without an id draws
+// from, has moved past all of them.
+func TestObjectIDs(t *testing.T) {
+	db, _, _, _ := tracedDB(t)
+	ctx := context.Background()
+	var one, two objectIDs
+	seen := map[int64]bool{}
+	for range 3 * idBlock {
+		for _, ids := range []*objectIDs{&one, &two} {
+			id, err := ids.next(ctx, db.pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[id] {
+				t.Fatalf("id %d handed out twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	var next int64
+	if err := db.pool.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('objects', 'id'))`).Scan(&next); err != nil {
+		t.Fatal(err)
+	}
+	for id := range seen {
+		if id >= next {
+			t.Errorf("id %d handed out, and the sequence is at %d", id, next)
 		}
 	}
 }

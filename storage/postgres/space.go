@@ -118,7 +118,7 @@ func (db *DB) runAlone(account int64, u *update) error {
 	if err != nil {
 		return dbErr("begin", err)
 	}
-	p := &pipe{conn: conn}
+	p := &pipe{conn: conn, ids: &db.ids}
 	defer p.release()
 	p.later(failsAs("begin"), `BEGIN ISOLATION LEVEL READ COMMITTED`)
 	p.lockAccount(account)
@@ -143,7 +143,7 @@ func (db *DB) runTogether(account int64, batch []*update, out []error) bool {
 	if err != nil {
 		return false
 	}
-	p := &pipe{conn: conn}
+	p := &pipe{conn: conn, ids: &db.ids}
 	defer p.release()
 	p.later(failsAs("begin"), `BEGIN ISOLATION LEVEL READ COMMITTED`)
 	p.lockAccount(account)
@@ -165,8 +165,8 @@ func (db *DB) runTogether(account int64, batch []*update, out []error) bool {
 		p.later(failsAs("savepoint"), `RELEASE SAVEPOINT w`)
 	}
 	if err := p.commit(ctx); err != nil {
-		if p.err != nil {
-			return false // a queued statement failed: the COMMIT did not run
+		if p.err != nil || errors.Is(err, errRolledBack) {
+			return false // a statement failed: nothing was committed
 		}
 		for i := range out {
 			if out[i] == nil {

@@ -595,22 +595,22 @@ func (w writer) exec(ctx context.Context, what, query string, args ...any) error
 
 // InsertObject adds an object row and its body row, and returns its id;
 // a nil BodySealed adds no body row, which reads back as nil. Both rows go
-// in one statement.
+// in one statement, sent with the next one (see pipe): the id is one this
+// process reserved beforehand (see objectIDs), so nothing waits for the
+// server to tell it. A missing collection fails that statement, and is
+// storage.ErrNotFound.
 func (w writer) InsertObject(ctx context.Context, o *storage.ObjectRow) (int64, error) {
-	var id int64
-	err := w.q.QueryRow(ctx, `WITH o AS (INSERT INTO objects (collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, props_sealed,
+	id, err := w.p.ids.next(ctx, w.q)
+	if err != nil {
+		return 0, err
+	}
+	w.p.later(refersTo("write object"), `WITH o AS (INSERT INTO objects (id, collection_id, name_mac, name_sealed, uid_mac, etag, ctype_sealed, props_sealed,
 			index_sealed, uid_sealed, size, meta_bytes, modified_at, revision, seal_v, sealed_rev)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id),
+		OVERRIDING SYSTEM VALUE VALUES ($17, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id),
 		b AS (INSERT INTO object_bodies (object_id, body_sealed) SELECT id, $16 FROM o WHERE $16::bytea IS NOT NULL)
 		SELECT id FROM o`,
 		o.Collection, o.NameMAC, o.NameSealed, o.UIDMAC, o.ETag, o.CtypeSealed, o.PropsSealed,
-		o.IndexSealed, o.UIDSealed, o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev, o.BodySealed).Scan(&id)
-	if isForeignKeyViolation(err) {
-		return 0, storage.ErrNotFound
-	}
-	if err != nil {
-		return 0, dbErr("write object", err)
-	}
+		o.IndexSealed, o.UIDSealed, o.Size, o.MetaBytes, o.Modified, o.Revision, o.SealV, o.SealedRev, o.BodySealed, id)
 	return id, nil
 }
 
