@@ -77,9 +77,8 @@ func (r reader) Collections(ctx context.Context, account int64, home storage.Hom
 }
 
 // CollectionNamed returns the account's collection with a name MAC and
-// its property rows, or storage.ErrNotFound, in one statement: the
-// collection's columns come with each of its property rows, or once with
-// NULLs when it has none.
+// its property rows, or storage.ErrNotFound, in one statement of one row:
+// the property rows come in arrays (propArrays).
 //
 // When ctx owes the account's login check (storage.LoginCheck), the
 // statement reads the account's password stamp too, and makes the check
@@ -93,39 +92,56 @@ func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) 
 	} else {
 		check = nil
 	}
-	rows, err := r.q.Query(ctx, `SELECT `+collectionColumns+`, p.name_mac, p.value_sealed, p.bytes, p.revision, `+stamp+`
-		FROM collections c LEFT JOIN collection_props p ON p.collection_id = c.id
-		WHERE c.account_id = $1 AND c.name_mac = $2 ORDER BY p.name_mac`, account, mac)
+	var a propArrays
+	var current *string
+	c, err := scanCollectionWith(r.q.QueryRow(ctx, `SELECT `+collectionColumns+`, p.macs, p.values, p.bytes, p.revisions, `+stamp+`
+		FROM collections c LEFT JOIN LATERAL (`+propArraysOf("collection_props", "collection_id = c.id")+`) p ON true
+		WHERE c.account_id = $1 AND c.name_mac = $2`, account, mac), append(a.dest(), &current)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, storage.ErrNotFound
+	}
 	if err != nil {
 		return nil, nil, dbErr("read collection", err)
 	}
-	defer rows.Close()
-	var c *storage.CollectionRow
-	var props []storage.PropRow
-	var current *string
-	for rows.Next() {
-		var p storage.PropRow
-		var bytes, rev *int64
-		row, err := scanCollectionWith(rows, &p.NameMAC, &p.ValueSealed, &bytes, &rev, &current)
-		if err != nil {
-			return nil, nil, dbErr("read collection", err)
-		}
-		c = row
-		if p.NameMAC != nil {
-			p.Owner, p.Bytes, p.Revision = row.ID, *bytes, *rev
-			props = append(props, p)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	props, err := a.rows(c.ID)
+	if err != nil {
 		return nil, nil, dbErr("read collection", err)
-	}
-	if c == nil {
-		return nil, nil, storage.ErrNotFound
 	}
 	if check != nil {
 		check.Found(deref(current), current != nil)
 	}
 	return c, props, nil
+}
+
+// propArraysOf selects the property rows of table that cond picks as
+// one row of arrays by name MAC: macs, values, bytes, revisions, each
+// NULL when there is none.
+func propArraysOf(table, cond string) string {
+	return `SELECT array_agg(name_mac ORDER BY name_mac) macs, array_agg(value_sealed ORDER BY name_mac) values,
+		array_agg(bytes ORDER BY name_mac) bytes, array_agg(revision ORDER BY name_mac) revisions
+		FROM ` + table + ` WHERE ` + cond
+}
+
+// propArrays are the property rows of one owner as propArraysOf reads
+// them.
+type propArrays struct {
+	macs, values [][]byte
+	bytes, revs  []int64
+}
+
+// dest returns where a row's four arrays are scanned.
+func (a *propArrays) dest() []any { return []any{&a.macs, &a.values, &a.bytes, &a.revs} }
+
+// rows returns the property rows of owner that the arrays hold.
+func (a *propArrays) rows(owner int64) ([]storage.PropRow, error) {
+	if len(a.values) != len(a.macs) || len(a.bytes) != len(a.macs) || len(a.revs) != len(a.macs) {
+		return nil, errors.New("postgres: the property arrays of a row differ in length")
+	}
+	var out []storage.PropRow
+	for i, mac := range a.macs {
+		out = append(out, storage.PropRow{Owner: owner, NameMAC: mac, ValueSealed: a.values[i], Bytes: a.bytes[i], Revision: a.revs[i]})
+	}
+	return out, nil
 }
 
 // CollectionByID returns the account's collection with a row id, or storage.ErrNotFound.
@@ -196,9 +212,7 @@ func (r reader) Objects(ctx context.Context, collection int64, q storage.ObjectQ
 	if q.Props {
 		// One row per object, its property rows in arrays: the object's
 		// columns, its body among them, once however many it has.
-		props, from = `p.macs, p.values, p.bytes, p.revisions`, from+` LEFT JOIN LATERAL (SELECT array_agg(name_mac ORDER BY name_mac) macs,
-			array_agg(value_sealed ORDER BY name_mac) values, array_agg(bytes ORDER BY name_mac) bytes,
-			array_agg(revision ORDER BY name_mac) revisions FROM object_props WHERE object_id = o.id) p ON true`
+		props, from = `p.macs, p.values, p.bytes, p.revisions`, from+` LEFT JOIN LATERAL (`+propArraysOf("object_props", "object_id = o.id")+`) p ON true`
 	}
 	query := `SELECT ` + objectColumns + `, ` + body + `, ` + props + ` FROM ` + from
 	query += ` WHERE o.collection_id = $1`
@@ -226,21 +240,15 @@ func (r reader) Objects(ctx context.Context, collection int64, q storage.ObjectQ
 // when it has none).
 func scanObject(row pgx.Row) (*storage.ObjectRow, error) {
 	var o storage.ObjectRow
-	var macs, values [][]byte
-	var bytes, revs []int64
-	err := row.Scan(&o.ID, &o.Collection, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &o.ETag, &o.CtypeSealed,
+	var a propArrays
+	err := row.Scan(append([]any{&o.ID, &o.Collection, &o.NameMAC, &o.NameSealed, &o.UIDMAC, &o.ETag, &o.CtypeSealed,
 		&o.PropsSealed, &o.IndexSealed, &o.UIDSealed, &o.Size, &o.MetaBytes, &o.Modified, &o.Revision, &o.SealV, &o.SealedRev,
-		&o.BodySealed, &macs, &values, &bytes, &revs)
+		&o.BodySealed}, a.dest()...)...)
 	if err != nil {
 		return nil, err
 	}
-	if len(values) != len(macs) || len(bytes) != len(macs) || len(revs) != len(macs) {
-		return nil, errors.New("postgres: the property arrays of an object differ in length")
-	}
-	for i, mac := range macs {
-		o.Props = append(o.Props, storage.PropRow{Owner: o.ID, NameMAC: mac, ValueSealed: values[i], Bytes: bytes[i], Revision: revs[i]})
-	}
-	return &o, nil
+	o.Props, err = a.rows(o.ID)
+	return &o, err
 }
 
 // Props returns the property rows of one owner, by name MAC.
