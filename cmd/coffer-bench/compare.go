@@ -9,9 +9,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
-
-	"github.com/coffer-dav/coffer/storage/postgres"
 )
 
 // compareScenarios are the scenarios --scenarios accepts, in their default
@@ -204,14 +201,7 @@ func (c *config) turns(ctx context.Context, deps []*deployment, ss []string, emi
 		}
 		for run := 1; run <= c.runs; run++ {
 			for i, p := range ps {
-				waited, err := c.quiet(ctx, deps)
-				if err != nil {
-					return err
-				}
 				res, err := p.e.runOne(ctx, run, p.setup, p.run)
-				if res != nil && waited > 0 {
-					res.Extra["waited_for_autovacuum_s"] = round(waited.Seconds())
-				}
 				all[deps[i].name][s] = append(all[deps[i].name][s], res)
 				if eerr := emit(res); eerr != nil {
 					return eerr
@@ -223,19 +213,6 @@ func (c *config) turns(ctx context.Context, deps []*deployment, ss []string, emi
 		}
 	}
 	return nil
-}
-
-// quiet waits, before a measured run, until no autovacuum worker runs on
-// the PostgreSQL cluster of the deployments, if any, for at most 60
-// seconds: the vacuum that one backend's load leaves would otherwise run
-// during the next backend's run, whichever backend that is.
-func (c *config) quiet(ctx context.Context, deps []*deployment) (time.Duration, error) {
-	for _, d := range deps {
-		if d.postgres {
-			return postgres.WaitQuiet(ctx, c.postgres, time.Minute)
-		}
-	}
-	return 0, nil
 }
 
 // env returns the environment of scenario s on d: c's flags aimed at d's

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -63,34 +62,4 @@ func withDatabase(conn, name string) string {
 		return u.String()
 	}
 	return conn + " dbname=" + name
-}
-
-// WaitQuiet waits until no autovacuum worker runs on the cluster that
-// admin connects to, for at most most, and returns how long it waited: a
-// measurement then does not pay for the vacuum of what ran before it.
-func WaitQuiet(ctx context.Context, admin string, most time.Duration) (time.Duration, error) {
-	cfg, err := pgx.ParseConfig(admin)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: the connection string cannot be parsed")
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: connect: %w", err)
-	}
-	defer conn.Close(ctx)
-	start := time.Now()
-	for {
-		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`).Scan(&n); err != nil {
-			return time.Since(start), fmt.Errorf("postgres: %w", err)
-		}
-		if n == 0 || time.Since(start) >= most {
-			return time.Since(start), nil
-		}
-		select {
-		case <-ctx.Done():
-			return time.Since(start), ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

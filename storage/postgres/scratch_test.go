@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coffer-dav/coffer/storage/postgres"
 	"github.com/coffer-dav/coffer/storage/storagetest"
@@ -72,20 +71,5 @@ func TestScratchDatabase(t *testing.T) {
 	}
 	if _, err := postgres.Open(ctx, dsn, postgres.Options{}); err == nil {
 		t.Error("the dropped database still opens")
-	}
-}
-
-// TestWaitQuiet: the wait ends by its bound even when a vacuum runs (the
-// other packages' tests share the cluster), and a connection string that
-// cannot be parsed is an error.
-func TestWaitQuiet(t *testing.T) {
-	ctx := context.Background()
-	if _, err := postgres.WaitQuiet(ctx, "host=/nowhere port=notanumber", time.Second); err == nil {
-		t.Error("a malformed connection string waited without an error")
-	}
-	admin := storagetest.Postgres(t)
-	waited, err := postgres.WaitQuiet(ctx, admin, 2*time.Second)
-	if err != nil || waited > 3*time.Second {
-		t.Errorf("WaitQuiet = %v, %v; want at most its bound of 2 s", waited, err)
 	}
 }
