@@ -51,24 +51,33 @@ type objectIDs struct {
 const idBlock = 64
 
 // next returns a reserved id, reserving a block through q first when
-// none is left.
+// none is left. The reservation goes on the caller's own connection, and
+// nobody waits for it but the caller: its statement goes after what the
+// caller's pipe has queued, which may wait for a lock.
 func (ids *objectIDs) next(ctx context.Context, q querier) (int64, error) {
 	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	if len(ids.free) == 0 {
-		rows, err := q.Query(ctx, `SELECT nextval(pg_get_serial_sequence('objects', 'id')) FROM generate_series(1, $1)`, idBlock)
-		if err != nil {
-			return 0, dbErr("reserve object ids", err)
-		}
-		free, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return 0, dbErr("reserve object ids", err)
-		}
-		ids.free = free
+	if len(ids.free) > 0 {
+		id := ids.free[0]
+		ids.free = ids.free[1:]
+		ids.mu.Unlock()
+		return id, nil
 	}
-	id := ids.free[0]
-	ids.free = ids.free[1:]
-	return id, nil
+	ids.mu.Unlock()
+	rows, err := q.Query(ctx, `SELECT nextval(pg_get_serial_sequence('objects', 'id')) FROM generate_series(1, $1)`, idBlock)
+	if err != nil {
+		return 0, dbErr("reserve object ids", err)
+	}
+	block, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err == nil && len(block) == 0 {
+		err = errors.New("the sequence gave no id")
+	}
+	if err != nil {
+		return 0, dbErr("reserve object ids", err)
+	}
+	ids.mu.Lock()
+	ids.free = append(ids.free, block[1:]...)
+	ids.mu.Unlock()
+	return block[0], nil
 }
 
 // queued is a statement waiting in a pipe's queue, and check, which maps
