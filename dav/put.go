@@ -251,7 +251,7 @@ func (q *request) delete() error {
 	p := q.path
 	switch p.kind {
 	case pathObject:
-		coll, err := q.space.Collection(q.ctx, p.home, p.coll)
+		coll, err := q.collection(p.home, p.coll)
 		if err != nil {
 			return storageErr(err)
 		}
@@ -271,7 +271,7 @@ func (q *request) delete() error {
 			return storageErr(err)
 		}
 	case pathCollection:
-		coll, err := q.space.Collection(q.ctx, p.home, p.coll)
+		coll, err := q.collection(p.home, p.coll)
 		if err != nil {
 			return storageErr(err)
 		}

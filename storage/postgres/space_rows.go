@@ -86,17 +86,15 @@ func (r reader) Collections(ctx context.Context, account int64, home storage.Hom
 // path spares it a statement (and a round trip) of its own.
 func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) (*storage.CollectionRow, []storage.PropRow, error) {
 	check := storage.LoginCheckOf(ctx)
-	stamp := `NULL::text`
+	query := collectionNamedQuery
 	if check.Owed(account) {
-		stamp = `(` + stampQuery + `)`
+		query = collectionNamedStampQuery
 	} else {
 		check = nil
 	}
 	var a propArrays
 	var current *string
-	c, err := scanCollectionWith(r.q.QueryRow(ctx, `SELECT `+collectionColumns+`, p.macs, p.values, p.bytes, p.revisions, `+stamp+`
-		FROM collections c LEFT JOIN LATERAL (`+propArraysOf("collection_props", "collection_id = c.id")+`) p ON true
-		WHERE c.account_id = $1 AND c.name_mac = $2`, account, mac), append(a.dest(), &current)...)
+	c, err := scanCollectionWith(r.q.QueryRow(ctx, query, account, mac), append(a.dest(), &current)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, storage.ErrNotFound
 	}
@@ -111,6 +109,17 @@ func (r reader) CollectionNamed(ctx context.Context, account int64, mac []byte) 
 		check.Found(deref(current), current != nil)
 	}
 	return c, props, nil
+}
+
+// collectionNamedQuery is CollectionNamed's statement, with a NULL stamp;
+// collectionNamedStampQuery reads the account's stamp too.
+var collectionNamedQuery, collectionNamedStampQuery = collectionNamed(`NULL::text`), collectionNamed(`(` + stampQuery + `)`)
+
+// collectionNamed is CollectionNamed's statement, with stamp as its last column.
+func collectionNamed(stamp string) string {
+	return `SELECT ` + collectionColumns + `, p.macs, p.values, p.bytes, p.revisions, ` + stamp + `
+		FROM collections c LEFT JOIN LATERAL (` + propArraysOf("collection_props", "collection_id = c.id") + `) p ON true
+		WHERE c.account_id = $1 AND c.name_mac = $2`
 }
 
 // propArraysOf selects the property rows of table that cond picks as
